@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The project's one test command (CI runs it through .ci/run).
+#
+#   scripts/test.sh [CARGO_TEST_ARGS...]     e.g. scripts/test.sh add::
+#
+# 1. Installs what the tests need (Debian packages, rustfmt, clippy) if missing;
+#    does nothing, and never touches apt, when everything is already there.
+# 2. Under scripts/with-keyring.sh (private D-Bus + unlocked gnome-keyring,
+#    CRED_TEST_KEYRING=1), runs in order, stopping at the first failure:
+#      cargo fmt --check
+#      cargo clippy --all-targets --locked -- -D warnings
+#      cargo test --locked [CARGO_TEST_ARGS...]
+#    (--locked only when Cargo.lock exists.)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+banner() {
+    printf '\n===== %s =====\n' "$*"
+}
+
+# rustup installs cargo in ~/.cargo/bin; make sure it is on PATH.
+if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+    PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+    export PATH
+fi
+
+# ---- 1. dependencies --------------------------------------------------------
+# Debian packages the tests use, and one command (or file) proving each is present.
+apt_packages=(
+    gnome-keyring    # gnome-keyring-daemon: the real Secret Service
+    dbus-daemon      # private session bus
+    dbus-bin         # dbus-send
+    dbus-x11         # dbus-launch; a session bus without systemd on a bare Debian
+    libsecret-tools  # secret-tool (smoke test, a test, a benchmark)
+    bash zsh fish    # shell-completion tests
+    mandoc           # man page lint
+    groff-base       # groff / nroff
+    curl
+    hyperfine        # benchmarks
+    time             # /usr/bin/time
+    tmux             # driving the wizard by hand / in tests
+    ca-certificates
+    pkg-config
+)
+required_paths=(
+    gnome-keyring-daemon dbus-daemon dbus-send dbus-launch secret-tool
+    bash zsh fish mandoc groff nroff curl hyperfine /usr/bin/time tmux
+    /etc/ssl/certs/ca-certificates.crt pkg-config timeout
+)
+
+missing=()
+for p in "${required_paths[@]}"; do
+    case $p in
+        /*) [ -e "$p" ] || missing+=("$p") ;;
+        *) command -v "$p" >/dev/null 2>&1 || missing+=("$p") ;;
+    esac
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    banner "installing Debian packages (missing: ${missing[*]})"
+    start=$SECONDS
+    if [ "$(id -u)" -eq 0 ]; then
+        as_root=()
+    elif command -v sudo >/dev/null 2>&1; then
+        as_root=(sudo -n)
+    else
+        echo "test.sh: need root or sudo to install: ${apt_packages[*]}" >&2
+        exit 1
+    fi
+    apt_opts=(-o Acquire::Retries=3 -o DPkg::Lock::Timeout=300)
+    "${as_root[@]}" apt-get "${apt_opts[@]}" update -qq </dev/null
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" \
+        install -y -qq --no-install-recommends "${apt_packages[@]}" </dev/null
+    echo "installed in $((SECONDS - start)) s"
+fi
+
+for component in rustfmt clippy; do
+    sub=${component/rustfmt/fmt}
+    if ! cargo "$sub" --version >/dev/null 2>&1; then
+        banner "rustup component add $component"
+        rustup component add "$component" </dev/null
+    fi
+done
+
+# ---- 2. checks, with a real Secret Service ----------------------------------
+run_checks() {
+    set -euo pipefail
+    local locked=()
+    if [ -f Cargo.lock ]; then
+        locked=(--locked)
+    fi
+
+    banner "cargo fmt --check"
+    cargo fmt --check
+
+    local clippy=(cargo clippy --all-targets "${locked[@]}" -- -D warnings)
+    banner "${clippy[*]}"
+    "${clippy[@]}"
+
+    local test=(cargo test "${locked[@]}" "$@")
+    banner "${test[*]}"
+    "${test[@]}"
+}
+export -f banner run_checks
+
+bash scripts/with-keyring.sh bash -c 'run_checks "$@"' run_checks "$@"

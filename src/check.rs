@@ -1,0 +1,213 @@
+//! The live check of a key (SPEC §1), shared by `add`, `verify` and `rotate`:
+//! one request to the provider's check path, its answer classified into an
+//! [`Outcome`] a person can act on and an exit code a script can branch on.
+
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+use secrecy::SecretString;
+
+use crate::error::{Error, Exit};
+use crate::http;
+use crate::providers::{Provider, ProviderConfig, Verdict};
+use crate::store::CheckRecord;
+
+/// How long a check waits for an answer.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+/// A 429 is waited out at most this often, and never longer than this.
+const RATE_LIMIT_RETRIES: u32 = 2;
+const MAX_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The key works; optionally whose it is.
+    Valid(Option<String>),
+    Rejected(String),
+    NotFound(String),
+    Network(String),
+    RateLimited(String),
+    Unconfirmed(String),
+}
+
+impl Outcome {
+    pub fn exit(&self) -> Exit {
+        match self {
+            Outcome::Valid(_) => Exit::Success,
+            Outcome::Rejected(_) => Exit::Rejected,
+            Outcome::NotFound(_) => Exit::Failure,
+            Outcome::Network(_) => Exit::Network,
+            Outcome::RateLimited(_) => Exit::RateLimited,
+            Outcome::Unconfirmed(_) => Exit::HttpStatus,
+        }
+    }
+
+    /// The word recorded in the config and shown by `list`.
+    pub fn id(&self) -> &'static str {
+        match self {
+            Outcome::Valid(_) => "valid",
+            Outcome::Rejected(_) => "rejected",
+            Outcome::NotFound(_) => "not-found",
+            Outcome::Network(_) => "network",
+            Outcome::RateLimited(_) => "rate-limited",
+            Outcome::Unconfirmed(_) => "unconfirmed",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            Outcome::Valid(Some(who)) => who.clone(),
+            Outcome::Valid(None) => "the key works".into(),
+            Outcome::Rejected(m)
+            | Outcome::NotFound(m)
+            | Outcome::Network(m)
+            | Outcome::RateLimited(m)
+            | Outcome::Unconfirmed(m) => m.clone(),
+        }
+    }
+
+    pub fn is_valid(&self) -> bool {
+        matches!(self, Outcome::Valid(_))
+    }
+
+    pub fn record(&self) -> CheckRecord {
+        CheckRecord {
+            at: crate::store::config::now_rfc3339(),
+            result: self.id().to_string(),
+            message: self.message(),
+        }
+    }
+
+    /// The outcome as an error, for commands that stop on a failed check.
+    pub fn into_error(self, provider: &dyn Provider) -> Error {
+        let exit = self.exit();
+        let hint = match &self {
+            Outcome::Rejected(_) => "check the key (and username), or pass --no-verify to store it unchecked",
+            Outcome::NotFound(_) => "check the instance or base URL",
+            Outcome::Network(_) => "check your connection, or pass --no-verify to store it unchecked",
+            Outcome::RateLimited(_) => "wait a minute and try again",
+            Outcome::Unconfirmed(_) => "pass --no-verify to store it without a check",
+            Outcome::Valid(_) => "",
+        };
+        let err = Error::new(
+            exit,
+            format!("{} did not accept the credential: {}", provider.display_name(), self.message()),
+        );
+        if hint.is_empty() { err } else { err.hint(hint) }
+    }
+}
+
+/// The result of one check and how long it took.
+pub struct Checked {
+    pub outcome: Outcome,
+    pub elapsed: Duration,
+}
+
+/// Checks a key against the live API. `on_wait` is told when a 429 is
+/// being waited out (for a spinner).
+pub fn check(
+    client: &Client,
+    config: &ProviderConfig,
+    secret: &SecretString,
+    on_wait: &dyn Fn(Duration),
+) -> Checked {
+    let start = Instant::now();
+    let outcome = run(client, config.provider(), secret, on_wait);
+    Checked {
+        outcome,
+        elapsed: start.elapsed(),
+    }
+}
+
+fn run(
+    client: &Client,
+    provider: &dyn Provider,
+    secret: &SecretString,
+    on_wait: &dyn Fn(Duration),
+) -> Outcome {
+    let base = match provider.base_url() {
+        Ok(b) => b,
+        Err(e) => return Outcome::Unconfirmed(e.message),
+    };
+    let url = match http::resolve(&base, &provider.check_path()) {
+        Ok(u) => u,
+        Err(why) => return Outcome::Unconfirmed(why),
+    };
+    let auth = provider.auth(secret);
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0;
+    loop {
+        let request = match http::authorize(client, reqwest::Method::GET, url.clone(), &auth) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Rejected(e.message),
+        };
+        let request = provider
+            .check_headers()
+            .into_iter()
+            .fold(request, |r, (k, v)| r.header(k, v))
+            .timeout(TIMEOUT);
+        let response = match request.send() {
+            Ok(r) => r,
+            Err(e) => return network(provider, e, &url),
+        };
+        let status = response.status();
+        if status.as_u16() == 429 {
+            let wait = http::retry_after(response.headers()).unwrap_or(Duration::from_secs(5));
+            if attempt >= RATE_LIMIT_RETRIES || waited + wait > MAX_WAIT {
+                return Outcome::RateLimited(format!(
+                    "{} is rate limiting requests (HTTP 429, retry after {} s)",
+                    provider.display_name(),
+                    wait.as_secs()
+                ));
+            }
+            on_wait(wait);
+            std::thread::sleep(wait);
+            waited += wait;
+            attempt += 1;
+            continue;
+        }
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok())
+                .map(|u| http::display_url(&u))
+                .unwrap_or_else(|| "another address".into());
+            return Outcome::Unconfirmed(format!(
+                "the API redirected to {to}, another origin; the key was not sent there"
+            ));
+        }
+        let body = read_prefix(response);
+        return match provider.judge(status.as_u16(), &body) {
+            Verdict::Valid(who) => Outcome::Valid(who),
+            Verdict::Rejected(m) => Outcome::Rejected(m),
+            Verdict::NotFound(m) => Outcome::NotFound(m),
+            Verdict::Unconfirmed(m) => Outcome::Unconfirmed(m),
+        };
+    }
+}
+
+/// The first 64 KiB of a body: enough to name the user or quote an error.
+fn read_prefix(response: reqwest::blocking::Response) -> Vec<u8> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    let _ = response.take(64 * 1024).read_to_end(&mut body);
+    body
+}
+
+fn network(provider: &dyn Provider, err: reqwest::Error, url: &url::Url) -> Outcome {
+    let e = http::network_error(err, url, TIMEOUT);
+    let dns = e.message.contains("does not resolve");
+    if let (true, crate::providers::ProviderKind::Paligo) = (dns, provider.kind()) {
+        if let Some(name) = url.host_str().and_then(|h| h.strip_suffix(".paligoapp.com")) {
+            return Outcome::Network(format!(
+                "no Paligo instance named `{name}` (the address does not resolve): check the part of your Paligo address before .paligoapp.com"
+            ));
+        }
+    }
+    let mut message = e.message;
+    if let Some(cause) = e.causes.first() {
+        message.push_str(&format!(" ({cause})"));
+    }
+    Outcome::Network(message)
+}

@@ -1,0 +1,45 @@
+//! The command line: [`Cli`] and the [`Command`] enum, nothing else. Each
+//! subcommand's arguments live beside its implementation in `commands/`,
+//! and their doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 ok, 1 error, 2 usage, 3 HTTP error status, 4 credential rejected,
+5 network, 6 rate limited, 7 keychain unavailable or locked.
+See `cred help COMMAND` or `man cred` for details.";
+
+/// Set up, check and use API-key credentials, with the secret kept in the OS keychain.
+#[derive(Debug, Parser)]
+#[command(name = "cred", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Where config.toml lives [default: $XDG_CONFIG_HOME/cred or ~/.config/cred]
+    #[arg(
+        long,
+        global = true,
+        env = "CRED_CONFIG_DIR",
+        value_name = "DIR",
+        value_hint = clap::ValueHint::DirPath
+    )]
+    pub config_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Add(commands::add::AddArgs),
+    List(commands::list::ListArgs),
+    Show(commands::show::ShowArgs),
+    Secret(commands::secret::SecretArgs),
+    Rotate(commands::rotate::RotateArgs),
+    Remove(commands::remove::RemoveArgs),
+    Verify(commands::verify::VerifyArgs),
+    Call(commands::call::CallArgs),
+    Completions(commands::completions::CompletionsArgs),
+}

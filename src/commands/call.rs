@@ -1,0 +1,682 @@
+//! `cred call NAME [METHOD] PATH`: an authenticated request for scripts.
+//!
+//! The key is fetched from the keychain once, attached only to URLs under
+//! the credential's base URL, never carried across a redirect to another
+//! origin, and scrubbed from everything cred prints. Bodies stream to
+//! stdout or `-o FILE`; 429/503 with `Retry-After` are waited out for
+//! idempotent methods; `--paginate` joins the items of every page.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use secrecy::SecretString;
+use url::Url;
+
+use super::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::http::{self, Redactor};
+use crate::providers::{Auth, Pagination, Provider, ProviderConfig};
+
+/// Make an authenticated request with a stored credential
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cred call paligo /documents
+  cred call paligo GET 'folders?per_page=5' --paginate
+  cred call paymo /projects -q 'where=active=true'
+  cred call paymo POST /tasks -f name='Write docs' -f project_id:=42
+  cred call api DELETE /items/7 -v
+  cred call paligo /documents --dry-run")]
+pub struct CallArgs {
+    /// The credential's name
+    #[arg(add = crate::complete::names())]
+    pub name: String,
+
+    /// HTTP method (GET, or POST when a body is given), or the PATH
+    #[arg(value_name = "METHOD", add = crate::complete::methods())]
+    pub method_or_path: String,
+
+    /// Path relative to the credential's base URL, or a URL under it
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+
+    /// Add a query parameter (repeatable)
+    #[arg(short, long = "query", value_name = "K=V")]
+    pub query: Vec<String>,
+
+    /// Add a request header (repeatable)
+    #[arg(short = 'H', long = "header", value_name = "'K: V'")]
+    pub header: Vec<String>,
+
+    /// Request body: text, @FILE, or @- for standard input
+    #[arg(short, long, value_name = "BODY", conflicts_with = "field")]
+    pub data: Option<String>,
+
+    /// Add a field to a JSON object body (K=string, K:=json; repeatable)
+    #[arg(short, long, value_name = "K=V")]
+    pub field: Vec<String>,
+
+    /// Print the status line and response headers before the body
+    #[arg(short, long)]
+    pub include: bool,
+
+    /// Write the body to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
+    pub output: Option<PathBuf>,
+
+    /// Print request and response headers to stderr (the secret redacted)
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Follow the provider's pagination and print every page's items as one JSON array
+    #[arg(long)]
+    pub paginate: bool,
+
+    /// How often to retry after 429/503 with Retry-After
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// The longest total wait for rate limits, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub max_wait: u64,
+
+    /// Also retry POST and PATCH after 429/503
+    #[arg(long)]
+    pub retry_unsafe: bool,
+
+    /// Give up when the server is silent this long, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Print the request as a curl command instead of sending it
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// A request ready to send, before auth is attached.
+struct Plan {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Vec<u8>>,
+}
+
+pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
+    let credential = ctx.store.get(&args.name)?;
+    let provider = credential.provider.provider();
+    let plan = plan(&args, provider)?;
+    if args.paginate && provider.pagination() == Pagination::None {
+        return Err(Error::user(format!(
+            "{} does not paginate its lists; every answer is complete",
+            provider.display_name()
+        ))
+        .hint("drop --paginate"));
+    }
+    if args.paginate && plan.method != Method::GET {
+        return Err(Error::user("--paginate works with GET requests only"));
+    }
+    if args.dry_run {
+        ctx.ui.out(&dry_run(&args.name, &credential.provider, &plan))?;
+        return Ok(Exit::Success);
+    }
+
+    let secret = ctx.keychain().get(&args.name)?;
+    let auth = provider.auth(&secret);
+    if let Some((name, _)) = auth.header() {
+        if plan.headers.contains_key(name) {
+            return Err(Error::user(format!(
+                "-H {name} would replace the credential's own {name} header"
+            ))
+            .hint("drop that -H; cred sets it from the stored key"));
+        }
+    }
+    let caller = Caller {
+        ctx,
+        args: &args,
+        client: http::client(Duration::from_secs(args.timeout.max(1)))?,
+        redactor: Redactor::new(auth.revealing_forms(&secret)),
+        auth,
+        base: provider.base_url()?,
+    };
+    if args.paginate {
+        return caller.paginate(plan, provider.pagination());
+    }
+    let response = caller.send(&plan)?;
+    caller.output(response)
+}
+
+fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Plan> {
+    let (method, path) = match &args.path {
+        Some(p) => (Some(args.method_or_path.as_str()), p.as_str()),
+        None => (None, args.method_or_path.as_str()),
+    };
+    let body = body(args)?;
+    let method = match method {
+        Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            Error::user(format!("`{m}` is not an HTTP method"))
+                .hint("use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
+        })?,
+        None if body.is_some() => Method::POST,
+        None => Method::GET,
+    };
+    let base = provider.base_url()?;
+    let mut url = http::resolve(&base, path).map_err(|why| {
+        Error::user(format!("refusing to call `{path}`"))
+            .cause(why)
+            .hint("give a path relative to the base URL, such as /documents")
+    })?;
+    for q in &args.query {
+        let (k, v) = q.split_once('=').ok_or_else(|| {
+            Error::user(format!("invalid -q `{q}`: expected K=V")).hint("for example: -q per_page=5")
+        })?;
+        url.query_pairs_mut().append_pair(k, v);
+    }
+    let mut headers = HeaderMap::new();
+    for h in &args.header {
+        let (k, v) = h.split_once(':').ok_or_else(|| {
+            Error::user(format!("invalid -H `{h}`: expected 'Name: value'"))
+                .hint("for example: -H 'Accept: application/json'")
+        })?;
+        let name = HeaderName::from_bytes(k.trim().as_bytes())
+            .map_err(|_| Error::user(format!("invalid -H: `{}` is not a header name", k.trim())))?;
+        let value = HeaderValue::from_str(v.trim())
+            .map_err(|_| Error::user(format!("invalid -H: the value of `{name}` has characters headers cannot carry")))?;
+        headers.append(name, value);
+    }
+    if let Some((_, json)) = &body {
+        if !headers.contains_key(CONTENT_TYPE) {
+            let ct = if *json { "application/json" } else { "application/octet-stream" };
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+        }
+    }
+    if !headers.contains_key(reqwest::header::ACCEPT) {
+        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json, */*;q=0.5"));
+    }
+    Ok(Plan {
+        method,
+        url,
+        headers,
+        body: body.map(|(b, _)| b),
+    })
+}
+
+/// The body and whether it is JSON.
+fn body(args: &CallArgs) -> Result<Option<(Vec<u8>, bool)>> {
+    if !args.field.is_empty() {
+        let mut object = serde_json::Map::new();
+        for f in &args.field {
+            let (key, value) = if let Some((k, v)) = f.split_once(":=") {
+                let v: serde_json::Value = serde_json::from_str(v).map_err(|e| {
+                    Error::user(format!("invalid -f `{f}`: the value after := is not JSON")).cause(e)
+                })?;
+                (k, v)
+            } else if let Some((k, v)) = f.split_once('=') {
+                (k, serde_json::Value::String(v.to_string()))
+            } else {
+                return Err(Error::user(format!("invalid -f `{f}`: expected K=V or K:=JSON"))
+                    .hint("for example: -f name=Docs -f count:=3"));
+            };
+            object.insert(key.to_string(), value);
+        }
+        let bytes = serde_json::to_vec(&serde_json::Value::Object(object)).unwrap_or_default();
+        return Ok(Some((bytes, true)));
+    }
+    let Some(data) = &args.data else {
+        return Ok(None);
+    };
+    let bytes = if data == "@-" {
+        let mut b = Vec::new();
+        io::stdin()
+            .read_to_end(&mut b)
+            .map_err(|e| Error::user("could not read the body from standard input").cause(e))?;
+        b
+    } else if let Some(path) = data.strip_prefix('@') {
+        std::fs::read(path).map_err(|e| Error::io("read the body file", path.as_ref(), e))?
+    } else {
+        data.as_bytes().to_vec()
+    };
+    let json = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok();
+    Ok(Some((bytes, json)))
+}
+
+struct Caller<'a> {
+    ctx: &'a Ctx<'a>,
+    args: &'a CallArgs,
+    client: Client,
+    auth: Auth,
+    redactor: Redactor,
+    base: Url,
+}
+
+impl Caller<'_> {
+    fn idempotent(&self, method: &Method) -> bool {
+        matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+        ) || self.args.retry_unsafe
+    }
+
+    /// Sends the request, waiting out 429/503 with Retry-After.
+    fn send(&self, plan: &Plan) -> Result<Response> {
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            let mut request =
+                http::authorize(&self.client, plan.method.clone(), plan.url.clone(), &self.auth)?
+                    .headers(plan.headers.clone());
+            if let Some(b) = &plan.body {
+                request = request.body(b.clone());
+            }
+            let request = request
+                .build()
+                .map_err(|e| Error::user("could not build the request").cause(e.without_url()))?;
+            if self.args.verbose {
+                self.print_request(&request);
+            }
+            let response = self
+                .client
+                .execute(request)
+                .map_err(|e| http::network_error(e, &plan.url, Duration::from_secs(self.args.timeout)))?;
+            if self.args.verbose {
+                self.print_response_head(&response);
+            }
+            let status = response.status().as_u16();
+            let retry_after = http::retry_after(response.headers());
+            let retryable = status == 429 || (status == 503 && retry_after.is_some());
+            if !retryable || !self.idempotent(&plan.method) {
+                return Ok(response);
+            }
+            let wait = retry_after.unwrap_or(Duration::from_secs(1));
+            let over = waited + wait > Duration::from_secs(self.args.max_wait);
+            if attempt >= self.args.retries || over {
+                if status == 429 {
+                    let why = if over {
+                        format!("waiting {} s more would pass --max-wait {}", wait.as_secs(), self.args.max_wait)
+                    } else {
+                        format!("still limited after {} retries", self.args.retries)
+                    };
+                    return Err(Error::new(Exit::RateLimited, "the API is rate limiting requests (HTTP 429)")
+                        .cause(why)
+                        .hint("try again later, or raise --retries / --max-wait"));
+                }
+                return Ok(response);
+            }
+            attempt += 1;
+            drop(response);
+            let message = format!(
+                "HTTP {status}: waiting {} s before retry {attempt} of {}…",
+                wait.as_secs_f64().ceil(),
+                self.args.retries
+            );
+            let spinner = self.ctx.ui.spinner(&message);
+            std::thread::sleep(wait);
+            spinner.finish();
+            waited += wait;
+        }
+    }
+
+    fn print_request(&self, request: &reqwest::blocking::Request) {
+        let url = request.url();
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        let mut lines = vec![format!("> {} {} HTTP/1.1", request.method(), target)];
+        lines.push(format!("> host: {}", url.host_str().unwrap_or("")));
+        for (k, v) in request.headers() {
+            let shown = if v.is_sensitive() {
+                http::REDACTED.to_string()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
+            lines.push(format!("> {k}: {shown}"));
+        }
+        lines.push(">".into());
+        self.ctx.ui.status(&self.redactor.redact(&lines.join("\n")));
+    }
+
+    fn print_response_head(&self, response: &Response) {
+        self.ctx
+            .ui
+            .status(&self.redactor.redact(&format!("{}<", head_text(response, "< "))));
+    }
+
+    /// Prints the body (or writes it to -o) and turns the status into the
+    /// exit code.
+    fn output(&self, response: Response) -> Result<Exit> {
+        let status = response.status();
+        if status.is_redirection() {
+            return Err(self.refused_redirect(&response));
+        }
+        if self.args.include {
+            self.ctx
+                .ui
+                .out_bytes(self.redactor.redact(&format!("{}\n", head_text(&response, ""))).as_bytes())?;
+        }
+        let is_json = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.contains("json"));
+        if let Some(path) = &self.args.output {
+            let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+            copy_body(response_reader(response), &mut file)
+                .map_err(|e| Error::io("write", path, e))?;
+            file.sync_all().map_err(|e| Error::io("write", path, e))?;
+        } else if self.ctx.ui.stdout_is_terminal() && is_json {
+            let mut body = Vec::new();
+            response_reader(response)
+                .read_to_end(&mut body)
+                .map_err(|e| body_error(e, self.args.timeout))?;
+            match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(v) => self.ctx.ui.out(&crate::ui::json_pretty(&v, self.ctx.ui.color_stdout()))?,
+                Err(_) => self.ctx.ui.out_bytes(&body)?,
+            }
+        } else {
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            match copy_body(response_reader(response), &mut out) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Success),
+                Err(e) => return Err(body_error(e, self.args.timeout)),
+            }
+            let _ = out.flush();
+        }
+        Ok(self.status_exit(status))
+    }
+
+    fn status_exit(&self, status: reqwest::StatusCode) -> Exit {
+        let code = status.as_u16();
+        let exit = match code {
+            401 | 403 => Exit::Rejected,
+            429 => Exit::RateLimited,
+            400.. => Exit::HttpStatus,
+            _ => Exit::Success,
+        };
+        if exit != Exit::Success {
+            let reason = status.canonical_reason().unwrap_or("");
+            let hint = match code {
+                401 | 403 => format!(
+                    "the API rejected `{}`; check it with `cred verify {0}`, or store a new key with `cred rotate {0}`",
+                    self.args.name
+                ),
+                _ => "the response body was printed above".to_string(),
+            };
+            let err = Error::new(exit, format!("HTTP {code} {reason}").trim().to_string()).hint(hint);
+            self.ctx.ui.error(&err);
+        }
+        exit
+    }
+
+    fn refused_redirect(&self, response: &Response) -> Error {
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or("");
+        let target = response
+            .url()
+            .join(location)
+            .map(|u| self.redactor.redact(&http::display_url(&u)))
+            .unwrap_or_else(|_| "an unreadable address".into());
+        Error::new(
+            Exit::HttpStatus,
+            format!("the API redirected (HTTP {}) to another origin: {target}", response.status().as_u16()),
+        )
+        .cause("cred does not send the key to another origin, so the redirect was not followed")
+        .hint("if that address is right, store a credential for it")
+    }
+
+    /// Follows Paligo `next_page` or `Link: rel=next` and prints all items
+    /// as one JSON array.
+    fn paginate(&self, first: Plan, kind: Pagination) -> Result<Exit> {
+        let mut items: Vec<serde_json::Value> = Vec::new();
+        let mut plan = first;
+        let mut pages = 0;
+        loop {
+            let response = self.send(&plan)?;
+            let status = response.status();
+            if status.is_redirection() {
+                return Err(self.refused_redirect(&response));
+            }
+            if !status.is_success() {
+                return self.output(response);
+            }
+            let link_next = link_next(response.headers());
+            let page_url = response.url().clone();
+            let mut body = Vec::new();
+            response_reader(response)
+                .read_to_end(&mut body)
+                .map_err(|e| body_error(e, self.args.timeout))?;
+            let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+                Error::user(format!("page {} is not JSON, so it cannot be joined", pages + 1))
+                    .cause(e)
+                    .hint("drop --paginate to see the raw answer")
+            })?;
+            pages += 1;
+            let (page_items, next_field) = split_page(value);
+            items.extend(page_items);
+            let next = match kind {
+                Pagination::NextPageField => next_field,
+                Pagination::LinkHeader => link_next,
+                Pagination::None => None,
+            };
+            let Some(next) = next else { break };
+            let next_url = match page_url.join(&next) {
+                Ok(u) => u,
+                Err(_) => break,
+            };
+            if !http::is_under(&self.base, &next_url) {
+                self.ctx.ui.warn(&format!(
+                    "not following the next page at {}: it is not under the credential's base URL",
+                    self.redactor.redact(&http::display_url(&next_url))
+                ));
+                break;
+            }
+            plan.url = next_url;
+            if pages >= 10_000 {
+                self.ctx.ui.warn("stopped after 10000 pages");
+                break;
+            }
+        }
+        let text = if self.ctx.ui.stdout_is_terminal() {
+            crate::ui::json_pretty(&serde_json::Value::Array(items), self.ctx.ui.color_stdout())
+        } else {
+            serde_json::to_string(&items).unwrap_or_default()
+        };
+        match &self.args.output {
+            Some(path) => std::fs::write(path, format!("{text}\n")).map_err(|e| Error::io("write", path, e))?,
+            None => self.ctx.ui.out(&text)?,
+        }
+        Ok(Exit::Success)
+    }
+}
+
+/// The items of a page, and Paligo's `next_page` if present: a bare array,
+/// or the first array-valued field of an object.
+fn split_page(value: serde_json::Value) -> (Vec<serde_json::Value>, Option<String>) {
+    match value {
+        serde_json::Value::Array(items) => (items, None),
+        serde_json::Value::Object(mut map) => {
+            let next = map
+                .get("next_page")
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string);
+            let key = map.iter().find(|(_, v)| v.is_array()).map(|(k, _)| k.clone());
+            let items = key
+                .and_then(|k| map.remove(&k))
+                .and_then(|v| match v {
+                    serde_json::Value::Array(a) => Some(a),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            (items, next)
+        }
+        other => (vec![other], None),
+    }
+}
+
+/// The `rel="next"` target of RFC 8288 `Link` headers.
+fn link_next(headers: &HeaderMap) -> Option<String> {
+    for value in headers.get_all(reqwest::header::LINK) {
+        let text = value.to_str().ok()?;
+        for link in text.split(',') {
+            let mut parts = link.split(';');
+            let target = parts.next()?.trim();
+            let is_next = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("rel=")
+                    .map(|r| r.trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next")))
+                    .unwrap_or(false)
+            });
+            if is_next {
+                return Some(target.trim_start_matches('<').trim_end_matches('>').to_string());
+            }
+        }
+    }
+    None
+}
+
+fn head_text(response: &Response, prefix: &str) -> String {
+    let mut text = format!(
+        "{prefix}{:?} {} {}\n",
+        response.version(),
+        response.status().as_u16(),
+        response.status().canonical_reason().unwrap_or("")
+    );
+    for (k, v) in response.headers() {
+        text.push_str(&format!("{prefix}{k}: {}\n", String::from_utf8_lossy(v.as_bytes())));
+    }
+    text
+}
+
+fn response_reader(response: Response) -> impl Read {
+    response
+}
+
+/// Streams the body in 64 KiB pieces.
+fn copy_body(mut from: impl Read, to: &mut impl Write) -> io::Result<u64> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io::Error::other(ReadError(e))),
+        };
+        to.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+/// Marks an error that came from reading the response, not writing it.
+#[derive(Debug)]
+struct ReadError(io::Error);
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+fn body_error(e: io::Error, timeout: u64) -> Error {
+    let timed_out = e.to_string().to_lowercase().contains("timed out");
+    if timed_out {
+        Error::new(Exit::Network, format!("the server stopped sending the body for {timeout} s"))
+            .hint("try again, or allow more time with --timeout SECONDS")
+    } else {
+        Error::new(Exit::Network, "the connection broke while reading the body").cause(e)
+    }
+}
+
+/// The request as a curl command, the secret replaced by `$(cred secret NAME)`.
+fn dry_run(name: &str, provider: &ProviderConfig, plan: &Plan) -> String {
+    const MARK: &str = "\u{1}CRED_SECRET\u{1}";
+    let subst = format!("$(cred secret {name})");
+    let auth = provider.provider().auth(&SecretString::from(MARK));
+    let dq = |s: &str| -> String {
+        let escaped: String = s
+            .chars()
+            .flat_map(|c| match c {
+                '\\' | '"' | '$' | '`' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        format!("\"{}\"", escaped.replace(MARK, &subst))
+    };
+    let mut parts = vec!["curl".to_string()];
+    if plan.method != Method::GET {
+        parts.push(format!("-X {}", plan.method));
+    }
+    parts.push(sq(plan.url.as_str()));
+    match &auth {
+        Auth::Basic { user, password } => {
+            use secrecy::ExposeSecret;
+            parts.push(format!("-u {}", dq(&format!("{}:{}", user.expose_secret(), password.expose_secret()))));
+        }
+        Auth::Header { name, value } => {
+            use secrecy::ExposeSecret;
+            parts.push(format!("-H {}", dq(&format!("{name}: {}", value.expose_secret()))));
+        }
+        Auth::Query { name, value } => {
+            use secrecy::ExposeSecret;
+            parts.push(format!("--url-query {}", dq(&format!("{name}={}", value.expose_secret()))));
+        }
+    }
+    for (k, v) in &plan.headers {
+        parts.push(format!("-H {}", sq(&format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))));
+    }
+    if let Some(body) = &plan.body {
+        parts.push(format!("--data-binary {}", sq(&String::from_utf8_lossy(body))));
+    }
+    parts.join(" \\\n  ")
+}
+
+/// Single-quotes a string for a POSIX shell.
+fn sq(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_header_next() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            HeaderValue::from_static("<https://a/x?page=1>; rel=\"prev\", <https://a/x?page=3>; rel=\"next\""),
+        );
+        assert_eq!(link_next(&h).as_deref(), Some("https://a/x?page=3"));
+        assert_eq!(link_next(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn pages_of_both_shapes() {
+        let (items, next) = split_page(serde_json::json!({
+            "page": 1, "next_page": "https://a/folders?page=2", "total_pages": 3,
+            "folders": [{"id": 1}, {"id": 2}]
+        }));
+        assert_eq!(items.len(), 2);
+        assert_eq!(next.as_deref(), Some("https://a/folders?page=2"));
+        let (items, next) = split_page(serde_json::json!([1, 2, 3]));
+        assert_eq!((items.len(), next), (3, None));
+        let (_, next) = split_page(serde_json::json!({"next_page": "", "folders": []}));
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(sq("it's"), r"'it'\''s'");
+    }
+}

@@ -1,0 +1,95 @@
+//! `cred list`: every stored credential, from the config alone (the keychain
+//! is never touched, so listing never triggers an unlock prompt).
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::error::{Exit, Result};
+use crate::store::Credential;
+
+/// List stored credentials (reads the config only, never the keychain)
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
+    let config = ctx.store.load()?;
+    if args.json {
+        let items: Vec<_> = config
+            .credentials
+            .iter()
+            .map(|(name, c)| summary_json(name, c))
+            .collect();
+        ctx.ui.out(&serde_json::to_string_pretty(&items).unwrap_or_default())?;
+        return Ok(Exit::Success);
+    }
+    if config.credentials.is_empty() {
+        ctx.ui.status("No credentials yet. Add one with `cred add paligo|paymo|generic`.");
+        return Ok(Exit::Success);
+    }
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "PROVIDER".into(),
+        "TARGET".into(),
+        "LAST CHECK".into(),
+        "DESCRIPTION".into(),
+    ]];
+    for (name, c) in &config.credentials {
+        let p = c.provider.provider();
+        rows.push([
+            name.clone(),
+            p.kind().id().into(),
+            p.target(),
+            last_check_text(c),
+            c.description.clone().unwrap_or_default(),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        let mut line = String::new();
+        for (j, cell) in row.iter().enumerate() {
+            if j + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[j]));
+            }
+        }
+        let line = line.trim_end();
+        if i == 0 {
+            out.push_str(&ctx.ui.paint_out("1", line));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    ctx.ui.out(out.trim_end_matches('\n'))?;
+    Ok(Exit::Success)
+}
+
+/// "valid 2026-11-22T10:00:00Z", or "never".
+pub fn last_check_text(c: &Credential) -> String {
+    match &c.last_check {
+        Some(r) => format!("{} {}", r.result, r.at),
+        None => "never".into(),
+    }
+}
+
+pub fn summary_json(name: &str, c: &Credential) -> serde_json::Value {
+    let p = c.provider.provider();
+    json!({
+        "name": name,
+        "provider": p.kind().id(),
+        "target": p.target(),
+        "description": c.description,
+        "last_check": c.last_check,
+    })
+}

@@ -1,0 +1,185 @@
+//! One module per subcommand (`XxxArgs` + `run`), the context they share,
+//! and the few helpers more than one of them needs (names, reading a secret).
+
+pub mod add;
+pub mod call;
+pub mod completions;
+pub mod list;
+pub mod remove;
+pub mod rotate;
+pub mod secret;
+pub mod show;
+pub mod verify;
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, Exit, Result};
+use crate::store::{ConfigStore, Keychain, config};
+use crate::ui::Ui;
+
+/// What every command gets: the output, and where credentials live.
+pub struct Ctx<'a> {
+    pub ui: &'a Ui,
+    pub store: ConfigStore,
+}
+
+impl Ctx<'_> {
+    /// The keychain entries of this config directory. Connecting happens on
+    /// first use, so commands that only read the config never touch it.
+    pub fn keychain(&self) -> Keychain {
+        Keychain::new(self.store.identity())
+    }
+}
+
+pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
+    let dir = config::resolve_dir(cli.config_dir.as_deref())?;
+    let ctx = Ctx {
+        ui,
+        store: ConfigStore::new(dir),
+    };
+    match cli.command {
+        Command::Add(args) => add::run(&ctx, args),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Secret(args) => secret::run(&ctx, args),
+        Command::Rotate(args) => rotate::run(&ctx, args),
+        Command::Remove(args) => remove::run(&ctx, args),
+        Command::Verify(args) => verify::run(&ctx, args),
+        Command::Call(args) => call::run(&ctx, args),
+        Command::Completions(args) => completions::run(&ctx, args),
+    }
+}
+
+/// Prints a clap error as `cred: error: …` (help and version go to stdout
+/// unchanged) and returns its exit code.
+pub fn report_usage_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            let code = if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                Exit::Usage
+            } else {
+                Exit::Success
+            };
+            code.into()
+        }
+        _ => {
+            let rendered = err.render().to_string();
+            let text = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+            let mut lines = text.trim_end().lines();
+            let first = lines.next().unwrap_or("invalid command line");
+            let mut out = format!("cred: error: {first}\n");
+            for line in lines.filter(|l| !l.trim().is_empty()) {
+                let line = line.trim();
+                let line = line.strip_prefix("tip: ").map(|t| format!("hint: {t}"));
+                if let Some(l) = line {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+            }
+            let help = "hint: see `cred --help` for usage\n";
+            if !out.contains("hint:") {
+                out.push_str(help);
+            }
+            eprint!("{out}");
+            Exit::Usage.into()
+        }
+    }
+}
+
+/// Names: 1–64 characters of `a-z 0-9 . _ -`, starting with a letter or digit.
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c);
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if name.is_empty() || name.len() > 64 || !first_ok || !name.chars().all(ok_char) {
+        return Err(Error::user(format!("`{name}` is not a valid credential name"))
+            .cause("a name is 1 to 64 characters of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit")
+            .hint("pick another with --name, e.g. --name acme-docs"));
+    }
+    Ok(())
+}
+
+/// Where a new secret comes from (`add`, `rotate`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeySource {
+    /// Read the API key from standard input (one line; for scripts)
+    #[arg(long)]
+    pub api_key_stdin: bool,
+}
+
+pub const API_KEY_ENV: &str = "CRED_API_KEY";
+
+impl KeySource {
+    /// The secret from stdin, `CRED_API_KEY`, or a hidden prompt, in that
+    /// order. Never from a flag's value (argv is visible to other users).
+    pub fn read(&self, ui: &Ui, label: &str) -> Result<SecretString> {
+        let secret = if self.api_key_stdin {
+            let mut raw = String::new();
+            std::io::stdin()
+                .read_to_string(&mut raw)
+                .map_err(|e| Error::user("could not read the API key from standard input").cause(e))?;
+            let line = raw.trim_end_matches(['\r', '\n']).trim();
+            if line.contains('\n') {
+                return Err(Error::user("standard input holds more than one line")
+                    .hint("pipe only the key, e.g. `printf %s \"$KEY\" | cred add … --api-key-stdin`"));
+            }
+            SecretString::from(line.to_string())
+        } else if let Some(v) = std::env::var_os(API_KEY_ENV) {
+            let v = v.into_string().map_err(|_| {
+                Error::user(format!("{API_KEY_ENV} is not valid UTF-8"))
+            })?;
+            SecretString::from(v.trim().to_string())
+        } else if ui.interactive() {
+            ui.prompter().secret(label)?
+        } else {
+            return Err(Error::user(format!("no {label} given, and there is no terminal to ask for it"))
+                .hint(format!("pipe it in with --api-key-stdin, or set {API_KEY_ENV}")));
+        };
+        validate_secret(&secret)?;
+        Ok(secret)
+    }
+}
+
+fn validate_secret(secret: &SecretString) -> Result<()> {
+    let s = secret.expose_secret();
+    if s.is_empty() {
+        return Err(Error::user("the API key is empty")
+            .hint("copy the key again from the provider's settings"));
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Err(Error::user("the API key contains control characters")
+            .hint("copy the key again; only the key itself, without line breaks"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["paligo", "a", "acme-docs.prod_2", "9lives", &"a".repeat(64)] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-a", ".a", "Acme", "a b", "a/b", &"a".repeat(65), "é"] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+}

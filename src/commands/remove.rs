@@ -1,0 +1,46 @@
+//! `cred remove NAME`: deletes the keychain entry, then the config entry.
+//! Asks first on a terminal; without one it needs `--yes`.
+
+use super::Ctx;
+use crate::error::{Error, Exit, Result};
+
+/// Delete a credential: its config entry and its keychain entry
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// The credential's name
+    #[arg(add = crate::complete::names())]
+    pub name: String,
+
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
+    let name = &args.name;
+    let credential = ctx.store.get(name)?;
+    if !args.yes {
+        let mut prompter = ctx.ui.prompter();
+        if !prompter.can_prompt() {
+            return Err(Error::user(format!("not removing `{name}` without confirmation"))
+                .cause("there is no terminal to ask on")
+                .hint(format!("pass --yes: cred remove {name} --yes")));
+        }
+        let question = format!(
+            "Remove `{name}` ({}, {}) and its secret from the keychain?",
+            credential.provider.provider().kind().id(),
+            credential.provider.provider().target()
+        );
+        if !prompter.confirm(&question, false)? {
+            ctx.ui.status("Nothing removed.");
+            return Ok(Exit::Failure);
+        }
+    }
+    let mut locked = ctx.store.lock()?;
+    ctx.keychain().delete(name)?;
+    if locked.config.credentials.remove(name).is_some() {
+        locked.save()?;
+    }
+    ctx.ui.success(&format!("Removed `{name}`."));
+    Ok(Exit::Success)
+}

@@ -1,0 +1,165 @@
+//! `cred verify [NAME…]`: re-checks stored credentials against the live APIs,
+//! several at once, records when and with what result, and exits with the
+//! code of the worst failure.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::check::{self, Outcome};
+use crate::error::{Error, Exit, Result};
+use crate::store::Credential;
+
+/// How many checks run at once.
+const CONCURRENCY: usize = 8;
+
+/// Re-check credentials against the live APIs and record the result
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// Credentials to check [default: all]
+    #[arg(add = crate::complete::names())]
+    pub names: Vec<String>,
+
+    /// Check every stored credential (the default when no NAME is given)
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct Row {
+    name: String,
+    provider: &'static str,
+    outcome: Outcome,
+    elapsed: Duration,
+}
+
+pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
+    let config = ctx.store.load()?;
+    let names: Vec<String> = if args.names.is_empty() {
+        config.credentials.keys().cloned().collect()
+    } else {
+        let mut names = args.names.clone();
+        names.dedup();
+        for n in &names {
+            if !config.credentials.contains_key(n) {
+                return Err(crate::store::config::unknown_credential(n, &config));
+            }
+        }
+        names
+    };
+    if names.is_empty() {
+        if args.json {
+            ctx.ui.out("[]")?;
+        } else {
+            ctx.ui.status("No credentials to check. Add one with `cred add`.");
+        }
+        return Ok(Exit::Success);
+    }
+
+    // One keychain round trip per credential, before any network traffic.
+    let keychain = ctx.keychain();
+    let mut jobs = Vec::new();
+    let mut rows = Vec::new();
+    for name in &names {
+        let credential: &Credential = &config.credentials[name];
+        match keychain.get_optional(name)? {
+            Some(secret) => jobs.push((name.clone(), credential.provider.clone(), secret)),
+            None => rows.push(Row {
+                name: name.clone(),
+                provider: credential.provider.provider().kind().id(),
+                outcome: Outcome::NotFound(format!(
+                    "no secret in the keychain: run `cred rotate {name}`"
+                )),
+                elapsed: Duration::ZERO,
+            }),
+        }
+    }
+
+    let client = crate::http::client(check::TIMEOUT)?;
+    let spinner = ctx.ui.spinner(&format!("Checking {} credential(s)…", jobs.len()));
+    let next = AtomicUsize::new(0);
+    let done = Mutex::new(rows);
+    std::thread::scope(|s| {
+        for _ in 0..CONCURRENCY.min(jobs.len()) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((name, provider, secret)) = jobs.get(i) else { break };
+                    let checked = check::check(&client, provider, secret, &|_| {});
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push(Row {
+                        name: name.clone(),
+                        provider: provider.provider().kind().id(),
+                        outcome: checked.outcome,
+                        elapsed: checked.elapsed,
+                    });
+                }
+            });
+        }
+    });
+    drop(spinner);
+    let mut rows = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+
+    record(ctx, &rows)?;
+    report(ctx, &rows, args.json)?;
+    let worst = rows
+        .iter()
+        .map(|r| r.outcome.exit())
+        .max_by_key(|e| e.severity())
+        .unwrap_or(Exit::Success);
+    Ok(worst)
+}
+
+/// Writes every result into the config in one locked update.
+fn record(ctx: &Ctx, rows: &[Row]) -> Result<()> {
+    let mut locked = ctx.store.lock()?;
+    for row in rows {
+        if let Some(c) = locked.config.credentials.get_mut(&row.name) {
+            c.last_check = Some(row.outcome.record());
+        }
+    }
+    locked
+        .save()
+        .map_err(|e| Error::new(e.exit, format!("checked, but {}", e.message)))
+}
+
+fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
+    if as_json {
+        let items: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": r.name,
+                    "provider": r.provider,
+                    "result": r.outcome.id(),
+                    "ok": r.outcome.is_valid(),
+                    "message": r.outcome.message(),
+                    "seconds": (r.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+                    "exit_code": r.outcome.exit().code(),
+                })
+            })
+            .collect();
+        return ctx.ui.out(&serde_json::to_string_pretty(&items).unwrap_or_default());
+    }
+    let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
+    let mut lines = Vec::new();
+    for r in rows {
+        let (mark, color) = if r.outcome.is_valid() { ("ok  ", "32") } else { ("FAIL", "31") };
+        lines.push(format!(
+            "{} {:<name_w$}  {:<7}  {:<12}  {:>6.2}s  {}",
+            ctx.ui.paint_out(color, mark),
+            r.name,
+            r.provider,
+            r.outcome.id(),
+            r.elapsed.as_secs_f64(),
+            r.outcome.message()
+        ));
+    }
+    ctx.ui.out(&lines.join("\n"))
+}

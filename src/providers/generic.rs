@@ -1,0 +1,305 @@
+//! Any HTTP API that takes an API key (Nango's "Private API (Generic)" model):
+//! the user says where the key goes (header or query parameter), under which
+//! name, and how it is wrapped (`Bearer ${apiKey}`).
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{Auth, Pagination, Provider, ProviderKind, Verdict};
+use crate::error::Result;
+
+pub const PLACEHOLDER: &str = "${apiKey}";
+
+pub const GUIDE: &str = "\
+Generic API: any HTTP API that takes an API key. You will be asked for the
+API's base URL, whether the key goes in a header (usual) or a query
+parameter, the header or parameter name, and how the key is written there,
+with ${apiKey} standing for the key (e.g. `Bearer ${apiKey}`).";
+
+pub const QUERY_WARNING: &str = "keys in URLs end up in server, proxy and CDN logs; prefer a header if the API accepts one";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Placement {
+    /// In a request header (default)
+    Header,
+    /// In a query parameter (ends up in logs)
+    Query,
+}
+
+impl Placement {
+    pub fn id(self) -> &'static str {
+        match self {
+            Placement::Header => "header",
+            Placement::Query => "query",
+        }
+    }
+
+    pub fn default_key_name(self) -> &'static str {
+        match self {
+            Placement::Header => "Authorization",
+            Placement::Query => "api_key",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GenericConfig {
+    pub base_url: String,
+    pub placement: Placement,
+    pub key_name: String,
+    pub template: String,
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_path: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_http: bool,
+}
+
+impl Provider for GenericConfig {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Generic
+    }
+
+    fn display_name(&self) -> &'static str {
+        "the API"
+    }
+
+    fn target(&self) -> String {
+        self.base_url.clone()
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut f = vec![
+            ("base URL", self.base_url.clone()),
+            ("placement", self.placement.id().to_string()),
+            ("key name", self.key_name.clone()),
+            ("template", self.template.clone()),
+            ("label", self.label.clone()),
+            (
+                "check path",
+                self.check_path.clone().unwrap_or_else(|| "(the base URL)".into()),
+            ),
+        ];
+        if self.allow_http {
+            f.push(("allow http", "yes".into()));
+        }
+        f
+    }
+
+    fn base_url(&self) -> Result<Url> {
+        super::parse_base(&self.base_url, "the config")
+    }
+
+    fn auth(&self, secret: &SecretString) -> Auth {
+        let value = SecretString::from(self.template.replacen(
+            PLACEHOLDER,
+            secret.expose_secret(),
+            1,
+        ));
+        match self.placement {
+            Placement::Header => Auth::Header {
+                name: self.key_name.clone(),
+                value,
+            },
+            Placement::Query => Auth::Query {
+                name: self.key_name.clone(),
+                value,
+            },
+        }
+    }
+
+    fn check_path(&self) -> String {
+        self.check_path.clone().unwrap_or_default()
+    }
+
+    fn judge(&self, status: u16, body: &[u8]) -> Verdict {
+        match status {
+            200..=299 => Verdict::Valid(None),
+            401 | 403 => Verdict::Rejected(format!(
+                "the API rejected the key (HTTP {status}): check the key, and the {} name and template",
+                self.placement.id()
+            )),
+            _ => Verdict::Unconfirmed(format!(
+                "could not confirm the key: the API answered HTTP {status}: {}",
+                super::first_line(body)
+            )),
+        }
+    }
+
+    fn pagination(&self) -> Pagination {
+        Pagination::LinkHeader
+    }
+}
+
+/// `https://` only; `http://` for loopback hosts, or anywhere with
+/// `--allow-http`. Returns the URL without a trailing slash, and a note when
+/// plain HTTP was accepted.
+pub fn validate_base_url(input: &str, allow_http: bool) -> Result<(String, Option<String>), String> {
+    let s = input.trim();
+    let url = Url::parse(s).map_err(|e| format!("`{s}` is not a URL ({e}); expected https://…"))?;
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return Err(format!("`{s}` is not an http(s) URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the base URL must not contain a user name or password".into());
+    }
+    if url.fragment().is_some() {
+        return Err("the base URL must not contain a #fragment".into());
+    }
+    let note = match url.scheme() {
+        "https" => None,
+        "http" if is_loopback(&url) => Some(
+            "plain http:// accepted because the host is loopback (this machine only)".to_string(),
+        ),
+        "http" if allow_http => Some(
+            "plain http:// accepted because of --allow-http: the key crosses the network unencrypted".to_string(),
+        ),
+        "http" => {
+            return Err(format!(
+                "`{s}` uses plain http://, which would send the key unencrypted; use https://, or pass --allow-http if you must"
+            ));
+        }
+        other => return Err(format!("`{other}://` is not supported; the base URL must be https://")),
+    };
+    let text = url.as_str().trim_end_matches('/').to_string();
+    Ok((text, note))
+}
+
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `${apiKey}` must appear exactly once, on one line.
+pub fn validate_template(input: &str) -> Result<String, String> {
+    let count = input.matches(PLACEHOLDER).count();
+    if count != 1 {
+        return Err(format!(
+            "the template must contain {PLACEHOLDER} exactly once (found {count} times), e.g. `Bearer {PLACEHOLDER}`"
+        ));
+    }
+    if input.chars().any(|c| c.is_control()) {
+        return Err("the template must be a single line without control characters".into());
+    }
+    Ok(input.to_string())
+}
+
+/// A header name is an HTTP token; a query parameter name is non-empty text
+/// without spaces.
+pub fn validate_key_name(input: &str, placement: Placement) -> Result<String, String> {
+    let s = input.trim();
+    if s.is_empty() {
+        return Err("the name is empty".into());
+    }
+    match placement {
+        Placement::Header => {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if let Some(c) = s.chars().find(|c| !token(*c)) {
+                return Err(format!("`{s}` is not a valid header name (it contains `{c}`)"));
+            }
+        }
+        Placement::Query => {
+            if s.chars().any(|c| c.is_whitespace() || c.is_control() || "&=#".contains(c)) {
+                return Err(format!(
+                    "`{s}` is not a valid query parameter name (no spaces, &, = or #)"
+                ));
+            }
+        }
+    }
+    Ok(s.to_string())
+}
+
+/// The check path is a path relative to the base URL (may carry a query).
+pub fn validate_check_path(input: &str) -> Result<String, String> {
+    let s = input.trim();
+    if s.contains("://") {
+        return Err(format!(
+            "`{s}` is a full URL; give a path relative to the base URL, such as /me"
+        ));
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("`{s}` contains spaces or control characters"));
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(placement: Placement, key_name: &str, template: &str) -> GenericConfig {
+        GenericConfig {
+            base_url: "https://api.example.com/v1".into(),
+            placement,
+            key_name: key_name.into(),
+            template: template.into(),
+            label: "API Key".into(),
+            check_path: None,
+            allow_http: false,
+        }
+    }
+
+    #[test]
+    fn header_auth_bytes() {
+        let auth = config(Placement::Header, "x-api-key", "Api-Key ${apiKey}")
+            .auth(&SecretString::from("s3cr3t"));
+        let (name, value) = auth.header().unwrap();
+        assert_eq!(name, "x-api-key");
+        assert_eq!(value.expose_secret(), "Api-Key s3cr3t");
+    }
+
+    #[test]
+    fn query_auth_bytes() {
+        let auth =
+            config(Placement::Query, "api_key", "${apiKey}").auth(&SecretString::from("s3cr3t"));
+        let (name, value) = auth.query().unwrap();
+        assert_eq!(name, "api_key");
+        assert_eq!(value.expose_secret(), "s3cr3t");
+        assert!(auth.header().is_none());
+    }
+
+    #[test]
+    fn template_placeholder_once() {
+        assert!(validate_template("Bearer ${apiKey}").is_ok());
+        assert!(validate_template("Bearer").unwrap_err().contains("found 0 times"));
+        assert!(validate_template("${apiKey}${apiKey}").unwrap_err().contains("found 2 times"));
+        assert!(validate_template("Bearer ${apiKey}\r\nX: y").is_err());
+    }
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            validate_base_url("https://api.example.com/v1/", false).unwrap(),
+            ("https://api.example.com/v1".to_string(), None)
+        );
+        assert!(validate_base_url("http://127.0.0.1:8080", false).unwrap().1.is_some());
+        assert!(validate_base_url("http://localhost/x", false).is_ok());
+        assert!(validate_base_url("http://api.example.com", false).unwrap_err().contains("--allow-http"));
+        assert!(validate_base_url("http://api.example.com", true).is_ok());
+        assert!(validate_base_url("ftp://example.com", false).unwrap_err().contains("not supported"));
+        assert!(validate_base_url("example.com", false).unwrap_err().contains("not a URL"));
+        assert!(validate_base_url("https://u:p@example.com", false).is_err());
+    }
+
+    #[test]
+    fn key_names() {
+        assert!(validate_key_name("X-Api-Key", Placement::Header).is_ok());
+        assert!(validate_key_name("X Api", Placement::Header).is_err());
+        assert!(validate_key_name("api_key", Placement::Query).is_ok());
+        assert!(validate_key_name("a=b", Placement::Query).is_err());
+    }
+
+    #[test]
+    fn statuses() {
+        let c = config(Placement::Header, "Authorization", "Bearer ${apiKey}");
+        assert_eq!(c.judge(204, b""), Verdict::Valid(None));
+        assert!(matches!(c.judge(403, b""), Verdict::Rejected(_)));
+        assert!(matches!(c.judge(404, b"nope"), Verdict::Unconfirmed(m) if m.contains("404: nope")));
+    }
+}

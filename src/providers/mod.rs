@@ -1,0 +1,253 @@
+//! The APIs `cred` knows (SPEC §1) behind one [`Provider`] trait.
+//!
+//! A provider knows its stored fields, its base URL, how the secret is
+//! presented ([`Auth`]: the one place a key becomes request bytes), which
+//! request checks a key, what its answers mean, and how its lists paginate.
+//! `add`, `verify`, `rotate` and `call` all go through it.
+
+pub mod generic;
+pub mod paligo;
+pub mod paymo;
+
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::error::Result;
+
+pub use generic::{GenericConfig, Placement};
+pub use paligo::PaligoConfig;
+pub use paymo::PaymoConfig;
+
+/// The provider names accepted by `cred add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProviderKind {
+    /// Paligo CCMS: instance, username (email) and API key; admins only
+    Paligo,
+    /// Paymo: API key
+    Paymo,
+    /// Any HTTP API that takes an API key in a header or query parameter
+    Generic,
+}
+
+impl ProviderKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            ProviderKind::Paligo => "paligo",
+            ProviderKind::Paymo => "paymo",
+            ProviderKind::Generic => "generic",
+        }
+    }
+}
+
+/// The stored, non-secret fields of a credential, by provider.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "provider", rename_all = "lowercase")]
+pub enum ProviderConfig {
+    Paligo(PaligoConfig),
+    Paymo(PaymoConfig),
+    Generic(GenericConfig),
+}
+
+impl ProviderConfig {
+    pub fn provider(&self) -> &dyn Provider {
+        match self {
+            ProviderConfig::Paligo(p) => p,
+            ProviderConfig::Paymo(p) => p,
+            ProviderConfig::Generic(p) => p,
+        }
+    }
+}
+
+/// How the pages of a list are linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pagination {
+    /// `{"next_page": "https://…", "<items>": [...]}` (Paligo).
+    NextPageField,
+    /// RFC 8288 `Link: <…>; rel="next"` headers.
+    LinkHeader,
+    /// The API does not paginate (Paymo).
+    None,
+}
+
+/// What an answer to the check request means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The key works; optionally who it belongs to.
+    Valid(Option<String>),
+    /// 401/403, with a provider-specific explanation.
+    Rejected(String),
+    /// The instance or API does not exist there.
+    NotFound(String),
+    /// Any other status: could not confirm.
+    Unconfirmed(String),
+}
+
+/// One API's behaviour.
+pub trait Provider {
+    fn kind(&self) -> ProviderKind;
+
+    /// The provider's name for people: "Paligo".
+    fn display_name(&self) -> &'static str;
+
+    /// What `cred list` shows as the target: instance or base URL.
+    fn target(&self) -> String;
+
+    /// The stored fields, labelled, for `cred show`.
+    fn fields(&self) -> Vec<(&'static str, String)>;
+
+    /// The API base every path is relative to (environment overrides apply).
+    fn base_url(&self) -> Result<Url>;
+
+    /// How the secret is presented on each request.
+    fn auth(&self, secret: &SecretString) -> Auth;
+
+    /// The path (relative to the base URL) that checks a key.
+    fn check_path(&self) -> String;
+
+    /// Extra headers the check request needs.
+    fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+
+    /// What a check answer with this status and body means.
+    fn judge(&self, status: u16, body: &[u8]) -> Verdict;
+
+    fn pagination(&self) -> Pagination;
+}
+
+/// The secret as it goes on the wire.
+pub enum Auth {
+    /// `Authorization: Basic base64(user:password)`; either side may hold
+    /// the key (Paligo: email:key, Paymo: key:X).
+    Basic {
+        user: SecretString,
+        password: SecretString,
+    },
+    /// A request header, such as `X-Api-Key: Api-Key …`.
+    Header { name: String, value: SecretString },
+    /// A query parameter, such as `?api_key=…`.
+    Query { name: String, value: SecretString },
+}
+
+impl Auth {
+    pub fn basic(user: &str, password: &str) -> Auth {
+        Auth::Basic {
+            user: SecretString::from(user.to_string()),
+            password: SecretString::from(password.to_string()),
+        }
+    }
+
+    /// The header this auth sends, if it is a header: name and exact value.
+    pub fn header(&self) -> Option<(&str, SecretString)> {
+        match self {
+            Auth::Basic { user, password } => {
+                let token = base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    user.expose_secret(),
+                    password.expose_secret()
+                ));
+                Some(("Authorization", SecretString::from(format!("Basic {token}"))))
+            }
+            Auth::Header { name, value } => Some((name.as_str(), value.clone())),
+            Auth::Query { .. } => None,
+        }
+    }
+
+    /// The query parameter this auth sends, if it is one.
+    pub fn query(&self) -> Option<(&str, &SecretString)> {
+        match self {
+            Auth::Query { name, value } => Some((name.as_str(), value)),
+            _ => None,
+        }
+    }
+
+    /// The strings that would reveal the secret if printed: the raw key, the
+    /// presented value, its URL-encoded and base64 forms. Longest first.
+    pub fn revealing_forms(&self, secret: &SecretString) -> Vec<String> {
+        let mut forms = vec![secret.expose_secret().to_string()];
+        if let Some((_, value)) = self.header() {
+            let v = value.expose_secret();
+            forms.push(v.to_string());
+            if let Some(token) = v.strip_prefix("Basic ") {
+                forms.push(token.to_string());
+            }
+        }
+        if let Some((_, value)) = self.query() {
+            let v = value.expose_secret();
+            forms.push(v.to_string());
+            forms.push(url::form_urlencoded::byte_serialize(v.as_bytes()).collect());
+        }
+        let raw = secret.expose_secret();
+        forms.push(url::form_urlencoded::byte_serialize(raw.as_bytes()).collect());
+        forms.retain(|f| !f.is_empty());
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        forms
+    }
+}
+
+#[cfg(test)]
+pub fn paymo_credential_for_tests() -> crate::store::Credential {
+    crate::store::Credential {
+        provider: ProviderConfig::Paymo(PaymoConfig {}),
+        description: None,
+        created: None,
+        last_check: None,
+    }
+}
+
+/// The first line of a body, for messages: at most 200 characters.
+pub fn first_line(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let mut out: String = line.chars().take(200).collect();
+    if line.chars().count() > 200 {
+        out.push('…');
+    }
+    out
+}
+
+/// Reads an environment override of a provider's base URL.
+fn env_url(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_base(text: &str, source: &str) -> Result<Url> {
+    Url::parse(text).map_err(|e| {
+        crate::error::Error::user(format!("the base URL `{text}` from {source} is not a URL"))
+            .cause(e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_bytes() {
+        let auth = Auth::basic("me@acme.com", "k3y");
+        let (name, value) = auth.header().unwrap();
+        assert_eq!(name, "Authorization");
+        assert_eq!(value.expose_secret(), "Basic bWVAYWNtZS5jb206azN5");
+    }
+
+    #[test]
+    fn revealing_forms_cover_encodings() {
+        let secret = SecretString::from("a b+c");
+        let auth = Auth::Query {
+            name: "k".into(),
+            value: SecretString::from("a b+c"),
+        };
+        let forms = auth.revealing_forms(&secret);
+        assert!(forms.contains(&"a b+c".to_string()));
+        assert!(forms.contains(&"a+b%2Bc".to_string()));
+    }
+
+    #[test]
+    fn first_line_is_trimmed_and_bounded() {
+        assert_eq!(first_line(b"\n  oops  \nmore"), "oops");
+        assert_eq!(first_line(&[b'x'; 300]).chars().count(), 201);
+    }
+}

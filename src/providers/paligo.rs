@@ -1,0 +1,234 @@
+//! Paligo (component content management): instance, username (email) and an
+//! API key, sent as HTTP Basic `email:key` to
+//! `https://INSTANCE.paligoapp.com/api/v2` (override: `CRED_PALIGO_URL`, a
+//! template with `{instance}`).
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{Auth, Pagination, Provider, ProviderKind, Verdict};
+use crate::error::Result;
+
+pub const URL_ENV: &str = "CRED_PALIGO_URL";
+const DEFAULT_URL: &str = "https://{instance}.paligoapp.com/api/v2";
+
+/// What the wizard tells a person before asking anything.
+pub const GUIDE: &str = "\
+Paligo: you need three things. Only Paligo admins can use the API.
+  1. Your instance name: the part of your browser's address between
+     https:// and .paligoapp.com (pasting the whole address works too).
+  2. Your username: the email address you sign in with.
+  3. An API key: in Paligo click your avatar (top right) > My Profile >
+     API Keys > Create New Key, give it a name, press the refresh button on
+     the Token field to generate the token, copy it now (it is shown only
+     once), then click Create.";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PaligoConfig {
+    pub instance: String,
+    pub username: String,
+}
+
+impl Provider for PaligoConfig {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Paligo
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Paligo"
+    }
+
+    fn target(&self) -> String {
+        self.instance.clone()
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("instance", self.instance.clone()),
+            ("username", self.username.clone()),
+        ]
+    }
+
+    fn base_url(&self) -> Result<Url> {
+        let (template, source) = match super::env_url(URL_ENV) {
+            Some(t) => (t, URL_ENV),
+            None => (DEFAULT_URL.to_string(), "the Paligo default"),
+        };
+        super::parse_base(&template.replace("{instance}", &self.instance), source)
+    }
+
+    fn auth(&self, secret: &SecretString) -> Auth {
+        Auth::basic(&self.username, secret.expose_secret())
+    }
+
+    fn check_path(&self) -> String {
+        "/folders?per_page=1".into()
+    }
+
+    fn judge(&self, status: u16, body: &[u8]) -> Verdict {
+        match status {
+            200..=299 => Verdict::Valid(None),
+            401 => Verdict::Rejected(
+                "Paligo rejected the username or API key: check both; keys are shown only once, so make a new one if unsure".into(),
+            ),
+            403 => Verdict::Rejected(format!(
+                "Paligo accepted the key but {} may not use the API: only admin users can; ask an admin to make you one or to create the key",
+                self.username
+            )),
+            404 => Verdict::NotFound(self.not_found()),
+            _ => Verdict::Unconfirmed(format!(
+                "Paligo answered HTTP {status}: {}",
+                super::first_line(body)
+            )),
+        }
+    }
+
+    fn pagination(&self) -> Pagination {
+        Pagination::NextPageField
+    }
+}
+
+impl PaligoConfig {
+    pub fn not_found(&self) -> String {
+        format!(
+            "no Paligo instance named `{}`: check the part of your Paligo address before .paligoapp.com",
+            self.instance
+        )
+    }
+}
+
+/// Accepts `acme`, `acme.paligoapp.com` or a pasted address such as
+/// `https://acme.paligoapp.com/document/edit/12`; returns `acme`.
+pub fn normalize_instance(input: &str) -> Result<String, String> {
+    let mut s = input.trim();
+    if s.is_empty() {
+        return Err("the instance name is empty".into());
+    }
+    if let Some(rest) = s.split_once("://").map(|(_, rest)| rest) {
+        s = rest;
+    }
+    let host = s.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let host = host.split(':').next().unwrap_or(host).to_ascii_lowercase();
+    let label = match host.strip_suffix(".paligoapp.com") {
+        Some(l) => l.to_string(),
+        None if host.contains('.') => {
+            return Err(format!(
+                "`{host}` is not a Paligo address: expected NAME or NAME.paligoapp.com"
+            ));
+        }
+        None => host,
+    };
+    validate_dns_label(&label)?;
+    Ok(label)
+}
+
+fn validate_dns_label(label: &str) -> Result<(), String> {
+    if label.is_empty() {
+        return Err("the instance name is empty".into());
+    }
+    if label.len() > 63 {
+        return Err(format!(
+            "`{label}` is {} characters long; an instance name has at most 63",
+            label.len()
+        ));
+    }
+    if let Some(c) = label
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return Err(format!(
+            "`{label}` contains `{c}`; an instance name has only letters, digits and hyphens"
+        ));
+    }
+    if label.starts_with('-') || label.ends_with('-') {
+        return Err(format!(
+            "`{label}` starts or ends with a hyphen, which an instance name cannot"
+        ));
+    }
+    Ok(())
+}
+
+/// The username is the account's email address.
+pub fn validate_email(input: &str) -> Result<String, String> {
+    let s = input.trim();
+    let Some((local, domain)) = s.split_once('@') else {
+        return Err(format!(
+            "`{s}` is not an email address: Paligo usernames are the email you sign in with"
+        ));
+    };
+    let bad_domain = domain.is_empty()
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains('@');
+    if local.is_empty() || bad_domain || s.chars().any(|c| c.is_whitespace() || c == ':') {
+        return Err(format!(
+            "`{s}` is not an email address: Paligo usernames are the email you sign in with"
+        ));
+    }
+    Ok(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_forms() {
+        for input in [
+            "acme",
+            " ACME ",
+            "acme.paligoapp.com",
+            "https://acme.paligoapp.com",
+            "https://acme.paligoapp.com/document/edit/12",
+            "acme.paligoapp.com/api/v2?x=1",
+        ] {
+            assert_eq!(normalize_instance(input).as_deref(), Ok("acme"), "{input}");
+        }
+    }
+
+    #[test]
+    fn instance_refusals_say_why() {
+        assert!(normalize_instance("").unwrap_err().contains("empty"));
+        assert!(normalize_instance("ac_me").unwrap_err().contains("`_`"));
+        assert!(normalize_instance("-acme").unwrap_err().contains("hyphen"));
+        assert!(normalize_instance("example.com").unwrap_err().contains("not a Paligo address"));
+        assert!(normalize_instance(&"a".repeat(64)).unwrap_err().contains("63"));
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(validate_email(" me@acme.com ").as_deref(), Ok("me@acme.com"));
+        for bad in ["me", "me@", "@acme.com", "me@acme", "me @acme.com", "a:b@c.d"] {
+            assert!(validate_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn auth_is_basic_email_key() {
+        let p = PaligoConfig {
+            instance: "acme".into(),
+            username: "me@acme.com".into(),
+        };
+        let auth = p.auth(&SecretString::from("k3y"));
+        let (name, value) = auth.header().unwrap();
+        assert_eq!(name, "Authorization");
+        // base64("me@acme.com:k3y")
+        assert_eq!(value.expose_secret(), "Basic bWVAYWNtZS5jb206azN5");
+    }
+
+    #[test]
+    fn statuses() {
+        let p = PaligoConfig {
+            instance: "acme".into(),
+            username: "me@acme.com".into(),
+        };
+        assert_eq!(p.judge(200, b""), Verdict::Valid(None));
+        assert!(matches!(p.judge(401, b""), Verdict::Rejected(m) if m.contains("username or API key")));
+        assert!(matches!(p.judge(403, b""), Verdict::Rejected(m) if m.contains("admin")));
+        assert!(matches!(p.judge(404, b""), Verdict::NotFound(m) if m.contains("`acme`")));
+        assert!(matches!(p.judge(500, b"boom\n"), Verdict::Unconfirmed(m) if m.contains("500: boom")));
+    }
+}

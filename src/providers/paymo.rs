@@ -1,0 +1,119 @@
+//! Paymo (project management and time tracking): an API key, sent as HTTP
+//! Basic `KEY:X` (the official form) to `https://app.paymoapp.com/api`
+//! (override: `CRED_PAYMO_URL`).
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::{Auth, Pagination, Provider, ProviderKind, Verdict};
+use crate::error::Result;
+
+pub const URL_ENV: &str = "CRED_PAYMO_URL";
+const DEFAULT_URL: &str = "https://app.paymoapp.com/api";
+
+pub const GUIDE: &str = "\
+Paymo: you need an API key. In Paymo open your account settings > API keys,
+generate a key, give it a name and copy it at once (it may not be shown
+again). If a key ever leaks, revoke it in Paymo and store the new one with
+`cred rotate NAME`.";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PaymoConfig {}
+
+impl Provider for PaymoConfig {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Paymo
+    }
+
+    fn display_name(&self) -> &'static str {
+        "Paymo"
+    }
+
+    fn target(&self) -> String {
+        self.base_url()
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| DEFAULT_URL.into())
+    }
+
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![("base URL", self.target())]
+    }
+
+    fn base_url(&self) -> Result<Url> {
+        match super::env_url(URL_ENV) {
+            Some(u) => super::parse_base(&u, URL_ENV),
+            None => super::parse_base(DEFAULT_URL, "the Paymo default"),
+        }
+    }
+
+    fn auth(&self, secret: &SecretString) -> Auth {
+        Auth::basic(secret.expose_secret(), "X")
+    }
+
+    fn check_path(&self) -> String {
+        "/me".into()
+    }
+
+    fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("Accept", "application/json")]
+    }
+
+    fn judge(&self, status: u16, body: &[u8]) -> Verdict {
+        match status {
+            200..=299 => Verdict::Valid(who(body)),
+            401 | 403 => Verdict::Rejected(
+                "Paymo rejected the API key: it may be mistyped or revoked; generate a new one in Paymo's account settings".into(),
+            ),
+            404 => Verdict::NotFound(format!(
+                "no Paymo API at this address (HTTP 404 for /me): {}",
+                super::first_line(body)
+            )),
+            _ => Verdict::Unconfirmed(format!(
+                "Paymo answered HTTP {status}: {}",
+                super::first_line(body)
+            )),
+        }
+    }
+
+    fn pagination(&self) -> Pagination {
+        Pagination::None
+    }
+}
+
+/// "Authenticated as NAME <EMAIL>" from `{"users":[{"name":…,"email":…}]}`.
+fn who(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let user = v.get("users")?.get(0)?;
+    let name = user.get("name").and_then(|n| n.as_str()).unwrap_or("");
+    let email = user.get("email").and_then(|n| n.as_str()).unwrap_or("");
+    match (name.is_empty(), email.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(format!("Authenticated as {name}")),
+        (true, false) => Some(format!("Authenticated as <{email}>")),
+        (false, false) => Some(format!("Authenticated as {name} <{email}>")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_is_basic_key_x() {
+        let auth = PaymoConfig {}.auth(&SecretString::from("abc123"));
+        // base64("abc123:X")
+        assert_eq!(auth.header().unwrap().1.expose_secret(), "Basic YWJjMTIzOlg=");
+    }
+
+    #[test]
+    fn names_the_user() {
+        let body = br#"{"users":[{"id":1,"name":"Ada Lovelace","email":"ada@example.com"}]}"#;
+        assert_eq!(
+            PaymoConfig {}.judge(200, body),
+            Verdict::Valid(Some("Authenticated as Ada Lovelace <ada@example.com>".into()))
+        );
+        assert_eq!(PaymoConfig {}.judge(200, b"not json"), Verdict::Valid(None));
+        assert!(matches!(PaymoConfig {}.judge(401, b""), Verdict::Rejected(_)));
+    }
+}

@@ -1,0 +1,327 @@
+//! `config.toml`: the non-secret half of every credential.
+//!
+//! Resolution of the directory (SPEC §4), reading with errors that name file,
+//! line and column, and read-modify-write under an exclusive lock file with an
+//! atomic replace (temporary file in the same directory, fsync, rename), so
+//! concurrent `cred` processes lose nothing and a broken file is never
+//! overwritten.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::providers::ProviderConfig;
+
+const FILE_NAME: &str = "config.toml";
+const LOCK_NAME: &str = ".config.lock";
+const HEADER: &str = "# cred configuration: non-secret fields only.\n\
+# Secrets live in the OS keychain (service \"cred\"); edit this file with care.\n\n";
+
+/// Everything `config.toml` holds.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub credentials: BTreeMap<String, Credential>,
+}
+
+/// One stored credential, without its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Credential {
+    #[serde(flatten)]
+    pub provider: ProviderConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// When the credential was added (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<CheckRecord>,
+}
+
+/// The outcome of the last live check (`add`, `verify`, `rotate`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckRecord {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `valid`, `rejected`, `not-found`, `network`, `rate-limited`, `unconfirmed`.
+    pub result: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// Where the configuration lives and how to read and change it.
+#[derive(Debug, Clone)]
+pub struct ConfigStore {
+    dir: PathBuf,
+}
+
+/// The config directory of SPEC §4, from the flag/env value if given.
+pub fn resolve_dir(explicit: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        if dir.as_os_str().is_empty() {
+            return Err(Error::user("the config directory is empty")
+                .hint("pass --config-dir DIR or unset CRED_CONFIG_DIR"));
+        }
+        return Ok(absolute(dir));
+    }
+    if cfg!(windows) {
+        if let Some(appdata) = std::env::var_os("APPDATA").filter(|v| !v.is_empty()) {
+            return Ok(PathBuf::from(appdata).join("cred"));
+        }
+    }
+    if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+        if xdg.is_absolute() {
+            return Ok(xdg.join("cred"));
+        }
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".config").join("cred")),
+        None => Err(
+            Error::user("cannot find a config directory: neither HOME nor XDG_CONFIG_HOME is set")
+                .hint("pass --config-dir DIR or set CRED_CONFIG_DIR"),
+        ),
+    }
+}
+
+fn absolute(dir: &Path) -> PathBuf {
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+impl ConfigStore {
+    pub fn new(dir: PathBuf) -> Self {
+        ConfigStore { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(FILE_NAME)
+    }
+
+    /// Reads the config; a missing file is an empty config.
+    pub fn load(&self) -> Result<Config> {
+        let path = self.path();
+        match fs::read_to_string(&path) {
+            Ok(text) => parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(Error::io("read", &path, e)),
+        }
+    }
+
+    /// Reads one credential or fails with "no credential named …".
+    pub fn get(&self, name: &str) -> Result<Credential> {
+        let config = self.load()?;
+        config
+            .credentials
+            .get(name)
+            .cloned()
+            .ok_or_else(|| unknown_credential(name, &config))
+    }
+
+    /// Creates the directory (0700) if needed and takes the exclusive lock:
+    /// the config read through the returned guard stays current until it is
+    /// dropped, and `save` replaces the file atomically.
+    pub fn lock(&self) -> Result<Locked> {
+        create_private_dir(&self.dir)?;
+        let lock_path = self.dir.join(LOCK_NAME);
+        let file = open_private(&lock_path).map_err(|e| Error::io("open", &lock_path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &lock_path, e))?;
+        let config = self.load()?;
+        Ok(Locked {
+            store: self.clone(),
+            _lock: file,
+            config,
+        })
+    }
+
+    /// A stable string naming this config directory, used to keep the
+    /// keychain entries of two config directories apart.
+    pub fn identity(&self) -> String {
+        fs::canonicalize(&self.dir)
+            .unwrap_or_else(|_| self.dir.clone())
+            .display()
+            .to_string()
+    }
+}
+
+/// The config, read under the lock; changes are written by `save`.
+pub struct Locked {
+    store: ConfigStore,
+    _lock: File,
+    pub config: Config,
+}
+
+impl Locked {
+    /// Writes the config atomically: temporary file in the same directory,
+    /// 0600, fsync, rename over the old file, fsync of the directory.
+    pub fn save(&self) -> Result<()> {
+        let path = self.store.path();
+        let dir = self.store.dir();
+        let body = toml::to_string(&self.config)
+            .map_err(|e| Error::user("could not serialise the configuration").cause(e))?;
+        let write = || -> std::io::Result<()> {
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".config.toml.")
+                .suffix(".tmp")
+                .tempfile_in(dir)?;
+            set_private(tmp.as_file())?;
+            tmp.write_all(HEADER.as_bytes())?;
+            tmp.write_all(body.as_bytes())?;
+            tmp.as_file().sync_all()?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+            #[cfg(unix)]
+            File::open(dir)?.sync_all()?;
+            Ok(())
+        };
+        write().map_err(|e| Error::io("write", &path, e))
+    }
+}
+
+fn parse(path: &Path, text: &str) -> Result<Config> {
+    toml::from_str(text).map_err(|e| {
+        let location = match e.span() {
+            Some(span) => {
+                let (line, col) = line_col(text, span.start);
+                format!(" at line {line}, column {col}")
+            }
+            None => String::new(),
+        };
+        Error::user(format!("cannot parse {}{location}", path.display()))
+            .cause(e.message())
+            .hint("fix the file by hand; cred will not overwrite a file it cannot read")
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, col)
+}
+
+pub fn unknown_credential(name: &str, config: &Config) -> Error {
+    let err = Error::user(format!("no credential named `{name}`"));
+    if config.credentials.is_empty() {
+        err.hint("add one with `cred add PROVIDER`")
+    } else {
+        let names: Vec<&str> = config.credentials.keys().map(String::as_str).collect();
+        err.hint(format!("stored credentials: {}", names.join(", ")))
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .map_err(|e| Error::io("create the config directory", dir, e))
+}
+
+fn open_private(path: &Path) -> std::io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
+}
+
+fn set_private(file: &File) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+    Ok(())
+}
+
+/// Now, as RFC 3339 in UTC with second precision.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{GenericConfig, PaligoConfig, Placement};
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("a\nbc\nd", 0), (1, 1));
+        assert_eq!(line_col("a\nbc\nd", 3), (2, 2));
+        assert_eq!(line_col("a\nbc\nd", 5), (3, 1));
+    }
+
+    #[test]
+    fn round_trips_every_provider() {
+        let mut config = Config::default();
+        config.credentials.insert(
+            "p".into(),
+            Credential {
+                provider: ProviderConfig::Paligo(PaligoConfig {
+                    instance: "acme".into(),
+                    username: "a@b.c".into(),
+                }),
+                description: Some("docs".into()),
+                created: Some("2026-01-01T00:00:00Z".into()),
+                last_check: Some(CheckRecord {
+                    at: "2026-01-01T00:00:00Z".into(),
+                    result: "valid".into(),
+                    message: String::new(),
+                }),
+            },
+        );
+        config.credentials.insert(
+            "g".into(),
+            Credential {
+                provider: ProviderConfig::Generic(GenericConfig {
+                    base_url: "https://api.example.com/v1".into(),
+                    placement: Placement::Query,
+                    key_name: "key".into(),
+                    template: "${apiKey}".into(),
+                    label: "API Key".into(),
+                    check_path: None,
+                    allow_http: false,
+                }),
+                description: None,
+                created: None,
+                last_check: None,
+            },
+        );
+        config
+            .credentials
+            .insert("m".into(), crate::providers::paymo_credential_for_tests());
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(parse(Path::new("x"), &text).unwrap(), config);
+    }
+
+    #[test]
+    fn parse_error_names_line_and_column() {
+        let err = parse(Path::new("/c/config.toml"), "[credentials.a]\nprovider = \n").unwrap_err();
+        assert!(
+            err.message.starts_with("cannot parse /c/config.toml at line 2, column"),
+            "{}",
+            err.message
+        );
+    }
+}

@@ -1,0 +1,404 @@
+//! Every byte `cred` prints goes through [`Ui`]: results to stdout (clean for
+//! pipes), messages, warnings, errors, spinners and prompts to stderr.
+//!
+//! Colour and spinners appear only when the stream is a terminal and
+//! `NO_COLOR` is unset. Prompts appear only when stdin and stderr are both
+//! terminals; otherwise a missing value is an error naming its flag. The
+//! wizard talks to people through the [`Prompter`] trait, so its logic can be
+//! tested without a terminal.
+
+use std::io::{self, IsTerminal, Write};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::error::{Error, Result};
+
+pub struct Ui {
+    stdin_tty: bool,
+    stdout_tty: bool,
+    stderr_tty: bool,
+    color_out: bool,
+    color_err: bool,
+}
+
+impl Default for Ui {
+    fn default() -> Self {
+        Ui::new()
+    }
+}
+
+impl Ui {
+    pub fn new() -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let stdout_tty = io::stdout().is_terminal();
+        let stderr_tty = io::stderr().is_terminal();
+        Ui {
+            stdin_tty: io::stdin().is_terminal(),
+            stdout_tty,
+            stderr_tty,
+            color_out: stdout_tty && !no_color,
+            color_err: stderr_tty && !no_color,
+        }
+    }
+
+    /// Whether a person can answer prompts (stdin and stderr are terminals).
+    pub fn interactive(&self) -> bool {
+        self.stdin_tty && self.stderr_tty
+    }
+
+    pub fn stdout_is_terminal(&self) -> bool {
+        self.stdout_tty
+    }
+
+    pub fn stderr_is_terminal(&self) -> bool {
+        self.stderr_tty
+    }
+
+    pub fn color_stdout(&self) -> bool {
+        self.color_out
+    }
+
+    /// A result line on stdout.
+    pub fn out(&self, text: &str) -> Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|_| out.write_all(b"\n"))
+            .and_then(|_| out.flush())
+            .map_err(stdout_error)
+    }
+
+    /// Raw bytes on stdout (bodies, secrets), without an added newline.
+    pub fn out_bytes(&self, bytes: &[u8]) -> Result<()> {
+        let mut out = io::stdout().lock();
+        out.write_all(bytes)
+            .and_then(|_| out.flush())
+            .map_err(stdout_error)
+    }
+
+    /// A message for the person on stderr (progress, results of checks).
+    pub fn status(&self, text: &str) {
+        let _ = writeln!(io::stderr().lock(), "{text}");
+    }
+
+    /// A success line on stderr, green on a terminal.
+    pub fn success(&self, text: &str) {
+        self.status(&self.paint_err("32", text));
+    }
+
+    pub fn warn(&self, text: &str) {
+        let label = self.paint_err("33", "cred: warning:");
+        self.status(&format!("{label} {text}"));
+    }
+
+    /// Prints an error as SPEC §3 asks: `cred: error: …`, causes, hints.
+    pub fn error(&self, err: &Error) {
+        let mut text = String::new();
+        text.push_str(&self.paint_err("1;31", "cred: error:"));
+        text.push(' ');
+        text.push_str(&err.message);
+        text.push('\n');
+        for c in &err.causes {
+            text.push_str(&format!("  cause: {c}\n"));
+        }
+        for h in &err.hints {
+            text.push_str(&format!("{} {h}\n", self.paint_err("36", "hint:")));
+        }
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+    }
+
+    fn paint_err(&self, code: &str, text: &str) -> String {
+        paint(self.color_err, code, text)
+    }
+
+    pub fn paint_out(&self, code: &str, text: &str) -> String {
+        paint(self.color_out, code, text)
+    }
+
+    /// A spinner on a terminal; a plain line once otherwise.
+    pub fn spinner(&self, message: &str) -> Spinner {
+        if self.stderr_tty {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            bar.set_message(message.to_string());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            Spinner { bar: Some(bar) }
+        } else {
+            self.status(message);
+            Spinner { bar: None }
+        }
+    }
+
+    /// The prompter for the wizard: real prompts on a terminal.
+    pub fn prompter(&self) -> Box<dyn Prompter> {
+        if self.interactive() {
+            Box::new(TermPrompter::new(self.color_err))
+        } else {
+            Box::new(NoPrompter)
+        }
+    }
+}
+
+fn paint(enabled: bool, code: &str, text: &str) -> String {
+    if enabled {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn stdout_error(e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        // The reader went away (`cred list | head -1`): not our failure.
+        std::process::exit(0);
+    }
+    Error::user("could not write to standard output").cause(e)
+}
+
+/// A spinner that clears itself when finished or dropped.
+pub struct Spinner {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Spinner {
+    pub fn set_message(&self, message: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.to_string());
+        }
+    }
+
+    pub fn finish(self) {}
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// A validator: returns the normalised value, or why the input is refused.
+pub type Validator<'a> = &'a dyn Fn(&str) -> Result<String, String>;
+
+/// How the wizard asks questions. The terminal implementation uses
+/// dialoguer; tests use a scripted one.
+pub trait Prompter {
+    /// Guide text shown before the questions.
+    fn say(&mut self, text: &str);
+    /// A line of text, re-asked until `validate` accepts it.
+    fn input(&mut self, prompt: &str, default: Option<&str>, validate: Validator<'_>)
+    -> Result<String>;
+    /// A hidden line (the secret), re-asked while empty.
+    fn secret(&mut self, prompt: &str) -> Result<SecretString>;
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
+    /// One of `items`; returns its index.
+    fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize>;
+    /// Whether questions can be asked at all.
+    fn can_prompt(&self) -> bool {
+        true
+    }
+}
+
+/// Used without a terminal: every question is an error (the caller names
+/// the flag before it gets here).
+pub struct NoPrompter;
+
+impl Prompter for NoPrompter {
+    fn say(&mut self, _text: &str) {}
+    fn input(&mut self, prompt: &str, _: Option<&str>, _: Validator<'_>) -> Result<String> {
+        Err(no_terminal(prompt))
+    }
+    fn secret(&mut self, prompt: &str) -> Result<SecretString> {
+        Err(no_terminal(prompt))
+    }
+    fn confirm(&mut self, prompt: &str, _: bool) -> Result<bool> {
+        Err(no_terminal(prompt))
+    }
+    fn select(&mut self, prompt: &str, _: &[&str], _: usize) -> Result<usize> {
+        Err(no_terminal(prompt))
+    }
+    fn can_prompt(&self) -> bool {
+        false
+    }
+}
+
+fn no_terminal(prompt: &str) -> Error {
+    Error::user(format!("cannot ask for `{prompt}`: no terminal"))
+}
+
+struct TermPrompter {
+    theme: Box<dyn dialoguer::theme::Theme>,
+}
+
+impl TermPrompter {
+    fn new(color: bool) -> Self {
+        let theme: Box<dyn dialoguer::theme::Theme> = if color {
+            Box::new(dialoguer::theme::ColorfulTheme::default())
+        } else {
+            Box::new(dialoguer::theme::SimpleTheme)
+        };
+        TermPrompter { theme }
+    }
+}
+
+fn prompt_error(e: dialoguer::Error) -> Error {
+    let dialoguer::Error::IO(io) = e;
+    if io.kind() == io::ErrorKind::Interrupted {
+        Error::user("cancelled; nothing was stored")
+    } else {
+        Error::user("could not read from the terminal").cause(io)
+    }
+}
+
+impl Prompter for TermPrompter {
+    fn say(&mut self, text: &str) {
+        let _ = writeln!(io::stderr().lock(), "{text}\n");
+    }
+
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator<'_>,
+    ) -> Result<String> {
+        let mut input = dialoguer::Input::<String>::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .validate_with(|s: &String| validate(s).map(|_| ()));
+        if let Some(d) = default {
+            input = input.default(d.to_string());
+        }
+        let raw = input.interact_text().map_err(prompt_error)?;
+        validate(&raw).map_err(Error::user)
+    }
+
+    fn secret(&mut self, prompt: &str) -> Result<SecretString> {
+        dialoguer::Password::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .validate_with(|s: &String| {
+                if s.trim().is_empty() {
+                    Err("the key is empty")
+                } else {
+                    Ok(())
+                }
+            })
+            .interact()
+            .map(|s| SecretString::from(s.trim().to_string()))
+            .map_err(prompt_error)
+    }
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        dialoguer::Confirm::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .default(default)
+            .interact()
+            .map_err(prompt_error)
+    }
+
+    fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize> {
+        dialoguer::Select::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .interact()
+            .map_err(prompt_error)
+    }
+}
+
+/// A prompter that answers from a script, for unit tests of the wizard.
+#[cfg(test)]
+pub struct ScriptedPrompter {
+    pub answers: std::collections::VecDeque<String>,
+    pub transcript: Vec<String>,
+}
+
+#[cfg(test)]
+impl ScriptedPrompter {
+    pub fn new(answers: &[&str]) -> Self {
+        ScriptedPrompter {
+            answers: answers.iter().map(|s| s.to_string()).collect(),
+            transcript: Vec::new(),
+        }
+    }
+
+    fn next(&mut self, prompt: &str) -> String {
+        let a = self
+            .answers
+            .pop_front()
+            .unwrap_or_else(|| panic!("no scripted answer for `{prompt}`"));
+        self.transcript.push(format!("{prompt}: {a}"));
+        a
+    }
+}
+
+#[cfg(test)]
+impl Prompter for ScriptedPrompter {
+    fn say(&mut self, text: &str) {
+        self.transcript.push(text.to_string());
+    }
+    fn input(&mut self, prompt: &str, default: Option<&str>, validate: Validator<'_>) -> Result<String> {
+        loop {
+            let mut a = self.next(prompt);
+            if a.is_empty() {
+                a = default.unwrap_or("").to_string();
+            }
+            match validate(&a) {
+                Ok(v) => return Ok(v),
+                Err(why) => self.transcript.push(format!("invalid: {why}")),
+            }
+        }
+    }
+    fn secret(&mut self, prompt: &str) -> Result<SecretString> {
+        Ok(SecretString::from(self.next(prompt)))
+    }
+    fn confirm(&mut self, prompt: &str, _default: bool) -> Result<bool> {
+        Ok(self.next(prompt) == "y")
+    }
+    fn select(&mut self, prompt: &str, items: &[&str], _default: usize) -> Result<usize> {
+        let a = self.next(prompt);
+        Ok(items.iter().position(|i| i.starts_with(&a)).expect("scripted choice"))
+    }
+}
+
+/// Pretty JSON for a terminal; coloured (keys blue, strings green, numbers
+/// and literals yellow) when `color` is set.
+pub fn json_pretty(value: &serde_json::Value, color: bool) -> String {
+    if !color {
+        return serde_json::to_string_pretty(value).unwrap_or_default();
+    }
+    let mut out = String::new();
+    write_json(value, 0, &mut out);
+    out
+}
+
+fn write_json(value: &serde_json::Value, indent: usize, out: &mut String) {
+    use serde_json::Value;
+    let pad = |n: usize| "  ".repeat(n);
+    let string = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push_str("{\n");
+            for (i, (k, v)) in map.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                out.push_str(&paint(true, "34", &string(k)));
+                out.push_str(": ");
+                write_json(v, indent + 1, out);
+                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(indent));
+            out.push('}');
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push_str("[\n");
+            for (i, v) in items.iter().enumerate() {
+                out.push_str(&pad(indent + 1));
+                write_json(v, indent + 1, out);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&pad(indent));
+            out.push(']');
+        }
+        Value::String(s) => out.push_str(&paint(true, "32", &string(s))),
+        other => out.push_str(&paint(true, "33", &other.to_string())),
+    }
+}

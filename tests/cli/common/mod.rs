@@ -1,0 +1,348 @@
+//! Sealed test environments and loopback HTTP servers.
+//!
+//! [`TestEnv`] gives each test its own config dir and HOME, a cleared
+//! environment (only PATH, the test keyring's D-Bus address and a locale
+//! pass through), and helpers to run `cred`. [`Server`] is a real HTTP
+//! server on 127.0.0.1 that answers with a closure and records every
+//! request it saw.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use assert_cmd::Command;
+
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+}
+
+/// The output of one run of `cred`.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success\n{self}");
+        self
+    }
+    pub fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "unexpected exit code\n{self}");
+        self
+    }
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        TestEnv {
+            dir: tempfile::Builder::new().prefix("cred-test.").tempdir().unwrap(),
+        }
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.config_dir().join("config.toml")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    pub fn config_text(&self) -> String {
+        std::fs::read_to_string(self.config_path()).unwrap_or_default()
+    }
+
+    /// `cred` with a sealed environment. Requires the test keyring unless
+    /// the caller removes DBUS_SESSION_BUS_ADDRESS on purpose.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("cred").unwrap();
+        cmd.env_clear();
+        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        cmd.env("HOME", self.home());
+        cmd.env("CRED_CONFIG_DIR", self.config_dir());
+        cmd.env("LANG", "C.UTF-8");
+        cmd.env("NO_PROXY", "*");
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus_address());
+        cmd.current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Runs `cred ARGS` with no stdin.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, |_| {})
+    }
+
+    /// Runs `cred ARGS`, letting the caller adjust the command (env, stdin).
+    pub fn run_with(&self, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Run {
+        let mut cmd = self.cmd();
+        cmd.args(args);
+        cmd.write_stdin("");
+        adjust(&mut cmd);
+        cmd.timeout(Duration::from_secs(120));
+        let out = cmd.output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Adds a credential non-interactively with the key on stdin.
+    pub fn add(&self, args: &[&str], key: &str, extra_env: &[(&str, String)]) -> Run {
+        let mut full = vec!["add"];
+        full.extend_from_slice(args);
+        full.push("--api-key-stdin");
+        let key = key.to_string();
+        let env: Vec<(String, String)> =
+            extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        self.run_with(&full, move |c| {
+            c.write_stdin(key);
+            for (k, v) in env {
+                c.env(k, v);
+            }
+        })
+    }
+
+    /// Every file under the config dir, with its bytes (for leak checks).
+    pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            out.push((p, bytes));
+        }
+    }
+}
+
+/// The private session bus of the test keyring (scripts/with-keyring.sh).
+pub fn bus_address() -> String {
+    match (std::env::var("CRED_TEST_KEYRING"), std::env::var("DBUS_SESSION_BUS_ADDRESS")) {
+        (Ok(v), Ok(addr)) if v == "1" => addr,
+        _ => panic!(
+            "these tests need the real Secret Service started by scripts/test.sh \
+             (or run them under scripts/with-keyring.sh cargo test)"
+        ),
+    }
+}
+
+/// A unique, recognisable secret for leak checks.
+pub fn secret(tag: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "sk-{tag}-{}-{}-Zq9xW7vT",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    /// Path and query, as sent.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn path(&self) -> &str {
+        self.url.split('?').next().unwrap_or("")
+    }
+    pub fn query(&self) -> &str {
+        self.url.split_once('?').map(|(_, q)| q).unwrap_or("")
+    }
+}
+
+/// What a handler answers.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Box<dyn std::io::Read + Send>,
+    pub length: Option<usize>,
+    pub delay: Duration,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        let body = body.into();
+        Reply {
+            status,
+            headers: Vec::new(),
+            length: Some(body.len()),
+            body: Box::new(std::io::Cursor::new(body)),
+            delay: Duration::ZERO,
+        }
+    }
+    pub fn json(status: u16, body: &str) -> Self {
+        Reply::new(status, body.as_bytes().to_vec()).header("Content-Type", "application/json")
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.into(), v.into()));
+        self
+    }
+    pub fn delay(mut self, d: Duration) -> Self {
+        self.delay = d;
+        self
+    }
+    /// A body of `len` bytes from a reader, sent without holding it in memory.
+    pub fn stream(status: u16, reader: impl std::io::Read + Send + 'static, len: usize) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Box::new(reader),
+            length: Some(len),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
+
+/// A real HTTP server on 127.0.0.1 with many worker threads.
+pub struct Server {
+    server: Arc<tiny_http::Server>,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    in_flight: Arc<AtomicUsize>,
+    pub max_in_flight: Arc<AtomicUsize>,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Server {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
+        let port = server.server_addr().to_ip().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let handler: Arc<Handler> = Arc::new(handler);
+        for _ in 0..24 {
+            let server = server.clone();
+            let seen = seen.clone();
+            let handler = handler.clone();
+            let in_flight = in_flight.clone();
+            let max_in_flight = max_in_flight.clone();
+            std::thread::spawn(move || {
+                while let Ok(mut req) = server.recv() {
+                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                    max_in_flight.fetch_max(now, Ordering::SeqCst);
+                    let mut body = Vec::new();
+                    let _ = req.as_reader().read_to_end(&mut body);
+                    let s = Seen {
+                        method: req.method().as_str().to_string(),
+                        url: req.url().to_string(),
+                        headers: req
+                            .headers()
+                            .iter()
+                            .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+                            .collect(),
+                        body,
+                    };
+                    seen.lock().unwrap().push(s.clone());
+                    let reply = handler(&s);
+                    std::thread::sleep(reply.delay);
+                    let headers = reply
+                        .headers
+                        .iter()
+                        .map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap())
+                        .collect();
+                    let response = tiny_http::Response::new(
+                        tiny_http::StatusCode(reply.status),
+                        headers,
+                        reply.body,
+                        reply.length,
+                        None,
+                    );
+                    let _ = req.respond(response);
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+            });
+        }
+        Server {
+            server,
+            seen,
+            in_flight,
+            max_in_flight,
+            port,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+/// `CRED_PALIGO_URL` pointing at a loopback server, with the instance in the path.
+pub fn paligo_env(server: &Server) -> (&'static str, String) {
+    ("CRED_PALIGO_URL", format!("{}/{{instance}}/api/v2", server.url()))
+}
+
+/// `CRED_PAYMO_URL` pointing at a loopback server.
+pub fn paymo_env(server: &Server) -> (&'static str, String) {
+    ("CRED_PAYMO_URL", format!("{}/api", server.url()))
+}
+
+/// The `Authorization: Basic` value for user:password.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}

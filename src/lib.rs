@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod complete;
 pub mod error;
+pub mod generate;
 pub mod http;
 pub mod providers;
 pub mod store;

@@ -1,0 +1,173 @@
+//! The generated files committed under `completions/` and `man/`, built
+//! from the clap definition. `tests/cli/generated.rs` fails when the
+//! committed copies differ, and rewrites them with `CRED_REGENERATE=1`.
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+use crate::commands::completions::{Shell, script};
+
+/// `(file name, contents)` of every completion script.
+pub fn completion_files() -> Vec<(String, Vec<u8>)> {
+    [
+        Shell::Bash,
+        Shell::Zsh,
+        Shell::Fish,
+        Shell::Powershell,
+        Shell::Elvish,
+    ]
+    .into_iter()
+    .map(|s| (s.file_name().to_string(), script(s)))
+    .collect()
+}
+
+const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "Success."),
+    (
+        "1",
+        "Error: bad input, unknown credential, file or I/O problem.",
+    ),
+    ("2", "Usage error: unknown command, flag or value."),
+    (
+        "3",
+        "The API answered with status 400 or above (other than 401/403/429), or redirected to another origin; the body is still printed.",
+    ),
+    (
+        "4",
+        "The API rejected the credential (401/403) on add, verify, rotate or call.",
+    ),
+    ("5", "Network: DNS, connect, TLS or timeout."),
+    (
+        "6",
+        "Rate limited, and the wait would pass \\-\\-max\\-wait or the retries ran out.",
+    ),
+    ("7", "The OS keychain is unavailable or locked."),
+];
+
+const ENVIRONMENT: &[(&str, &str)] = &[
+    (
+        "CRED_CONFIG_DIR",
+        "The directory holding config.toml (same as \\-\\-config\\-dir).",
+    ),
+    (
+        "CRED_API_KEY",
+        "The API key for add and rotate, instead of the hidden prompt. Never pass a key as a flag value.",
+    ),
+    (
+        "CRED_PALIGO_URL",
+        "The Paligo API base as a template with {instance}; default https://{instance}.paligoapp.com/api/v2. For mirrors and proxies: the key is sent there.",
+    ),
+    (
+        "CRED_PAYMO_URL",
+        "The Paymo API base; default https://app.paymoapp.com/api.",
+    ),
+    ("NO_COLOR", "When set and not empty, no colour is used."),
+    (
+        "COMPLETE",
+        "Set by the completion scripts when they ask cred for candidates.",
+    ),
+];
+
+/// The date on the man pages: fixed, so regenerating is reproducible;
+/// update it with the release.
+const MAN_DATE: &str = "2026-11-22";
+
+/// `(file name, contents)` of `cred.1` and one page per subcommand.
+pub fn man_files() -> Vec<(String, Vec<u8>)> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut files = vec![("cred.1".to_string(), page(&cmd, true))];
+    for sub in cmd.get_subcommands() {
+        let name = format!("cred-{}", sub.get_name());
+        let sub = sub.clone().display_name(name.clone());
+        files.push((format!("{name}.1"), page(&sub, false)));
+    }
+    files
+}
+
+fn page(cmd: &clap::Command, root: bool) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone())
+        .manual("cred manual")
+        .date(MAN_DATE)
+        .source(format!("cred {}", env!("CARGO_PKG_VERSION")));
+    let mut out = Vec::new();
+    let sections: [fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>; 4] = [
+        clap_mangen::Man::render_title,
+        clap_mangen::Man::render_name_section,
+        clap_mangen::Man::render_synopsis_section,
+        clap_mangen::Man::render_description_section,
+    ];
+    for render in sections {
+        render(&man, &mut out).expect("rendering to a Vec");
+    }
+    if cmd.get_arguments().any(|a| !a.is_hide_set()) {
+        man.render_options_section(&mut out)
+            .expect("rendering to a Vec");
+    }
+    if root {
+        man.render_subcommands_section(&mut out)
+            .expect("rendering to a Vec");
+    }
+    let mut roff = String::new();
+    if let Some(after) = cmd.get_after_help() {
+        let text = after.to_string();
+        let (heading, body) = text
+            .split_once(":\n")
+            .filter(|(h, _)| !h.contains('\n'))
+            .unwrap_or(("NOTES", text.as_str()));
+        roff.push_str(&format!(".SH {}\n.nf\n", heading.to_uppercase()));
+        for line in body.lines() {
+            roff.push_str(&escape_line(line));
+            roff.push('\n');
+        }
+        roff.push_str(".fi\n");
+    }
+    roff.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, text) in EXIT_STATUS {
+        roff.push_str(&format!(".TP\n{code}\n{text}\n"));
+    }
+    if root {
+        roff.push_str(".SH ENVIRONMENT\n");
+        for (var, text) in ENVIRONMENT {
+            roff.push_str(&format!(".TP\n.B {var}\n{text}\n"));
+        }
+        roff.push_str(
+            ".SH FILES\n.TP\n.I $CRED_CONFIG_DIR/config.toml\n\
+             Non-secret fields of every credential (default directory: $XDG_CONFIG_HOME/cred, \
+             else ~/.config/cred). Directory mode 0700, file mode 0600, written atomically under \
+             the lock file .config.lock.\n\
+             .TP\n.B OS keychain\nThe secrets: service \\(lqcred\\(rq, account NAME@CONFIG_DIR \
+             (macOS Keychain, Windows Credential Manager, the Secret Service on Linux).\n",
+        );
+    }
+    roff.push_str(".SH \"SEE ALSO\"\n");
+    if root {
+        let subs: Vec<String> = cmd
+            .get_subcommands()
+            .map(|s| format!(".BR cred\\-{} (1)", s.get_name()))
+            .collect();
+        roff.push_str(&subs.join(",\n"));
+        roff.push('\n');
+    } else {
+        roff.push_str(".BR cred (1)\n");
+    }
+    out.extend_from_slice(roff.as_bytes());
+    // clap_mangen puts an empty line (a paragraph break) between two `.br`
+    // before a list of possible values; mandoc warns about it.
+    String::from_utf8(out)
+        .expect("roff is UTF-8")
+        .replace("\n.br\n\n.br\n", "\n.br\n")
+        .into_bytes()
+}
+
+/// A line of text inside `.nf`: backslashes escaped, no line read as a request.
+fn escape_line(line: &str) -> String {
+    let escaped = line.replace('\\', "\\e");
+    if escaped.starts_with('.') || escaped.starts_with('\'') {
+        format!("\\&{escaped}")
+    } else if escaped.trim().is_empty() {
+        String::new()
+    } else {
+        escaped
+    }
+}

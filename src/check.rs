@@ -1,22 +1,50 @@
 //! The live check of a key (SPEC §1), shared by `add`, `verify` and `rotate`:
 //! one request to the provider's check path, its answer classified into an
 //! [`Outcome`] a person can act on and an exit code a script can branch on.
+//!
+//! A check waits [`TIMEOUT`] for an answer; the environment variable
+//! `CRED_CHECK_TIMEOUT` (seconds, fractions allowed, at most 3600) changes
+//! that, for slow APIs and for tests.
 
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
 use secrecy::SecretString;
 
-use crate::error::{Error, Exit};
+use crate::error::{Error, Exit, Result};
 use crate::http;
 use crate::providers::{Provider, ProviderConfig, Verdict};
 use crate::store::CheckRecord;
 
-/// How long a check waits for an answer.
+/// How long a check waits for an answer, unless `CRED_CHECK_TIMEOUT` says.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
+/// Overrides [`TIMEOUT`]: seconds, e.g. `5` or `0.5`.
+pub const TIMEOUT_ENV: &str = "CRED_CHECK_TIMEOUT";
+const MAX_TIMEOUT_SECS: f64 = 3600.0;
 /// A 429 is waited out at most this often, and never longer than this.
 const RATE_LIMIT_RETRIES: u32 = 2;
 const MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// How long a check waits: [`TIMEOUT`], or `CRED_CHECK_TIMEOUT` seconds.
+pub fn timeout() -> Result<Duration> {
+    let Ok(raw) = std::env::var(TIMEOUT_ENV) else {
+        return Ok(TIMEOUT);
+    };
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(TIMEOUT);
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            Error::user(format!(
+                "{TIMEOUT_ENV}=`{text}` is not a number of seconds (more than 0, at most 3600)"
+            ))
+            .hint(format!("set it to seconds, e.g. {TIMEOUT_ENV}=30, or unset it"))
+        })
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -27,6 +55,9 @@ pub enum Outcome {
     Network(String),
     RateLimited(String),
     Unconfirmed(String),
+    /// The check could not be made for a local reason (bad base URL, bad
+    /// setting): nothing was sent.
+    Error(String),
 }
 
 impl Outcome {
@@ -38,6 +69,7 @@ impl Outcome {
             Outcome::Network(_) => Exit::Network,
             Outcome::RateLimited(_) => Exit::RateLimited,
             Outcome::Unconfirmed(_) => Exit::HttpStatus,
+            Outcome::Error(_) => Exit::Failure,
         }
     }
 
@@ -50,6 +82,7 @@ impl Outcome {
             Outcome::Network(_) => "network",
             Outcome::RateLimited(_) => "rate-limited",
             Outcome::Unconfirmed(_) => "unconfirmed",
+            Outcome::Error(_) => "error",
         }
     }
 
@@ -61,7 +94,8 @@ impl Outcome {
             | Outcome::NotFound(m)
             | Outcome::Network(m)
             | Outcome::RateLimited(m)
-            | Outcome::Unconfirmed(m) => m.clone(),
+            | Outcome::Unconfirmed(m)
+            | Outcome::Error(m) => m.clone(),
         }
     }
 
@@ -78,20 +112,35 @@ impl Outcome {
     }
 
     /// The outcome as an error, for commands that stop on a failed check.
+    /// The message says what happened; only a refusal says the provider
+    /// refused: an unconfirmed key or an unreachable API is not a bad key.
     pub fn into_error(self, provider: &dyn Provider) -> Error {
         let exit = self.exit();
         let hint = match &self {
-            Outcome::Rejected(_) => "check the key (and username), or pass --no-verify to store it unchecked",
+            Outcome::Rejected(_) => {
+                "check the key (and username), or pass --no-verify to store it unchecked"
+            }
             Outcome::NotFound(_) => "check the instance or base URL",
-            Outcome::Network(_) => "check your connection, or pass --no-verify to store it unchecked",
+            Outcome::Network(m) if m.contains("did not answer within") => {
+                "the API is slow: allow more time with CRED_CHECK_TIMEOUT=SECONDS, or pass --no-verify to store it unchecked"
+            }
+            Outcome::Network(_) => {
+                "check your connection, or pass --no-verify to store it unchecked"
+            }
             Outcome::RateLimited(_) => "wait a minute and try again",
             Outcome::Unconfirmed(_) => "pass --no-verify to store it without a check",
-            Outcome::Valid(_) => "",
+            Outcome::Error(m) if m.contains(TIMEOUT_ENV) => {
+                "set CRED_CHECK_TIMEOUT to seconds, e.g. 30, or unset it"
+            }
+            Outcome::Error(_) | Outcome::Valid(_) => "",
         };
-        let err = Error::new(
-            exit,
-            format!("{} did not accept the credential: {}", provider.display_name(), self.message()),
-        );
+        let message = match &self {
+            Outcome::Network(m) | Outcome::RateLimited(m) => {
+                format!("could not check the key with {}: {m}", provider.display_name())
+            }
+            other => other.message(),
+        };
+        let err = Error::new(exit, message);
         if hint.is_empty() { err } else { err.hint(hint) }
     }
 }
@@ -111,7 +160,10 @@ pub fn check(
     on_wait: &dyn Fn(Duration),
 ) -> Checked {
     let start = Instant::now();
-    let outcome = run(client, config.provider(), secret, on_wait);
+    let outcome = match timeout() {
+        Ok(limit) => run(client, config.provider(), secret, limit, on_wait),
+        Err(e) => Outcome::Error(e.message),
+    };
     Checked {
         outcome,
         elapsed: start.elapsed(),
@@ -122,15 +174,16 @@ fn run(
     client: &Client,
     provider: &dyn Provider,
     secret: &SecretString,
+    limit: Duration,
     on_wait: &dyn Fn(Duration),
 ) -> Outcome {
     let base = match provider.base_url() {
         Ok(b) => b,
-        Err(e) => return Outcome::Unconfirmed(e.message),
+        Err(e) => return Outcome::Error(e.message),
     };
     let url = match http::resolve(&base, &provider.check_path()) {
         Ok(u) => u,
-        Err(why) => return Outcome::Unconfirmed(why),
+        Err(why) => return Outcome::Error(why),
     };
     let auth = provider.auth(secret);
     let mut waited = Duration::ZERO;
@@ -138,16 +191,16 @@ fn run(
     loop {
         let request = match http::authorize(client, reqwest::Method::GET, url.clone(), &auth) {
             Ok(r) => r,
-            Err(e) => return Outcome::Rejected(e.message),
+            Err(e) => return Outcome::Error(e.message),
         };
         let request = provider
             .check_headers()
             .into_iter()
             .fold(request, |r, (k, v)| r.header(k, v))
-            .timeout(TIMEOUT);
+            .timeout(limit);
         let response = match request.send() {
             Ok(r) => r,
-            Err(e) => return network(provider, e, &url),
+            Err(e) => return network(provider, e, &url, limit),
         };
         let status = response.status();
         if status.as_u16() == 429 {
@@ -166,15 +219,20 @@ fn run(
             continue;
         }
         if status.is_redirection() {
+            // Same-origin redirects were followed by the client; this one
+            // points elsewhere. Name only its origin: the rest of the
+            // address may carry the key (a query parameter copied over).
             let to = response
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .and_then(|l| l.to_str().ok())
                 .and_then(|l| url.join(l).ok())
-                .map(|u| http::display_url(&u))
+                .map(|u| u.origin().ascii_serialization())
                 .unwrap_or_else(|| "another address".into());
             return Outcome::Unconfirmed(format!(
-                "the API redirected to {to}, another origin; the key was not sent there"
+                "could not confirm the key: {} answered HTTP {} redirecting to {to}, another origin; the key was not sent there",
+                provider.display_name(),
+                status.as_u16()
             ));
         }
         let body = read_prefix(response);
@@ -195,11 +253,19 @@ fn read_prefix(response: reqwest::blocking::Response) -> Vec<u8> {
     body
 }
 
-fn network(provider: &dyn Provider, err: reqwest::Error, url: &url::Url) -> Outcome {
-    let e = http::network_error(err, url, TIMEOUT);
+fn network(
+    provider: &dyn Provider,
+    err: reqwest::Error,
+    url: &url::Url,
+    limit: Duration,
+) -> Outcome {
+    let e = http::network_error(err, url, limit);
     let dns = e.message.contains("does not resolve");
     if let (true, crate::providers::ProviderKind::Paligo) = (dns, provider.kind()) {
-        if let Some(name) = url.host_str().and_then(|h| h.strip_suffix(".paligoapp.com")) {
+        if let Some(name) = url
+            .host_str()
+            .and_then(|h| h.strip_suffix(".paligoapp.com"))
+        {
             return Outcome::Network(format!(
                 "no Paligo instance named `{name}` (the address does not resolve): check the part of your Paligo address before .paligoapp.com"
             ));

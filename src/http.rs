@@ -65,7 +65,9 @@ pub fn is_under(base: &Url, url: &Url) -> bool {
 /// relative path is appended to the base path; an absolute URL is accepted
 /// only when it lies under the base.
 pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
-    if path.contains("://") {
+    // Absolute when the part before any query names a scheme; a query may
+    // hold a URL (`/go?next=https://…`) and stays relative.
+    if path.split('?').next().unwrap_or("").contains("://") {
         let url = Url::parse(path).map_err(|e| format!("`{path}` is not a valid URL ({e})"))?;
         if !is_under(base, &url) {
             return Err(format!(
@@ -100,6 +102,11 @@ pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
         (b, _) => b.map(str::to_string),
     };
     url.set_query(combined.as_deref());
+    // The URL parser resolves encoded dot segments (`%2e%2e`) and
+    // backslashes, so check where the path really ended up.
+    if !is_under(base, &url) {
+        return Err(format!("`{path}` climbs out of the base URL"));
+    }
     Ok(url)
 }
 
@@ -123,8 +130,10 @@ pub fn authorize(
     let mut headers = HeaderMap::new();
     if let Some((name, value)) = auth.header() {
         let mut v = HeaderValue::from_str(value.expose_secret()).map_err(|_| {
-            Error::user("the API key cannot be sent in a header (it has characters headers do not allow)")
-                .hint("check the key and the template; `cred rotate NAME` stores a new key")
+            Error::user(
+                "the API key cannot be sent in a header (it has characters headers do not allow)",
+            )
+            .hint("check the key and the template; `cred rotate NAME` stores a new key")
         })?;
         v.set_sensitive(true);
         let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
@@ -156,7 +165,11 @@ pub fn with_auth_query(mut url: Url, auth: &Auth) -> Url {
 
 /// How long a 429/503 asks to wait (`Retry-After: SECONDS` or an HTTP date).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -179,7 +192,13 @@ fn httpdate(v: &str) -> Option<std::time::SystemTime> {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month = MONTHS.iter().position(|m| *m == parts[2])? + 1;
-    let text = format!("{}-{:02}-{:02}T{}Z", parts[3], month, parts[1].parse::<u8>().ok()?, parts[4]);
+    let text = format!(
+        "{}-{:02}-{:02}T{}Z",
+        parts[3],
+        month,
+        parts[1].parse::<u8>().ok()?,
+        parts[4]
+    );
     humantime::parse_rfc3339(&text).ok()
 }
 
@@ -200,9 +219,12 @@ pub fn network_error(err: reqwest::Error, url: &Url, timeout: Duration) -> Error
             format!("the name {host} does not resolve (DNS)"),
             "check the host name and your network connection",
         )
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
         (
-            format!("the TLS connection to {host} failed (certificate not trusted or handshake error)"),
+            format!(
+                "the TLS connection to {host} failed (certificate not trusted or handshake error)"
+            ),
             "cred always verifies certificates; check the URL, or your system's CA certificates",
         )
     } else if lower.contains("refused") {
@@ -280,8 +302,17 @@ mod tests {
             resolve(&base, "documents").unwrap().as_str(),
             "https://acme.paligoapp.com/api/v2/documents"
         );
-        assert_eq!(resolve(&base, "").unwrap().as_str(), "https://acme.paligoapp.com/api/v2");
+        assert_eq!(
+            resolve(&base, "").unwrap().as_str(),
+            "https://acme.paligoapp.com/api/v2"
+        );
         assert!(resolve(&base, "/../../etc").is_err());
+        assert!(resolve(&base, "/%2e%2e/%2E%2E/etc").is_err());
+        assert!(resolve(&base, "a\\..\\..\\..\\etc").is_err());
+        assert_eq!(
+            resolve(&base, "/go?next=https://example.com/x").unwrap().as_str(),
+            "https://acme.paligoapp.com/api/v2/go?next=https://example.com/x"
+        );
     }
 
     #[test]
@@ -302,7 +333,10 @@ mod tests {
 
     #[test]
     fn origin_comparison_uses_default_ports() {
-        assert!(same_origin(&u("https://a.com/x"), &u("https://A.com:443/y")));
+        assert!(same_origin(
+            &u("https://a.com/x"),
+            &u("https://A.com:443/y")
+        ));
         assert!(!same_origin(&u("https://a.com"), &u("http://a.com")));
     }
 
@@ -311,14 +345,20 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("retry-after", HeaderValue::from_static("7"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
-        h.insert("retry-after", HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"));
+        h.insert(
+            "retry-after",
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 
     #[test]
     fn redactor_hides_every_form() {
         let r = Redactor::new(vec!["s3cr3t".into(), "Bearer s3cr3t".into()]);
-        assert_eq!(r.redact("Authorization: Bearer s3cr3t"), format!("Authorization: {REDACTED}"));
+        assert_eq!(
+            r.redact("Authorization: Bearer s3cr3t"),
+            format!("Authorization: {REDACTED}")
+        );
         assert_eq!(r.redact("?k=s3cr3t"), format!("?k={REDACTED}"));
     }
 }

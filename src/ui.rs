@@ -187,8 +187,12 @@ pub trait Prompter {
     /// Guide text shown before the questions.
     fn say(&mut self, text: &str);
     /// A line of text, re-asked until `validate` accepts it.
-    fn input(&mut self, prompt: &str, default: Option<&str>, validate: Validator<'_>)
-    -> Result<String>;
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator<'_>,
+    ) -> Result<String>;
     /// A hidden line (the secret), re-asked while empty.
     fn secret(&mut self, prompt: &str) -> Result<SecretString>;
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
@@ -264,20 +268,31 @@ impl Prompter for TermPrompter {
     ) -> Result<String> {
         let mut input = dialoguer::Input::<String>::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
+            // Empty answers go to the validator, which refuses them with a
+            // reason where a value is required (dialoguer alone would
+            // silently ask again, so optional prompts could not be skipped).
+            .allow_empty(true)
             .validate_with(|s: &String| validate(s).map(|_| ()));
         if let Some(d) = default {
             input = input.default(d.to_string());
         }
         let raw = input.interact_text().map_err(prompt_error)?;
-        validate(&raw).map_err(Error::user)
+        let value = validate(&raw).map_err(Error::user)?;
+        if value != raw.trim() {
+            // A pasted address became `acme`: say what will be stored.
+            let _ = writeln!(io::stderr().lock(), "  using: {value}");
+        }
+        Ok(value)
     }
 
     fn secret(&mut self, prompt: &str) -> Result<SecretString> {
         dialoguer::Password::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
+            // Let the validator say why an empty answer is asked again.
+            .allow_empty_password(true)
             .validate_with(|s: &String| {
                 if s.trim().is_empty() {
-                    Err("the key is empty")
+                    Err("the key is empty: paste it, then press Enter")
                 } else {
                     Ok(())
                 }
@@ -336,7 +351,12 @@ impl Prompter for ScriptedPrompter {
     fn say(&mut self, text: &str) {
         self.transcript.push(text.to_string());
     }
-    fn input(&mut self, prompt: &str, default: Option<&str>, validate: Validator<'_>) -> Result<String> {
+    fn input(
+        &mut self,
+        prompt: &str,
+        default: Option<&str>,
+        validate: Validator<'_>,
+    ) -> Result<String> {
         loop {
             let mut a = self.next(prompt);
             if a.is_empty() {
@@ -356,7 +376,10 @@ impl Prompter for ScriptedPrompter {
     }
     fn select(&mut self, prompt: &str, items: &[&str], _default: usize) -> Result<usize> {
         let a = self.next(prompt);
-        Ok(items.iter().position(|i| i.starts_with(&a)).expect("scripted choice"))
+        Ok(items
+            .iter()
+            .position(|i| i.starts_with(&a))
+            .expect("scripted choice"))
     }
 }
 

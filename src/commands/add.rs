@@ -11,8 +11,8 @@ use super::{Ctx, KeySource, validate_name};
 use crate::check::{self, Outcome};
 use crate::error::{Error, Exit, Result};
 use crate::providers::{
-    GenericConfig, PaligoConfig, PaymoConfig, Placement, ProviderConfig, ProviderKind,
-    generic, paligo, paymo,
+    GenericConfig, PaligoConfig, PaymoConfig, Placement, ProviderConfig, ProviderKind, generic,
+    paligo, paymo,
 };
 use crate::store::Credential;
 use crate::ui::{Prompter, Ui, Validator};
@@ -114,9 +114,14 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         if !p.can_prompt() {
             return Err(already_exists(&name));
         }
-        if !p.confirm(&format!("A credential named `{name}` exists. Replace it?"), false)? {
-            return Err(Error::user(format!("kept the existing `{name}`; nothing was stored"))
-                .hint("pick another name with --name"));
+        if !p.confirm(
+            &format!("A credential named `{name}` exists. Replace it?"),
+            false,
+        )? {
+            return Err(
+                Error::user(format!("kept the existing `{name}`; nothing was stored"))
+                    .hint("pick another name with --name"),
+            );
         }
         replace = true;
     }
@@ -133,39 +138,50 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         Some(crate::http::client(check::TIMEOUT)?)
     };
     let mut answers = Answers::default();
-    let (provider, secret, last_check) = loop {
-        let provider = collect(&args, p, ui, &mut answers)?;
+    // The key is typed at the prompt (not piped in or taken from the
+    // environment), so a rejected one can be typed again.
+    let key_is_typed =
+        p.can_prompt() && !args.key.api_key_stdin && std::env::var_os(super::API_KEY_ENV).is_none();
+    let mut provider = collect(&args, p, ui, &mut answers)?;
+    let (secret, last_check) = loop {
         let label = match &provider {
             ProviderConfig::Generic(g) => g.label.clone(),
             _ => "API key".to_string(),
         };
         let secret = args.key.read(ui, &label)?;
         let Some(client) = &client else {
-            break (provider, secret, None);
+            break (secret, None);
         };
         let outcome = run_check(ui, client, &provider, &secret);
         if outcome.is_valid() {
-            break (provider, secret, Some(outcome.record()));
+            break (secret, Some(outcome.record()));
         }
+        let wrong_place = matches!(outcome, Outcome::NotFound(_));
         let err = outcome.into_error(provider.provider());
-        if !p.can_prompt() || args.key.api_key_stdin {
+        if !key_is_typed {
             return Err(err.cause("nothing was stored"));
         }
         ui.error(&err);
-        let choice = p.select(
-            "What now?",
-            &["Enter the values again", "Quit without storing anything"],
-            0,
-        )?;
-        if choice != 0 {
-            return Err(Error::new(err.exit, "nothing was stored"));
+        const KEY: &str = "Enter the key again";
+        const ALL: &str = "Change the other answers, then the key";
+        const QUIT: &str = "Quit without storing anything";
+        let (items, default) = match provider {
+            ProviderConfig::Paymo(_) => (vec![KEY, QUIT], 0),
+            _ => (vec![KEY, ALL, QUIT], usize::from(wrong_place)),
+        };
+        match items[p.select("What now?", &items, default)?] {
+            KEY => {}
+            ALL => provider = collect(&args, p, ui, &mut answers)?,
+            _ => return Err(Error::new(err.exit, "nothing was stored")),
         }
     };
 
     let description = match &args.description {
         Some(d) => Some(d.clone()),
         None if p.can_prompt() => {
-            let d = p.input("Description (optional)", None, &|s: &str| Ok(s.trim().to_string()))?;
+            let d = p.input("Description (optional)", None, &|s: &str| {
+                Ok(s.trim().to_string())
+            })?;
             Some(d).filter(|d| !d.is_empty())
         }
         None => None,
@@ -182,7 +198,12 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         credential.provider.provider().kind().id(),
         credential.provider.provider().target()
     ));
-    ui.status(&format!("Try it: cred call {name} GET /…"));
+    let example = match credential.provider {
+        ProviderConfig::Paligo(_) => "/folders",
+        ProviderConfig::Paymo(_) => "/projects",
+        ProviderConfig::Generic(_) => "/…",
+    };
+    ui.status(&format!("Try it: cred call {name} GET {example}"));
     Ok(Exit::Success)
 }
 
@@ -209,7 +230,10 @@ pub fn run_check(
     });
     spinner.finish();
     if let Outcome::Valid(_) = &checked.outcome {
-        ui.success(&format!("✓ {who} accepted the key: {}", checked.outcome.message()));
+        ui.success(&format!(
+            "✓ {who} accepted the key: {}",
+            checked.outcome.message()
+        ));
     }
     checked.outcome
 }
@@ -234,7 +258,10 @@ fn store(
         None
     };
     keychain.set(name, secret)?;
-    locked.config.credentials.insert(name.to_string(), credential);
+    locked
+        .config
+        .credentials
+        .insert(name.to_string(), credential);
     if let Err(err) = locked.save() {
         let undo = match &previous {
             Some(old) => keychain.set(name, old),
@@ -271,7 +298,8 @@ fn ask(
 ) -> Result<String> {
     if let Some(v) = flag_value {
         return validate(v).map_err(|why| {
-            Error::user(format!("invalid {flag}: {why}")).hint(format!("for example: {flag} {example}"))
+            Error::user(format!("invalid {flag}: {why}"))
+                .hint(format!("for example: {flag} {example}"))
         });
     }
     if p.can_prompt() {
@@ -282,8 +310,10 @@ fn ask(
     }
     match default {
         Some(d) => validate(d).map_err(Error::user),
-        None => Err(Error::user(format!("missing {flag}, and there is no terminal to ask for it"))
-            .hint(format!("pass {flag} {example}"))),
+        None => Err(Error::user(format!(
+            "missing {flag}, and there is no terminal to ask for it"
+        ))
+        .hint(format!("pass {flag} {example}"))),
     }
 }
 
@@ -348,7 +378,15 @@ fn collect_generic(
                 "header: in a request header (usual)",
                 "query: in a query parameter (ends up in logs)",
             ];
-            [Placement::Header, Placement::Query][p.select("Where does the key go?", &items, 0)?]
+            let choices = [Placement::Header, Placement::Query];
+            let previous = answers.0.get("--placement").map(String::as_str);
+            let default = choices
+                .iter()
+                .position(|c| Some(c.id()) == previous)
+                .unwrap_or(0);
+            let chosen = choices[p.select("Where does the key go?", &items, default)?];
+            answers.0.insert("--placement", chosen.id().to_string());
+            chosen
         }
         None => Placement::Header,
     };
@@ -374,7 +412,7 @@ fn collect_generic(
         answers,
         args.template.as_deref(),
         "--template",
-        "Value template (${apiKey} stands for the key)",
+        "How the key is written, with ${apiKey} standing for it (e.g. Bearer ${apiKey})",
         Some(generic::PLACEHOLDER),
         "'Bearer ${apiKey}'",
         &generic::validate_template,
@@ -384,7 +422,7 @@ fn collect_generic(
         answers,
         args.label.as_deref(),
         "--label",
-        "What is the key called",
+        "What the API calls the key (shown when asking for it)",
         Some("API Key"),
         "'Access token'",
         &|s: &str| {
@@ -398,7 +436,8 @@ fn collect_generic(
     )?;
     let check_path = match &args.check_path {
         Some(c) => Some(generic::validate_check_path(c).map_err(|why| {
-            Error::user(format!("invalid --check-path: {why}")).hint("for example: --check-path /me")
+            Error::user(format!("invalid --check-path: {why}"))
+                .hint("for example: --check-path /me")
         })?),
         None if p.can_prompt() => {
             let c = p.input(
@@ -445,7 +484,13 @@ mod tests {
             "not-an-email",
             "me@acme.com",
         ]);
-        let c = collect(&args(&["paligo"]), &mut p, &Ui::new(), &mut Answers::default()).unwrap();
+        let c = collect(
+            &args(&["paligo"]),
+            &mut p,
+            &Ui::new(),
+            &mut Answers::default(),
+        )
+        .unwrap();
         assert_eq!(
             c,
             ProviderConfig::Paligo(PaligoConfig {
@@ -453,14 +498,27 @@ mod tests {
                 username: "me@acme.com".into()
             })
         );
-        assert!(p.transcript.iter().any(|l| l.starts_with("invalid: `not-an-email`")));
+        assert!(
+            p.transcript
+                .iter()
+                .any(|l| l.starts_with("invalid: `not-an-email`"))
+        );
     }
 
     #[test]
     fn generic_wizard_defaults() {
-        let mut p = ScriptedPrompter::new(&["https://api.example.com/v1/", "query", "", "", "", ""]);
-        let c = collect(&args(&["generic"]), &mut p, &Ui::new(), &mut Answers::default()).unwrap();
-        let ProviderConfig::Generic(g) = c else { panic!() };
+        let mut p =
+            ScriptedPrompter::new(&["https://api.example.com/v1/", "query", "", "", "", ""]);
+        let c = collect(
+            &args(&["generic"]),
+            &mut p,
+            &Ui::new(),
+            &mut Answers::default(),
+        )
+        .unwrap();
+        let ProviderConfig::Generic(g) = c else {
+            panic!()
+        };
         assert_eq!(g.base_url, "https://api.example.com/v1");
         assert_eq!(g.placement, Placement::Query);
         assert_eq!(g.key_name, "api_key");
@@ -473,15 +531,34 @@ mod tests {
     fn flags_skip_prompts_and_are_validated() {
         let mut p = crate::ui::NoPrompter;
         let err = collect(
-            &args(&["generic", "--base-url", "https://x.test", "--template", "Bearer"]),
+            &args(&[
+                "generic",
+                "--base-url",
+                "https://x.test",
+                "--template",
+                "Bearer",
+            ]),
             &mut p,
             &Ui::new(),
             &mut Answers::default(),
         )
         .unwrap_err();
-        assert!(err.message.starts_with("invalid --template"), "{}", err.message);
-        let err = collect(&args(&["paligo"]), &mut p, &Ui::new(), &mut Answers::default())
-            .unwrap_err();
-        assert!(err.message.starts_with("missing --instance"), "{}", err.message);
+        assert!(
+            err.message.starts_with("invalid --template"),
+            "{}",
+            err.message
+        );
+        let err = collect(
+            &args(&["paligo"]),
+            &mut p,
+            &Ui::new(),
+            &mut Answers::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("missing --instance"),
+            "{}",
+            err.message
+        );
     }
 }

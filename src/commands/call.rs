@@ -16,6 +16,7 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use secrecy::SecretString;
 use url::Url;
+use zeroize::Zeroizing;
 
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
@@ -121,7 +122,8 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
         return Err(Error::user("--paginate works with GET requests only"));
     }
     if args.dry_run {
-        ctx.ui.out(&dry_run(&args.name, &credential.provider, &plan))?;
+        ctx.ui
+            .out(&dry_run(&args.name, &credential.provider, &plan))?;
         return Ok(Exit::Success);
     }
 
@@ -135,19 +137,24 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
             .hint("drop that -H; cred sets it from the stored key"));
         }
     }
+    let forms = auth.revealing_forms(&secret);
     let caller = Caller {
         ctx,
         args: &args,
         client: http::client(Duration::from_secs(args.timeout.max(1)))?,
-        redactor: Redactor::new(auth.revealing_forms(&secret)),
+        scrub_forms: forms
+            .iter()
+            .map(|f| Zeroizing::new(f.as_bytes().to_vec()))
+            .collect(),
+        redactor: Redactor::new(forms),
         auth,
         base: provider.base_url()?,
     };
     if args.paginate {
         return caller.paginate(plan, provider.pagination());
     }
-    let response = caller.send(&plan)?;
-    caller.output(response)
+    let (response, limited) = caller.send(&plan)?;
+    caller.output(response, limited)
 }
 
 fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Plan> {
@@ -172,7 +179,8 @@ fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Plan> {
     })?;
     for q in &args.query {
         let (k, v) = q.split_once('=').ok_or_else(|| {
-            Error::user(format!("invalid -q `{q}`: expected K=V")).hint("for example: -q per_page=5")
+            Error::user(format!("invalid -q `{q}`: expected K=V"))
+                .hint("for example: -q per_page=5")
         })?;
         url.query_pairs_mut().append_pair(k, v);
     }
@@ -184,18 +192,29 @@ fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Plan> {
         })?;
         let name = HeaderName::from_bytes(k.trim().as_bytes())
             .map_err(|_| Error::user(format!("invalid -H: `{}` is not a header name", k.trim())))?;
-        let value = HeaderValue::from_str(v.trim())
-            .map_err(|_| Error::user(format!("invalid -H: the value of `{name}` has characters headers cannot carry")))?;
+        let value = HeaderValue::from_str(v.trim()).map_err(|_| {
+            Error::user(format!(
+                "invalid -H: the value of `{name}` has characters headers cannot carry"
+            ))
+        })?;
         headers.append(name, value);
     }
     if let Some((_, json)) = &body {
         if !headers.contains_key(CONTENT_TYPE) {
-            let ct = if *json { "application/json" } else { "application/octet-stream" };
+            let ct = if *json {
+                "application/json"
+            } else {
+                "application/octet-stream"
+            };
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
     }
+    headers.insert(reqwest::header::CONNECTION, HeaderValue::from_static("close"));
     if !headers.contains_key(reqwest::header::ACCEPT) {
-        headers.insert(reqwest::header::ACCEPT, HeaderValue::from_static("application/json, */*;q=0.5"));
+        headers.insert(
+            reqwest::header::ACCEPT,
+            HeaderValue::from_static("application/json, */*;q=0.5"),
+        );
     }
     Ok(Plan {
         method,
@@ -210,16 +229,24 @@ fn body(args: &CallArgs) -> Result<Option<(Vec<u8>, bool)>> {
     if !args.field.is_empty() {
         let mut object = serde_json::Map::new();
         for f in &args.field {
-            let (key, value) = if let Some((k, v)) = f.split_once(":=") {
-                let v: serde_json::Value = serde_json::from_str(v).map_err(|e| {
-                    Error::user(format!("invalid -f `{f}`: the value after := is not JSON")).cause(e)
-                })?;
-                (k, v)
-            } else if let Some((k, v)) = f.split_once('=') {
-                (k, serde_json::Value::String(v.to_string()))
-            } else {
-                return Err(Error::user(format!("invalid -f `{f}`: expected K=V or K:=JSON"))
-                    .hint("for example: -f name=Docs -f count:=3"));
+            // The first `=` splits; `:=` there makes the value JSON, so
+            // `note=a:=b` is the string "a:=b".
+            let (key, value) = match f.split_once('=') {
+                Some((k, v)) if k.ends_with(':') => {
+                    let v: serde_json::Value = serde_json::from_str(v).map_err(|e| {
+                        Error::user(format!("invalid -f `{f}`: the value after := is not JSON"))
+                            .cause(e)
+                            .hint("strings need JSON quotes after := (-f 'k:=\"text\"'), or use k=text")
+                    })?;
+                    (&k[..k.len() - 1], v)
+                }
+                Some((k, v)) => (k, serde_json::Value::String(v.to_string())),
+                None => {
+                    return Err(
+                        Error::user(format!("invalid -f `{f}`: expected K=V or K:=JSON"))
+                            .hint("for example: -f name=Docs -f count:=3"),
+                    );
+                }
             };
             object.insert(key.to_string(), value);
         }
@@ -250,25 +277,75 @@ struct Caller<'a> {
     client: Client,
     auth: Auth,
     redactor: Redactor,
+    /// The revealing forms of the secret, longest first, for scrubbing bodies.
+    scrub_forms: Vec<Zeroizing<Vec<u8>>>,
     base: Url,
+}
+
+/// Why a 429/503 answer was handed back instead of waited out.
+#[derive(Debug, Clone, PartialEq)]
+enum Limited {
+    /// POST or PATCH without `--retry-unsafe`: repeating it might act twice.
+    Unsafe(Method),
+    /// `--retries` retries were made.
+    RetriesOut(u32),
+    /// The next wait would pass `--max-wait`.
+    MaxWait { wait: Duration, max: u64 },
+}
+
+impl Limited {
+    fn cause(&self) -> String {
+        match self {
+            Limited::Unsafe(m) => {
+                format!("not retried: {m} is not idempotent, so sending it again might act twice")
+            }
+            Limited::RetriesOut(n) => {
+                let s = if *n == 1 { "retry" } else { "retries" };
+                format!("still limited after {n} {s}")
+            }
+            Limited::MaxWait { wait, max } => format!(
+                "the server asks to wait {} s, which would pass --max-wait {max}",
+                wait.as_secs_f64().ceil()
+            ),
+        }
+    }
+
+    fn hint(&self) -> &'static str {
+        match self {
+            Limited::Unsafe(_) => {
+                "if sending it twice is harmless, pass --retry-unsafe to wait out Retry-After and retry"
+            }
+            _ => "try again later, or raise --retries / --max-wait",
+        }
+    }
 }
 
 impl Caller<'_> {
     fn idempotent(&self, method: &Method) -> bool {
         matches!(
             *method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+            Method::GET
+                | Method::HEAD
+                | Method::PUT
+                | Method::DELETE
+                | Method::OPTIONS
+                | Method::TRACE
         ) || self.args.retry_unsafe
     }
 
-    /// Sends the request, waiting out 429/503 with Retry-After.
-    fn send(&self, plan: &Plan) -> Result<Response> {
+    /// Sends the request, waiting out 429/503 with Retry-After. Returns the
+    /// final answer and, when it is a 429/503 that was not waited out, why.
+    fn send(&self, plan: &Plan) -> Result<(Response, Option<Limited>)> {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
-            let mut request =
-                http::authorize(&self.client, plan.method.clone(), plan.url.clone(), &self.auth)?
-                    .headers(plan.headers.clone());
+            let mut request = http::authorize(
+                &self.client,
+                plan.method.clone(),
+                plan.url.clone(),
+                &self.auth,
+            )?
+            .headers(plan.headers.clone());
             if let Some(b) = &plan.body {
                 request = request.body(b.clone());
             }
@@ -278,36 +355,32 @@ impl Caller<'_> {
             if self.args.verbose {
                 self.print_request(&request);
             }
-            let response = self
-                .client
-                .execute(request)
-                .map_err(|e| http::network_error(e, &plan.url, Duration::from_secs(self.args.timeout)))?;
+            let response = self.client.execute(request).map_err(|e| {
+                http::network_error(e, &plan.url, Duration::from_secs(self.args.timeout))
+            })?;
             if self.args.verbose {
                 self.print_response_head(&response);
             }
             let status = response.status().as_u16();
             let retry_after = http::retry_after(response.headers());
             let retryable = status == 429 || (status == 503 && retry_after.is_some());
-            if !retryable || !self.idempotent(&plan.method) {
-                return Ok(response);
+            if !retryable {
+                return Ok((response, None));
+            }
+            if !self.idempotent(&plan.method) {
+                return Ok((response, Some(Limited::Unsafe(plan.method.clone()))));
+            }
+            if attempt >= self.args.retries {
+                return Ok((response, Some(Limited::RetriesOut(attempt))));
             }
             let wait = retry_after.unwrap_or(Duration::from_secs(1));
-            let over = waited + wait > Duration::from_secs(self.args.max_wait);
-            if attempt >= self.args.retries || over {
-                if status == 429 {
-                    let why = if over {
-                        format!("waiting {} s more would pass --max-wait {}", wait.as_secs(), self.args.max_wait)
-                    } else {
-                        format!("still limited after {} retries", self.args.retries)
-                    };
-                    return Err(Error::new(Exit::RateLimited, "the API is rate limiting requests (HTTP 429)")
-                        .cause(why)
-                        .hint("try again later, or raise --retries / --max-wait"));
-                }
-                return Ok(response);
+            if waited + wait > Duration::from_secs(self.args.max_wait) {
+                let max = self.args.max_wait;
+                return Ok((response, Some(Limited::MaxWait { wait, max })));
             }
             attempt += 1;
-            drop(response);
+            // Read a short answer to its end so the connection can be reused.
+            let _ = io::copy(&mut response.take(64 * 1024), &mut io::sink());
             let message = format!(
                 "HTTP {status}: waiting {} s before retry {attempt} of {}…",
                 wait.as_secs_f64().ceil(),
@@ -326,8 +399,15 @@ impl Caller<'_> {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
+        let host = match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
+            None => url.host_str().unwrap_or("").to_string(),
+        };
         let mut lines = vec![format!("> {} {} HTTP/1.1", request.method(), target)];
-        lines.push(format!("> host: {}", url.host_str().unwrap_or("")));
+        lines.push(format!("> host: {host}"));
+        if !request.headers().contains_key(reqwest::header::USER_AGENT) {
+            lines.push(format!("> user-agent: {}", http::USER_AGENT));
+        }
         for (k, v) in request.headers() {
             let shown = if v.is_sensitive() {
                 http::REDACTED.to_string()
@@ -341,56 +421,87 @@ impl Caller<'_> {
     }
 
     fn print_response_head(&self, response: &Response) {
-        self.ctx
-            .ui
-            .status(&self.redactor.redact(&format!("{}<", head_text(response, "< "))));
+        self.ctx.ui.status(
+            &self
+                .redactor
+                .redact(&format!("{}<", head_text(response, "< "))),
+        );
+    }
+
+    fn scrubber(&self) -> Scrubber<'_> {
+        Scrubber::new(&self.scrub_forms)
     }
 
     /// Prints the body (or writes it to -o) and turns the status into the
     /// exit code.
-    fn output(&self, response: Response) -> Result<Exit> {
+    fn output(&self, response: Response, limited: Option<Limited>) -> Result<Exit> {
         let status = response.status();
-        if status.is_redirection() {
-            return Err(self.refused_redirect(&response));
+        if let Some(target) = refused_redirect_target(&response) {
+            return Err(self.refused_redirect(status.as_u16(), target));
         }
         if self.args.include {
-            self.ctx
-                .ui
-                .out_bytes(self.redactor.redact(&format!("{}\n", head_text(&response, ""))).as_bytes())?;
+            self.ctx.ui.out_bytes(
+                self.redactor
+                    .redact(&format!("{}\n", head_text(&response, "")))
+                    .as_bytes(),
+            )?;
         }
         let is_json = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("json"));
+        let mut scrubber = self.scrubber();
         if let Some(path) = &self.args.output {
             let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-            copy_body(response_reader(response), &mut file)
-                .map_err(|e| Error::io("write", path, e))?;
+            copy_body(response, &mut file, &mut scrubber).map_err(|e| match e {
+                CopyError::Read(e) => body_error(e, self.args.timeout),
+                CopyError::Write(e) => Error::io("write", path, e),
+            })?;
             file.sync_all().map_err(|e| Error::io("write", path, e))?;
         } else if self.ctx.ui.stdout_is_terminal() && is_json {
-            let mut body = Vec::new();
-            response_reader(response)
-                .read_to_end(&mut body)
+            let mut raw = Vec::new();
+            let mut response = response;
+            response
+                .read_to_end(&mut raw)
                 .map_err(|e| body_error(e, self.args.timeout))?;
+            let body = scrubber.all(&raw);
             match serde_json::from_slice::<serde_json::Value>(&body) {
-                Ok(v) => self.ctx.ui.out(&crate::ui::json_pretty(&v, self.ctx.ui.color_stdout()))?,
+                Ok(v) => self
+                    .ctx
+                    .ui
+                    .out(&crate::ui::json_pretty(&v, self.ctx.ui.color_stdout()))?,
                 Err(_) => self.ctx.ui.out_bytes(&body)?,
             }
         } else {
             let stdout = io::stdout();
             let mut out = stdout.lock();
-            match copy_body(response_reader(response), &mut out) {
+            match copy_body(response, &mut out, &mut scrubber) {
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(Exit::Success),
-                Err(e) => return Err(body_error(e, self.args.timeout)),
+                // The reader went away (`| head`): not our failure.
+                Err(CopyError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(CopyError::Write(e)) => {
+                    return Err(Error::user("could not write to standard output").cause(e));
+                }
+                Err(CopyError::Read(e)) => return Err(body_error(e, self.args.timeout)),
             }
             let _ = out.flush();
         }
-        Ok(self.status_exit(status))
+        self.report_scrubbed(scrubber.hits);
+        Ok(self.status_exit(status, limited))
     }
 
-    fn status_exit(&self, status: reqwest::StatusCode) -> Exit {
+    /// Says so when the answer held the secret and cred replaced it.
+    fn report_scrubbed(&self, hits: usize) {
+        if hits > 0 {
+            self.ctx.ui.warn(&format!(
+                "the answer contained the stored secret; cred replaced it with {} ({hits}×) in what it printed or wrote",
+                http::REDACTED
+            ));
+        }
+    }
+
+    fn status_exit(&self, status: reqwest::StatusCode, limited: Option<Limited>) -> Exit {
         let code = status.as_u16();
         let exit = match code {
             401 | 403 => Exit::Rejected,
@@ -398,35 +509,36 @@ impl Caller<'_> {
             400.. => Exit::HttpStatus,
             _ => Exit::Success,
         };
-        if exit != Exit::Success {
-            let reason = status.canonical_reason().unwrap_or("");
-            let hint = match code {
-                401 | 403 => format!(
+        if exit == Exit::Success {
+            return exit;
+        }
+        let reason = status.canonical_reason().unwrap_or("");
+        let mut err = Error::new(exit, format!("HTTP {code} {reason}").trim().to_string());
+        match (&limited, code) {
+            (Some(l), _) => err = err.cause(l.cause()).hint(l.hint()),
+            (None, 401 | 403) => {
+                err = err.hint(format!(
                     "the API rejected `{}`; check it with `cred verify {0}`, or store a new key with `cred rotate {0}`",
                     self.args.name
-                ),
-                _ => "the response body was printed above".to_string(),
-            };
-            let err = Error::new(exit, format!("HTTP {code} {reason}").trim().to_string()).hint(hint);
-            self.ctx.ui.error(&err);
+                ));
+            }
+            _ => {}
         }
+        err = err.cause(match &self.args.output {
+            Some(path) => format!("the response body was written to {}", path.display()),
+            None => "the response body was printed to standard output".to_string(),
+        });
+        self.ctx.ui.error(&err);
         exit
     }
 
-    fn refused_redirect(&self, response: &Response) -> Error {
-        let location = response
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|l| l.to_str().ok())
-            .unwrap_or("");
-        let target = response
-            .url()
-            .join(location)
+    fn refused_redirect(&self, status: u16, target: Option<Url>) -> Error {
+        let target = target
             .map(|u| self.redactor.redact(&http::display_url(&u)))
-            .unwrap_or_else(|_| "an unreadable address".into());
+            .unwrap_or_else(|| "an unreadable address".into());
         Error::new(
             Exit::HttpStatus,
-            format!("the API redirected (HTTP {}) to another origin: {target}", response.status().as_u16()),
+            format!("the API redirected (HTTP {status}) to another origin: {target}"),
         )
         .cause("cred does not send the key to another origin, so the redirect was not followed")
         .hint("if that address is right, store a credential for it")
@@ -437,26 +549,32 @@ impl Caller<'_> {
     fn paginate(&self, first: Plan, kind: Pagination) -> Result<Exit> {
         let mut items: Vec<serde_json::Value> = Vec::new();
         let mut plan = first;
+        let mut visited = std::collections::HashSet::new();
         let mut pages = 0;
         loop {
-            let response = self.send(&plan)?;
+            visited.insert(plan.url.clone());
+            let (response, limited) = self.send(&plan)?;
             let status = response.status();
-            if status.is_redirection() {
-                return Err(self.refused_redirect(&response));
+            if let Some(target) = refused_redirect_target(&response) {
+                return Err(self.refused_redirect(status.as_u16(), target));
             }
             if !status.is_success() {
-                return self.output(response);
+                return self.output(response, limited);
             }
             let link_next = link_next(response.headers());
             let page_url = response.url().clone();
             let mut body = Vec::new();
-            response_reader(response)
+            let mut response = response;
+            response
                 .read_to_end(&mut body)
                 .map_err(|e| body_error(e, self.args.timeout))?;
             let value: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-                Error::user(format!("page {} is not JSON, so it cannot be joined", pages + 1))
-                    .cause(e)
-                    .hint("drop --paginate to see the raw answer")
+                Error::user(format!(
+                    "page {} is not JSON, so it cannot be joined",
+                    pages + 1
+                ))
+                .cause(e)
+                .hint("drop --paginate to see the raw answer")
             })?;
             pages += 1;
             let (page_items, next_field) = split_page(value);
@@ -469,12 +587,23 @@ impl Caller<'_> {
             let Some(next) = next else { break };
             let next_url = match page_url.join(&next) {
                 Ok(u) => u,
-                Err(_) => break,
+                Err(_) => {
+                    self.ctx.ui.warn(&format!(
+                        "page {pages} links to a next page that is not a URL; stopping there"
+                    ));
+                    break;
+                }
             };
             if !http::is_under(&self.base, &next_url) {
                 self.ctx.ui.warn(&format!(
                     "not following the next page at {}: it is not under the credential's base URL",
                     self.redactor.redact(&http::display_url(&next_url))
+                ));
+                break;
+            }
+            if visited.contains(&next_url) {
+                self.ctx.ui.warn(&format!(
+                    "page {pages} links back to a page already fetched; stopping there"
                 ));
                 break;
             }
@@ -484,17 +613,37 @@ impl Caller<'_> {
                 break;
             }
         }
-        let text = if self.ctx.ui.stdout_is_terminal() {
+        let text = if self.ctx.ui.stdout_is_terminal() && self.args.output.is_none() {
             crate::ui::json_pretty(&serde_json::Value::Array(items), self.ctx.ui.color_stdout())
         } else {
             serde_json::to_string(&items).unwrap_or_default()
         };
+        let mut scrubber = self.scrubber();
+        let mut bytes = scrubber.all(text.as_bytes());
+        bytes.push(b'\n');
         match &self.args.output {
-            Some(path) => std::fs::write(path, format!("{text}\n")).map_err(|e| Error::io("write", path, e))?,
-            None => self.ctx.ui.out(&text)?,
+            Some(path) => std::fs::write(path, &bytes).map_err(|e| Error::io("write", path, e))?,
+            None => self.ctx.ui.out_bytes(&bytes)?,
         }
+        self.report_scrubbed(scrubber.hits);
         Ok(Exit::Success)
     }
+}
+
+/// A redirect that the client handed back (it is never handed back within
+/// the same origin): its target, `None` when the address is unreadable.
+/// Other 3xx answers (304 Not Modified, 300 without Location) are ordinary.
+fn refused_redirect_target(response: &Response) -> Option<Option<Url>> {
+    if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+        return None;
+    }
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    Some(
+        location
+            .to_str()
+            .ok()
+            .and_then(|l| response.url().join(l).ok()),
+    )
 }
 
 /// The items of a page, and Paligo's `next_page` if present: a bare array,
@@ -508,7 +657,10 @@ fn split_page(value: serde_json::Value) -> (Vec<serde_json::Value>, Option<Strin
                 .and_then(|v| v.as_str())
                 .filter(|s| !s.is_empty())
                 .map(str::to_string);
-            let key = map.iter().find(|(_, v)| v.is_array()).map(|(k, _)| k.clone());
+            let key = map
+                .iter()
+                .find(|(_, v)| v.is_array())
+                .map(|(k, _)| k.clone());
             let items = key
                 .and_then(|k| map.remove(&k))
                 .and_then(|v| match v {
@@ -532,11 +684,20 @@ fn link_next(headers: &HeaderMap) -> Option<String> {
             let is_next = parts.any(|p| {
                 let p = p.trim();
                 p.strip_prefix("rel=")
-                    .map(|r| r.trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next")))
+                    .map(|r| {
+                        r.trim_matches('"')
+                            .split_whitespace()
+                            .any(|r| r.eq_ignore_ascii_case("next"))
+                    })
                     .unwrap_or(false)
             });
             if is_next {
-                return Some(target.trim_start_matches('<').trim_end_matches('>').to_string());
+                return Some(
+                    target
+                        .trim_start_matches('<')
+                        .trim_end_matches('>')
+                        .to_string(),
+                );
             }
         }
     }
@@ -551,50 +712,158 @@ fn head_text(response: &Response, prefix: &str) -> String {
         response.status().canonical_reason().unwrap_or("")
     );
     for (k, v) in response.headers() {
-        text.push_str(&format!("{prefix}{k}: {}\n", String::from_utf8_lossy(v.as_bytes())));
+        text.push_str(&format!(
+            "{prefix}{k}: {}\n",
+            String::from_utf8_lossy(v.as_bytes())
+        ));
     }
     text
 }
 
-fn response_reader(response: Response) -> impl Read {
-    response
+/// Replaces every revealing form of the secret in a stream of bytes, also
+/// when a form is split between two reads. Everything else passes through
+/// unchanged, so a body without the secret stays byte for byte the same.
+struct Scrubber<'a> {
+    /// Longest first, so "Basic TOKEN" goes whole.
+    forms: &'a [Zeroizing<Vec<u8>>],
+    /// Which bytes begin a form.
+    starts: [bool; 256],
+    /// How many trailing bytes to hold back: a form may continue there.
+    keep: usize,
+    pending: Vec<u8>,
+    hits: usize,
 }
 
-/// Streams the body in 64 KiB pieces.
-fn copy_body(mut from: impl Read, to: &mut impl Write) -> io::Result<u64> {
+impl<'a> Scrubber<'a> {
+    fn new(forms: &'a [Zeroizing<Vec<u8>>]) -> Self {
+        let mut starts = [false; 256];
+        for f in forms {
+            if let Some(&b) = f.first() {
+                starts[b as usize] = true;
+            }
+        }
+        let keep = forms.iter().map(|f| f.len()).max().unwrap_or(1).max(1) - 1;
+        Scrubber {
+            forms,
+            starts,
+            keep,
+            pending: Vec::new(),
+            hits: 0,
+        }
+    }
+
+    /// Takes the next piece of the stream; appends what may be written.
+    fn push(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        self.pending.extend_from_slice(data);
+        let end = self.pending.len().saturating_sub(self.keep);
+        self.scan(end, out);
+    }
+
+    /// The end of the stream: appends the rest.
+    fn finish(&mut self, out: &mut Vec<u8>) {
+        let end = self.pending.len();
+        self.scan(end, out);
+    }
+
+    /// A whole body at once.
+    fn all(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len());
+        self.push(data, &mut out);
+        self.finish(&mut out);
+        out
+    }
+
+    /// Moves the bytes before `end` (and any form starting there) to `out`.
+    fn scan(&mut self, end: usize, out: &mut Vec<u8>) {
+        let buf = &self.pending;
+        let (mut i, mut copied) = (0, 0);
+        while i < end {
+            match buf[i..end].iter().position(|b| self.starts[*b as usize]) {
+                Some(skip) => i += skip,
+                None => {
+                    i = end;
+                    break;
+                }
+            }
+            match self.forms.iter().find(|f| buf[i..].starts_with(f)) {
+                Some(f) => {
+                    out.extend_from_slice(&buf[copied..i]);
+                    out.extend_from_slice(http::REDACTED.as_bytes());
+                    i += f.len();
+                    copied = i;
+                    self.hits += 1;
+                }
+                None => i += 1,
+            }
+        }
+        out.extend_from_slice(&buf[copied..i]);
+        self.pending.drain(..i);
+    }
+}
+
+/// Where copying a body failed.
+enum CopyError {
+    /// Reading the answer (network).
+    Read(io::Error),
+    /// Writing it out (file or stdout).
+    Write(io::Error),
+}
+
+/// Streams the body in 64 KiB pieces, scrubbed of the secret.
+fn copy_body(
+    mut from: impl Read,
+    to: &mut impl Write,
+    scrubber: &mut Scrubber,
+) -> std::result::Result<u64, CopyError> {
+    let mut all = Vec::new();
+    from.read_to_end(&mut all).map_err(CopyError::Read)?;
+    let mut from = std::io::Cursor::new(all);
     let mut buf = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(buf.len() + 1024);
     let mut total = 0;
     loop {
         let n = match from.read(&mut buf) {
-            Ok(0) => return Ok(total),
+            Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io::Error::other(ReadError(e))),
+            Err(e) => return Err(CopyError::Read(e)),
         };
-        to.write_all(&buf[..n])?;
-        total += n as u64;
+        scrubber.push(&buf[..n], &mut out);
+        to.write_all(&out).map_err(CopyError::Write)?;
+        total += out.len() as u64;
+        out.clear();
     }
+    scrubber.finish(&mut out);
+    to.write_all(&out).map_err(CopyError::Write)?;
+    Ok(total + out.len() as u64)
 }
 
-/// Marks an error that came from reading the response, not writing it.
-#[derive(Debug)]
-struct ReadError(io::Error);
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-impl std::error::Error for ReadError {}
-
+/// A failure while reading the body: a stall past --timeout, or a broken
+/// connection (exit 5).
 fn body_error(e: io::Error, timeout: u64) -> Error {
-    let timed_out = e.to_string().to_lowercase().contains("timed out");
-    if timed_out {
-        Error::new(Exit::Network, format!("the server stopped sending the body for {timeout} s"))
-            .hint("try again, or allow more time with --timeout SECONDS")
+    let mut timed_out = e.kind() == io::ErrorKind::TimedOut;
+    let mut chain = vec![e.to_string()];
+    let mut next: Option<&(dyn std::error::Error + 'static)> =
+        e.get_ref().map(|r| r as &(dyn std::error::Error + 'static));
+    while let Some(err) = next {
+        if let Some(re) = err.downcast_ref::<reqwest::Error>() {
+            timed_out |= re.is_timeout();
+        }
+        let text = err.to_string();
+        if !chain.iter().any(|c| c.contains(&text)) {
+            chain.push(text);
+        }
+        next = err.source();
+    }
+    let chain = chain.join(": ");
+    if timed_out || chain.to_lowercase().contains("timed out") {
+        Error::new(
+            Exit::Network,
+            format!("the server stopped sending the body for {timeout} s"),
+        )
+        .hint("try again, or allow more time with --timeout SECONDS")
     } else {
-        Error::new(Exit::Network, "the connection broke while reading the body").cause(e)
+        Error::new(Exit::Network, "the connection broke while reading the body").cause(chain)
     }
 }
 
@@ -621,22 +890,41 @@ fn dry_run(name: &str, provider: &ProviderConfig, plan: &Plan) -> String {
     match &auth {
         Auth::Basic { user, password } => {
             use secrecy::ExposeSecret;
-            parts.push(format!("-u {}", dq(&format!("{}:{}", user.expose_secret(), password.expose_secret()))));
+            parts.push(format!(
+                "-u {}",
+                dq(&format!(
+                    "{}:{}",
+                    user.expose_secret(),
+                    password.expose_secret()
+                ))
+            ));
         }
         Auth::Header { name, value } => {
             use secrecy::ExposeSecret;
-            parts.push(format!("-H {}", dq(&format!("{name}: {}", value.expose_secret()))));
+            parts.push(format!(
+                "-H {}",
+                dq(&format!("{name}: {}", value.expose_secret()))
+            ));
         }
         Auth::Query { name, value } => {
             use secrecy::ExposeSecret;
-            parts.push(format!("--url-query {}", dq(&format!("{name}={}", value.expose_secret()))));
+            parts.push(format!(
+                "--url-query {}",
+                dq(&format!("{name}={}", value.expose_secret()))
+            ));
         }
     }
     for (k, v) in &plan.headers {
-        parts.push(format!("-H {}", sq(&format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))));
+        parts.push(format!(
+            "-H {}",
+            sq(&format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
+        ));
     }
     if let Some(body) = &plan.body {
-        parts.push(format!("--data-binary {}", sq(&String::from_utf8_lossy(body))));
+        parts.push(format!(
+            "--data-binary {}",
+            sq(&String::from_utf8_lossy(body))
+        ));
     }
     parts.join(" \\\n  ")
 }
@@ -655,7 +943,9 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             "link",
-            HeaderValue::from_static("<https://a/x?page=1>; rel=\"prev\", <https://a/x?page=3>; rel=\"next\""),
+            HeaderValue::from_static(
+                "<https://a/x?page=1>; rel=\"prev\", <https://a/x?page=3>; rel=\"next\"",
+            ),
         );
         assert_eq!(link_next(&h).as_deref(), Some("https://a/x?page=3"));
         assert_eq!(link_next(&HeaderMap::new()), None);

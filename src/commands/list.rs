@@ -23,11 +23,13 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
             .iter()
             .map(|(name, c)| summary_json(name, c))
             .collect();
-        ctx.ui.out(&serde_json::to_string_pretty(&items).unwrap_or_default())?;
+        ctx.ui
+            .out(&serde_json::to_string_pretty(&items).unwrap_or_default())?;
         return Ok(Exit::Success);
     }
     if config.credentials.is_empty() {
-        ctx.ui.status("No credentials yet. Add one with `cred add paligo|paymo|generic`.");
+        ctx.ui
+            .status("No credentials yet. Add one with `cred add paligo|paymo|generic`.");
         return Ok(Exit::Success);
     }
     let mut rows = vec![[

@@ -78,7 +78,14 @@ pub fn report_usage_error(err: clap::Error) -> ExitCode {
             let mut out = format!("cred: error: {first}\n");
             for line in lines.filter(|l| !l.trim().is_empty()) {
                 let line = line.trim();
-                let line = line.strip_prefix("tip: ").map(|t| format!("hint: {t}"));
+                let line = match line.strip_prefix("[possible values: ") {
+                    // `cred add foo`: say which values there are.
+                    Some(values) => Some(format!(
+                        "hint: possible values: {}",
+                        values.trim_end_matches(']')
+                    )),
+                    None => line.strip_prefix("tip: ").map(|t| format!("hint: {t}")),
+                };
                 if let Some(l) = line {
                     out.push_str(&l);
                     out.push('\n');
@@ -125,25 +132,30 @@ impl KeySource {
     pub fn read(&self, ui: &Ui, label: &str) -> Result<SecretString> {
         let secret = if self.api_key_stdin {
             let mut raw = String::new();
-            std::io::stdin()
-                .read_to_string(&mut raw)
-                .map_err(|e| Error::user("could not read the API key from standard input").cause(e))?;
+            std::io::stdin().read_to_string(&mut raw).map_err(|e| {
+                Error::user("could not read the API key from standard input").cause(e)
+            })?;
             let line = raw.trim_end_matches(['\r', '\n']).trim();
             if line.contains('\n') {
-                return Err(Error::user("standard input holds more than one line")
-                    .hint("pipe only the key, e.g. `printf %s \"$KEY\" | cred add … --api-key-stdin`"));
+                return Err(Error::user("standard input holds more than one line").hint(
+                    "pipe only the key, e.g. `printf %s \"$KEY\" | cred add … --api-key-stdin`",
+                ));
             }
             SecretString::from(line.to_string())
         } else if let Some(v) = std::env::var_os(API_KEY_ENV) {
-            let v = v.into_string().map_err(|_| {
-                Error::user(format!("{API_KEY_ENV} is not valid UTF-8"))
-            })?;
+            let v = v
+                .into_string()
+                .map_err(|_| Error::user(format!("{API_KEY_ENV} is not valid UTF-8")))?;
             SecretString::from(v.trim().to_string())
         } else if ui.interactive() {
             ui.prompter().secret(label)?
         } else {
-            return Err(Error::user(format!("no {label} given, and there is no terminal to ask for it"))
-                .hint(format!("pipe it in with --api-key-stdin, or set {API_KEY_ENV}")));
+            return Err(Error::user(format!(
+                "no {label} given, and there is no terminal to ask for it"
+            ))
+            .hint(format!(
+                "pipe it in with --api-key-stdin, or set {API_KEY_ENV}"
+            )));
         };
         validate_secret(&secret)?;
         Ok(secret)

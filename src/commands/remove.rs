@@ -1,4 +1,5 @@
-//! `cred remove NAME`: deletes the keychain entry, then the config entry.
+//! `cred remove NAME`: deletes the keychain entry, then the config entry
+//! (putting the secret back if the config cannot be written).
 //! Asks first on a terminal; without one it needs `--yes`.
 
 use super::Ctx;
@@ -22,9 +23,11 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
     if !args.yes {
         let mut prompter = ctx.ui.prompter();
         if !prompter.can_prompt() {
-            return Err(Error::user(format!("not removing `{name}` without confirmation"))
-                .cause("there is no terminal to ask on")
-                .hint(format!("pass --yes: cred remove {name} --yes")));
+            return Err(
+                Error::user(format!("not removing `{name}` without confirmation"))
+                    .cause("there is no terminal to ask on")
+                    .hint(format!("pass --yes: cred remove {name} --yes")),
+            );
         }
         let question = format!(
             "Remove `{name}` ({}, {}) and its secret from the keychain?",
@@ -37,9 +40,27 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
         }
     }
     let mut locked = ctx.store.lock()?;
-    ctx.keychain().delete(name)?;
-    if locked.config.credentials.remove(name).is_some() {
-        locked.save()?;
+    let keychain = ctx.keychain();
+    // Kept until the config no longer names the credential, so that a failed
+    // config write can put the secret back: nothing is left half done.
+    let previous = keychain.get_optional(name)?;
+    keychain.delete(name)?;
+    if locked.config.credentials.remove(name).is_some()
+        && let Err(err) = locked.save()
+    {
+        let undo = match &previous {
+            Some(old) => keychain.set(name, old),
+            None => Ok(()),
+        };
+        return Err(match undo {
+            Ok(()) => err.cause(format!(
+                "`{name}` was not removed; its secret is still in the keychain"
+            )),
+            Err(e) => err.cause(format!(
+                "the secret of `{name}` could not be put back into the keychain: {}",
+                e.message
+            )),
+        });
     }
     ctx.ui.success(&format!("Removed `{name}`."));
     Ok(Exit::Success)

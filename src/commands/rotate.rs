@@ -31,7 +31,7 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     let record = if args.no_verify {
         None
     } else {
-        let client = crate::http::client(crate::check::TIMEOUT)?;
+        let client = crate::http::client(crate::check::timeout()?)?;
         let outcome = super::add::run_check(ctx.ui, &client, provider, &secret);
         if !outcome.is_valid() {
             return Err(outcome
@@ -46,6 +46,8 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         c.last_check = record;
         locked.save()?;
     }
-    ctx.ui.success(&format!("Rotated `{name}`: the new key is in the keychain."));
+    ctx.ui.success(&format!(
+        "Rotated `{name}`: the new key is in the keychain."
+    ));
     Ok(Exit::Success)
 }

@@ -33,17 +33,25 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
         v["fields"] = serde_json::Value::Object(fields);
         v["created"] = json!(credential.created);
         v["secret"] = json!(masked);
-        ctx.ui.out(&serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        ctx.ui
+            .out(&serde_json::to_string_pretty(&v).unwrap_or_default())?;
     } else {
         let mut rows: Vec<(&str, String)> = vec![
             ("name", args.name.clone()),
             ("provider", p.kind().id().to_string()),
         ];
         rows.extend(p.fields());
-        rows.push(("description", credential.description.clone().unwrap_or_default()));
+        rows.push((
+            "description",
+            credential.description.clone().unwrap_or_default(),
+        ));
         rows.push(("created", credential.created.clone().unwrap_or_default()));
         rows.push(("last check", super::list::last_check_text(&credential)));
-        if let Some(r) = credential.last_check.as_ref().filter(|r| !r.message.is_empty()) {
+        if let Some(r) = credential
+            .last_check
+            .as_ref()
+            .filter(|r| !r.message.is_empty())
+        {
             rows.push(("check result", r.message.clone()));
         }
         rows.push((

@@ -45,7 +45,8 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
         config.credentials.keys().cloned().collect()
     } else {
         let mut names = args.names.clone();
-        names.dedup();
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|n| seen.insert(n.clone()));
         for n in &names {
             if !config.credentials.contains_key(n) {
                 return Err(crate::store::config::unknown_credential(n, &config));
@@ -57,7 +58,8 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
         if args.json {
             ctx.ui.out("[]")?;
         } else {
-            ctx.ui.status("No credentials to check. Add one with `cred add`.");
+            ctx.ui
+                .status("No credentials to check. Add one with `cred add`.");
         }
         return Ok(Exit::Success);
     }
@@ -81,8 +83,11 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
         }
     }
 
-    let client = crate::http::client(check::TIMEOUT)?;
-    let spinner = ctx.ui.spinner(&format!("Checking {} credential(s)…", jobs.len()));
+    // A bad CRED_CHECK_TIMEOUT stops here, before anything is sent.
+    let client = crate::http::client(check::timeout()?)?;
+    let spinner = ctx
+        .ui
+        .spinner(&format!("Checking {} credential(s)…", jobs.len()));
     let next = AtomicUsize::new(0);
     let done = Mutex::new(rows);
     std::thread::scope(|s| {
@@ -90,8 +95,21 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((name, provider, secret)) = jobs.get(i) else { break };
-                    let checked = check::check(&client, provider, secret, &|_| {});
+                    let Some((name, provider, secret)) = jobs.get(i) else {
+                        break;
+                    };
+                    let checked = check::check(&client, provider, secret, &|wait| {
+                        let msg = format!(
+                            "{name}: {} is rate limiting; waiting {} s…",
+                            provider.provider().display_name(),
+                            wait.as_secs()
+                        );
+                        if ctx.ui.stderr_is_terminal() {
+                            spinner.set_message(&msg);
+                        } else {
+                            ctx.ui.status(&msg);
+                        }
+                    });
                     done.lock().unwrap_or_else(|e| e.into_inner()).push(Row {
                         name: name.clone(),
                         provider: provider.provider().kind().id(),
@@ -145,12 +163,18 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
                 })
             })
             .collect();
-        return ctx.ui.out(&serde_json::to_string_pretty(&items).unwrap_or_default());
+        return ctx
+            .ui
+            .out(&serde_json::to_string_pretty(&items).unwrap_or_default());
     }
     let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
     let mut lines = Vec::new();
     for r in rows {
-        let (mark, color) = if r.outcome.is_valid() { ("ok  ", "32") } else { ("FAIL", "31") };
+        let (mark, color) = if r.outcome.is_valid() {
+            ("ok  ", "32")
+        } else {
+            ("FAIL", "31")
+        };
         lines.push(format!(
             "{} {:<name_w$}  {:<7}  {:<12}  {:>6.2}s  {}",
             ctx.ui.paint_out(color, mark),

@@ -17,7 +17,8 @@ API's base URL, whether the key goes in a header (usual) or a query
 parameter, the header or parameter name, and how the key is written there,
 with ${apiKey} standing for the key (e.g. `Bearer ${apiKey}`).";
 
-pub const QUERY_WARNING: &str = "keys in URLs end up in server, proxy and CDN logs; prefer a header if the API accepts one";
+pub const QUERY_WARNING: &str =
+    "keys in URLs end up in server, proxy and CDN logs; prefer a header if the API accepts one";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -79,7 +80,9 @@ impl Provider for GenericConfig {
             ("label", self.label.clone()),
             (
                 "check path",
-                self.check_path.clone().unwrap_or_else(|| "(the base URL)".into()),
+                self.check_path
+                    .clone()
+                    .unwrap_or_else(|| "(the base URL)".into()),
             ),
         ];
         if self.allow_http {
@@ -136,7 +139,10 @@ impl Provider for GenericConfig {
 /// `https://` only; `http://` for loopback hosts, or anywhere with
 /// `--allow-http`. Returns the URL without a trailing slash, and a note when
 /// plain HTTP was accepted.
-pub fn validate_base_url(input: &str, allow_http: bool) -> Result<(String, Option<String>), String> {
+pub fn validate_base_url(
+    input: &str,
+    allow_http: bool,
+) -> Result<(String, Option<String>), String> {
     let s = input.trim();
     let url = Url::parse(s).map_err(|e| format!("`{s}` is not a URL ({e}); expected https://…"))?;
     if url.cannot_be_a_base() || url.host_str().is_none() {
@@ -201,11 +207,15 @@ pub fn validate_key_name(input: &str, placement: Placement) -> Result<String, St
         Placement::Header => {
             let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
             if let Some(c) = s.chars().find(|c| !token(*c)) {
-                return Err(format!("`{s}` is not a valid header name (it contains `{c}`)"));
+                return Err(format!(
+                    "`{s}` is not a valid header name (it contains `{c}`)"
+                ));
             }
         }
         Placement::Query => {
-            if s.chars().any(|c| c.is_whitespace() || c.is_control() || "&=#".contains(c)) {
+            if s.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "&=#".contains(c))
+            {
                 return Err(format!(
                     "`{s}` is not a valid query parameter name (no spaces, &, = or #)"
                 ));
@@ -267,8 +277,16 @@ mod tests {
     #[test]
     fn template_placeholder_once() {
         assert!(validate_template("Bearer ${apiKey}").is_ok());
-        assert!(validate_template("Bearer").unwrap_err().contains("found 0 times"));
-        assert!(validate_template("${apiKey}${apiKey}").unwrap_err().contains("found 2 times"));
+        assert!(
+            validate_template("Bearer")
+                .unwrap_err()
+                .contains("found 0 times")
+        );
+        assert!(
+            validate_template("${apiKey}${apiKey}")
+                .unwrap_err()
+                .contains("found 2 times")
+        );
         assert!(validate_template("Bearer ${apiKey}\r\nX: y").is_err());
     }
 
@@ -278,12 +296,29 @@ mod tests {
             validate_base_url("https://api.example.com/v1/", false).unwrap(),
             ("https://api.example.com/v1".to_string(), None)
         );
-        assert!(validate_base_url("http://127.0.0.1:8080", false).unwrap().1.is_some());
+        assert!(
+            validate_base_url("http://127.0.0.1:8080", false)
+                .unwrap()
+                .1
+                .is_some()
+        );
         assert!(validate_base_url("http://localhost/x", false).is_ok());
-        assert!(validate_base_url("http://api.example.com", false).unwrap_err().contains("--allow-http"));
+        assert!(
+            validate_base_url("http://api.example.com", false)
+                .unwrap_err()
+                .contains("--allow-http")
+        );
         assert!(validate_base_url("http://api.example.com", true).is_ok());
-        assert!(validate_base_url("ftp://example.com", false).unwrap_err().contains("not supported"));
-        assert!(validate_base_url("example.com", false).unwrap_err().contains("not a URL"));
+        assert!(
+            validate_base_url("ftp://example.com", false)
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(
+            validate_base_url("example.com", false)
+                .unwrap_err()
+                .contains("not a URL")
+        );
         assert!(validate_base_url("https://u:p@example.com", false).is_err());
     }
 
@@ -300,6 +335,8 @@ mod tests {
         let c = config(Placement::Header, "Authorization", "Bearer ${apiKey}");
         assert_eq!(c.judge(204, b""), Verdict::Valid(None));
         assert!(matches!(c.judge(403, b""), Verdict::Rejected(_)));
-        assert!(matches!(c.judge(404, b"nope"), Verdict::Unconfirmed(m) if m.contains("404: nope")));
+        assert!(
+            matches!(c.judge(404, b"nope"), Verdict::Unconfirmed(m) if m.contains("404: nope"))
+        );
     }
 }

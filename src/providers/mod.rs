@@ -148,7 +148,10 @@ impl Auth {
                     user.expose_secret(),
                     password.expose_secret()
                 ));
-                Some(("Authorization", SecretString::from(format!("Basic {token}"))))
+                Some((
+                    "Authorization",
+                    SecretString::from(format!("Basic {token}")),
+                ))
             }
             Auth::Header { name, value } => Some((name.as_str(), value.clone())),
             Auth::Query { .. } => None,
@@ -201,7 +204,11 @@ pub fn paymo_credential_for_tests() -> crate::store::Credential {
 /// The first line of a body, for messages: at most 200 characters.
 pub fn first_line(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let mut out: String = line.chars().take(200).collect();
     if line.chars().count() > 200 {
         out.push('…');

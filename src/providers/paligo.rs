@@ -78,7 +78,7 @@ impl Provider for PaligoConfig {
             )),
             404 => Verdict::NotFound(self.not_found()),
             _ => Verdict::Unconfirmed(format!(
-                "Paligo answered HTTP {status}: {}",
+                "could not confirm the key: Paligo answered HTTP {status}: {}",
                 super::first_line(body)
             )),
         }
@@ -194,14 +194,32 @@ mod tests {
         assert!(normalize_instance("").unwrap_err().contains("empty"));
         assert!(normalize_instance("ac_me").unwrap_err().contains("`_`"));
         assert!(normalize_instance("-acme").unwrap_err().contains("hyphen"));
-        assert!(normalize_instance("example.com").unwrap_err().contains("not a Paligo address"));
-        assert!(normalize_instance(&"a".repeat(64)).unwrap_err().contains("63"));
+        assert!(
+            normalize_instance("example.com")
+                .unwrap_err()
+                .contains("not a Paligo address")
+        );
+        assert!(
+            normalize_instance(&"a".repeat(64))
+                .unwrap_err()
+                .contains("63")
+        );
     }
 
     #[test]
     fn emails() {
-        assert_eq!(validate_email(" me@acme.com ").as_deref(), Ok("me@acme.com"));
-        for bad in ["me", "me@", "@acme.com", "me@acme", "me @acme.com", "a:b@c.d"] {
+        assert_eq!(
+            validate_email(" me@acme.com ").as_deref(),
+            Ok("me@acme.com")
+        );
+        for bad in [
+            "me",
+            "me@",
+            "@acme.com",
+            "me@acme",
+            "me @acme.com",
+            "a:b@c.d",
+        ] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }
     }
@@ -226,9 +244,13 @@ mod tests {
             username: "me@acme.com".into(),
         };
         assert_eq!(p.judge(200, b""), Verdict::Valid(None));
-        assert!(matches!(p.judge(401, b""), Verdict::Rejected(m) if m.contains("username or API key")));
+        assert!(
+            matches!(p.judge(401, b""), Verdict::Rejected(m) if m.contains("username or API key"))
+        );
         assert!(matches!(p.judge(403, b""), Verdict::Rejected(m) if m.contains("admin")));
         assert!(matches!(p.judge(404, b""), Verdict::NotFound(m) if m.contains("`acme`")));
-        assert!(matches!(p.judge(500, b"boom\n"), Verdict::Unconfirmed(m) if m.contains("500: boom")));
+        assert!(
+            matches!(p.judge(500, b"boom\n"), Verdict::Unconfirmed(m) if m.contains("500: boom"))
+        );
     }
 }

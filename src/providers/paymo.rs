@@ -70,7 +70,7 @@ impl Provider for PaymoConfig {
                 super::first_line(body)
             )),
             _ => Verdict::Unconfirmed(format!(
-                "Paymo answered HTTP {status}: {}",
+                "could not confirm the key: Paymo answered HTTP {status}: {}",
                 super::first_line(body)
             )),
         }
@@ -103,7 +103,10 @@ mod tests {
     fn auth_is_basic_key_x() {
         let auth = PaymoConfig {}.auth(&SecretString::from("abc123"));
         // base64("abc123:X")
-        assert_eq!(auth.header().unwrap().1.expose_secret(), "Basic YWJjMTIzOlg=");
+        assert_eq!(
+            auth.header().unwrap().1.expose_secret(),
+            "Basic YWJjMTIzOlg="
+        );
     }
 
     #[test]
@@ -111,9 +114,14 @@ mod tests {
         let body = br#"{"users":[{"id":1,"name":"Ada Lovelace","email":"ada@example.com"}]}"#;
         assert_eq!(
             PaymoConfig {}.judge(200, body),
-            Verdict::Valid(Some("Authenticated as Ada Lovelace <ada@example.com>".into()))
+            Verdict::Valid(Some(
+                "Authenticated as Ada Lovelace <ada@example.com>".into()
+            ))
         );
         assert_eq!(PaymoConfig {}.judge(200, b"not json"), Verdict::Valid(None));
-        assert!(matches!(PaymoConfig {}.judge(401, b""), Verdict::Rejected(_)));
+        assert!(matches!(
+            PaymoConfig {}.judge(401, b""),
+            Verdict::Rejected(_)
+        ));
     }
 }

@@ -18,6 +18,9 @@ use crate::providers::ProviderConfig;
 
 const FILE_NAME: &str = "config.toml";
 const LOCK_NAME: &str = ".config.lock";
+/// Debug builds only: when set, every config write fails (for tests).
+#[cfg(debug_assertions)]
+const FAIL_WRITE_ENV: &str = "CRED_TEST_FAIL_CONFIG_WRITE";
 const HEADER: &str = "# cred configuration: non-secret fields only.\n\
 # Secrets live in the OS keychain (service \"cred\"); edit this file with care.\n\n";
 
@@ -69,22 +72,22 @@ pub fn resolve_dir(explicit: Option<&Path>) -> Result<PathBuf> {
         }
         return Ok(absolute(dir));
     }
-    if cfg!(windows) {
-        if let Some(appdata) = std::env::var_os("APPDATA").filter(|v| !v.is_empty()) {
-            return Ok(PathBuf::from(appdata).join("cred"));
-        }
+    if cfg!(windows)
+        && let Some(appdata) = std::env::var_os("APPDATA").filter(|v| !v.is_empty())
+    {
+        return Ok(PathBuf::from(appdata).join("cred"));
     }
-    if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
-        if xdg.is_absolute() {
-            return Ok(xdg.join("cred"));
-        }
+    if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from)
+        && xdg.is_absolute()
+    {
+        return Ok(xdg.join("cred"));
     }
     match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
         Some(home) => Ok(PathBuf::from(home).join(".config").join("cred")),
-        None => Err(
-            Error::user("cannot find a config directory: neither HOME nor XDG_CONFIG_HOME is set")
-                .hint("pass --config-dir DIR or set CRED_CONFIG_DIR"),
-        ),
+        None => Err(Error::user(
+            "cannot find a config directory: neither HOME nor XDG_CONFIG_HOME is set",
+        )
+        .hint("pass --config-dir DIR or set CRED_CONFIG_DIR")),
     }
 }
 
@@ -167,6 +170,12 @@ impl Locked {
         let body = toml::to_string(&self.config)
             .map_err(|e| Error::user("could not serialise the configuration").cause(e))?;
         let write = || -> std::io::Result<()> {
+            // Test hook (debug builds only): lets the integration tests prove
+            // that a failed config write leaves nothing half done.
+            #[cfg(debug_assertions)]
+            if std::env::var_os(FAIL_WRITE_ENV).is_some() {
+                return Err(std::io::Error::other("simulated failure"));
+            }
             let mut tmp = tempfile::Builder::new()
                 .prefix(".config.toml.")
                 .suffix(".tmp")
@@ -317,9 +326,14 @@ mod tests {
 
     #[test]
     fn parse_error_names_line_and_column() {
-        let err = parse(Path::new("/c/config.toml"), "[credentials.a]\nprovider = \n").unwrap_err();
+        let err = parse(
+            Path::new("/c/config.toml"),
+            "[credentials.a]\nprovider = \n",
+        )
+        .unwrap_err();
         assert!(
-            err.message.starts_with("cannot parse /c/config.toml at line 2, column"),
+            err.message
+                .starts_with("cannot parse /c/config.toml at line 2, column"),
             "{}",
             err.message
         );

@@ -149,9 +149,7 @@ mod tests {
         let e = unreachable_error("Failed to connect to address unix:path=/run/user/0/bus");
         assert!(e.message.contains("no D-Bus session bus"), "{}", e.message);
         assert_eq!(e.exit, Exit::Keychain);
-        let e = unreachable_error(
-            "org.freedesktop.secrets was not provided by any .service files",
-        );
+        let e = unreachable_error("org.freedesktop.secrets was not provided by any .service files");
         assert!(e.message.contains("no Secret Service"), "{}", e.message);
     }
 }

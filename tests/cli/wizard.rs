@@ -1,1 +1,251 @@
-//! placeholder, replaced below
+//! The `cred add` wizard in a real pseudo-terminal (rexpect): guide text,
+//! prompts that explain and re-ask on bad input, the hidden key prompt, the
+//! live check against a loopback server, the "What now?" choice after a
+//! rejected key, and what ends up stored.
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession, spawn_with_options};
+
+use crate::common::*;
+use crate::storage::{keychain_lookup, std_cmd};
+
+/// Down arrow and Enter, as a terminal sends them.
+const DOWN: &str = "\x1b[B";
+const ENTER: &str = "\r";
+
+/// A `cred` process on a pseudo-terminal, and everything it printed so far.
+struct Wizard {
+    session: PtySession,
+    seen: String,
+}
+
+impl Wizard {
+    fn start(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Wizard {
+        let mut cmd = std_cmd(env);
+        cmd.args(args).env("TERM", "xterm");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let options = Options::new()
+            .timeout_ms(Some(20_000))
+            .strip_ansi_escape_codes(true);
+        Wizard {
+            session: spawn_with_options(cmd, options).expect("spawn cred on a pty"),
+            seen: String::new(),
+        }
+    }
+
+    /// Waits until `text` is printed.
+    fn expect(&mut self, text: &str) {
+        match self.session.exp_string(text) {
+            Ok(before) => {
+                self.seen.push_str(&before);
+                self.seen.push_str(text);
+            }
+            Err(e) => panic!(
+                "waiting for {text:?}: {e}\n--- output so far ---\n{}",
+                self.seen
+            ),
+        }
+    }
+
+    /// Types `keys` (nothing is added: end answers with ENTER).
+    fn send(&mut self, keys: &str) {
+        self.session.send(keys).unwrap();
+        self.session.flush().unwrap();
+    }
+
+    /// Waits for `prompt`, then types `answer` and Enter.
+    fn answer(&mut self, prompt: &str, answer: &str) {
+        self.expect(prompt);
+        self.send(&format!("{answer}{ENTER}"));
+    }
+
+    /// Reads to the end and returns the exit code.
+    fn finish(mut self) -> (i32, String) {
+        match self.session.exp_eof() {
+            Ok(rest) => self.seen.push_str(&rest),
+            Err(e) => panic!("waiting for exit: {e}\n{}", self.seen),
+        }
+        match self.session.process().wait().unwrap() {
+            WaitStatus::Exited(_, code) => (code, self.seen),
+            other => panic!("cred ended with {other:?}\n{}", self.seen),
+        }
+    }
+}
+
+fn config(env: &TestEnv) -> toml::Table {
+    toml::from_str(&env.config_text()).expect("config.toml parses")
+}
+
+#[test]
+fn paligo_wizard_guides_validates_and_stores() {
+    let env = TestEnv::new();
+    let server = Server::start(|_| Reply::json(200, r#"{"page":1,"folders":[]}"#));
+    let key = secret("wizard");
+    let mut w = Wizard::start(&env, &["add", "paligo"], &[paligo_env(&server)]);
+    w.expect("Only Paligo admins can use the API");
+    w.expect("My Profile");
+    w.answer(
+        "Paligo instance",
+        "https://acme.paligoapp.com/document/edit/12",
+    );
+    w.expect("using: acme");
+    w.answer("Username", "not-an-email");
+    w.expect("`not-an-email` is not an email address");
+    w.answer("Username", "me@acme.com");
+    w.answer("API key", &key);
+    w.expect("Paligo accepted the key");
+    w.answer("Description (optional)", "docs team");
+    w.expect("Stored `paligo` (paligo, acme)");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains(&key), "the key was echoed:\n{seen}");
+
+    let c = config(&env);
+    let stored = &c["credentials"]["paligo"];
+    assert_eq!(stored["instance"].as_str(), Some("acme"));
+    assert_eq!(stored["username"].as_str(), Some("me@acme.com"));
+    assert_eq!(stored["description"].as_str(), Some("docs team"));
+    assert_eq!(env.run(&["secret", "paligo"]).stdout, format!("{key}\n"));
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    assert_eq!(seen[0].url, "/acme/api/v2/folders?per_page=1");
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(&*basic("me@acme.com", &key))
+    );
+}
+
+#[test]
+fn generic_wizard_with_query_placement() {
+    let env = TestEnv::new();
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let key = secret("gwiz");
+    let base = format!("{}/v1/", server.url());
+    let mut w = Wizard::start(&env, &["add", "generic", "--name", "api"], &[]);
+    w.expect("any HTTP API that takes an API key");
+    w.answer("API base URL", &base);
+    w.expect("because the host is loopback");
+    w.expect("Where does the key go?");
+    w.expect("query: in a query parameter");
+    w.send(DOWN);
+    w.send(ENTER);
+    w.expect("proxy and CDN logs");
+    w.answer("Query parameter name", ""); // the default: api_key
+    w.answer("How the key is written", ""); // the default: ${apiKey}
+    w.answer("What the API calls the key", "Access token");
+    w.answer("Path to check the key with", "/me");
+    w.answer("Access token", &key);
+    w.expect("accepted the key");
+    w.answer("Description (optional)", "");
+    w.expect("Stored `api`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains(&key), "the key was echoed:\n{seen}");
+
+    let c = config(&env);
+    let g = c["credentials"]["api"].as_table().unwrap();
+    assert_eq!(g["provider"].as_str(), Some("generic"));
+    assert_eq!(g["base_url"].as_str(), Some(base.trim_end_matches('/')));
+    assert_eq!(g["placement"].as_str(), Some("query"));
+    assert_eq!(g["key_name"].as_str(), Some("api_key"));
+    assert_eq!(g["template"].as_str(), Some("${apiKey}"));
+    assert_eq!(g["label"].as_str(), Some("Access token"));
+    assert_eq!(g["check_path"].as_str(), Some("/me"));
+    assert!(!g.contains_key("description"), "{g:?}");
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path(), "/v1/me");
+    assert_eq!(seen[0].query(), format!("api_key={key}"));
+    assert_eq!(env.run(&["secret", "api"]).stdout, format!("{key}\n"));
+}
+
+#[test]
+fn rejected_key_can_be_typed_again() {
+    let env = TestEnv::new();
+    let good = secret("good");
+    let bad = secret("bad");
+    let expected = format!("Api-Key {good}");
+    let server = Server::start(move |seen| {
+        if seen.header("x-api-key") == Some(expected.as_str()) {
+            Reply::json(200, "{}")
+        } else {
+            Reply::json(401, r#"{"error":"invalid key"}"#)
+        }
+    });
+    let mut w = Wizard::start(&env, &["add", "generic"], &[]);
+    w.answer("API base URL", &server.url());
+    w.expect("Where does the key go?");
+    w.send(ENTER); // the default: header
+    w.answer("Header name", "x-api-key");
+    w.answer("How the key is written", "Api-Key ${apiKey}");
+    w.answer("What the API calls the key", "");
+    w.answer("Path to check the key with", ""); // empty: the base URL
+    w.answer("API Key", &bad);
+    w.expect("the API rejected the key (HTTP 401)");
+    w.expect("What now?");
+    w.expect("Enter the key again");
+    w.expect("Quit without storing anything");
+    w.send(ENTER);
+    w.answer("API Key", &good);
+    w.expect("accepted the key");
+    w.answer("Description (optional)", "");
+    w.expect("Stored `generic`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains(&good) && !seen.contains(&bad), "{seen}");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(
+        requests[0].header("x-api-key"),
+        Some(&*format!("Api-Key {bad}"))
+    );
+    assert_eq!(
+        requests[1].header("x-api-key"),
+        Some(&*format!("Api-Key {good}"))
+    );
+    assert_eq!(requests[1].path(), "/");
+    let c = config(&env);
+    assert!(
+        !c["credentials"]["generic"]
+            .as_table()
+            .unwrap()
+            .contains_key("check_path")
+    );
+    assert_eq!(keychain_lookup(&env, "generic").as_deref(), Some(&*good));
+}
+
+#[test]
+fn quitting_after_a_rejected_key_stores_nothing() {
+    let env = TestEnv::new();
+    let server = Server::start(|_| Reply::json(401, "{}"));
+    let key = secret("quit");
+    let mut w = Wizard::start(&env, &["add", "paymo"], &[paymo_env(&server)]);
+    w.expect("account settings");
+    w.answer("API key", &key);
+    w.expect("Paymo rejected the API key");
+    w.expect("Quit without storing anything");
+    w.send(DOWN);
+    w.send(ENTER);
+    w.expect("nothing was stored");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 4, "{seen}");
+    assert!(!env.config_text().contains("paymo"));
+    assert_eq!(keychain_lookup(&env, "paymo"), None);
+}
+
+#[test]
+fn existing_name_asks_before_replacing() {
+    let env = TestEnv::new();
+    let old = secret("old");
+    env.add(&["paymo", "--no-verify"], &old, &[]).ok();
+    let mut w = Wizard::start(&env, &["add", "paymo", "--no-verify"], &[]);
+    w.expect("A credential named `paymo` exists. Replace it?");
+    w.send("n");
+    w.expect("kept the existing `paymo`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 1, "{seen}");
+    assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*old));
+}

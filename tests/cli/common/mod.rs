@@ -59,7 +59,10 @@ impl Default for TestEnv {
 impl TestEnv {
     pub fn new() -> Self {
         TestEnv {
-            dir: tempfile::Builder::new().prefix("cred-test.").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("cred-test.")
+                .tempdir()
+                .unwrap(),
         }
     }
 
@@ -120,8 +123,10 @@ impl TestEnv {
         full.extend_from_slice(args);
         full.push("--api-key-stdin");
         let key = key.to_string();
-        let env: Vec<(String, String)> =
-            extra_env.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+        let env: Vec<(String, String)> = extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
         self.run_with(&full, move |c| {
             c.write_stdin(key);
             for (k, v) in env {
@@ -139,7 +144,9 @@ impl TestEnv {
 }
 
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -152,7 +159,10 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
 
 /// The private session bus of the test keyring (scripts/with-keyring.sh).
 pub fn bus_address() -> String {
-    match (std::env::var("CRED_TEST_KEYRING"), std::env::var("DBUS_SESSION_BUS_ADDRESS")) {
+    match (
+        std::env::var("CRED_TEST_KEYRING"),
+        std::env::var("DBUS_SESSION_BUS_ADDRESS"),
+    ) {
         (Ok(v), Ok(addr)) if v == "1" => addr,
         _ => panic!(
             "these tests need the real Secret Service started by scripts/test.sh \
@@ -276,7 +286,12 @@ impl Server {
                         headers: req
                             .headers()
                             .iter()
-                            .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+                            .map(|h| {
+                                (
+                                    h.field.as_str().as_str().to_string(),
+                                    h.value.as_str().to_string(),
+                                )
+                            })
                             .collect(),
                         body,
                     };
@@ -286,7 +301,9 @@ impl Server {
                     let headers = reply
                         .headers
                         .iter()
-                        .map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap())
+                        .map(|(k, v)| {
+                            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap()
+                        })
                         .collect();
                     let response = tiny_http::Response::new(
                         tiny_http::StatusCode(reply.status),
@@ -330,7 +347,10 @@ impl Drop for Server {
 
 /// `CRED_PALIGO_URL` pointing at a loopback server, with the instance in the path.
 pub fn paligo_env(server: &Server) -> (&'static str, String) {
-    ("CRED_PALIGO_URL", format!("{}/{{instance}}/api/v2", server.url()))
+    (
+        "CRED_PALIGO_URL",
+        format!("{}/{{instance}}/api/v2", server.url()),
+    )
 }
 
 /// `CRED_PAYMO_URL` pointing at a loopback server.

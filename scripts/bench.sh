@@ -1,0 +1,405 @@
+#!/usr/bin/env bash
+# Measures cred's speed and peak memory in one run and prints a report.
+#
+#   scripts/bench.sh            (from any directory)
+#
+# 1. cargo build --release --locked            (target/release/cred)
+# 2. re-runs itself under scripts/with-keyring.sh (private D-Bus + unlocked
+#    gnome-keyring), so the real Secret Service is used
+# 3. starts scripts/bench_server.py on 127.0.0.1 (a free port; only loopback)
+# 4. adds a generic credential `bench` in a temporary CRED_CONFIG_DIR
+# 5. hyperfine: `cred call` vs curl with the key given directly vs
+#    `secret-tool lookup | curl`; then `cred secret`, `cred list` and name
+#    completion with 1,000 credentials, and `cred verify --all` over 20
+#    credentials whose check takes 300 ms on the server
+# 6. /usr/bin/time -v: peak RSS of `cred call` downloading 1 GiB (and curl)
+# 7. a summary table
+#
+# Needs hyperfine, curl, secret-tool, /usr/bin/time, python3 (scripts/test.sh
+# installs them) and about 1.1 GiB free in $TMPDIR (or /tmp). Takes 1-2
+# minutes after the build. Nothing outside the temp dirs is touched; the
+# server and the keyring daemons are stopped by PID at exit.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+SELF="$ROOT/scripts/bench.sh"
+cd "$ROOT"
+
+die() {
+    printf 'bench: error: %s\n' "$*" >&2
+    exit 1
+}
+banner() {
+    printf '\n===== %s =====\n' "$*"
+}
+
+# ---------------------------------------------------------------- outside ---
+if [ "${1:-}" != "--inside" ]; then
+    if ! command -v hyperfine >/dev/null 2>&1; then
+        cat >&2 <<'EOF'
+bench: error: hyperfine is not installed.
+hint: run scripts/test.sh once (it installs everything), or:
+        sudo apt-get install -y hyperfine        (Debian/Ubuntu)
+        cargo install --locked hyperfine         (anywhere with Rust)
+EOF
+        exit 1
+    fi
+    for c in curl secret-tool python3 /usr/bin/time; do
+        command -v "$c" >/dev/null 2>&1 ||
+            die "missing '$c' (run scripts/test.sh once, or apt-get install curl libsecret-tools python3 time)"
+    done
+    if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
+        PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+        export PATH
+    fi
+    export BENCH_T0=${EPOCHREALTIME/,/.}
+    banner "cargo build --release --locked"
+    cargo build --release --locked
+    export BENCH_T_BUILT=${EPOCHREALTIME/,/.}
+    exec bash "$ROOT/scripts/with-keyring.sh" bash "$SELF" --inside
+fi
+
+# ----------------------------------------------------------------- inside ---
+[ -n "${DBUS_SESSION_BUS_ADDRESS:-}" ] || die "--inside needs the session bus of scripts/with-keyring.sh"
+BENCH_T_BUILT=${BENCH_T_BUILT:-${EPOCHREALTIME/,/.}}
+BENCH_T0=${BENCH_T0:-$BENCH_T_BUILT}
+
+CRED="$ROOT/target/release/cred"
+[ -x "$CRED" ] || die "$CRED is missing; run cargo build --release --locked"
+
+base=${TMPDIR:-/tmp}
+[ -d "$base" ] && [ -w "$base" ] || base=/tmp
+TMP=$(mktemp -d "$base/cred-bench.XXXXXX")
+TMP=$(cd "$TMP" && pwd -P)
+server_pid=
+
+# shellcheck disable=SC2317  # called from the EXIT trap
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM HUP
+    if [ -n "$server_pid" ]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Commands are given to hyperfine -N (no shell) as strings split like a
+# shell would; quote paths for that.
+q() { printf '%q' "$1"; }
+QCRED=$(q "$CRED")
+
+NOTES=()
+RESULTS="$TMP/results.tsv"
+: >"$RESULTS"
+# record LABEL VALUE: a row of the final summary ("" VALUE = section title).
+record() { printf '%s\t%s\n' "$1" "$2" >>"$RESULTS"; }
+
+# hf_stats JSON: one line per command: median mean stddev min max (ms) runs.
+hf_stats() {
+    python3 - "$1" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    t = [x * 1000 for x in r["times"]]
+    print(f'{r["median"]*1000:.2f} {r["mean"]*1000:.2f} {(r["stddev"] or 0)*1000:.2f} '
+          f'{min(t):.2f} {max(t):.2f} {len(t)}')
+PY
+}
+# ms_fmt MS: "12.34 ms"
+ms_fmt() { printf '%.1f ms' "$1"; }
+# median_of JSON INDEX
+median_of() { hf_stats "$1" | sed -n "$(($2 + 1))p" | cut -d' ' -f1; }
+# runs_of JSON INDEX
+runs_of() { hf_stats "$1" | sed -n "$(($2 + 1))p" | cut -d' ' -f6; }
+
+HF=(hyperfine --style basic)
+
+# ---- 0. disk space for the 1 GiB download -----------------------------------
+avail_kb=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
+[ "${avail_kb:-0}" -gt $((1100 * 1024)) ] ||
+    die "need about 1.1 GiB free in $TMP for the download test (set TMPDIR to a roomier place)"
+
+# ---- 1. the HTTP server ---------------------------------------------------------
+banner "HTTP server (127.0.0.1 only)"
+python3 "$ROOT/scripts/bench_server.py" --port 0 --port-file "$TMP/port" \
+    >"$TMP/server.out" 2>"$TMP/server.log" </dev/null &
+server_pid=$!
+for ((i = 0; i < 100; i++)); do
+    [ -s "$TMP/port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$TMP/server.log" >&2; die "bench_server.py exited during start-up"; }
+    sleep 0.05
+done
+[ -s "$TMP/port" ] || die "bench_server.py printed no port within 5 s"
+PORT=$(head -n 1 "$TMP/port")
+BASE="http://127.0.0.1:$PORT/api"
+curl -fsS --max-time 5 "$BASE/small" >/dev/null || die "the bench server does not answer on $BASE/small"
+echo "bench_server.py pid $server_pid listening on $BASE"
+
+# ---- 2. the credential ----------------------------------------------------------
+banner "credentials"
+CFG="$TMP/cfg"
+mkdir -m 700 "$CFG"
+CFG=$(cd "$CFG" && pwd -P)
+export CRED_CONFIG_DIR="$CFG"
+KEY="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+
+# shellcheck disable=SC2016  # ${apiKey} is cred's placeholder, not a shell variable
+printf %s "$KEY" | "$CRED" add generic --name bench --base-url "$BASE" \
+    --template 'Bearer ${apiKey}' --no-verify --api-key-stdin
+got=$("$CRED" secret bench) || die "cred secret bench failed"
+[ "$got" = "$KEY" ] || die "cred secret bench printed something other than the key it was given"
+small=$("$CRED" call bench /small) || die "cred call bench /small failed"
+[[ $small == *'"ok": true'* || $small == *'"ok":true'* ]] ||
+    die "cred call bench /small printed an unexpected body: $small"
+
+# The keychain entry as other tools see it: service `cred`, the account
+# NAME@DIR. libsecret shows the account attribute under the name the keyring
+# crate gives it; try `account` (the usual word) and `username` (keyring's).
+ACCOUNT="bench@$CFG"
+ST_ATTR=
+for attr in account username; do
+    if [ "$(secret-tool lookup service cred "$attr" "$ACCOUNT" 2>/dev/null)" = "$KEY" ]; then
+        ST_ATTR=$attr
+        break
+    fi
+done
+if [ -z "$ST_ATTR" ]; then
+    secret-tool search --all service cred >&2 || true
+    die "secret-tool finds no entry service=cred account|username=$ACCOUNT holding the key"
+fi
+echo "keychain entry: service=cred $ST_ATTR=$ACCOUNT (secret-tool lookup works)"
+
+# 1,000 credentials, written directly (list and completion never read the keychain).
+CFG1000="$TMP/cfg1000"
+mkdir -m 700 "$CFG1000"
+python3 - "$CFG1000/config.toml" "$BASE" <<'PY'
+import os, sys
+path, base = sys.argv[1], sys.argv[2]
+out = ["# cred configuration: non-secret fields only.\n\n"]
+for i in range(1000):
+    out.append(f"[credentials.name{i:04d}]\n")
+    if i % 2:
+        out.append('provider = "paymo"\n')
+    else:
+        out.append('provider = "generic"\n'
+                   f'base_url = "https://api{i}.example.com/v1"\n'
+                   'placement = "header"\nkey_name = "Authorization"\n'
+                   'template = "Bearer ${apiKey}"\nlabel = "API Key"\n')
+    if i % 3 == 0:
+        out.append(f'description = "benchmark credential number {i}"\n')
+    out.append('created = "2026-01-01T00:00:00Z"\n')
+    if i % 4 == 0:
+        out.append('\n[credentials.name%04d.last_check]\nat = "2026-01-02T00:00:00Z"\nresult = "valid"\n' % i)
+    out.append("\n")
+fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+with os.fdopen(fd, "w") as f:
+    f.write("".join(out))
+PY
+n_list=$("$CRED" --config-dir "$CFG1000" list | grep -c '^name[0-9]') ||
+    die "cred list over $CFG1000/config.toml failed or printed no names"
+[ "$n_list" -eq 1000 ] || die "cred list printed $n_list of 1000 credentials"
+echo "config with 1,000 credentials: $CFG1000/config.toml (cred list shows all 1,000)"
+
+# 20 credentials whose check path answers after 300 ms.
+CFG20="$TMP/cfg20"
+mkdir -m 700 "$CFG20"
+for ((i = 1; i <= 20; i++)); do
+    # shellcheck disable=SC2016
+    printf %s "$KEY" | "$CRED" --config-dir "$CFG20" add generic --name "slow$i" \
+        --base-url "$BASE" --template 'Bearer ${apiKey}' --check-path /slow \
+        --no-verify --api-key-stdin >/dev/null 2>&1 ||
+        die "cred add generic --name slow$i (--check-path /slow) failed"
+done
+echo "20 credentials with check path /slow (300 ms) in $CFG20"
+
+# ---- 3. cred call vs curl vs secret-tool | curl -----------------------------------
+banner "cred call vs curl vs secret-tool | curl   (GET $BASE/small)"
+export BENCH_URL="$BASE/small" BENCH_ACCOUNT="$ACCOUNT" BENCH_ATTR="$ST_ATTR"
+# shellcheck disable=SC2016  # expanded by sh at run time, from the environment
+st_curl='sh -c '\''curl -s -o /dev/null -H "Authorization: Bearer $(secret-tool lookup service cred "$BENCH_ATTR" "$BENCH_ACCOUNT")" "$BENCH_URL"'\'
+# sanity: each of the three gets a 200 with the key
+sh -c 'curl -fs -o /dev/null -H "Authorization: Bearer $(secret-tool lookup service cred "$BENCH_ATTR" "$BENCH_ACCOUNT")" "$BENCH_URL"' ||
+    die "secret-tool | curl does not work"
+# `-o /dev/null` is what the comparison wants; if cred refuses it, measure the
+# same request with the body on stdout (hyperfine sends stdout to /dev/null).
+call_name="cred call bench /small -o /dev/null"
+call_cmd="$QCRED call bench /small -o /dev/null"
+call_args=(call bench /small -o /dev/null)
+if ! err=$("$CRED" call bench /small -o /dev/null 2>&1 >/dev/null); then
+    {
+        echo
+        echo "bench: BUG: 'cred call bench /small -o /dev/null' failed:"
+        printf '%s\n' "$err" | sed 's/^/    /'
+        echo "bench: measuring 'cred call bench /small' (stdout to /dev/null) instead"
+        echo
+    } >&2
+    NOTES+=("BUG: 'cred call NAME PATH -o /dev/null' fails: $(printf '%s' "$err" | tr '\n' ' ')")
+    call_name="cred call bench /small >/dev/null"
+    call_cmd="$QCRED call bench /small"
+    call_args=(call bench /small)
+fi
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/call.json" \
+    -n "$call_name" "$call_cmd" \
+    -n "curl (key given directly)" "curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small" \
+    -n "secret-tool lookup | curl" "$st_curl"
+
+read -r call_ms curl_ms stcurl_ms < <(hf_stats "$TMP/call.json" | cut -d' ' -f1 | tr '\n' ' ')
+ratios=$(python3 - "$TMP/call.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"]
+cred, curl, st = (x["median"] for x in r)
+print(f"{cred / curl:.2f} {cred / st:.2f} {(cred - curl) * 1000:.1f}")
+PY
+)
+read -r ratio_curl ratio_st delta_curl <<<"$ratios"
+printf '\nmedians: cred call %s, curl %s, secret-tool|curl %s\n' \
+    "$(ms_fmt "$call_ms")" "$(ms_fmt "$curl_ms")" "$(ms_fmt "$stcurl_ms")"
+printf 'cred/curl = %sx (cred spends %s ms more), cred/(secret-tool|curl) = %sx\n' \
+    "$ratio_curl" "$delta_curl" "$ratio_st"
+
+# ---- 4. the other commands -------------------------------------------------------
+banner "process start, cred secret, cred list (1 credential)"
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/basic.json" \
+    -n "cred --version" "$QCRED --version" \
+    -n "cred list (1 credential)" "$QCRED list" \
+    -n "cred secret bench" "$QCRED secret bench"
+read -r version_ms list1_ms secret_ms < <(hf_stats "$TMP/basic.json" | cut -d' ' -f1 | tr '\n' ' ')
+
+banner "cred list, 1,000 credentials"
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/list.json" \
+    -n "cred list (1,000)" "$QCRED --config-dir $(q "$CFG1000") list" \
+    -n "cred list --json (1,000)" "$QCRED --config-dir $(q "$CFG1000") list --json"
+read -r list_ms listjson_ms < <(hf_stats "$TMP/list.json" | cut -d' ' -f1 | tr '\n' ' ')
+
+banner "completion of names, 1,000 credentials"
+comp=$(COMPLETE=bash _CLAP_COMPLETE_INDEX=2 _CLAP_IFS=$'\v' CRED_CONFIG_DIR="$CFG1000" \
+    "$CRED" -- cred show '') || die "COMPLETE=bash cred -- cred show '' failed"
+n_comp=$(printf '%s' "$comp" | tr '\v' '\n' | grep -c '^name[0-9]') || n_comp=0
+[ "$n_comp" -eq 1000 ] ||
+    die "completion printed $n_comp of 1000 names; first bytes: $(printf '%s' "$comp" | head -c 200 | od -c | head -5)"
+echo "completion check: 1,000 names offered (e.g. $(printf '%s' "$comp" | tr '\v' '\n' | head -n 2 | tr '\n' ' '))"
+(
+    export COMPLETE=bash _CLAP_COMPLETE_INDEX=2 _CLAP_IFS=$'\v' CRED_CONFIG_DIR="$CFG1000"
+    "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/complete.json" \
+        -n "complete names (1,000)" "$QCRED -- cred show ''"
+)
+complete_ms=$(median_of "$TMP/complete.json" 0)
+
+banner "cred verify --all, 20 credentials, server answers after 300 ms"
+t0=${EPOCHREALTIME/,/.}
+if ! "$CRED" --config-dir "$CFG20" verify --all >"$TMP/verify.out" 2>&1; then
+    cat "$TMP/verify.out" >&2
+    die "cred verify --all over the 20 slow credentials failed"
+fi
+t1=${EPOCHREALTIME/,/.}
+printf 'first run: exit 0 in %s\n' "$(python3 -c "print(f'{($t1 - $t0) * 1000:.0f} ms')")"
+sed 's/^/    /' "$TMP/verify.out" | head -n 4
+echo "    ..."
+"${HF[@]}" -N --warmup 1 --runs 5 --export-json "$TMP/verify.json" \
+    -n "cred verify --all (20 x 300 ms)" "$QCRED --config-dir $(q "$CFG20") verify --all"
+verify_ms=$(median_of "$TMP/verify.json" 0)
+verify_x=$(python3 -c "print(f'{$verify_ms / 300:.2f}')")
+verify_waves=$(python3 -c "import math; print(max(1, round(($verify_ms - 0) / 300)))")
+printf 'median %s = %sx the 300 ms server latency (about %s rounds of 300 ms; 20 fully concurrent checks would take ~1 round)\n' \
+    "$(ms_fmt "$verify_ms")" "$verify_x" "$verify_waves"
+
+# ---- 5. peak memory ---------------------------------------------------------------
+banner "peak memory (/usr/bin/time -v)"
+GIB=1073741824
+# rss_wall FILE: "RSS_MiB WALL_S" from a `time -v` report.
+rss_wall() {
+    python3 - "$1" <<'PY'
+import sys
+rss = wall = None
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if line.startswith("Maximum resident set size"):
+        rss = int(line.rsplit(":", 1)[1]) / 1024
+    elif line.startswith("Elapsed (wall clock) time"):
+        t = line.split("): ", 1)[1].split(":")
+        wall = sum(float(x) * 60 ** i for i, x in enumerate(reversed(t)))
+print(f"{rss:.1f} {wall:.2f}")
+PY
+}
+# check_size FILE: exactly 1 GiB, then delete it.
+check_size() {
+    local size
+    size=$(stat -c %s "$1")
+    rm -f "$1"
+    [ "$size" -eq "$GIB" ] || die "$2 wrote $size bytes, expected $GIB"
+}
+
+/usr/bin/time -v -o "$TMP/t_small.txt" "$CRED" "${call_args[@]}" >/dev/null
+read -r rss_small _ < <(rss_wall "$TMP/t_small.txt")
+echo "cred call /small:                 max RSS ${rss_small} MiB"
+
+/usr/bin/time -v -o "$TMP/t_cred.txt" "$CRED" call bench "/big?bytes=$GIB" -o "$TMP/big" ||
+    die "cred call bench '/big?bytes=$GIB' -o FILE failed"
+check_size "$TMP/big" "cred call -o"
+read -r rss_cred wall_cred < <(rss_wall "$TMP/t_cred.txt")
+mbps_cred=$(python3 -c "print(f'{1024 / $wall_cred:.0f}')")
+echo "cred call 1 GiB -o FILE:          max RSS ${rss_cred} MiB, ${wall_cred} s (${mbps_cred} MiB/s), file size exactly 1 GiB"
+
+stdout_size=$(/usr/bin/time -v -o "$TMP/t_cred_stdout.txt" "$CRED" call bench "/big?bytes=$GIB" | wc -c) ||
+    die "cred call bench '/big?bytes=$GIB' > pipe failed"
+[ "$stdout_size" -eq "$GIB" ] || die "cred call to stdout gave $stdout_size bytes, expected $GIB"
+read -r rss_cred_stdout wall_cred_stdout < <(rss_wall "$TMP/t_cred_stdout.txt")
+echo "cred call 1 GiB to stdout (pipe): max RSS ${rss_cred_stdout} MiB, ${wall_cred_stdout} s, $stdout_size bytes"
+
+/usr/bin/time -v -o "$TMP/t_curl.txt" curl -fs -o "$TMP/big" -H "Authorization: Bearer $KEY" "$BASE/big?bytes=$GIB" ||
+    die "curl of 1 GiB failed"
+check_size "$TMP/big" "curl -o"
+read -r rss_curl wall_curl < <(rss_wall "$TMP/t_curl.txt")
+mbps_curl=$(python3 -c "print(f'{1024 / $wall_curl:.0f}')")
+echo "curl 1 GiB -o FILE:               max RSS ${rss_curl} MiB, ${wall_curl} s (${mbps_curl} MiB/s), file size exactly 1 GiB"
+
+# ---- 6. summary -----------------------------------------------------------------
+t_end=${EPOCHREALTIME/,/.}
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+runs_call=$(runs_of "$TMP/call.json" 0)
+runs_verify=$(runs_of "$TMP/verify.json" 0)
+
+record "" "machine"
+record "CPUs (nproc)" "$(nproc)${cpu:+ x $cpu}"
+record "kernel" "$(uname -sr)"
+record "cred --version" "$("$CRED" --version)"
+record "hyperfine" "$(hyperfine --version | awk '{ print $2 }')"
+record "" "wall time, median (hyperfine -N, warmup 3, $runs_call runs unless noted)"
+record "$call_name" "$(ms_fmt "$call_ms")"
+record "curl, key given directly" "$(ms_fmt "$curl_ms")"
+record "sh -c 'curl ... \$(secret-tool lookup ...)'" "$(ms_fmt "$stcurl_ms")"
+record "  ratio cred call / curl" "${ratio_curl}x  (+$delta_curl ms)"
+record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
+record "cred --version (process start)" "$(ms_fmt "$version_ms")"
+record "cred list (1 credential)" "$(ms_fmt "$list1_ms")"
+record "cred secret bench" "$(ms_fmt "$secret_ms")"
+record "cred list (1,000 credentials)" "$(ms_fmt "$list_ms")"
+record "cred list --json (1,000 credentials)" "$(ms_fmt "$listjson_ms")"
+record "completion of names (1,000 credentials)" "$(ms_fmt "$complete_ms")"
+record "cred verify --all (20 x 300 ms, $runs_verify runs)" "$(ms_fmt "$verify_ms") = ${verify_x}x 300 ms"
+record "" "peak memory (max RSS, /usr/bin/time -v)"
+record "cred call /small" "$rss_small MiB"
+record "cred call 1 GiB -o FILE" "$rss_cred MiB  (${wall_cred} s, ${mbps_cred} MiB/s; size OK)"
+record "cred call 1 GiB to a pipe" "$rss_cred_stdout MiB  (${wall_cred_stdout} s; size OK)"
+record "curl 1 GiB -o FILE" "$rss_curl MiB  (${wall_curl} s, ${mbps_curl} MiB/s; size OK)"
+record "" "this run"
+record "benchmarks (after the build)" "$(python3 -c "print(f'{$t_end - $BENCH_T_BUILT:.0f} s')")"
+record "total, with cargo build" "$(python3 -c "print(f'{$t_end - $BENCH_T0:.0f} s')")"
+
+banner "summary"
+while IFS=$'\t' read -r label value; do
+    if [ -z "$label" ]; then
+        printf '\n%s\n' "$value"
+    else
+        printf '  %-46s %s\n' "$label" "$value"
+    fi
+done <"$RESULTS"
+if [ "${#NOTES[@]}" -gt 0 ]; then
+    printf '\nnotes\n'
+    printf '  %s\n' "${NOTES[@]}"
+fi

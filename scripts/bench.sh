@@ -97,8 +97,9 @@ QCRED=$(q "$CRED")
 NOTES=()
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
-# record LABEL VALUE: a row of the final summary ("" VALUE = section title).
-record() { printf '%s\t%s\n' "$1" "$2" >>"$RESULTS"; }
+# record LABEL VALUE: a row of the final summary; section TITLE: a heading.
+record() { printf 'row\t%s\t%s\n' "$1" "$2" >>"$RESULTS"; }
+section() { printf 'section\t%s\t-\n' "$1" >>"$RESULTS"; }
 
 # hf_stats JSON: one line per command: median mean stddev min max (ms) runs.
 hf_stats() {
@@ -110,6 +111,8 @@ for r in json.load(open(sys.argv[1]))["results"]:
           f'{min(t):.2f} {max(t):.2f} {len(t)}')
 PY
 }
+# medians JSON: the medians (ms) of all commands on one line.
+medians() { hf_stats "$1" | cut -d' ' -f1 | paste -sd' ' -; }
 # ms_fmt MS: "12.34 ms"
 ms_fmt() { printf '%.1f ms' "$1"; }
 # median_of JSON INDEX
@@ -118,6 +121,7 @@ median_of() { hf_stats "$1" | sed -n "$(($2 + 1))p" | cut -d' ' -f1; }
 runs_of() { hf_stats "$1" | sed -n "$(($2 + 1))p" | cut -d' ' -f6; }
 
 HF=(hyperfine --style basic)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- 0. disk space for the 1 GiB download -----------------------------------
 avail_kb=$(df -Pk "$TMP" | awk 'NR == 2 { print $4 }')
@@ -248,18 +252,18 @@ fi
     -n "curl (key given directly)" "curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small" \
     -n "secret-tool lookup | curl" "$st_curl"
 
-read -r call_ms curl_ms stcurl_ms < <(hf_stats "$TMP/call.json" | cut -d' ' -f1 | tr '\n' ' ')
+read -r call_ms curl_ms stcurl_ms <<<"$(medians "$TMP/call.json")"
 ratios=$(python3 - "$TMP/call.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 cred, curl, st = (x["median"] for x in r)
-print(f"{cred / curl:.2f} {cred / st:.2f} {(cred - curl) * 1000:.1f}")
+print(f"{cred / curl:.2f} {cred / st:.2f} {(cred - curl) * 1000:+.1f}")
 PY
 )
 read -r ratio_curl ratio_st delta_curl <<<"$ratios"
 printf '\nmedians: cred call %s, curl %s, secret-tool|curl %s\n' \
     "$(ms_fmt "$call_ms")" "$(ms_fmt "$curl_ms")" "$(ms_fmt "$stcurl_ms")"
-printf 'cred/curl = %sx (cred spends %s ms more), cred/(secret-tool|curl) = %sx\n' \
+printf 'cred/curl = %sx (%s ms), cred/(secret-tool|curl) = %sx\n' \
     "$ratio_curl" "$delta_curl" "$ratio_st"
 
 # ---- 4. the other commands -------------------------------------------------------
@@ -268,13 +272,13 @@ banner "process start, cred secret, cred list (1 credential)"
     -n "cred --version" "$QCRED --version" \
     -n "cred list (1 credential)" "$QCRED list" \
     -n "cred secret bench" "$QCRED secret bench"
-read -r version_ms list1_ms secret_ms < <(hf_stats "$TMP/basic.json" | cut -d' ' -f1 | tr '\n' ' ')
+read -r version_ms list1_ms secret_ms <<<"$(medians "$TMP/basic.json")"
 
 banner "cred list, 1,000 credentials"
 "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/list.json" \
     -n "cred list (1,000)" "$QCRED --config-dir $(q "$CFG1000") list" \
     -n "cred list --json (1,000)" "$QCRED --config-dir $(q "$CFG1000") list --json"
-read -r list_ms listjson_ms < <(hf_stats "$TMP/list.json" | cut -d' ' -f1 | tr '\n' ' ')
+read -r list_ms listjson_ms <<<"$(medians "$TMP/list.json")"
 
 banner "completion of names, 1,000 credentials"
 comp=$(COMPLETE=bash _CLAP_COMPLETE_INDEX=2 _CLAP_IFS=$'\v' CRED_CONFIG_DIR="$CFG1000" \
@@ -304,9 +308,8 @@ echo "    ..."
     -n "cred verify --all (20 x 300 ms)" "$QCRED --config-dir $(q "$CFG20") verify --all"
 verify_ms=$(median_of "$TMP/verify.json" 0)
 verify_x=$(python3 -c "print(f'{$verify_ms / 300:.2f}')")
-verify_waves=$(python3 -c "import math; print(max(1, round(($verify_ms - 0) / 300)))")
-printf 'median %s = %sx the 300 ms server latency (about %s rounds of 300 ms; 20 fully concurrent checks would take ~1 round)\n' \
-    "$(ms_fmt "$verify_ms")" "$verify_x" "$verify_waves"
+printf 'median %s = %sx the 300 ms server latency (all 20 at once: ~1x; one at a time: ~20x)\n' \
+    "$(ms_fmt "$verify_ms")" "$verify_x"
 
 # ---- 5. peak memory ---------------------------------------------------------------
 banner "peak memory (/usr/bin/time -v)"
@@ -349,7 +352,8 @@ stdout_size=$(/usr/bin/time -v -o "$TMP/t_cred_stdout.txt" "$CRED" call bench "/
     die "cred call bench '/big?bytes=$GIB' > pipe failed"
 [ "$stdout_size" -eq "$GIB" ] || die "cred call to stdout gave $stdout_size bytes, expected $GIB"
 read -r rss_cred_stdout wall_cred_stdout < <(rss_wall "$TMP/t_cred_stdout.txt")
-echo "cred call 1 GiB to stdout (pipe): max RSS ${rss_cred_stdout} MiB, ${wall_cred_stdout} s, $stdout_size bytes"
+mbps_cred_stdout=$(python3 -c "print(f'{1024 / $wall_cred_stdout:.0f}')")
+echo "cred call 1 GiB to stdout (pipe): max RSS ${rss_cred_stdout} MiB, ${wall_cred_stdout} s (${mbps_cred_stdout} MiB/s), $stdout_size bytes"
 
 /usr/bin/time -v -o "$TMP/t_curl.txt" curl -fs -o "$TMP/big" -H "Authorization: Bearer $KEY" "$BASE/big?bytes=$GIB" ||
     die "curl of 1 GiB failed"
@@ -358,22 +362,30 @@ read -r rss_curl wall_curl < <(rss_wall "$TMP/t_curl.txt")
 mbps_curl=$(python3 -c "print(f'{1024 / $wall_curl:.0f}')")
 echo "curl 1 GiB -o FILE:               max RSS ${rss_curl} MiB, ${wall_curl} s (${mbps_curl} MiB/s), file size exactly 1 GiB"
 
+stdout_size=$(/usr/bin/time -v -o "$TMP/t_curl_stdout.txt" curl -fs -H "Authorization: Bearer $KEY" "$BASE/big?bytes=$GIB" | wc -c) ||
+    die "curl of 1 GiB to a pipe failed"
+[ "$stdout_size" -eq "$GIB" ] || die "curl to stdout gave $stdout_size bytes, expected $GIB"
+read -r rss_curl_stdout wall_curl_stdout < <(rss_wall "$TMP/t_curl_stdout.txt")
+mbps_curl_stdout=$(python3 -c "print(f'{1024 / $wall_curl_stdout:.0f}')")
+echo "curl 1 GiB to stdout (pipe):      max RSS ${rss_curl_stdout} MiB, ${wall_curl_stdout} s (${mbps_curl_stdout} MiB/s), $stdout_size bytes"
+
 # ---- 6. summary -----------------------------------------------------------------
 t_end=${EPOCHREALTIME/,/.}
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
 runs_call=$(runs_of "$TMP/call.json" 0)
 runs_verify=$(runs_of "$TMP/verify.json" 0)
 
-record "" "machine"
+section "machine"
 record "CPUs (nproc)" "$(nproc)${cpu:+ x $cpu}"
 record "kernel" "$(uname -sr)"
+record "load average at start / end" "$LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg)"
 record "cred --version" "$("$CRED" --version)"
 record "hyperfine" "$(hyperfine --version | awk '{ print $2 }')"
-record "" "wall time, median (hyperfine -N, warmup 3, $runs_call runs unless noted)"
+section "wall time, median (hyperfine -N, warmup 3, $runs_call runs unless noted)"
 record "$call_name" "$(ms_fmt "$call_ms")"
 record "curl, key given directly" "$(ms_fmt "$curl_ms")"
 record "sh -c 'curl ... \$(secret-tool lookup ...)'" "$(ms_fmt "$stcurl_ms")"
-record "  ratio cred call / curl" "${ratio_curl}x  (+$delta_curl ms)"
+record "  ratio cred call / curl" "${ratio_curl}x  ($delta_curl ms)"
 record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
 record "cred --version (process start)" "$(ms_fmt "$version_ms")"
 record "cred list (1 credential)" "$(ms_fmt "$list1_ms")"
@@ -382,19 +394,20 @@ record "cred list (1,000 credentials)" "$(ms_fmt "$list_ms")"
 record "cred list --json (1,000 credentials)" "$(ms_fmt "$listjson_ms")"
 record "completion of names (1,000 credentials)" "$(ms_fmt "$complete_ms")"
 record "cred verify --all (20 x 300 ms, $runs_verify runs)" "$(ms_fmt "$verify_ms") = ${verify_x}x 300 ms"
-record "" "peak memory (max RSS, /usr/bin/time -v)"
+section "peak memory (max RSS, /usr/bin/time -v)"
 record "cred call /small" "$rss_small MiB"
 record "cred call 1 GiB -o FILE" "$rss_cred MiB  (${wall_cred} s, ${mbps_cred} MiB/s; size OK)"
-record "cred call 1 GiB to a pipe" "$rss_cred_stdout MiB  (${wall_cred_stdout} s; size OK)"
+record "cred call 1 GiB to a pipe" "$rss_cred_stdout MiB  (${wall_cred_stdout} s, ${mbps_cred_stdout} MiB/s; size OK)"
 record "curl 1 GiB -o FILE" "$rss_curl MiB  (${wall_curl} s, ${mbps_curl} MiB/s; size OK)"
-record "" "this run"
+record "curl 1 GiB to a pipe" "$rss_curl_stdout MiB  (${wall_curl_stdout} s, ${mbps_curl_stdout} MiB/s; size OK)"
+section "this run"
 record "benchmarks (after the build)" "$(python3 -c "print(f'{$t_end - $BENCH_T_BUILT:.0f} s')")"
 record "total, with cargo build" "$(python3 -c "print(f'{$t_end - $BENCH_T0:.0f} s')")"
 
 banner "summary"
-while IFS=$'\t' read -r label value; do
-    if [ -z "$label" ]; then
-        printf '\n%s\n' "$value"
+while IFS=$'\t' read -r kind label value; do
+    if [ "$kind" = section ]; then
+        printf '\n%s\n' "$label"
     else
         printf '  %-46s %s\n' "$label" "$value"
     fi

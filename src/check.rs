@@ -27,9 +27,15 @@ const MAX_WAIT: Duration = Duration::from_secs(60);
 
 /// How long a check waits: [`TIMEOUT`], or `CRED_CHECK_TIMEOUT` seconds.
 pub fn timeout() -> Result<Duration> {
-    let Ok(raw) = std::env::var(TIMEOUT_ENV) else {
-        return Ok(TIMEOUT);
-    };
+    match std::env::var(TIMEOUT_ENV) {
+        Ok(raw) => parse_timeout(&raw),
+        Err(_) => Ok(TIMEOUT),
+    }
+}
+
+/// The value of `CRED_CHECK_TIMEOUT`: seconds, more than 0 and at most an
+/// hour; empty means the default.
+fn parse_timeout(raw: &str) -> Result<Duration> {
     let text = raw.trim();
     if text.is_empty() {
         return Ok(TIMEOUT);
@@ -42,7 +48,6 @@ pub fn timeout() -> Result<Duration> {
             Error::user(format!(
                 "{TIMEOUT_ENV}=`{text}` is not a number of seconds (more than 0, at most 3600)"
             ))
-            .hint(format!("set it to seconds, e.g. {TIMEOUT_ENV}=30, or unset it"))
         })
 }
 
@@ -136,7 +141,10 @@ impl Outcome {
         };
         let message = match &self {
             Outcome::Network(m) | Outcome::RateLimited(m) => {
-                format!("could not check the key with {}: {m}", provider.display_name())
+                format!(
+                    "could not check the key with {}: {m}",
+                    provider.display_name()
+                )
             }
             other => other.message(),
         };
@@ -261,19 +269,75 @@ fn network(
 ) -> Outcome {
     let e = http::network_error(err, url, limit);
     let dns = e.message.contains("does not resolve");
-    if let (true, crate::providers::ProviderKind::Paligo) = (dns, provider.kind()) {
-        if let Some(name) = url
+    if dns
+        && provider.kind() == crate::providers::ProviderKind::Paligo
+        && let Some(name) = url
             .host_str()
             .and_then(|h| h.strip_suffix(".paligoapp.com"))
-        {
-            return Outcome::Network(format!(
-                "no Paligo instance named `{name}` (the address does not resolve): check the part of your Paligo address before .paligoapp.com"
-            ));
-        }
+    {
+        return Outcome::Network(format!(
+            "no Paligo instance named `{name}` (the address does not resolve): check the part of your Paligo address before .paligoapp.com"
+        ));
     }
     let mut message = e.message;
     if let Some(cause) = e.causes.first() {
         message.push_str(&format!(" ({cause})"));
     }
     Outcome::Network(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::PaligoConfig;
+
+    #[test]
+    fn check_timeout_values() {
+        assert_eq!(parse_timeout("").unwrap(), TIMEOUT);
+        assert_eq!(parse_timeout(" 5 ").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_timeout("0.25").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_timeout("3600").unwrap(), Duration::from_secs(3600));
+        for bad in ["0", "-1", "soon", "NaN", "inf", "3601", "1e9"] {
+            let err = parse_timeout(bad).unwrap_err();
+            assert!(err.message.contains(TIMEOUT_ENV), "{bad}: {}", err.message);
+            assert_eq!(err.exit, Exit::Failure);
+        }
+    }
+
+    #[test]
+    fn errors_say_what_happened_and_keep_the_exit_code() {
+        let paligo = PaligoConfig {
+            instance: "acme".into(),
+            username: "me@acme.com".into(),
+        };
+        let err =
+            Outcome::Unconfirmed("could not confirm the key: Paligo answered HTTP 500: x".into())
+                .into_error(&paligo);
+        assert_eq!(err.exit, Exit::HttpStatus);
+        assert!(
+            err.message.starts_with("could not confirm"),
+            "{}",
+            err.message
+        );
+
+        let err = Outcome::Network("127.0.0.1 refused the connection".into()).into_error(&paligo);
+        assert_eq!(err.exit, Exit::Network);
+        assert_eq!(
+            err.message,
+            "could not check the key with Paligo: 127.0.0.1 refused the connection"
+        );
+
+        let err =
+            Outcome::Network("127.0.0.1 did not answer within 1 s".into()).into_error(&paligo);
+        assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
+
+        let err =
+            Outcome::Rejected("Paligo rejected the username or API key".into()).into_error(&paligo);
+        assert_eq!(err.exit, Exit::Rejected);
+        assert_eq!(err.message, "Paligo rejected the username or API key");
+
+        assert_eq!(Outcome::Error("bad".into()).exit(), Exit::Failure);
+        assert_eq!(Outcome::NotFound("x".into()).exit(), Exit::Failure);
+        assert_eq!(Outcome::RateLimited("x".into()).exit(), Exit::RateLimited);
+    }
 }

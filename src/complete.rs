@@ -39,7 +39,7 @@ pub fn methods() -> ArgValueCandidates {
     ArgValueCandidates::new(|| {
         METHODS
             .iter()
-            .map(|m| CompletionCandidate::new(m))
+            .map(CompletionCandidate::new)
             .collect::<Vec<_>>()
     })
 }

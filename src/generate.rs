@@ -61,6 +61,7 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "CRED_PAYMO_URL",
         "The Paymo API base; default https://app.paymoapp.com/api.",
     ),
+    ("CRED_CHECK_TIMEOUT", "Seconds a live check (add, verify, rotate) waits for an answer; default 20."),
     ("NO_COLOR", "When set and not empty, no colour is used."),
     (
         "COMPLETE",
@@ -91,7 +92,8 @@ fn page(cmd: &clap::Command, root: bool) -> Vec<u8> {
         .date(MAN_DATE)
         .source(format!("cred {}", env!("CARGO_PKG_VERSION")));
     let mut out = Vec::new();
-    let sections: [fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>; 4] = [
+    type Render = fn(&clap_mangen::Man, &mut dyn std::io::Write) -> std::io::Result<()>;
+    let sections: [Render; 4] = [
         clap_mangen::Man::render_title,
         clap_mangen::Man::render_name_section,
         clap_mangen::Man::render_synopsis_section,
@@ -109,7 +111,7 @@ fn page(cmd: &clap::Command, root: bool) -> Vec<u8> {
             .expect("rendering to a Vec");
     }
     let mut roff = String::new();
-    if let Some(after) = cmd.get_after_help() {
+    if let Some(after) = cmd.get_after_help().filter(|_| !root) {
         let text = after.to_string();
         let (heading, body) = text
             .split_once(":\n")

@@ -310,7 +310,9 @@ mod tests {
         assert!(resolve(&base, "/%2e%2e/%2E%2E/etc").is_err());
         assert!(resolve(&base, "a\\..\\..\\..\\etc").is_err());
         assert_eq!(
-            resolve(&base, "/go?next=https://example.com/x").unwrap().as_str(),
+            resolve(&base, "/go?next=https://example.com/x")
+                .unwrap()
+                .as_str(),
             "https://acme.paligoapp.com/api/v2/go?next=https://example.com/x"
         );
     }

@@ -122,20 +122,21 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
         return Err(Error::user("--paginate works with GET requests only"));
     }
     if args.dry_run {
+        let secret_command = secret_command(ctx, &args.name);
         ctx.ui
-            .out(&dry_run(&args.name, &credential.provider, &plan))?;
+            .out(&dry_run(&secret_command, &credential.provider, &plan))?;
         return Ok(Exit::Success);
     }
 
     let secret = ctx.keychain().get(&args.name)?;
     let auth = provider.auth(&secret);
-    if let Some((name, _)) = auth.header() {
-        if plan.headers.contains_key(name) {
-            return Err(Error::user(format!(
-                "-H {name} would replace the credential's own {name} header"
-            ))
-            .hint("drop that -H; cred sets it from the stored key"));
-        }
+    if let Some((name, _)) = auth.header()
+        && plan.headers.contains_key(name)
+    {
+        return Err(Error::user(format!(
+            "-H {name} would replace the credential's own {name} header"
+        ))
+        .hint("drop that -H; cred sets it from the stored key"));
     }
     let forms = auth.revealing_forms(&secret);
     let caller = Caller {
@@ -199,17 +200,16 @@ fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Plan> {
         })?;
         headers.append(name, value);
     }
-    if let Some((_, json)) = &body {
-        if !headers.contains_key(CONTENT_TYPE) {
-            let ct = if *json {
-                "application/json"
-            } else {
-                "application/octet-stream"
-            };
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-        }
+    if let Some((_, json)) = &body
+        && !headers.contains_key(CONTENT_TYPE)
+    {
+        let ct = if *json {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
     }
-    headers.insert(reqwest::header::CONNECTION, HeaderValue::from_static("close"));
     if !headers.contains_key(reqwest::header::ACCEPT) {
         headers.insert(
             reqwest::header::ACCEPT,
@@ -815,9 +815,6 @@ fn copy_body(
     to: &mut impl Write,
     scrubber: &mut Scrubber,
 ) -> std::result::Result<u64, CopyError> {
-    let mut all = Vec::new();
-    from.read_to_end(&mut all).map_err(CopyError::Read)?;
-    let mut from = std::io::Cursor::new(all);
     let mut buf = vec![0u8; 64 * 1024];
     let mut out = Vec::with_capacity(buf.len() + 1024);
     let mut total = 0;
@@ -868,9 +865,9 @@ fn body_error(e: io::Error, timeout: u64) -> Error {
 }
 
 /// The request as a curl command, the secret replaced by `$(cred secret NAME)`.
-fn dry_run(name: &str, provider: &ProviderConfig, plan: &Plan) -> String {
+fn dry_run(secret_command: &str, provider: &ProviderConfig, plan: &Plan) -> String {
     const MARK: &str = "\u{1}CRED_SECRET\u{1}";
-    let subst = format!("$(cred secret {name})");
+    let subst = format!("$({secret_command})");
     let auth = provider.provider().auth(&SecretString::from(MARK));
     let dq = |s: &str| -> String {
         let escaped: String = s
@@ -883,7 +880,10 @@ fn dry_run(name: &str, provider: &ProviderConfig, plan: &Plan) -> String {
         format!("\"{}\"", escaped.replace(MARK, &subst))
     };
     let mut parts = vec!["curl".to_string()];
-    if plan.method != Method::GET {
+    if plan.method == Method::HEAD {
+        // `-X HEAD` would make curl wait for a body that never comes.
+        parts.push("--head".to_string());
+    } else if plan.method != Method::GET {
         parts.push(format!("-X {}", plan.method));
     }
     parts.push(sq(plan.url.as_str()));
@@ -929,6 +929,24 @@ fn dry_run(name: &str, provider: &ProviderConfig, plan: &Plan) -> String {
     parts.join(" \\\n  ")
 }
 
+/// `cred secret NAME`, with `--config-dir` when the config directory came
+/// from that flag (the environment or the default would find another).
+fn secret_command(ctx: &Ctx, name: &str) -> String {
+    let dir = ctx.store.dir();
+    let implied = match std::env::var_os("CRED_CONFIG_DIR").filter(|v| !v.is_empty()) {
+        Some(env) => std::path::absolute(PathBuf::from(env)).ok(),
+        None => crate::store::config::resolve_dir(None).ok(),
+    };
+    if implied.as_deref() == Some(dir) {
+        format!("cred secret {name}")
+    } else {
+        format!(
+            "cred --config-dir {} secret {name}",
+            sq(&dir.to_string_lossy())
+        )
+    }
+}
+
 /// Single-quotes a string for a POSIX shell.
 fn sq(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
@@ -968,5 +986,55 @@ mod tests {
     #[test]
     fn shell_quoting() {
         assert_eq!(sq("it's"), r"'it'\''s'");
+    }
+
+    fn forms() -> Vec<Zeroizing<Vec<u8>>> {
+        ["Basic c2VjcmV0", "secret"]
+            .iter()
+            .map(|f| Zeroizing::new(f.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn scrubber_replaces_forms_split_anywhere_between_reads() {
+        let forms = forms();
+        let text = b"a secret, Basic c2VjcmV0 and secretsecret; secre";
+        let want = b"a <redacted>, <redacted> and <redacted><redacted>; secre";
+        for cut in 0..=text.len() {
+            let mut s = Scrubber::new(&forms);
+            let mut out = Vec::new();
+            s.push(&text[..cut], &mut out);
+            s.push(&text[cut..], &mut out);
+            s.finish(&mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(want),
+                "cut at {cut}"
+            );
+            assert_eq!(s.hits, 4);
+        }
+        let mut s = Scrubber::new(&forms);
+        let mut out = Vec::new();
+        for b in text {
+            s.push(std::slice::from_ref(b), &mut out);
+        }
+        s.finish(&mut out);
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn scrubber_leaves_other_bytes_alone() {
+        let forms = forms();
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
+        let mut out = Vec::new();
+        let mut from = &bytes[..];
+        let mut s = Scrubber::new(&forms);
+        let n = copy_body(&mut from, &mut out, &mut s)
+            .map_err(|_| ())
+            .unwrap();
+        assert_eq!(n, bytes.len() as u64);
+        assert!(out == bytes);
+        assert_eq!(s.hits, 0);
+        assert_eq!(Scrubber::new(&[]).all(b"secret"), b"secret");
     }
 }

@@ -26,7 +26,14 @@ const EMAIL: &str = "me@acme.com";
 fn add_paligo(env: &TestEnv, server: &Server) -> String {
     let key = secret("paligo");
     env.add(
-        &["paligo", "--instance", "acme", "--username", EMAIL, "--no-verify"],
+        &[
+            "paligo",
+            "--instance",
+            "acme",
+            "--username",
+            EMAIL,
+            "--no-verify",
+        ],
         &key,
         &[paligo_env(server)],
     )
@@ -45,7 +52,14 @@ fn add_paymo(env: &TestEnv, server: &Server) -> String {
 fn add_generic(env: &TestEnv, base: &str, flags: &[&str]) -> String {
     let key = secret("api");
     let base_url = format!("{base}/v1");
-    let mut args = vec!["generic", "--name", "api", "--base-url", &base_url, "--no-verify"];
+    let mut args = vec![
+        "generic",
+        "--name",
+        "api",
+        "--base-url",
+        &base_url,
+        "--no-verify",
+    ];
     args.extend_from_slice(flags);
     env.add(&args, &key, &[]).ok();
     key
@@ -55,7 +69,10 @@ fn add_generic(env: &TestEnv, base: &str, flags: &[&str]) -> String {
 fn call(env: &TestEnv, vars: &[(&str, String)], args: &[&str]) -> Run {
     let mut full = vec!["call"];
     full.extend_from_slice(args);
-    let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     env.run_with(&full, move |c| {
         for (k, v) in vars {
             c.env(k, v);
@@ -75,13 +92,20 @@ fn urlencoded(text: &str) -> String {
 fn assert_no_leak(run: &Run, forms: &[String]) {
     let all = run.all();
     for f in forms {
-        assert!(!all.contains(f.as_str()), "printed output reveals `{f}`\n{run}");
+        assert!(
+            !all.contains(f.as_str()),
+            "printed output reveals `{f}`\n{run}"
+        );
     }
 }
 
 /// Every form of a Paligo key a careless program might print.
 fn paligo_forms(key: &str) -> Vec<String> {
-    vec![key.to_string(), b64(&format!("{EMAIL}:{key}")), urlencoded(key)]
+    vec![
+        key.to_string(),
+        b64(&format!("{EMAIL}:{key}")),
+        urlencoded(key),
+    ]
 }
 
 /// A multi-line shell command (`\` continuations) on one line.
@@ -235,19 +259,36 @@ fn paligo_get_sends_basic_email_key_and_prints_the_body_byte_for_byte() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].method, "GET");
     assert_eq!(seen[0].url, "/acme/api/v2/documents");
-    assert_eq!(seen[0].header("authorization"), Some(basic(EMAIL, &key).as_str()));
-    assert!(seen[0].header("user-agent").unwrap_or("").starts_with("cred/"), "{:?}", seen[0]);
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(basic(EMAIL, &key).as_str())
+    );
+    assert!(
+        seen[0]
+            .header("user-agent")
+            .unwrap_or("")
+            .starts_with("cred/"),
+        "{:?}",
+        seen[0]
+    );
 }
 
 #[test]
 fn paymo_sends_basic_key_x() {
     let server = Server::start(|s| match s.path() {
-        "/api/me" => Reply::json(200, r#"{"users":[{"id":1,"name":"Ada","email":"ada@example.com"}]}"#),
+        "/api/me" => Reply::json(
+            200,
+            r#"{"users":[{"id":1,"name":"Ada","email":"ada@example.com"}]}"#,
+        ),
         _ => Reply::json(200, r#"{"projects":[]}"#),
     });
     let env = TestEnv::new();
     let key = add_paymo(&env, &server);
-    let run = call(&env, &[paymo_env(&server)], &["paymo", "projects", "-q", "where=active=true"]);
+    let run = call(
+        &env,
+        &[paymo_env(&server)],
+        &["paymo", "projects", "-q", "where=active=true"],
+    );
     run.ok();
     assert_eq!(run.stdout, r#"{"projects":[]}"#);
     let seen = server.requests();
@@ -255,7 +296,10 @@ fn paymo_sends_basic_key_x() {
     assert_eq!(last.path(), "/api/projects");
     assert_eq!(last.query(), "where=active%3Dtrue");
     // The official form: the key as user name, X as password.
-    assert_eq!(last.header("authorization"), Some(basic(&key, "X").as_str()));
+    assert_eq!(
+        last.header("authorization"),
+        Some(basic(&key, "X").as_str())
+    );
 }
 
 #[test]
@@ -265,13 +309,23 @@ fn generic_header_placement_sends_the_template_in_the_named_header() {
     let key = add_generic(
         &env,
         &server.url(),
-        &["--placement", "header", "--key-name", "X-Api-Key", "--template", "Api-Key ${apiKey}"],
+        &[
+            "--placement",
+            "header",
+            "--key-name",
+            "X-Api-Key",
+            "--template",
+            "Api-Key ${apiKey}",
+        ],
     );
     call(&env, &[], &["api", "/items"]).ok();
     let seen = server.requests();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].url, "/v1/items");
-    assert_eq!(seen[0].header("x-api-key"), Some(format!("Api-Key {key}").as_str()));
+    assert_eq!(
+        seen[0].header("x-api-key"),
+        Some(format!("Api-Key {key}").as_str())
+    );
     assert_eq!(seen[0].header("authorization"), None);
 }
 
@@ -279,13 +333,24 @@ fn generic_header_placement_sends_the_template_in_the_named_header() {
 fn generic_query_placement_sends_the_key_as_a_parameter_and_never_prints_it() {
     let server = Server::start(echo);
     let env = TestEnv::new();
-    let key = add_generic(&env, &server.url(), &["--placement", "query", "--key-name", "token"]);
-    let run = call(&env, &[], &["api", "/items?page=2", "-q", "q=a b", "-v", "-i"]);
+    let key = add_generic(
+        &env,
+        &server.url(),
+        &["--placement", "query", "--key-name", "token"],
+    );
+    let run = call(
+        &env,
+        &[],
+        &["api", "/items?page=2", "-q", "q=a b", "-v", "-i"],
+    );
     run.ok();
     let seen = server.requests();
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].path(), "/v1/items");
-    assert_eq!(seen[0].query(), format!("page=2&q=a+b&token={}", urlencoded(&key)));
+    assert_eq!(
+        seen[0].query(),
+        format!("page=2&q=a+b&token={}", urlencoded(&key))
+    );
     assert_eq!(seen[0].header("authorization"), None);
     // The echo put the URL (with the key) in a header and in the body.
     assert_no_leak(&run, &[key.clone(), urlencoded(&key)]);
@@ -304,15 +369,21 @@ fn method_defaults_to_get_and_may_be_given_in_any_case() {
     call(&env, &p, &["paligo", "delete", "/documents/7"]).ok();
     call(&env, &p, &["paligo", "PUT", "documents/7", "-d", "x"]).ok();
     call(&env, &p, &["paligo", "HEAD", "/documents"]).ok();
-    let seen: Vec<(String, String)> =
-        server.requests().into_iter().map(|s| (s.method, s.url)).collect();
+    let seen: Vec<(String, String)> = server
+        .requests()
+        .into_iter()
+        .map(|s| (s.method, s.url))
+        .collect();
     let want = [
         ("GET", "/acme/api/v2/documents/7"),
         ("DELETE", "/acme/api/v2/documents/7"),
         ("PUT", "/acme/api/v2/documents/7"),
         ("HEAD", "/acme/api/v2/documents"),
     ];
-    let want: Vec<(String, String)> = want.iter().map(|(m, u)| (m.to_string(), u.to_string())).collect();
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(m, u)| (m.to_string(), u.to_string()))
+        .collect();
     assert_eq!(seen, want);
     let bad = call(&env, &p, &["paligo", "G(T", "/documents"]);
     bad.code(1);
@@ -329,18 +400,33 @@ fn query_options_are_encoded_and_added_to_the_path_query() {
     call(
         &env,
         &p,
-        &["paligo", "/folders?per_page=5", "-q", "q=a&b c", "--query", "name=é=1", "-q", "empty="],
+        &[
+            "paligo",
+            "/folders?per_page=5",
+            "-q",
+            "q=a&b c",
+            "--query",
+            "name=é=1",
+            "-q",
+            "empty=",
+        ],
     )
     .ok();
     // A query containing a URL is still a relative path.
     call(&env, &p, &["paligo", "/go?next=https://example.com/x"]).ok();
     let seen = server.requests();
     assert_eq!(seen[0].path(), "/acme/api/v2/folders");
-    assert_eq!(seen[0].query(), "per_page=5&q=a%26b+c&name=%C3%A9%3D1&empty=");
+    assert_eq!(
+        seen[0].query(),
+        "per_page=5&q=a%26b+c&name=%C3%A9%3D1&empty="
+    );
     assert_eq!(seen[1].url, "/acme/api/v2/go?next=https://example.com/x");
     let bad = call(&env, &p, &["paligo", "/folders", "-q", "novalue"]);
     bad.code(1);
-    assert!(bad.stderr.contains("cred: error: invalid -q `novalue`"), "{bad}");
+    assert!(
+        bad.stderr.contains("cred: error: invalid -q `novalue`"),
+        "{bad}"
+    );
     assert_eq!(server.count(), 2);
 }
 
@@ -353,7 +439,18 @@ fn headers_are_sent_and_cannot_replace_the_credential() {
     call(
         &env,
         &p,
-        &["paligo", "/x", "-H", "X-Trace: abc 123", "--header", "Accept:text/csv", "-H", "X-Multi: 1", "-H", "X-Multi: 2"],
+        &[
+            "paligo",
+            "/x",
+            "-H",
+            "X-Trace: abc 123",
+            "--header",
+            "Accept:text/csv",
+            "-H",
+            "X-Multi: 1",
+            "-H",
+            "X-Multi: 2",
+        ],
     )
     .ok();
     let seen = server.requests();
@@ -366,11 +463,21 @@ fn headers_are_sent_and_cannot_replace_the_credential() {
         .map(|(_, v)| v.as_str())
         .collect();
     assert_eq!(multi, ["1", "2"]);
-    assert_eq!(seen[0].header("authorization"), Some(basic(EMAIL, &key).as_str()));
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(basic(EMAIL, &key).as_str())
+    );
 
-    let clash = call(&env, &p, &["paligo", "/x", "-H", "authorization: Basic Zm9vOmJhcg=="]);
+    let clash = call(
+        &env,
+        &p,
+        &["paligo", "/x", "-H", "authorization: Basic Zm9vOmJhcg=="],
+    );
     clash.code(1);
-    assert!(clash.stderr.contains("would replace the credential's own"), "{clash}");
+    assert!(
+        clash.stderr.contains("would replace the credential's own"),
+        "{clash}"
+    );
     let bad = call(&env, &p, &["paligo", "/x", "-H", "NoColon"]);
     bad.code(1);
     assert!(bad.stderr.contains("expected 'Name: value'"), "{bad}");
@@ -383,11 +490,32 @@ fn data_inline_is_posted_with_a_json_content_type_when_it_is_json() {
     let env = TestEnv::new();
     add_paligo(&env, &server);
     let p = [paligo_env(&server)];
-    let run = call(&env, &p, &["paligo", "/documents", "-d", r#"{"name": "Docs"}"#]);
+    let run = call(
+        &env,
+        &p,
+        &["paligo", "/documents", "-d", r#"{"name": "Docs"}"#],
+    );
     run.ok();
     assert_eq!(run.stdout, r#"{"id":9}"#);
-    call(&env, &p, &["paligo", "PATCH", "/documents/1", "--data", "plain text"]).ok();
-    call(&env, &p, &["paligo", "/documents", "-d", "a=1", "-H", "Content-Type: application/x-www-form-urlencoded"]).ok();
+    call(
+        &env,
+        &p,
+        &["paligo", "PATCH", "/documents/1", "--data", "plain text"],
+    )
+    .ok();
+    call(
+        &env,
+        &p,
+        &[
+            "paligo",
+            "/documents",
+            "-d",
+            "a=1",
+            "-H",
+            "Content-Type: application/x-www-form-urlencoded",
+        ],
+    )
+    .ok();
     let seen = server.requests();
     assert_eq!(seen[0].method, "POST");
     assert_eq!(seen[0].body, br#"{"name": "Docs"}"#);
@@ -395,7 +523,10 @@ fn data_inline_is_posted_with_a_json_content_type_when_it_is_json() {
     assert_eq!(seen[1].method, "PATCH");
     assert_eq!(seen[1].body, b"plain text");
     assert_ne!(seen[1].header("content-type"), Some("application/json"));
-    assert_eq!(seen[2].header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        seen[2].header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
     assert_eq!(seen[2].body, b"a=1");
 }
 
@@ -419,9 +550,16 @@ fn data_from_a_file_and_from_stdin_is_sent_byte_for_byte() {
         }
     })
     .ok();
-    let missing = call(&env, &p, &["paligo", "/blob", "-d", "@/nonexistent/body.json"]);
+    let missing = call(
+        &env,
+        &p,
+        &["paligo", "/blob", "-d", "@/nonexistent/body.json"],
+    );
     missing.code(1);
-    assert!(missing.stderr.contains("/nonexistent/body.json"), "{missing}");
+    assert!(
+        missing.stderr.contains("/nonexistent/body.json"),
+        "{missing}"
+    );
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].method, "PUT");
@@ -441,8 +579,18 @@ fn fields_build_a_json_object_with_typed_values() {
         &env,
         &p,
         &[
-            "paymo", "/tasks", "-f", "name=Write docs", "-f", "project_id:=42", "--field", "tags:=[\"a\",true]",
-            "-f", "note=a:=b", "-f", "empty=",
+            "paymo",
+            "/tasks",
+            "-f",
+            "name=Write docs",
+            "-f",
+            "project_id:=42",
+            "--field",
+            "tags:=[\"a\",true]",
+            "-f",
+            "note=a:=b",
+            "-f",
+            "empty=",
         ],
     )
     .ok();
@@ -465,7 +613,8 @@ fn fields_build_a_json_object_with_typed_values() {
 /// A Paymo credential stored without a check.
 fn add_paymo_no_check(env: &TestEnv, server: &Server) -> String {
     let key = secret("paymo");
-    env.add(&["paymo", "--no-verify"], &key, &[paymo_env(server)]).ok();
+    env.add(&["paymo", "--no-verify"], &key, &[paymo_env(server)])
+        .ok();
     key
 }
 
@@ -479,7 +628,12 @@ fn include_prints_the_status_line_and_headers_before_the_body() {
     let run = call(&env, &[paligo_env(&server)], &["paligo", "/a", "-i"]);
     run.ok();
     assert!(run.stdout.starts_with("HTTP/1.1 200 OK\n"), "{run}");
-    assert!(run.stdout.to_ascii_lowercase().contains("\nx-custom: yes\n"), "{run}");
+    assert!(
+        run.stdout
+            .to_ascii_lowercase()
+            .contains("\nx-custom: yes\n"),
+        "{run}"
+    );
     assert!(run.stdout.ends_with("\n\n{\"a\":1}"), "{run}");
 }
 
@@ -499,9 +653,16 @@ fn output_writes_the_body_to_a_file_and_nothing_to_stdout() {
     assert_eq!(std::fs::read(&out).unwrap(), b"\x00\x01binary\xff");
     // An error status still writes the body, and exits 3.
     let err = env.dir.path().join("err.json");
-    let run = call(&env, &p, &["paligo", "/missing", "--output", err.to_str().unwrap()]);
+    let run = call(
+        &env,
+        &p,
+        &["paligo", "/missing", "--output", err.to_str().unwrap()],
+    );
     run.code(3);
-    assert_eq!(std::fs::read_to_string(&err).unwrap(), r#"{"error":"nope"}"#);
+    assert_eq!(
+        std::fs::read_to_string(&err).unwrap(),
+        r#"{"error":"nope"}"#
+    );
     assert!(run.stderr.contains("HTTP 404"), "{run}");
     // A file that cannot be created: exit 1, naming it.
     let run = call(&env, &p, &["paligo", "/file", "-o", "/nonexistent/dir/out"]);
@@ -514,11 +675,26 @@ fn verbose_prints_request_and_response_heads_on_stderr_with_the_secret_redacted(
     let server = Server::start(|_| Reply::json(200, "{}").header("X-Ratelimit-Remaining", "49"));
     let env = TestEnv::new();
     let key = add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "/folders", "-q", "page=2", "-v", "-H", "X-Trace: t1"]);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &[
+            "paligo",
+            "/folders",
+            "-q",
+            "page=2",
+            "-v",
+            "-H",
+            "X-Trace: t1",
+        ],
+    );
     run.ok();
     assert_eq!(run.stdout, "{}");
     let err = run.stderr.to_ascii_lowercase();
-    assert!(err.contains("> get /acme/api/v2/folders?page=2 http/1.1"), "{run}");
+    assert!(
+        err.contains("> get /acme/api/v2/folders?page=2 http/1.1"),
+        "{run}"
+    );
     assert!(err.contains("> authorization: <redacted>"), "{run}");
     assert!(err.contains("> x-trace: t1"), "{run}");
     assert!(err.contains("< http/1.1 200 ok"), "{run}");
@@ -540,7 +716,12 @@ fn error_statuses_print_the_body_and_are_named_on_stderr() {
     add_paligo(&env, &server);
     let p = [paligo_env(&server)];
     for (path, code, body, status) in [
-        ("/missing", 3, r#"{"message":"no such document"}"#, "HTTP 404"),
+        (
+            "/missing",
+            3,
+            r#"{"message":"no such document"}"#,
+            "HTTP 404",
+        ),
         ("/bad", 3, r#"{"message":"invalid"}"#, "HTTP 422"),
         ("/boom", 3, "oops", "HTTP 500"),
         ("/unauthorized", 4, r#"{"message":"bad key"}"#, "HTTP 401"),
@@ -549,7 +730,10 @@ fn error_statuses_print_the_body_and_are_named_on_stderr() {
         let run = call(&env, &p, &["paligo", path]);
         run.code(code);
         assert_eq!(run.stdout, body, "{run}");
-        assert!(run.stderr.starts_with(&format!("cred: error: {status}")), "{run}");
+        assert!(
+            run.stderr.starts_with(&format!("cred: error: {status}")),
+            "{run}"
+        );
     }
     let run = call(&env, &p, &["paligo", "/unauthorized"]);
     assert!(run.stderr.contains("cred rotate paligo"), "{run}");
@@ -577,7 +761,11 @@ fn every_exit_code_call_can_give() {
     assert!(run.stderr.contains("nosuch"), "{run}");
     call(&env, &p, &["paligo", "/ok", "-q", "x"]).code(1);
     // 2: usage (missing PATH, a number that is not one, an unknown flag)
-    for args in [&["call"][..], &["call", "paligo", "/ok", "--retries", "many"], &["call", "paligo", "/ok", "--bogus"]] {
+    for args in [
+        &["call"][..],
+        &["call", "paligo", "/ok", "--retries", "many"],
+        &["call", "paligo", "/ok", "--bogus"],
+    ] {
         let run = env.run_with(args, |c| {
             c.env(p[0].0, p[0].1.clone());
         });
@@ -589,7 +777,10 @@ fn every_exit_code_call_can_give() {
     call(&env, &p, &["paligo", "/denied"]).code(4);
     call(&env, &p, &["paligo", "/limited"]).code(6);
     // 5: nothing listens on the port
-    let gone = ("CRED_PALIGO_URL", format!("http://127.0.0.1:{}/{{instance}}/api/v2", closed_port()));
+    let gone = (
+        "CRED_PALIGO_URL",
+        format!("http://127.0.0.1:{}/{{instance}}/api/v2", closed_port()),
+    );
     let run = call(&env, &[gone], &["paligo", "/ok"]);
     run.code(5);
     assert!(run.stderr.contains("refused"), "{run}");
@@ -607,7 +798,11 @@ fn a_server_slower_than_the_timeout_is_a_network_error() {
     let start = Instant::now();
     let run = call(&env, &[], &["api", "/slow", "--timeout", "1"]);
     run.code(5);
-    assert!(start.elapsed() < Duration::from_secs(4), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        start.elapsed()
+    );
     assert!(run.stderr.contains("did not answer within 1 s"), "{run}");
     assert!(run.stderr.contains("--timeout"), "{run}");
     assert_eq!(run.stdout, "");
@@ -629,9 +824,17 @@ fn a_body_that_stalls_longer_than_the_timeout_is_a_network_error() {
     add_generic(&env, &server.url(), &[]);
     let out = env.dir.path().join("partial.bin");
     let start = Instant::now();
-    let run = call(&env, &[], &["api", "/big", "--timeout", "1", "-o", out.to_str().unwrap()]);
+    let run = call(
+        &env,
+        &[],
+        &["api", "/big", "--timeout", "1", "-o", out.to_str().unwrap()],
+    );
     run.code(5);
-    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "took {:?}",
+        start.elapsed()
+    );
     assert!(run.stderr.contains("--timeout"), "{run}");
 }
 
@@ -655,11 +858,19 @@ fn absolute_urls_under_the_base_are_accepted_others_refused() {
     ] {
         let run = call(&env, &p, &["paligo", &url]);
         run.code(1);
-        assert!(run.stderr.contains("not under this credential's base URL"), "{run}");
+        assert!(
+            run.stderr.contains("not under this credential's base URL"),
+            "{run}"
+        );
         assert_no_leak(&run, &paligo_forms(&key));
     }
     // Relative paths cannot climb out of the base path either.
-    for path in ["/../../other", "/%2e%2e/%2E%2E/other", "docs/..", "a/%2e%2e/%2e%2e/%2e%2e/x"] {
+    for path in [
+        "/../../other",
+        "/%2e%2e/%2E%2E/other",
+        "docs/..",
+        "a/%2e%2e/%2e%2e/%2e%2e/x",
+    ] {
         let run = call(&env, &p, &["paligo", path]);
         run.code(1);
         assert!(run.stderr.contains("refusing to call"), "{path}: {run}");
@@ -673,7 +884,9 @@ fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
     let other = Server::start(|_| Reply::new(200, "stolen"));
     let other_url = other.url();
     let home = Server::start(move |s| match s.path() {
-        "/acme/api/v2/away" => Reply::new(302, "").header("Location", &format!("{other_url}/collect")),
+        "/acme/api/v2/away" => {
+            Reply::new(302, "").header("Location", &format!("{other_url}/collect"))
+        }
         "/acme/api/v2/moved" => Reply::new(301, "").header("Location", "/acme/api/v2/here"),
         _ => Reply::json(200, r#"{"here":true}"#),
     });
@@ -683,12 +896,18 @@ fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
     let run = call(&env, &p, &["paligo", "/away"]);
     run.code(3);
     assert!(run.stderr.contains("another origin"), "{run}");
-    assert!(run.stderr.contains(&format!("{}/collect", other.url())), "{run}");
+    assert!(
+        run.stderr.contains(&format!("{}/collect", other.url())),
+        "{run}"
+    );
     assert_eq!(run.stdout, "");
     let with_key = other
         .requests()
         .iter()
-        .filter(|s| s.header("authorization").is_some_and(|a| a.contains(&b64(&format!("{EMAIL}:{key}")))))
+        .filter(|s| {
+            s.header("authorization")
+                .is_some_and(|a| a.contains(&b64(&format!("{EMAIL}:{key}"))))
+        })
         .count();
     assert_eq!(with_key, 0);
     assert_eq!(other.count(), 0);
@@ -698,7 +917,10 @@ fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
     assert_eq!(run.stdout, r#"{"here":true}"#);
     let last = home.requests().pop().unwrap();
     assert_eq!(last.path(), "/acme/api/v2/here");
-    assert_eq!(last.header("authorization"), Some(basic(EMAIL, &key).as_str()));
+    assert_eq!(
+        last.header("authorization"),
+        Some(basic(EMAIL, &key).as_str())
+    );
 }
 
 #[test]
@@ -706,9 +928,56 @@ fn a_not_modified_answer_is_not_mistaken_for_a_redirect() {
     let server = Server::start(|_| Reply::new(304, "").header("ETag", "\"v1\""));
     let env = TestEnv::new();
     add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "/doc", "-H", "If-None-Match: \"v1\""]);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "/doc", "-H", "If-None-Match: \"v1\""],
+    );
     run.ok();
     assert!(!run.stderr.contains("redirect"), "{run}");
+}
+
+/// With query placement the key is part of every URL: no message may show
+/// it (a redirect that repeats it, an error status, a network error).
+#[test]
+fn query_placement_keeps_the_key_out_of_every_message() {
+    let other = Server::start(|_| Reply::new(200, "stolen"));
+    let other_url = other.url();
+    let server = Server::start(move |s| match s.path() {
+        // Sends the caller on to another origin, repeating the full URL.
+        "/v1/away" => Reply::new(307, "").header("Location", &format!("{other_url}{}", s.url)),
+        "/v1/slow" => Reply::new(200, "").delay(Duration::from_secs(3)),
+        _ => Reply::new(404, "no such thing").header("X-Request-Url", &s.url),
+    });
+    let env = TestEnv::new();
+    let key = add_generic(&env, &server.url(), &["--placement", "query"]);
+    let forms = [key.clone(), urlencoded(&key)];
+
+    let run = call(&env, &[], &["api", "/away", "-v"]);
+    run.code(3);
+    assert!(run.stderr.contains("another origin"), "{run}");
+    assert!(run.stderr.contains("api_key=<redacted>"), "{run}");
+    assert_no_leak(&run, &forms);
+    assert_eq!(other.count(), 0);
+
+    let run = call(&env, &[], &["api", "/missing", "-i", "-v"]);
+    run.code(3);
+    assert!(run.stdout.contains("api_key=<redacted>"), "{run}");
+    assert_no_leak(&run, &forms);
+
+    let run = call(&env, &[], &["api", "/slow", "--timeout", "1"]);
+    run.code(5);
+    assert_no_leak(&run, &forms);
+
+    env.run(&["remove", "api", "--yes"]).ok();
+    let key = add_generic(
+        &env,
+        &format!("http://127.0.0.1:{}", closed_port()),
+        &["--placement", "query"],
+    );
+    let run = call(&env, &[], &["api", "/items", "-v"]);
+    run.code(5);
+    assert_no_leak(&run, &[key.clone(), urlencoded(&key)]);
 }
 
 #[test]
@@ -716,10 +985,17 @@ fn an_echoing_server_cannot_make_cred_print_the_secret() {
     let server = Server::start(echo);
     let env = TestEnv::new();
     let key = add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "/anything", "-v", "-i"]);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "/anything", "-v", "-i"],
+    );
     run.ok();
     // The server did get the key (the echo had something to leak) ...
-    assert_eq!(server.requests()[0].header("authorization"), Some(basic(EMAIL, &key).as_str()));
+    assert_eq!(
+        server.requests()[0].header("authorization"),
+        Some(basic(EMAIL, &key).as_str())
+    );
     // ... and cred printed headers and body, but no form of it.
     assert!(run.stdout.contains("x-echo-"), "{run}");
     assert!(run.stdout.contains("\"authorization\""), "{run}");
@@ -733,7 +1009,11 @@ fn an_echoing_server_cannot_make_cred_print_the_secret() {
     run.ok();
     assert_no_leak(&run, &[key.clone(), b64(&key)]);
     let out = env.dir.path().join("echo.json");
-    let run = call(&env, &[], &["api", "/anything", "-o", out.to_str().unwrap()]);
+    let run = call(
+        &env,
+        &[],
+        &["api", "/anything", "-o", out.to_str().unwrap()],
+    );
     run.ok();
     assert!(!std::fs::read_to_string(&out).unwrap().contains(&key));
 }
@@ -758,13 +1038,34 @@ fn dry_run_prints_a_curl_command_sends_nothing_and_needs_no_keychain() {
     // Without the keychain a real call fails (exit 7) ...
     no_keychain(&["paligo", "/documents"]).code(7);
     // ... and the dry run still works.
-    let run = no_keychain(&["paligo", "POST", "/documents", "-q", "a=b", "-f", "name=It's", "--dry-run"]);
+    let run = no_keychain(&[
+        "paligo",
+        "POST",
+        "/documents",
+        "-q",
+        "a=b",
+        "-f",
+        "name=It's",
+        "--dry-run",
+    ]);
     run.ok();
     assert!(one_line(&run.stdout).starts_with("curl -X POST"), "{run}");
-    assert!(one_line(&run.stdout).contains(&format!("'{}/acme/api/v2/documents?a=b'", server.url())), "{run}");
-    assert!(one_line(&run.stdout).contains(&format!("-u \"{EMAIL}:$(cred secret paligo)\"")), "{run}");
-    assert!(one_line(&run.stdout).contains("content-type: application/json"), "{run}");
-    assert!(one_line(&run.stdout).contains(r#"--data-binary '{"name":"It'\''s"}'"#), "{run}");
+    assert!(
+        one_line(&run.stdout).contains(&format!("'{}/acme/api/v2/documents?a=b'", server.url())),
+        "{run}"
+    );
+    assert!(
+        one_line(&run.stdout).contains(&format!("-u \"{EMAIL}:$(cred secret paligo)\"")),
+        "{run}"
+    );
+    assert!(
+        one_line(&run.stdout).contains("content-type: application/json"),
+        "{run}"
+    );
+    assert!(
+        one_line(&run.stdout).contains(r#"--data-binary '{"name":"It'\''s"}'"#),
+        "{run}"
+    );
     assert_no_leak(&run, &paligo_forms(&key));
     assert_eq!(server.count(), 0);
 }
@@ -778,24 +1079,48 @@ fn dry_run_shows_each_placement_of_the_key() {
     let env = TestEnv::new();
     let paymo_key = add_paymo(&env, &server);
     let checks = server.count();
-    let run = call(&env, &[paymo_env(&server)], &["paymo", "/projects", "--dry-run"]);
+    let run = call(
+        &env,
+        &[paymo_env(&server)],
+        &["paymo", "/projects", "--dry-run"],
+    );
     run.ok();
-    assert!(one_line(&run.stdout).starts_with(&format!("curl '{}/api/projects'", server.url())), "{run}");
-    assert!(one_line(&run.stdout).contains("-u \"$(cred secret paymo):X\""), "{run}");
+    assert!(
+        one_line(&run.stdout).starts_with(&format!("curl '{}/api/projects'", server.url())),
+        "{run}"
+    );
+    assert!(
+        one_line(&run.stdout).contains("-u \"$(cred secret paymo):X\""),
+        "{run}"
+    );
     assert!(!run.stdout.contains(&paymo_key), "{run}");
 
-    let header_key = add_generic(&env, &server.url(), &["--key-name", "X-Api-Key", "--template", "Api-Key ${apiKey}"]);
+    let header_key = add_generic(
+        &env,
+        &server.url(),
+        &["--key-name", "X-Api-Key", "--template", "Api-Key ${apiKey}"],
+    );
     let run = call(&env, &[], &["api", "/items", "--dry-run"]);
     run.ok();
-    assert!(one_line(&run.stdout).contains("-H \"X-Api-Key: Api-Key $(cred secret api)\""), "{run}");
+    assert!(
+        one_line(&run.stdout).contains("-H \"X-Api-Key: Api-Key $(cred secret api)\""),
+        "{run}"
+    );
     assert!(!run.stdout.contains(&header_key), "{run}");
 
     env.run(&["remove", "api", "--yes"]).ok();
     let query_key = add_generic(&env, &server.url(), &["--placement", "query"]);
     let run = call(&env, &[], &["api", "/items", "--dry-run"]);
     run.ok();
-    assert!(one_line(&run.stdout).contains("--url-query \"api_key=$(cred secret api)\""), "{run}");
+    assert!(
+        one_line(&run.stdout).contains("--url-query \"api_key=$(cred secret api)\""),
+        "{run}"
+    );
     assert!(!run.stdout.contains(&query_key), "{run}");
+    // HEAD is curl's --head (-X HEAD would wait for a body).
+    let run = call(&env, &[], &["api", "HEAD", "/items", "--dry-run"]);
+    run.ok();
+    assert!(one_line(&run.stdout).starts_with("curl --head "), "{run}");
     assert_eq!(server.count(), checks);
 }
 
@@ -803,7 +1128,11 @@ fn dry_run_shows_each_placement_of_the_key() {
 /// PATH, curl sends what `cred call` would have sent.
 #[test]
 fn dry_run_output_sends_the_same_request_through_curl() {
-    if std::process::Command::new("curl").arg("--version").output().is_err() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("skipped: curl is not installed");
         return;
     }
@@ -811,25 +1140,59 @@ fn dry_run_output_sends_the_same_request_through_curl() {
     let env = TestEnv::new();
     let key = add_paligo(&env, &server);
     let p = [paligo_env(&server)];
-    let args = ["paligo", "PUT", "/documents/1", "-q", "lang=en", "-H", "X-Trace: t", "-d", "{\"a\": \"$HOME\"}"];
+    let args = [
+        "paligo",
+        "PUT",
+        "/documents/1",
+        "-q",
+        "lang=en",
+        "-H",
+        "X-Trace: t",
+        "-d",
+        "{\"a\": \"$HOME\"}",
+    ];
     call(&env, &p, &args).ok();
-    let mut dry: Vec<&str> = args.to_vec();
+    // The config directory given by flag, not by the environment: the
+    // printed `cred secret` must name it too.
+    let config_dir = env.config_dir().to_str().unwrap().to_string();
+    let mut dry = vec!["call", "--config-dir", &config_dir];
+    dry.extend_from_slice(&args);
     dry.push("--dry-run");
-    let command = call(&env, &p, &dry);
+    let var = p[0].clone();
+    let command = env.run_with(&dry, move |c| {
+        c.env_remove("CRED_CONFIG_DIR");
+        c.env(var.0, var.1);
+    });
     command.ok();
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cred")).parent().unwrap().to_owned();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    assert!(
+        command.stdout.contains(&format!(
+            "$(cred --config-dir '{config_dir}' secret paligo)"
+        )),
+        "{command}"
+    );
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cred"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!("{} -sS", command.stdout.trim_end()))
         .env_clear()
         .env("PATH", path)
         .env("HOME", env.home())
-        .env("CRED_CONFIG_DIR", env.config_dir())
         .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
     let (cred, curl) = (&seen[0], &seen[1]);
@@ -840,7 +1203,10 @@ fn dry_run_output_sends_the_same_request_through_curl() {
     for h in ["authorization", "x-trace", "content-type", "accept"] {
         assert_eq!(curl.header(h), cred.header(h), "{h}");
     }
-    assert_eq!(curl.header("authorization"), Some(basic(EMAIL, &key).as_str()));
+    assert_eq!(
+        curl.header("authorization"),
+        Some(basic(EMAIL, &key).as_str())
+    );
 }
 
 // ---------------------------------------------------------------- streaming
@@ -874,29 +1240,49 @@ fn a_200_mb_answer_streams_to_a_file_byte_for_byte() {
         Stdio::null(),
     );
     let pid = child.id();
-    let t0 = Instant::now();
     let mut child = Reap(Some(child));
 
-    // The server has sent 150 MB and waits: cred must have written most of
-    // it to the file already, without holding it in memory.
-    let deadline = Instant::now() + Duration::from_secs(90);
+    // The server sends 150 MB, then holds back the rest: by then cred must
+    // have written most of it to the file, without holding it in memory.
+    // (cred gives up after 30 s of silence, so do not wait long.)
+    let deadline = Instant::now() + Duration::from_secs(60);
     let min_on_disk = PAUSE - 16 * 1024 * 1024;
-    let mut on_disk = 0;
+    let (mut on_disk, mut rss) = (0, 0);
+    let mut paused_since: Option<Instant> = None;
     while Instant::now() < deadline {
+        rss = rss.max(peak_rss_kib(pid).unwrap_or(0));
         on_disk = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-        if paused.load(Ordering::SeqCst) && on_disk >= min_on_disk {
+        if on_disk >= min_on_disk {
+            break;
+        }
+        if paused.load(Ordering::SeqCst) {
+            let since = *paused_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+        }
+        if child.0.as_mut().unwrap().try_wait().unwrap().is_some() {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let rss = peak_rss_kib(pid).expect("cred is running");
+    rss = rss.max(peak_rss_kib(pid).unwrap_or(0));
     release.store(true, Ordering::SeqCst);
-    assert!(on_disk >= min_on_disk, "only {on_disk} bytes on disk while the server waited");
-    assert!(rss < 64 * 1024, "cred's peak memory was {rss} KiB for a streamed body");
+    assert!(
+        on_disk >= min_on_disk,
+        "only {on_disk} bytes were on disk while the server held back the last 50 MB: the body is not streamed"
+    );
+    assert!(
+        rss > 0 && rss < 64 * 1024,
+        "cred's peak memory was {rss} KiB for a streamed body"
+    );
 
     let status = child.0.take().unwrap().wait_with_output().unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    eprintln!("TIMING cred {:?} rss {rss}", t0.elapsed());
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     let mut file = std::fs::File::open(&out).unwrap();
     assert_eq!(file.metadata().unwrap().len(), LEN);
     let mut buf = vec![0u8; 1 << 20];
@@ -930,7 +1316,12 @@ fn the_body_streams_to_stdout_before_the_answer_is_complete() {
     });
     let env = TestEnv::new();
     add_paligo(&env, &server);
-    let mut child = Reap(Some(spawn_cred(&env, &[paligo_env(&server)], &["paligo", "/big"], Stdio::piped())));
+    let mut child = Reap(Some(spawn_cred(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "/big"],
+        Stdio::piped(),
+    )));
     let mut stdout = child.0.as_mut().unwrap().stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -951,7 +1342,10 @@ fn the_body_streams_to_stdout_before_the_answer_is_complete() {
     });
     let early = rx.recv_timeout(Duration::from_secs(30));
     release.store(true, Ordering::SeqCst);
-    assert!(early.is_ok(), "nothing reached stdout while the server held back the rest");
+    assert!(
+        early.is_ok(),
+        "nothing reached stdout while the server held back the rest"
+    );
     let total = rx.recv_timeout(Duration::from_secs(60)).unwrap();
     assert_eq!(total, 4_000_000);
     let status = child.0.take().unwrap().wait().unwrap();
@@ -976,9 +1370,17 @@ fn a_429_with_retry_after_is_waited_out_and_retried() {
     let start = Instant::now();
     let run = call(&env, &[paligo_env(&server)], &["paligo", "/folders"]);
     run.ok();
-    assert!(start.elapsed() >= Duration::from_secs(2), "did not wait: {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "did not wait: {:?}",
+        start.elapsed()
+    );
     assert_eq!(run.stdout, r#"{"folders":[]}"#, "{run}");
-    assert!(run.stderr.contains("HTTP 429: waiting 1 s before retry 1 of 3"), "{run}");
+    assert!(
+        run.stderr
+            .contains("HTTP 429: waiting 1 s before retry 1 of 3"),
+        "{run}"
+    );
     assert!(run.stderr.contains("retry 2 of 3"), "{run}");
     let seen = server.requests();
     assert_eq!(seen.len(), 3);
@@ -993,7 +1395,9 @@ fn a_503_with_retry_after_is_retried_and_without_it_is_not() {
     let n2 = n.clone();
     let server = Server::start(move |s| match s.path() {
         "/v1/down" => Reply::new(503, "down for good"),
-        _ if n2.fetch_add(1, Ordering::SeqCst) == 0 => Reply::new(503, "").header("Retry-After", "1"),
+        _ if n2.fetch_add(1, Ordering::SeqCst) == 0 => {
+            Reply::new(503, "").header("Retry-After", "1")
+        }
         _ => Reply::new(200, "up"),
     });
     let env = TestEnv::new();
@@ -1020,7 +1424,10 @@ fn retries_are_bounded_by_retries_and_max_wait() {
     let run = call(&env, &[], &["api", "/short", "--retries", "1"]);
     run.code(6);
     assert!(run.stderr.contains("cred: error: HTTP 429"), "{run}");
-    assert!(run.stderr.contains("after 1 retries") || run.stderr.contains("after 1 retry"), "{run}");
+    assert!(
+        run.stderr.contains("after 1 retries") || run.stderr.contains("after 1 retry"),
+        "{run}"
+    );
     assert!(run.stderr.contains("--retries"), "{run}");
     assert_eq!(server.count(), 2);
     // --retries 0: no retry at all.
@@ -1030,7 +1437,11 @@ fn retries_are_bounded_by_retries_and_max_wait() {
     let start = Instant::now();
     let run = call(&env, &[], &["api", "/long"]);
     run.code(6);
-    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
     assert!(run.stderr.contains("--max-wait 60"), "{run}");
     assert_eq!(server.count(), 4);
     // Two waits of 1 s do not fit in --max-wait 1.
@@ -1062,10 +1473,26 @@ fn a_post_that_is_rate_limited_is_not_retried_unless_allowed() {
     assert!(run.stderr.contains("POST is not idempotent"), "{run}");
     assert!(run.stderr.contains("--retry-unsafe"), "{run}");
     // PATCH neither.
-    call(&env, &p, &["paligo", "PATCH", "/productions/1", "-f", "x=1"]).code(6);
+    call(
+        &env,
+        &p,
+        &["paligo", "PATCH", "/productions/1", "-f", "x=1"],
+    )
+    .code(6);
     assert_eq!(server.count(), 2);
     // With --retry-unsafe it is waited out and sent again.
-    let run = call(&env, &p, &["paligo", "POST", "/productions", "-f", "x=1", "--retry-unsafe"]);
+    let run = call(
+        &env,
+        &p,
+        &[
+            "paligo",
+            "POST",
+            "/productions",
+            "-f",
+            "x=1",
+            "--retry-unsafe",
+        ],
+    );
     run.ok();
     assert_eq!(run.stdout, r#"{"id":1}"#);
     assert_eq!(server.count(), 4);
@@ -1084,7 +1511,9 @@ fn paligo_pages(s: &Seen, pages: usize, per: usize) -> Reply {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
     let folders: Vec<serde_json::Value> = (0..per)
-        .map(|i| serde_json::json!({"id": (page - 1) * per + i + 1, "name": format!("f{page}.{i}")}))
+        .map(
+            |i| serde_json::json!({"id": (page - 1) * per + i + 1, "name": format!("f{page}.{i}")}),
+        )
         .collect();
     let next = if page < pages {
         format!("http://{host}{}?page={}&per_page={per}", s.path(), page + 1)
@@ -1100,7 +1529,11 @@ fn paginate_joins_five_paligo_pages_into_one_array() {
     let server = Server::start(|s| paligo_pages(s, 5, 3));
     let env = TestEnv::new();
     let key = add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "/folders", "-q", "per_page=3", "--paginate"]);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "/folders", "-q", "per_page=3", "--paginate"],
+    );
     run.ok();
     let items: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).expect("one JSON array");
     let ids: Vec<u64> = items.iter().map(|i| i["id"].as_u64().unwrap()).collect();
@@ -1123,7 +1556,18 @@ fn paginate_joins_five_paligo_pages_into_one_array() {
     }
     // -o gets the same array.
     let out = env.dir.path().join("all.json");
-    call(&env, &[paligo_env(&server)], &["paligo", "/folders", "--paginate", "-o", out.to_str().unwrap()]).ok();
+    call(
+        &env,
+        &[paligo_env(&server)],
+        &[
+            "paligo",
+            "/folders",
+            "--paginate",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    )
+    .ok();
     let from_file: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(from_file.len(), 15);
@@ -1134,7 +1578,11 @@ fn paginate_accepts_a_bare_array_page() {
     let server = Server::start(|_| Reply::json(200, r#"[{"id":1},{"id":2}]"#));
     let env = TestEnv::new();
     add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "/languages", "--paginate"]);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "/languages", "--paginate"],
+    );
     run.ok();
     assert_eq!(run.stdout.trim_end(), r#"[{"id":1},{"id":2}]"#);
     assert_eq!(server.count(), 1);
@@ -1153,8 +1601,15 @@ fn paginate_does_not_follow_a_next_page_outside_the_base_url() {
     });
     let env = TestEnv::new();
     add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "/folders", "--paginate"]);
-    assert!(run.stderr.contains("not under the credential's base URL"), "{run}");
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "/folders", "--paginate"],
+    );
+    assert!(
+        run.stderr.contains("not under the credential's base URL"),
+        "{run}"
+    );
     assert_eq!(other.count(), 0);
     assert_eq!(server.count(), 1);
     let items: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
@@ -1172,7 +1627,11 @@ fn paginate_stops_on_an_error_page_with_its_status() {
     });
     let env = TestEnv::new();
     add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "/folders", "--paginate"]);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "/folders", "--paginate"],
+    );
     run.code(3);
     assert!(run.stdout.contains(r#"{"error":"boom"}"#), "{run}");
     assert!(run.stderr.contains("HTTP 500"), "{run}");
@@ -1183,12 +1642,22 @@ fn paginate_stops_on_an_error_page_with_its_status() {
 fn paginate_follows_generic_link_headers() {
     let server = Server::start(|s| {
         let host = s.header("host").unwrap().to_string();
-        let page: usize = s.query().strip_prefix("page=").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let page: usize = s
+            .query()
+            .strip_prefix("page=")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
         let items = serde_json::json!([format!("item{}a", page), format!("item{}b", page)]);
         let mut reply = Reply::json(200, &items.to_string());
         let prev = format!("<http://{host}/v1/things?page=1>; rel=\"first\"");
         if page < 4 {
-            reply = reply.header("Link", &format!("{prev}, <http://{host}/v1/things?page={}>; rel=\"next\"", page + 1));
+            reply = reply.header(
+                "Link",
+                &format!(
+                    "{prev}, <http://{host}/v1/things?page={}>; rel=\"next\"",
+                    page + 1
+                ),
+            );
         } else {
             reply = reply.header("Link", &prev);
         }
@@ -1201,7 +1670,9 @@ fn paginate_follows_generic_link_headers() {
     let items: Vec<String> = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         items,
-        ["item1a", "item1b", "item2a", "item2b", "item3a", "item3b", "item4a", "item4b"]
+        [
+            "item1a", "item1b", "item2a", "item2b", "item3a", "item3b", "item4a", "item4b"
+        ]
     );
     let seen = server.requests();
     assert_eq!(seen.len(), 4);
@@ -1213,12 +1684,20 @@ fn paginate_is_refused_for_paymo_and_for_non_get() {
     let server = Server::start(|_| Reply::json(200, "[]"));
     let env = TestEnv::new();
     add_paymo_no_check(&env, &server);
-    let run = call(&env, &[paymo_env(&server)], &["paymo", "/projects", "--paginate"]);
+    let run = call(
+        &env,
+        &[paymo_env(&server)],
+        &["paymo", "/projects", "--paginate"],
+    );
     run.code(1);
     assert!(run.stderr.contains("Paymo does not paginate"), "{run}");
     assert!(run.stderr.contains("hint: drop --paginate"), "{run}");
     add_paligo(&env, &server);
-    let run = call(&env, &[paligo_env(&server)], &["paligo", "POST", "/folders", "--paginate"]);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "POST", "/folders", "--paginate"],
+    );
     run.code(1);
     assert_eq!(server.count(), 0);
 }
@@ -1291,15 +1770,37 @@ fn serve_conn(
 #[test]
 fn paginate_uses_one_kept_alive_connection() {
     let server = ConnServer::start(|host, target| {
-        let page: usize = target.rsplit("page=").next().and_then(|p| p.parse().ok()).unwrap_or(1);
-        let next = if page < 5 { format!("http://{host}/acme/api/v2/folders?page={}", page + 1) } else { String::new() };
+        let page: usize = target
+            .rsplit("page=")
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        let next = if page < 5 {
+            format!("http://{host}/acme/api/v2/folders?page={}", page + 1)
+        } else {
+            String::new()
+        };
         serde_json::json!({"page": page, "next_page": next, "total_pages": 5, "folders": [{"id": page}]}).to_string()
     });
     let env = TestEnv::new();
     let key = secret("paligo");
-    let url = ("CRED_PALIGO_URL", format!("http://127.0.0.1:{}/{{instance}}/api/v2", server.port));
-    env.add(&["paligo", "--instance", "acme", "--username", EMAIL, "--no-verify"], &key, &[url.clone()])
-        .ok();
+    let url = (
+        "CRED_PALIGO_URL",
+        format!("http://127.0.0.1:{}/{{instance}}/api/v2", server.port),
+    );
+    env.add(
+        &[
+            "paligo",
+            "--instance",
+            "acme",
+            "--username",
+            EMAIL,
+            "--no-verify",
+        ],
+        &key,
+        &[url.clone()],
+    )
+    .ok();
     let run = call(&env, &[url], &["paligo", "/folders", "--paginate"]);
     run.ok();
     let ids: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
@@ -1307,5 +1808,9 @@ fn paginate_uses_one_kept_alive_connection() {
     let seen = server.seen.lock().unwrap().clone();
     assert_eq!(seen.len(), 5, "{seen:?}");
     let conns: BTreeSet<usize> = seen.iter().map(|(c, _)| *c).collect();
-    assert_eq!(conns.len(), 1, "pages came on several connections: {seen:?}");
+    assert_eq!(
+        conns.len(),
+        1,
+        "pages came on several connections: {seen:?}"
+    );
 }

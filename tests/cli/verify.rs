@@ -82,30 +82,15 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// Works around a lost wake-up in tiny_http 0.12's connection thread pool
-/// (the harness's [`Server`]): it keeps 4 idle threads, and when more than
-/// that many connections arrive at once, a connection can be queued with its
-/// wake-up lost, and is served only when another connection closes. With
-/// keep-alive that is never, and a check hangs until its timeout (seen: 3–4
-/// of 20 checks timing out after 20 s; the same runs against Python's
-/// threaded server never fail). Opening `n` connections one by one makes
-/// the pool grow to `n` threads; closing them leaves those threads idle for
-/// 5 s, enough to serve a burst of up to `n` connections.
-fn warm_up(server: &Server, n: usize) {
-    let conns: Vec<_> = (0..n)
-        .map(|_| {
-            let c = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-            std::thread::sleep(Duration::from_millis(5));
-            c
-        })
-        .collect();
-    drop(conns);
-    std::thread::sleep(Duration::from_millis(50));
-}
-
 fn assert_no_key_in_any_request(server: &Server, forms: &[&str]) {
     for seen in server.requests() {
-        let text = format!("{} {} {:?} {}", seen.method, seen.url, seen.headers, String::from_utf8_lossy(&seen.body));
+        let text = format!(
+            "{} {} {:?} {}",
+            seen.method,
+            seen.url,
+            seen.headers,
+            String::from_utf8_lossy(&seen.body)
+        );
         for form in forms {
             assert!(!text.contains(form), "server saw the key: {text}");
         }
@@ -128,7 +113,10 @@ fn paligo_check_is_get_folders_with_basic_email_and_key() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].method, "GET");
     assert_eq!(seen[0].url, FOLDERS);
-    assert_eq!(seen[0].header("authorization"), Some(basic(USER, &key).as_str()));
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(basic(USER, &key).as_str())
+    );
     assert_eq!(seen[0].header("user-agent"), Some(user_agent().as_str()));
 
     assert_eq!(stored_secret(&env, "paligo"), key);
@@ -142,18 +130,28 @@ fn paligo_check_is_get_folders_with_basic_email_and_key() {
 fn paymo_check_is_get_me_with_basic_key_x_and_names_the_user() {
     let env = TestEnv::new();
     let server = Server::start(|_| {
-        Reply::json(200, r#"{"users":[{"id":7,"name":"Ada Lovelace","email":"ada@example.com"}]}"#)
+        Reply::json(
+            200,
+            r#"{"users":[{"id":7,"name":"Ada Lovelace","email":"ada@example.com"}]}"#,
+        )
     });
     let key = secret("paymo");
     let out = env.add(&["paymo"], &key, &[paymo_env(&server)]);
     out.ok();
-    assert!(out.all().contains("Authenticated as Ada Lovelace <ada@example.com>"), "{out}");
+    assert!(
+        out.all()
+            .contains("Authenticated as Ada Lovelace <ada@example.com>"),
+        "{out}"
+    );
 
     let seen = server.requests();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].method, "GET");
     assert_eq!(seen[0].url, "/api/me");
-    assert_eq!(seen[0].header("authorization"), Some(basic(&key, "X").as_str()));
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some(basic(&key, "X").as_str())
+    );
     assert_eq!(seen[0].header("accept"), Some("application/json"));
     assert_eq!(seen[0].header("user-agent"), Some(user_agent().as_str()));
     assert_eq!(stored_secret(&env, "paymo"), key);
@@ -164,8 +162,15 @@ fn paymo_check_is_get_me_with_basic_key_x_and_names_the_user() {
         c.env(k, v);
     });
     out.ok();
-    assert!(out.stdout.contains("Authenticated as Ada Lovelace <ada@example.com>"), "{out}");
-    assert_eq!(server.requests()[1].header("authorization"), Some(basic(&key, "X").as_str()));
+    assert!(
+        out.stdout
+            .contains("Authenticated as Ada Lovelace <ada@example.com>"),
+        "{out}"
+    );
+    assert_eq!(
+        server.requests()[1].header("authorization"),
+        Some(basic(&key, "X").as_str())
+    );
 }
 
 #[test]
@@ -179,7 +184,14 @@ fn generic_header_check_goes_to_the_check_path_with_the_template() {
         "gh",
         &base,
         &key,
-        &["--key-name", "X-Api-Key", "--template", "Api-Key ${apiKey}", "--check-path", "/whoami"],
+        &[
+            "--key-name",
+            "X-Api-Key",
+            "--template",
+            "Api-Key ${apiKey}",
+            "--check-path",
+            "/whoami",
+        ],
     );
     out.ok();
 
@@ -187,7 +199,10 @@ fn generic_header_check_goes_to_the_check_path_with_the_template() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].method, "GET");
     assert_eq!(seen[0].url, "/v1/whoami");
-    assert_eq!(seen[0].header("x-api-key"), Some(format!("Api-Key {key}").as_str()));
+    assert_eq!(
+        seen[0].header("x-api-key"),
+        Some(format!("Api-Key {key}").as_str())
+    );
     assert_eq!(seen[0].header("authorization"), None);
     assert_eq!(seen[0].header("user-agent"), Some(user_agent().as_str()));
 }
@@ -218,10 +233,20 @@ fn generic_query_check_puts_the_key_in_the_named_parameter_only() {
         "q",
         &base,
         &key,
-        &["--placement", "query", "--key-name", "token", "--check-path", "/status?verbose=1"],
+        &[
+            "--placement",
+            "query",
+            "--key-name",
+            "token",
+            "--check-path",
+            "/status?verbose=1",
+        ],
     );
     out.ok();
-    assert!(out.stderr.contains("logs"), "query placement warns about logs\n{out}");
+    assert!(
+        out.stderr.contains("logs"),
+        "query placement warns about logs\n{out}"
+    );
 
     let seen = server.requests();
     assert_eq!(seen.len(), 1, "{seen:?}");
@@ -271,7 +296,10 @@ fn paligo_404_says_there_is_no_such_instance() {
     let key = secret("noinstance");
     let out = add_paligo(&env, &server, &key, &[]);
     out.code(1);
-    assert!(out.stderr.contains("no Paligo instance named `acme`"), "{out}");
+    assert!(
+        out.stderr.contains("no Paligo instance named `acme`"),
+        "{out}"
+    );
     assert_nothing_stored(&env, "paligo", &key);
 }
 
@@ -311,7 +339,10 @@ fn server_error_could_not_confirm_with_status_and_first_line_exit_3() {
     assert!(out.stderr.contains("could not confirm"), "{out}");
     assert!(out.stderr.contains("HTTP 500: database on fire"), "{out}");
     assert!(!out.stderr.contains("stack trace"), "{out}");
-    assert!(!out.stderr.contains("did not accept"), "an unconfirmed key is not a refused one\n{out}");
+    assert!(
+        !out.stderr.contains("did not accept"),
+        "an unconfirmed key is not a refused one\n{out}"
+    );
     assert_nothing_stored(&env, "paligo", &key);
     // Generic
     let env = TestEnv::new();
@@ -358,7 +389,10 @@ fn a_server_slower_than_the_check_timeout_is_a_timeout_exit_5() {
     let took = start.elapsed();
     out.code(5);
     assert!(out.stderr.contains("did not answer within 1 s"), "{out}");
-    assert!(took < Duration::from_secs(3), "the check waited {took:?}, not the 1 s asked for");
+    assert!(
+        took < Duration::from_secs(3),
+        "the check waited {took:?}, not the 1 s asked for"
+    );
     assert_eq!(server.count(), 1);
     assert_nothing_stored(&env, "paligo", &key);
 }
@@ -395,11 +429,18 @@ fn rate_limit_with_retry_after_is_waited_out_and_retried() {
     let out = add_paligo(&env, &server, &key, &[]);
     let took = start.elapsed();
     out.ok();
-    assert!(out.stderr.contains("waiting 1 s"), "the wait is shown\n{out}");
+    assert!(
+        out.stderr.contains("waiting 1 s"),
+        "the wait is shown\n{out}"
+    );
     assert!(took >= Duration::from_secs(1), "it did not wait: {took:?}");
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|s| s.url == FOLDERS && s.header("authorization") == Some(basic(USER, &key).as_str())));
+    assert!(
+        seen.iter()
+            .all(|s| s.url == FOLDERS
+                && s.header("authorization") == Some(basic(USER, &key).as_str()))
+    );
     assert_eq!(stored_secret(&env, "paligo"), key);
 }
 
@@ -455,8 +496,23 @@ impl TlsServer {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
         let made = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
-            .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-days",
+                "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
             .arg("-keyout")
             .arg(&key)
             .arg("-out")
@@ -483,7 +539,11 @@ impl TlsServer {
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return TlsServer { child, port, _dir: dir };
+                    return TlsServer {
+                        child,
+                        port,
+                        _dir: dir,
+                    };
                 }
                 if child.try_wait().unwrap().is_some() {
                     break; // the port was taken meanwhile: try another
@@ -518,10 +578,18 @@ fn a_redirect_to_another_origin_does_not_carry_the_key() {
     let out = add_paligo(&env, &server, &key, &[]);
     assert_ne!(out.code, 0, "{out}");
     assert!(out.stderr.contains("redirect"), "{out}");
-    assert!(out.stderr.contains(&other.url()), "names where it was sent\n{out}");
+    assert!(
+        out.stderr.contains(&other.url()),
+        "names where it was sent\n{out}"
+    );
     assert!(!out.all().contains(&key), "{out}");
     assert_eq!(server.count(), 1);
-    assert_eq!(other.count(), 0, "the other origin was contacted: {:?}", other.requests());
+    assert_eq!(
+        other.count(),
+        0,
+        "the other origin was contacted: {:?}",
+        other.requests()
+    );
     assert_nothing_stored(&env, "paligo", &key);
 }
 
@@ -538,7 +606,12 @@ fn a_redirect_to_another_origin_does_not_carry_a_query_key() {
     let out = add_generic(&env, "q", &server.url(), &key, &["--placement", "query"]);
     assert_ne!(out.code, 0, "{out}");
     assert!(!out.all().contains(&key), "{out}");
-    assert_eq!(other.count(), 0, "the other origin was contacted: {:?}", other.requests());
+    assert_eq!(
+        other.count(),
+        0,
+        "the other origin was contacted: {:?}",
+        other.requests()
+    );
     assert_no_key_in_any_request(&other, &[&key]);
     assert_nothing_stored(&env, "q", &key);
 }
@@ -566,7 +639,12 @@ fn a_redirect_from_verify_to_another_origin_does_not_carry_the_key() {
     });
     assert_ne!(out.code, 0, "{out}");
     assert!(out.stdout.contains("redirect"), "{out}");
-    assert_eq!(other.count(), 0, "the other origin was contacted: {:?}", other.requests());
+    assert_eq!(
+        other.count(),
+        0,
+        "the other origin was contacted: {:?}",
+        other.requests()
+    );
     assert!(!out.all().contains(&key), "{out}");
 }
 
@@ -586,7 +664,10 @@ fn a_same_origin_redirect_is_followed_with_the_key() {
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_eq!(seen[0].url, FOLDERS);
     assert_eq!(seen[1].url, "/acme/api/v2/moved/folders?per_page=1");
-    assert_eq!(seen[1].header("authorization"), Some(basic(USER, &key).as_str()));
+    assert_eq!(
+        seen[1].header("authorization"),
+        Some(basic(USER, &key).as_str())
+    );
     assert_eq!(stored_secret(&env, "paligo"), key);
 }
 
@@ -599,7 +680,13 @@ fn a_same_host_redirect_to_another_port_is_another_origin() {
     let server = Server::start(move |_| Reply::new(308, "").header("Location", &target));
     let env = TestEnv::new();
     let key = secret("port");
-    let out = add_generic(&env, "g", &format!("{}/v1", server.url()), &key, &["--check-path", "/me"]);
+    let out = add_generic(
+        &env,
+        "g",
+        &format!("{}/v1", server.url()),
+        &key,
+        &["--check-path", "/me"],
+    );
     assert_ne!(out.code, 0, "{out}");
     assert_eq!(other.count(), 0);
     assert_nothing_stored(&env, "g", &key);
@@ -617,7 +704,14 @@ fn add_many(env: &TestEnv, server: &Server, n: usize) -> Vec<(String, String)> {
             let name = format!("c{i:02}");
             let key = secret(&name);
             let check = format!("/check/{name}");
-            add_generic(env, &name, &server.url(), &key, &["--check-path", &check, "--no-verify"]).ok();
+            add_generic(
+                env,
+                &name,
+                &server.url(),
+                &key,
+                &["--check-path", &check, "--no-verify"],
+            )
+            .ok();
             (name, key)
         })
         .collect()
@@ -633,7 +727,6 @@ fn verify_all_checks_twenty_concurrently_and_records_every_result() {
         assert_eq!(last_check(&env, name), None);
     }
 
-    warm_up(&server, 16);
     let start = Instant::now();
     let out = env.run(&["verify", "--all"]);
     let took = start.elapsed();
@@ -643,9 +736,16 @@ fn verify_all_checks_twenty_concurrently_and_records_every_result() {
     let seen = server.requests();
     assert_eq!(seen.len(), 20, "{seen:?}");
     for (name, key) in &creds {
-        let hits: Vec<_> = seen.iter().filter(|s| s.url == format!("/check/{name}")).collect();
+        let hits: Vec<_> = seen
+            .iter()
+            .filter(|s| s.url == format!("/check/{name}"))
+            .collect();
         assert_eq!(hits.len(), 1, "{name}");
-        assert_eq!(hits[0].header("authorization"), Some(key.as_str()), "{name}");
+        assert_eq!(
+            hits[0].header("authorization"),
+            Some(key.as_str()),
+            "{name}"
+        );
     }
     // Concurrently: 20 × 300 ms one after another would take 6 s.
     let overlap = server.max_in_flight.load(Ordering::SeqCst);
@@ -656,7 +756,11 @@ fn verify_all_checks_twenty_concurrently_and_records_every_result() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines.len(), 20, "{out}");
     for (name, key) in &creds {
-        assert_eq!(lines.iter().filter(|l| l.contains(name.as_str())).count(), 1, "{name}\n{out}");
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(name.as_str())).count(),
+            1,
+            "{name}\n{out}"
+        );
         let (result, at) = last_check(&env, name).unwrap_or_else(|| panic!("{name} not recorded"));
         assert_eq!(result, "valid", "{name}");
         assert!(at.ends_with('Z'), "{at}");
@@ -675,13 +779,17 @@ fn verify_all_checks_twenty_concurrently_and_records_every_result() {
 fn verify_with_one_rejected_key_exits_4_and_the_json_says_which() {
     let env = TestEnv::new();
     let server = Server::start(|seen| {
-        if seen.url == "/check/c03" { Reply::new(401, "bad key") } else { Reply::json(200, "{}") }
+        if seen.url == "/check/c03" {
+            Reply::new(401, "bad key")
+        } else {
+            Reply::json(200, "{}")
+        }
     });
     add_many(&env, &server, 5);
-    warm_up(&server, 16);
     let out = env.run(&["verify", "--all", "--json"]);
     out.code(4);
-    let items: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).expect("verify --json prints JSON");
+    let items: Vec<serde_json::Value> =
+        serde_json::from_str(&out.stdout).expect("verify --json prints JSON");
     assert_eq!(items.len(), 5, "{out}");
     for item in &items {
         let name = item["name"].as_str().unwrap();
@@ -701,12 +809,19 @@ fn verify_with_one_rejected_key_exits_4_and_the_json_says_which() {
     assert_eq!(last_check(&env, "c02").unwrap().0, "valid");
 
     // Without --json: one line per credential, the failure marked.
-    warm_up(&server, 16);
     let out = env.run(&["verify"]);
     out.code(4);
-    let line = out.stdout.lines().find(|l| l.contains("c03")).expect("a line for c03");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("c03"))
+        .expect("a line for c03");
     assert!(line.contains("FAIL") && line.contains("rejected"), "{out}");
-    assert_eq!(out.stdout.lines().filter(|l| l.contains("ok")).count(), 4, "{out}");
+    assert_eq!(
+        out.stdout.lines().filter(|l| l.contains("ok")).count(),
+        4,
+        "{out}"
+    );
 }
 
 #[test]
@@ -718,7 +833,6 @@ fn verify_exits_with_the_worst_failure() {
         _ => Reply::json(200, "{}"),
     });
     add_many(&env, &server, 3);
-    warm_up(&server, 16);
     let out = env.run(&["verify", "--json"]);
     out.code(4);
     let items: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
@@ -730,13 +844,15 @@ fn verify_exits_with_the_worst_failure() {
     // A network failure outranks a rejected key.
     let down = format!("http://127.0.0.1:{}", closed_port());
     add_generic(&env, "down", &down, &secret("down"), &["--no-verify"]).ok();
-    warm_up(&server, 16);
     let out = env.run(&["verify", "--json"]);
     out.code(5);
     let items: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
     let down = items.iter().find(|i| i["name"] == "down").unwrap();
     assert_eq!(down["result"], "network");
-    assert!(down["message"].as_str().unwrap().contains("refused"), "{down}");
+    assert!(
+        down["message"].as_str().unwrap().contains("refused"),
+        "{down}"
+    );
     assert_eq!(last_check(&env, "down").unwrap().0, "network");
 }
 
@@ -757,7 +873,11 @@ fn verify_names_checks_only_those_and_refuses_unknown_names() {
     let out = env.run(&["verify", "c01", "nope"]);
     out.code(1);
     assert!(out.stderr.contains("nope"), "{out}");
-    assert_eq!(server.count(), 1, "nothing is checked when a name is unknown");
+    assert_eq!(
+        server.count(),
+        1,
+        "nothing is checked when a name is unknown"
+    );
 
     env.run(&["verify", "c01", "--all"]).code(2);
 }
@@ -797,17 +917,26 @@ fn verify_times_out_a_slow_server_per_the_check_timeout() {
     let env = TestEnv::new();
     let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_secs(4)));
     add_many(&env, &server, 2);
-    warm_up(&server, 16);
     let start = Instant::now();
     let out = env.run_with(&["verify", "--json"], |c| {
         c.env("CRED_CHECK_TIMEOUT", "0.5");
     });
     out.code(5);
-    assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
     let items: Vec<serde_json::Value> = serde_json::from_str(&out.stdout).unwrap();
     for item in &items {
         assert_eq!(item["result"], "network", "{item}");
-        assert!(item["message"].as_str().unwrap().contains("did not answer within 0.5 s"), "{item}");
+        assert!(
+            item["message"]
+                .as_str()
+                .unwrap()
+                .contains("did not answer within 0.5 s"),
+            "{item}"
+        );
     }
 }
 
@@ -833,8 +962,14 @@ fn verify_reports_a_missing_keychain_entry_with_the_fix() {
 /// A Paligo server that accepts exactly the keys in `good`.
 fn paligo_accepting(good: Vec<String>) -> Server {
     Server::start(move |seen| {
-        let ok = good.iter().any(|k| seen.header("authorization") == Some(basic(USER, k).as_str()));
-        if ok { Reply::json(200, r#"{"folders":[]}"#) } else { Reply::json(401, "{}") }
+        let ok = good
+            .iter()
+            .any(|k| seen.header("authorization") == Some(basic(USER, k).as_str()));
+        if ok {
+            Reply::json(200, r#"{"folders":[]}"#)
+        } else {
+            Reply::json(401, "{}")
+        }
     })
 }
 
@@ -858,17 +993,28 @@ fn rotate_with_a_rejected_key_keeps_the_old_secret() {
     assert!(!out.all().contains(&new), "{out}");
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen[1].header("authorization"), Some(basic(USER, &new).as_str()), "the new key was checked");
+    assert_eq!(
+        seen[1].header("authorization"),
+        Some(basic(USER, &new).as_str()),
+        "the new key was checked"
+    );
 
     assert_eq!(stored_secret(&env, "paligo"), old);
-    assert_eq!(last_check(&env, "paligo").unwrap(), before, "the record of the old key stays");
+    assert_eq!(
+        last_check(&env, "paligo").unwrap(),
+        before,
+        "the record of the old key stays"
+    );
     // …and the old key still works.
     let out = env.run_with(&["verify", "paligo"], |c| {
         let (k, v) = paligo_env(&server);
         c.env(k, v);
     });
     out.ok();
-    assert_eq!(server.requests()[2].header("authorization"), Some(basic(USER, &old).as_str()));
+    assert_eq!(
+        server.requests()[2].header("authorization"),
+        Some(basic(USER, &old).as_str())
+    );
 }
 
 #[test]
@@ -889,7 +1035,10 @@ fn rotate_with_a_good_key_replaces_the_old_one() {
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[1].url, FOLDERS);
-    assert_eq!(seen[1].header("authorization"), Some(basic(USER, &new).as_str()));
+    assert_eq!(
+        seen[1].header("authorization"),
+        Some(basic(USER, &new).as_str())
+    );
     assert_eq!(stored_secret(&env, "paligo"), new);
     assert_eq!(last_check(&env, "paligo").unwrap().0, "valid");
 }
@@ -918,7 +1067,6 @@ fn timing_verify_all_twenty_at_300ms() {
     let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_millis(300)));
     add_many(&env, &server, 20);
     for round in 1..=5 {
-        warm_up(&server, 16);
         let start = Instant::now();
         env.run(&["verify", "--all"]).ok();
         eprintln!(
@@ -928,4 +1076,3 @@ fn timing_verify_all_twenty_at_300ms() {
         );
     }
 }
-

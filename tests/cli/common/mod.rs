@@ -189,6 +189,8 @@ pub struct Seen {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Which TCP connection it came on (0, 1, … in accept order).
+    pub conn: usize,
 }
 
 impl Seen {
@@ -211,6 +213,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Box<dyn std::io::Read + Send>,
+    /// `Some(n)`: sent with `Content-Length: n`; `None`: the body ends when
+    /// the connection closes.
     pub length: Option<usize>,
     pub delay: Duration,
 }
@@ -251,79 +255,52 @@ impl Reply {
 
 type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 
-/// A real HTTP server on 127.0.0.1 with many worker threads.
+/// A real HTTP/1.1 server on 127.0.0.1: a thread per connection, keep-alive,
+/// every request recorded (with the connection it came on).
 pub struct Server {
-    server: Arc<tiny_http::Server>,
     pub seen: Arc<Mutex<Vec<Seen>>>,
-    in_flight: Arc<AtomicUsize>,
     pub max_in_flight: Arc<AtomicUsize>,
     pub port: u16,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct Shared {
+    handler: Box<Handler>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    in_flight: AtomicUsize,
+    max_in_flight: Arc<AtomicUsize>,
 }
 
 impl Server {
     pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Server {
-        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").unwrap());
-        let port = server.server_addr().to_ip().unwrap().port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let in_flight = Arc::new(AtomicUsize::new(0));
-        let max_in_flight = Arc::new(AtomicUsize::new(0));
-        let handler: Arc<Handler> = Arc::new(handler);
-        for _ in 0..24 {
-            let server = server.clone();
-            let seen = seen.clone();
-            let handler = handler.clone();
-            let in_flight = in_flight.clone();
-            let max_in_flight = max_in_flight.clone();
-            std::thread::spawn(move || {
-                while let Ok(mut req) = server.recv() {
-                    let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-                    max_in_flight.fetch_max(now, Ordering::SeqCst);
-                    let mut body = Vec::new();
-                    let _ = req.as_reader().read_to_end(&mut body);
-                    let s = Seen {
-                        method: req.method().as_str().to_string(),
-                        url: req.url().to_string(),
-                        headers: req
-                            .headers()
-                            .iter()
-                            .map(|h| {
-                                (
-                                    h.field.as_str().as_str().to_string(),
-                                    h.value.as_str().to_string(),
-                                )
-                            })
-                            .collect(),
-                        body,
-                    };
-                    seen.lock().unwrap().push(s.clone());
-                    let reply = handler(&s);
-                    std::thread::sleep(reply.delay);
-                    let headers = reply
-                        .headers
-                        .iter()
-                        .map(|(k, v)| {
-                            tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap()
-                        })
-                        .collect();
-                    let response = tiny_http::Response::new(
-                        tiny_http::StatusCode(reply.status),
-                        headers,
-                        reply.body,
-                        reply.length,
-                        None,
-                    );
-                    let _ = req.respond(response);
-                    in_flight.fetch_sub(1, Ordering::SeqCst);
-                }
-            });
-        }
-        Server {
-            server,
-            seen,
-            in_flight,
-            max_in_flight,
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let shared = Arc::new(Shared {
+            handler: Box::new(handler),
+            seen: Arc::new(Mutex::new(Vec::new())),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: Arc::new(AtomicUsize::new(0)),
+        });
+        let server = Server {
+            seen: shared.seen.clone(),
+            max_in_flight: shared.max_in_flight.clone(),
             port,
-        }
+            stop: stop.clone(),
+        };
+        std::thread::spawn(move || {
+            for (conn, stream) in listener.incoming().enumerate() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let shared = shared.clone();
+                std::thread::spawn(move || {
+                    let _ = serve_connection(conn, stream, &shared);
+                });
+            }
+        });
+        server
     }
 
     pub fn url(&self) -> String {
@@ -341,7 +318,123 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees `stop`.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn serve_connection(
+    conn: usize,
+    stream: std::net::TcpStream,
+    shared: &Shared,
+) -> std::io::Result<()> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let url = parts.next().unwrap_or("").to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 {
+                return Ok(());
+            }
+            let h = h.trim_end_matches(['\r', '\n']);
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _): &&(String, String)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.to_ascii_lowercase())
+        };
+        let mut body = Vec::new();
+        if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+            loop {
+                let mut size = String::new();
+                reader.read_line(&mut size)?;
+                let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                    .unwrap_or(0);
+                let mut chunk = vec![0; n + 2];
+                reader.read_exact(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                body.extend_from_slice(&chunk[..n]);
+            }
+        } else if let Some(n) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+            body.resize(n, 0);
+            reader.read_exact(&mut body)?;
+        }
+        let close = get("connection").is_some_and(|v| v.contains("close"));
+        let seen = Seen {
+            method,
+            url,
+            headers,
+            body,
+            conn,
+        };
+        shared.seen.lock().unwrap().push(seen.clone());
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        let mut reply = (shared.handler)(&seen);
+        std::thread::sleep(reply.delay);
+        let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
+        let has = |name: &str| reply.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let (set_length, set_close) = (!has("content-length"), !has("connection"));
+        for (k, v) in &reply.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        match reply.length {
+            Some(n) if set_length => head.push_str(&format!("Content-Length: {n}\r\n")),
+            None if set_close => head.push_str("Connection: close\r\n"),
+            _ => {}
+        }
+        head.push_str("\r\n");
+        let result = writer.write_all(head.as_bytes()).and_then(|_| {
+            if seen.method != "HEAD" {
+                std::io::copy(&mut reply.body, &mut writer)?;
+            }
+            writer.flush()
+        });
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        result?;
+        if close || reply.length.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
     }
 }
 

@@ -72,33 +72,40 @@ pub fn report_usage_error(err: clap::Error) -> ExitCode {
         }
         _ => {
             let rendered = err.render().to_string();
-            let text = rendered.strip_prefix("error: ").unwrap_or(&rendered);
-            let mut lines = text.trim_end().lines();
-            let first = lines.next().unwrap_or("invalid command line");
-            let mut out = format!("cred: error: {first}\n");
-            for line in lines.filter(|l| !l.trim().is_empty()) {
-                let line = line.trim();
-                let line = match line.strip_prefix("[possible values: ") {
-                    // `cred add foo`: say which values there are.
-                    Some(values) => Some(format!(
-                        "hint: possible values: {}",
-                        values.trim_end_matches(']')
-                    )),
-                    None => line.strip_prefix("tip: ").map(|t| format!("hint: {t}")),
-                };
-                if let Some(l) = line {
-                    out.push_str(&l);
-                    out.push('\n');
-                }
-            }
-            let help = "hint: see `cred --help` for usage\n";
-            if !out.contains("hint:") {
-                out.push_str(help);
-            }
-            eprint!("{out}");
+            eprint!("{}", usage_error_text(&rendered));
             Exit::Usage.into()
         }
     }
+}
+
+/// Reshapes clap's error text into `cred: error: …` (one line, with the
+/// arguments it lists folded in) and `hint:` lines (its tip and the usage).
+fn usage_error_text(rendered: &str) -> String {
+    let text = rendered.strip_prefix("error: ").unwrap_or(rendered);
+    let mut message = String::new();
+    let mut hints = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if i == 0 {
+            message.push_str(trimmed);
+        } else if let Some(tip) = trimmed.strip_prefix("tip: ") {
+            hints.push(tip.to_string());
+        } else if let Some(usage) = trimmed.strip_prefix("Usage: ") {
+            hints.push(format!("usage: {usage}"));
+        } else if line.starts_with("  ") && !trimmed.is_empty() && !trimmed.starts_with("For more")
+        {
+            message.push(' ');
+            message.push_str(trimmed);
+        }
+    }
+    if hints.is_empty() {
+        hints.push("see `cred --help` for usage".into());
+    }
+    let mut out = format!("cred: error: {message}\n");
+    for h in hints {
+        out.push_str(&format!("hint: {h}\n"));
+    }
+    out
 }
 
 /// Names: 1–64 characters of `a-z 0-9 . _ -`, starting with a letter or digit.
@@ -183,6 +190,23 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_with_hints() {
+        let err = Cli::command()
+            .try_get_matches_from(["cred", "call"])
+            .unwrap_err();
+        let text = usage_error_text(&err.render().to_string());
+        let mut lines = text.lines();
+        let first = lines.next().unwrap();
+        assert!(
+            first.starts_with(
+                "cred: error: the following required arguments were not provided: <NAME>"
+            ),
+            "{text}"
+        );
+        assert!(lines.all(|l| l.starts_with("hint: ")), "{text}");
     }
 
     #[test]

@@ -61,7 +61,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "CRED_PAYMO_URL",
         "The Paymo API base; default https://app.paymoapp.com/api.",
     ),
-    ("CRED_CHECK_TIMEOUT", "Seconds a live check (add, verify, rotate) waits for an answer; default 20."),
+    (
+        "CRED_CHECK_TIMEOUT",
+        "Seconds a live check (add, verify, rotate) waits for an answer; default 20.",
+    ),
     ("NO_COLOR", "When set and not empty, no colour is used."),
     (
         "COMPLETE",
@@ -139,7 +142,8 @@ fn page(cmd: &clap::Command, root: bool) -> Vec<u8> {
              else ~/.config/cred). Directory mode 0700, file mode 0600, written atomically under \
              the lock file .config.lock.\n\
              .TP\n.B OS keychain\nThe secrets: service \\(lqcred\\(rq, account NAME@CONFIG_DIR \
-             (macOS Keychain, Windows Credential Manager, the Secret Service on Linux).\n",
+             (macOS Keychain, Windows Credential Manager, the Secret Service on Linux, \
+             where the account is the \\(lqusername\\(rq attribute).\n",
         );
     }
     roff.push_str(".SH \"SEE ALSO\"\n");

@@ -21,6 +21,22 @@ const MAX_REDIRECTS: usize = 10;
 /// (headers or the next chunk of a body), so a long download that keeps
 /// flowing is not cut off, but a server that stops answering is.
 pub fn client(timeout: Duration) -> Result<Client> {
+    builder(timeout)
+        .build()
+        .map_err(|e| Error::user("could not set up the HTTP client").cause(e))
+}
+
+/// The client for requests that stay on `base`'s origin: for a plain
+/// http:// base (loopback, or --allow-http) the system's CA roots are not
+/// loaded, since redirects never leave the origin.
+pub fn client_for(timeout: Duration, base: &Url) -> Result<Client> {
+    builder(timeout)
+        .tls_built_in_root_certs(base.scheme() == "https")
+        .build()
+        .map_err(|e| Error::user("could not set up the HTTP client").cause(e))
+}
+
+fn builder(timeout: Duration) -> reqwest::blocking::ClientBuilder {
     Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(timeout.min(Duration::from_secs(15)))
@@ -39,8 +55,6 @@ pub fn client(timeout: Duration) -> Result<Client> {
                 attempt.stop()
             }
         }))
-        .build()
-        .map_err(|e| Error::user("could not set up the HTTP client").cause(e))
 }
 
 /// Scheme, host and port are equal.

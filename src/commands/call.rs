@@ -25,21 +25,24 @@ use crate::providers::{Auth, Pagination, Provider, ProviderConfig};
 
 /// Make an authenticated request with a stored credential
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(
+    override_usage = "cred call [OPTIONS] <NAME> [METHOD] <PATH>",
+    after_help = "\
 Examples:
   cred call paligo /documents
   cred call paligo GET 'folders?per_page=5' --paginate
   cred call paymo /projects -q 'where=active=true'
   cred call paymo POST /tasks -f name='Write docs' -f project_id:=42
   cred call api DELETE /items/7 -v
-  cred call paligo /documents --dry-run")]
+  cred call paligo /documents --dry-run"
+)]
 pub struct CallArgs {
     /// The credential's name
     #[arg(add = crate::complete::names())]
     pub name: String,
 
-    /// HTTP method (GET, or POST when a body is given), or the PATH
-    #[arg(value_name = "METHOD", add = crate::complete::methods())]
+    /// HTTP method (default GET, or POST with a body); the PATH if no method is given
+    #[arg(value_name = "METHOD|PATH", add = crate::complete::methods())]
     pub method_or_path: String,
 
     /// Path relative to the credential's base URL, or a URL under it
@@ -128,7 +131,19 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
 
-    let secret = ctx.keychain().get(&args.name)?;
+    // The keychain round trip and the client set-up (CA roots) are
+    // independent: do them at once.
+    let base = provider.base_url()?;
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let (secret, client) = std::thread::scope(|s| {
+        let client = s.spawn(|| http::client_for(timeout, &base));
+        let secret = ctx.keychain().get(&args.name);
+        (
+            secret,
+            client.join().expect("the client set-up does not panic"),
+        )
+    });
+    let (secret, client) = (secret?, client?);
     let auth = provider.auth(&secret);
     if let Some((name, _)) = auth.header()
         && plan.headers.contains_key(name)
@@ -142,7 +157,7 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     let caller = Caller {
         ctx,
         args: &args,
-        client: http::client(Duration::from_secs(args.timeout.max(1)))?,
+        client,
         scrub_forms: forms
             .iter()
             .map(|f| Zeroizing::new(f.as_bytes().to_vec()))
@@ -458,7 +473,6 @@ impl Caller<'_> {
                 CopyError::Read(e) => body_error(e, self.args.timeout),
                 CopyError::Write(e) => Error::io("write", path, e),
             })?;
-            file.sync_all().map_err(|e| Error::io("write", path, e))?;
         } else if self.ctx.ui.stdout_is_terminal() && is_json {
             let mut raw = Vec::new();
             let mut response = response;
@@ -724,10 +738,8 @@ fn head_text(response: &Response, prefix: &str) -> String {
 /// when a form is split between two reads. Everything else passes through
 /// unchanged, so a body without the secret stays byte for byte the same.
 struct Scrubber<'a> {
-    /// Longest first, so "Basic TOKEN" goes whole.
-    forms: &'a [Zeroizing<Vec<u8>>],
-    /// Which bytes begin a form.
-    starts: [bool; 256],
+    /// One SIMD substring finder per revealing form of the key.
+    finders: Vec<memchr::memmem::Finder<'a>>,
     /// How many trailing bytes to hold back: a form may continue there.
     keep: usize,
     pending: Vec<u8>,
@@ -736,16 +748,13 @@ struct Scrubber<'a> {
 
 impl<'a> Scrubber<'a> {
     fn new(forms: &'a [Zeroizing<Vec<u8>>]) -> Self {
-        let mut starts = [false; 256];
-        for f in forms {
-            if let Some(&b) = f.first() {
-                starts[b as usize] = true;
-            }
-        }
         let keep = forms.iter().map(|f| f.len()).max().unwrap_or(1).max(1) - 1;
         Scrubber {
-            forms,
-            starts,
+            finders: forms
+                .iter()
+                .filter(|f| !f.is_empty())
+                .map(|f| memchr::memmem::Finder::new(f.as_slice()))
+                .collect(),
             keep,
             pending: Vec::new(),
             hits: 0,
@@ -773,30 +782,31 @@ impl<'a> Scrubber<'a> {
         out
     }
 
-    /// Moves the bytes before `end` (and any form starting there) to `out`.
+    /// Moves the bytes before `end` (and any form starting there) to `out`,
+    /// each form of the key replaced; the earliest match wins, the longest
+    /// form at the same place.
     fn scan(&mut self, end: usize, out: &mut Vec<u8>) {
         let buf = &self.pending;
-        let (mut i, mut copied) = (0, 0);
+        let mut i = 0;
         while i < end {
-            match buf[i..end].iter().position(|b| self.starts[*b as usize]) {
-                Some(skip) => i += skip,
-                None => {
-                    i = end;
-                    break;
-                }
-            }
-            match self.forms.iter().find(|f| buf[i..].starts_with(f)) {
-                Some(f) => {
-                    out.extend_from_slice(&buf[copied..i]);
+            let best = self
+                .finders
+                .iter()
+                .filter_map(|f| f.find(&buf[i..]).map(|p| (i + p, f.needle().len())))
+                .min_by_key(|&(p, len)| (p, std::cmp::Reverse(len)));
+            match best {
+                Some((p, len)) if p < end => {
+                    out.extend_from_slice(&buf[i..p]);
                     out.extend_from_slice(http::REDACTED.as_bytes());
-                    i += f.len();
-                    copied = i;
+                    i = p + len;
                     self.hits += 1;
                 }
-                None => i += 1,
+                _ => {
+                    out.extend_from_slice(&buf[i..end]);
+                    i = end;
+                }
             }
         }
-        out.extend_from_slice(&buf[copied..i]);
         self.pending.drain(..i);
     }
 }

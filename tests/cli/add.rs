@@ -169,7 +169,7 @@ fn unknown_provider_is_a_usage_error() {
     assert_one_error(&run, "invalid value 'foo'");
     assert!(
         run.stderr
-            .contains("hint: possible values: paligo, paymo, generic"),
+            .contains("possible values: paligo, paymo, generic"),
         "{run}"
     );
     let run = env.add(
@@ -458,7 +458,8 @@ fn paligo_statuses_explain_themselves() {
     run.code(4);
     assert_error_line(&run, "");
     assert!(
-        run.stderr.contains("may not use the API: only admin users can"),
+        run.stderr
+            .contains("may not use the API: only admin users can"),
         "403 means not an admin: {run}"
     );
 

@@ -7,11 +7,11 @@
 //! another origin, and that nothing `cred` prints reveals the secret.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
+use std::net::TcpListener;
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -1702,92 +1702,30 @@ fn paginate_is_refused_for_paymo_and_for_non_get() {
     assert_eq!(server.count(), 0);
 }
 
-/// A minimal HTTP/1.1 keep-alive server that records which connection
-/// each request came on (tiny_http does not say).
-struct ConnServer {
-    port: u16,
-    /// (connection number, request target)
-    seen: Arc<Mutex<Vec<(usize, String)>>>,
-}
-
-impl ConnServer {
-    fn start(handler: impl Fn(&str, &str) -> String + Send + Sync + 'static) -> ConnServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let handler = Arc::new(handler);
-        let seen2 = seen.clone();
-        std::thread::spawn(move || {
-            for (conn, stream) in listener.incoming().enumerate() {
-                let Ok(stream) = stream else { break };
-                let (seen, handler) = (seen2.clone(), handler.clone());
-                std::thread::spawn(move || serve_conn(conn, stream, &seen, &*handler));
-            }
-        });
-        ConnServer { port, seen }
-    }
-}
-
-fn serve_conn(
-    conn: usize,
-    stream: TcpStream,
-    seen: &Mutex<Vec<(usize, String)>>,
-    handler: &(dyn Fn(&str, &str) -> String + Send + Sync),
-) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut writer = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let target = line.split_whitespace().nth(1).unwrap_or("").to_string();
-        let mut host = String::new();
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            if h == "\r\n" {
-                break;
-            }
-            if let Some(v) = h.to_ascii_lowercase().strip_prefix("host:") {
-                host = v.trim().to_string();
-            }
-        }
-        seen.lock().unwrap().push((conn, target.clone()));
-        let body = handler(&host, &target);
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if writer.write_all(reply.as_bytes()).is_err() {
-            return;
-        }
-    }
-}
-
 #[test]
 fn paginate_uses_one_kept_alive_connection() {
-    let server = ConnServer::start(|host, target| {
-        let page: usize = target
+    let server = Server::start(|seen| {
+        let page: usize = seen
+            .url
             .rsplit("page=")
             .next()
             .and_then(|p| p.parse().ok())
             .unwrap_or(1);
+        let host = seen.header("host").unwrap_or("").to_string();
         let next = if page < 5 {
             format!("http://{host}/acme/api/v2/folders?page={}", page + 1)
         } else {
             String::new()
         };
-        serde_json::json!({"page": page, "next_page": next, "total_pages": 5, "folders": [{"id": page}]}).to_string()
+        Reply::json(
+            200,
+            &serde_json::json!({"page": page, "next_page": next, "total_pages": 5, "folders": [{"id": page}]})
+                .to_string(),
+        )
     });
     let env = TestEnv::new();
     let key = secret("paligo");
-    let url = (
-        "CRED_PALIGO_URL",
-        format!("http://127.0.0.1:{}/{{instance}}/api/v2", server.port),
-    );
+    let url = paligo_env(&server);
     env.add(
         &[
             "paligo",
@@ -1798,16 +1736,16 @@ fn paginate_uses_one_kept_alive_connection() {
             "--no-verify",
         ],
         &key,
-        &[url.clone()],
+        std::slice::from_ref(&url),
     )
     .ok();
     let run = call(&env, &[url], &["paligo", "/folders", "--paginate"]);
     run.ok();
     let ids: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(ids.len(), 5);
-    let seen = server.seen.lock().unwrap().clone();
+    let seen = server.requests();
     assert_eq!(seen.len(), 5, "{seen:?}");
-    let conns: BTreeSet<usize> = seen.iter().map(|(c, _)| *c).collect();
+    let conns: BTreeSet<usize> = seen.iter().map(|s| s.conn).collect();
     assert_eq!(
         conns.len(),
         1,

@@ -361,10 +361,10 @@ fn secret_is_never_in_argv_or_environment() {
     // No process at all (helpers included) carries it in its argv.
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let name = entry.file_name();
-        if name.to_string_lossy().chars().all(|c| c.is_ascii_digit()) {
-            if let Ok(argv) = std::fs::read(entry.path().join("cmdline")) {
-                assert_hidden(&format!("argv of pid {name:?}"), &argv, &forms);
-            }
+        if name.to_string_lossy().chars().all(|c| c.is_ascii_digit())
+            && let Ok(argv) = std::fs::read(entry.path().join("cmdline"))
+        {
+            assert_hidden(&format!("argv of pid {name:?}"), &argv, &forms);
         }
     }
     drop(stdin);

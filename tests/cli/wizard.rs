@@ -6,6 +6,8 @@
 use rexpect::process::WaitStatus;
 use rexpect::session::{Options, PtySession, spawn_with_options};
 
+use std::time::{Duration, Instant};
+
 use crate::common::*;
 use crate::storage::{keychain_lookup, std_cmd};
 
@@ -17,6 +19,8 @@ const ENTER: &str = "\r";
 struct Wizard {
     session: PtySession,
     seen: String,
+    /// `CRED_CONFIG_DIR=…` of this test, to find the process in /proc.
+    marker: Vec<u8>,
 }
 
 impl Wizard {
@@ -32,7 +36,59 @@ impl Wizard {
         Wizard {
             session: spawn_with_options(cmd, options).expect("spawn cred on a pty"),
             seen: String::new(),
+            marker: format!("CRED_CONFIG_DIR={}\0", env.config_dir().display()).into_bytes(),
         }
+    }
+
+    /// The pid of this test's `cred` (rexpect does not expose it).
+    fn pid(&self) -> String {
+        let start = Instant::now();
+        loop {
+            for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+                    continue;
+                };
+                let is_cred = std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|c| c.starts_with(env!("CARGO_BIN_EXE_cred").as_bytes()));
+                if is_cred && environ.windows(self.marker.len()).any(|w| w == self.marker) {
+                    return entry.file_name().to_string_lossy().into_owned();
+                }
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "cred not found in /proc"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits for the hidden prompt, and until `cred` is blocked reading
+    /// it: the prompt turns echo off with TCSAFLUSH, which drops anything
+    /// typed before, as a person never types that fast but a test does.
+    fn answer_hidden(&mut self, prompt: &str, answer: &str) {
+        self.expect(&format!("? {prompt}"));
+        let pid = self.pid();
+        let read = if cfg!(target_arch = "aarch64") {
+            "63"
+        } else {
+            "0"
+        };
+        let start = Instant::now();
+        loop {
+            let syscall =
+                std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+            let mut fields = syscall.split_whitespace();
+            if fields.next() == Some(read) && fields.next() == Some("0x0") {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "cred never read its terminal: {syscall}\n{}",
+                self.seen
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.send(&format!("{answer}{ENTER}"));
     }
 
     /// Waits until `text` is printed.
@@ -57,7 +113,7 @@ impl Wizard {
 
     /// Waits for `prompt`, then types `answer` and Enter.
     fn answer(&mut self, prompt: &str, answer: &str) {
-        self.expect(prompt);
+        self.expect(&format!("? {prompt}"));
         self.send(&format!("{answer}{ENTER}"));
     }
 
@@ -94,7 +150,7 @@ fn paligo_wizard_guides_validates_and_stores() {
     w.answer("Username", "not-an-email");
     w.expect("`not-an-email` is not an email address");
     w.answer("Username", "me@acme.com");
-    w.answer("API key", &key);
+    w.answer_hidden("API key", &key);
     w.expect("Paligo accepted the key");
     w.answer("Description (optional)", "docs team");
     w.expect("Stored `paligo` (paligo, acme)");
@@ -127,7 +183,7 @@ fn generic_wizard_with_query_placement() {
     w.expect("any HTTP API that takes an API key");
     w.answer("API base URL", &base);
     w.expect("because the host is loopback");
-    w.expect("Where does the key go?");
+    w.expect("? Where does the key go?");
     w.expect("query: in a query parameter");
     w.send(DOWN);
     w.send(ENTER);
@@ -136,7 +192,7 @@ fn generic_wizard_with_query_placement() {
     w.answer("How the key is written", ""); // the default: ${apiKey}
     w.answer("What the API calls the key", "Access token");
     w.answer("Path to check the key with", "/me");
-    w.answer("Access token", &key);
+    w.answer_hidden("Access token", &key);
     w.expect("accepted the key");
     w.answer("Description (optional)", "");
     w.expect("Stored `api`");
@@ -176,19 +232,19 @@ fn rejected_key_can_be_typed_again() {
     });
     let mut w = Wizard::start(&env, &["add", "generic"], &[]);
     w.answer("API base URL", &server.url());
-    w.expect("Where does the key go?");
+    w.expect("? Where does the key go?");
     w.send(ENTER); // the default: header
     w.answer("Header name", "x-api-key");
     w.answer("How the key is written", "Api-Key ${apiKey}");
     w.answer("What the API calls the key", "");
     w.answer("Path to check the key with", ""); // empty: the base URL
-    w.answer("API Key", &bad);
+    w.answer_hidden("API Key", &bad);
     w.expect("the API rejected the key (HTTP 401)");
     w.expect("What now?");
     w.expect("Enter the key again");
     w.expect("Quit without storing anything");
     w.send(ENTER);
-    w.answer("API Key", &good);
+    w.answer_hidden("API Key", &good);
     w.expect("accepted the key");
     w.answer("Description (optional)", "");
     w.expect("Stored `generic`");
@@ -224,7 +280,7 @@ fn quitting_after_a_rejected_key_stores_nothing() {
     let key = secret("quit");
     let mut w = Wizard::start(&env, &["add", "paymo"], &[paymo_env(&server)]);
     w.expect("account settings");
-    w.answer("API key", &key);
+    w.answer_hidden("API key", &key);
     w.expect("Paymo rejected the API key");
     w.expect("Quit without storing anything");
     w.send(DOWN);
@@ -248,4 +304,74 @@ fn existing_name_asks_before_replacing() {
     let (code, seen) = w.finish();
     assert_eq!(code, 1, "{seen}");
     assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*old));
+}
+
+#[test]
+fn changing_the_answers_offers_the_earlier_ones() {
+    let env = TestEnv::new();
+    let key = secret("again");
+    let wanted = format!("api_key={key}");
+    let server = Server::start(move |seen| {
+        if seen.query() == wanted {
+            Reply::json(200, "{}")
+        } else {
+            Reply::json(401, "{}")
+        }
+    });
+    let mut w = Wizard::start(&env, &["add", "generic"], &[]);
+    w.answer("API base URL", &server.url());
+    w.expect("? Where does the key go?");
+    w.send(DOWN);
+    w.send(ENTER);
+    w.answer("Query parameter name", "apikey"); // the mistake
+    w.answer("How the key is written", "");
+    w.answer("What the API calls the key", "");
+    w.answer("Path to check the key with", "/me");
+    w.answer_hidden("API Key", &key);
+    w.expect("What now?");
+    w.expect("Change the other answers, then the key");
+    w.expect("Quit without storing anything");
+    w.send(DOWN);
+    w.send(ENTER);
+    // Enter keeps each earlier answer, including the placement.
+    w.answer("API base URL", "");
+    w.expect("? Where does the key go?");
+    w.send(ENTER);
+    w.answer("Query parameter name", "api_key");
+    w.answer("How the key is written", "");
+    w.answer("What the API calls the key", "");
+    w.answer("Path to check the key with", "");
+    w.answer_hidden("API Key", &key);
+    w.expect("accepted the key");
+    w.answer("Description (optional)", "");
+    w.expect("Stored `generic`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(requests[0].query(), format!("apikey={key}"));
+    assert_eq!(requests[1].path(), "/me");
+    let c = config(&env);
+    let g = c["credentials"]["generic"].as_table().unwrap();
+    assert_eq!(g["placement"].as_str(), Some("query"));
+    assert_eq!(g["key_name"].as_str(), Some("api_key"));
+    assert_eq!(g["check_path"].as_str(), Some("/me"));
+}
+
+#[test]
+fn a_rejected_key_from_the_environment_is_not_asked_again() {
+    // Typing "again" would only read the same CRED_API_KEY again.
+    let env = TestEnv::new();
+    let server = Server::start(|_| Reply::json(401, "{}"));
+    let key = secret("envkey");
+    let extra = [paymo_env(&server), ("CRED_API_KEY", key.clone())];
+    let w = Wizard::start(&env, &["add", "paymo"], &extra);
+    let (code, seen) = w.finish();
+    assert_eq!(code, 4, "{seen}");
+    assert!(seen.contains("Paymo rejected the API key"), "{seen}");
+    assert!(!seen.contains("What now?"), "{seen}");
+    assert!(!seen.contains(&key), "{seen}");
+    assert_eq!(server.count(), 1);
+    assert_eq!(keychain_lookup(&env, "paymo"), None);
 }

@@ -392,7 +392,12 @@ fn serve_connection(
         let mut reply = (shared.handler)(&seen);
         std::thread::sleep(reply.delay);
         let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
-        let has = |name: &str| reply.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        let has = |name: &str| {
+            reply
+                .headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        };
         let (set_length, set_close) = (!has("content-length"), !has("connection"));
         for (k, v) in &reply.headers {
             head.push_str(&format!("{k}: {v}\r\n"));

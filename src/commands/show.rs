@@ -28,7 +28,8 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
         let fields: serde_json::Map<String, serde_json::Value> = p
             .fields()
             .into_iter()
-            .map(|(k, val)| (k.replace(' ', "_"), json!(val)))
+            // "base URL" → "base_url": the key names of config.toml.
+            .map(|(k, val)| (k.replace(' ', "_").to_lowercase(), json!(val)))
             .collect();
         v["fields"] = serde_json::Value::Object(fields);
         v["created"] = json!(credential.created);

@@ -51,6 +51,13 @@ fn secret_tool(args: &[&str]) -> std::process::Output {
 pub(crate) fn keychain_lookup(env: &TestEnv, name: &str) -> Option<String> {
     // The keyring crate stores the account in the `username` attribute.
     let out = secret_tool(&["lookup", "service", "cred", "username", &account(env, name)]);
+    // Not found: exit 1 and silence. Anything on stderr means the lookup
+    // itself failed, which must not pass for "nothing stored".
+    assert!(
+        out.stderr.is_empty(),
+        "secret-tool lookup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let value = String::from_utf8_lossy(&out.stdout).into_owned();
     (out.status.success() && !value.is_empty()).then_some(value)
 }
@@ -258,7 +265,7 @@ fn paymo_round_trip() {
             name: "paymo",
             provider: "paymo",
             target: "https://app.paymoapp.com/api",
-            fields: &[("base_URL", "https://app.paymoapp.com/api")],
+            fields: &[("base_url", "https://app.paymoapp.com/api")],
             description: None,
             check: None,
         },
@@ -281,7 +288,7 @@ fn paymo_round_trip_with_live_check() {
             name: "work",
             provider: "paymo",
             target: &target,
-            fields: &[("base_URL", &target)],
+            fields: &[("base_url", &target)],
             description: Some("time sheets"),
             check: Some("valid"),
         },
@@ -400,7 +407,7 @@ fn generic_round_trip() {
             provider: "generic",
             target: "https://api.example.com/v1",
             fields: &[
-                ("base_URL", "https://api.example.com/v1"),
+                ("base_url", "https://api.example.com/v1"),
                 ("placement", "header"),
                 ("key_name", "Authorization"),
                 ("template", "Bearer ${apiKey}"),
@@ -440,7 +447,7 @@ fn generic_header_round_trip_with_live_check() {
             provider: "generic",
             target: &base,
             fields: &[
-                ("base_URL", &base),
+                ("base_url", &base),
                 ("placement", "header"),
                 ("key_name", "x-api-key"),
                 ("template", "Api-Key ${apiKey}"),

@@ -10,7 +10,8 @@
 # secret-tool that a store/lookup/clear round trip works, then runs CMD with
 # DBUS_SESSION_BUS_ADDRESS and CRED_TEST_KEYRING=1 exported. The daemons are
 # stopped by PID (never by name) and the temp dir is removed on exit, whatever
-# happens. Exits with CMD's exit code (or non-zero if the keyring failed to
+# happens. Exits with CMD's exit code, 75 if CMD failed and the keyring daemon
+# had died meanwhile (or non-zero if the keyring failed to
 # come up). Safe to run several times at once: every run is fully private.
 #
 # Needs: dbus-daemon, dbus-send, gnome-keyring-daemon, secret-tool (scripts/test.sh
@@ -185,4 +186,12 @@ set +e
 "$@"
 rc=$?
 set -e
+# gnome-keyring-daemon 42 has an upstream race that can crash it when many
+# clients open sessions at once under heavy load. Make that recognisable:
+# exit 75 (EX_TEMPFAIL) with its log, so the caller can run again.
+if [ "$rc" -ne 0 ] && ! alive "$keyring_pid"; then
+    log "gnome-keyring-daemon (pid $keyring_pid) died during the run; its log:"
+    tail -n 20 "$tmp/keyring.log" | sed 's/^/    /' >&2
+    exit 75
+fi
 exit "$rc"

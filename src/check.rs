@@ -121,10 +121,19 @@ impl Outcome {
     /// refused: an unconfirmed key or an unreachable API is not a bad key.
     pub fn into_error(self, provider: &dyn Provider) -> Error {
         let exit = self.exit();
-        let hint = match &self {
-            Outcome::Rejected(_) => {
-                "check the key (and username), or pass --no-verify to store it unchecked"
+        let rejected = match provider.kind() {
+            crate::providers::ProviderKind::Paligo => {
+                "check the username and the key, or pass --no-verify to store it unchecked"
             }
+            crate::providers::ProviderKind::Paymo => {
+                "check the key, or pass --no-verify to store it unchecked"
+            }
+            crate::providers::ProviderKind::Generic => {
+                "check the key, the key name and the template, or pass --no-verify to store it unchecked"
+            }
+        };
+        let hint = match &self {
+            Outcome::Rejected(_) => rejected,
             Outcome::NotFound(_) => "check the instance or base URL",
             Outcome::Network(m) if m.contains("did not answer within") => {
                 "the API is slow: allow more time with CRED_CHECK_TIMEOUT=SECONDS, or pass --no-verify to store it unchecked"

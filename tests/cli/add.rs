@@ -9,9 +9,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use crate::storage::{
-    assert_error_line, assert_one_error, json, keychain_lookup, ok_server, std_cmd,
-};
 
 /// `cred add ARGS` with the key in `CRED_API_KEY` and nothing on stdin.
 fn add_env_key(env: &TestEnv, args: &[&str], key: &str, extra: &[(&str, String)]) -> Run {

@@ -9,7 +9,6 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use crate::storage::{run_env, std_cmd};
 
 /// Every form in which `key` would be revealed: the key itself, its
 /// URL-encoded form, and the Basic token that carries it.

@@ -2,8 +2,7 @@
 //! every provider (with and without the live check), concurrent writers, a
 //! config that does not parse, an unreachable keychain, a keychain entry that
 //! went missing, and a config write that fails halfway through `add` or
-//! `remove`. Also the helpers other modules use to look into the real
-//! keychain (`secret-tool`) and to spawn `cred` as a plain process.
+//! `remove`.
 
 use std::io::Write as _;
 use std::process::Stdio;
@@ -11,116 +10,6 @@ use std::process::Stdio;
 use serde_json::Value;
 
 use crate::common::*;
-
-// ---------------------------------------------------------------------------
-// Helpers shared with the other modules.
-
-/// `cred` as a `std::process::Command`, with the same sealed environment as
-/// [`TestEnv::cmd`], for tests that spawn several at once or keep stdin open.
-pub(crate) fn std_cmd(env: &TestEnv) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cred"));
-    cmd.env_clear();
-    cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd.env("HOME", env.home());
-    cmd.env("CRED_CONFIG_DIR", env.config_dir());
-    cmd.env("LANG", "C.UTF-8");
-    cmd.env("NO_PROXY", "*");
-    cmd.env("DBUS_SESSION_BUS_ADDRESS", bus_address());
-    cmd.current_dir(env.dir.path());
-    cmd
-}
-
-/// The keychain account of credential `name` in this environment's config
-/// directory: `NAME@<canonical config dir>`.
-pub(crate) fn account(env: &TestEnv, name: &str) -> String {
-    let dir = std::fs::canonicalize(env.config_dir()).unwrap_or_else(|_| env.config_dir());
-    format!("{name}@{}", dir.display())
-}
-
-fn secret_tool(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("secret-tool")
-        .args(args)
-        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
-        .stdin(Stdio::null())
-        .output()
-        .expect("secret-tool (libsecret-tools) is needed by the tests")
-}
-
-/// What the real Secret Service holds for credential `name` (looked up with
-/// `secret-tool`, independently of `cred`), if anything.
-pub(crate) fn keychain_lookup(env: &TestEnv, name: &str) -> Option<String> {
-    // The keyring crate stores the account in the `username` attribute.
-    let out = secret_tool(&["lookup", "service", "cred", "username", &account(env, name)]);
-    // Not found: exit 1 and silence. Anything on stderr means the lookup
-    // itself failed, which must not pass for "nothing stored".
-    assert!(
-        out.stderr.is_empty(),
-        "secret-tool lookup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value = String::from_utf8_lossy(&out.stdout).into_owned();
-    (out.status.success() && !value.is_empty()).then_some(value)
-}
-
-/// Deletes the keychain entry of credential `name` behind `cred`'s back.
-pub(crate) fn keychain_clear(env: &TestEnv, name: &str) {
-    let out = secret_tool(&["clear", "service", "cred", "username", &account(env, name)]);
-    assert!(out.status.success(), "secret-tool clear failed: {out:?}");
-}
-
-/// `cred ARGS` with extra environment variables.
-pub(crate) fn run_env(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Run {
-    env.run_with(args, |c| {
-        for (k, v) in extra {
-            c.env(k, v);
-        }
-    })
-}
-
-/// Parses stdout as JSON, failing with the whole run on error.
-pub(crate) fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{run}"))
-}
-
-/// Exactly one `cred: error:` line, and it starts with `message`; progress
-/// lines (a check's "Checking…", warnings) may come before it.
-pub(crate) fn assert_error_line(run: &Run, message: &str) {
-    let errors: Vec<&str> = run
-        .stderr
-        .lines()
-        .filter(|l| l.contains("cred: error:"))
-        .collect();
-    assert_eq!(errors.len(), 1, "exactly one error line expected\n{run}");
-    assert!(
-        errors[0].starts_with(&format!("cred: error: {message}")),
-        "the error line should start with `cred: error: {message}`\n{run}"
-    );
-}
-
-/// stderr starts with `cred: error: {starts_with}`, and has no other error
-/// line (bad input is refused before anything else is printed).
-pub(crate) fn assert_one_error(run: &Run, starts_with: &str) {
-    assert!(
-        run.stderr
-            .starts_with(&format!("cred: error: {starts_with}")),
-        "stderr should start with `cred: error: {starts_with}`\n{run}"
-    );
-    assert_eq!(
-        run.stderr.matches("cred: error:").count(),
-        1,
-        "exactly one error line expected\n{run}"
-    );
-}
-
-/// A server that answers every request with 200 and Paymo's `/me` body.
-pub(crate) fn ok_server() -> Server {
-    Server::start(|_| {
-        Reply::json(
-            200,
-            r#"{"users":[{"id":1,"name":"Ada","email":"ada@example.com"}]}"#,
-        )
-    })
-}
 
 // ---------------------------------------------------------------------------
 // The round trip.

@@ -9,7 +9,6 @@ use rexpect::session::{Options, PtySession, spawn_with_options};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use crate::storage::{keychain_lookup, std_cmd};
 
 /// Down arrow and Enter, as a terminal sends them.
 const DOWN: &str = "\x1b[B";

@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::process::Stdio;
+
 use assert_cmd::Command;
+use serde_json::Value;
 
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
@@ -86,15 +89,22 @@ impl TestEnv {
     /// the caller removes DBUS_SESSION_BUS_ADDRESS on purpose.
     pub fn cmd(&self) -> Command {
         let mut cmd = Command::cargo_bin("cred").unwrap();
-        cmd.env_clear();
-        cmd.env("PATH", std::env::var_os("PATH").unwrap_or_default());
-        cmd.env("HOME", self.home());
-        cmd.env("CRED_CONFIG_DIR", self.config_dir());
-        cmd.env("LANG", "C.UTF-8");
-        cmd.env("NO_PROXY", "*");
-        cmd.env("DBUS_SESSION_BUS_ADDRESS", bus_address());
-        cmd.current_dir(self.dir.path());
+        cmd.env_clear()
+            .envs(self.sealed_env())
+            .current_dir(self.dir.path());
         cmd
+    }
+
+    /// The whole environment `cred` runs with: nothing else passes through.
+    pub fn sealed_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        vec![
+            ("PATH", std::env::var_os("PATH").unwrap_or_default()),
+            ("HOME", self.home().into()),
+            ("CRED_CONFIG_DIR", self.config_dir().into()),
+            ("LANG", "C.UTF-8".into()),
+            ("NO_PROXY", "*".into()),
+            ("DBUS_SESSION_BUS_ADDRESS", bus_address().into()),
+        ]
     }
 
     /// Runs `cred ARGS` with no stdin.
@@ -463,4 +473,110 @@ pub fn basic(user: &str, password: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     )
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for looking into the real keychain, spawning `cred` as a plain
+// process, and checking errors.
+
+/// `cred` as a `std::process::Command`, with the same sealed environment as
+/// [`TestEnv::cmd`], for tests that spawn several at once or keep stdin open.
+pub fn std_cmd(env: &TestEnv) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cred"));
+    cmd.env_clear()
+        .envs(env.sealed_env())
+        .current_dir(env.dir.path());
+    cmd
+}
+
+/// The keychain account of credential `name` in this environment's config
+/// directory: `NAME@<canonical config dir>`.
+pub fn account(env: &TestEnv, name: &str) -> String {
+    let dir = std::fs::canonicalize(env.config_dir()).unwrap_or_else(|_| env.config_dir());
+    format!("{name}@{}", dir.display())
+}
+
+fn secret_tool(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("secret-tool")
+        .args(args)
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
+        .stdin(Stdio::null())
+        .output()
+        .expect("secret-tool (libsecret-tools) is needed by the tests")
+}
+
+/// What the real Secret Service holds for credential `name` (looked up with
+/// `secret-tool`, independently of `cred`), if anything.
+pub fn keychain_lookup(env: &TestEnv, name: &str) -> Option<String> {
+    // The keyring crate stores the account in the `username` attribute.
+    let out = secret_tool(&["lookup", "service", "cred", "username", &account(env, name)]);
+    // Not found: exit 1 and silence. Anything on stderr means the lookup
+    // itself failed, which must not pass for "nothing stored".
+    assert!(
+        out.stderr.is_empty(),
+        "secret-tool lookup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.success() && !value.is_empty()).then_some(value)
+}
+
+/// Deletes the keychain entry of credential `name` behind `cred`'s back.
+pub fn keychain_clear(env: &TestEnv, name: &str) {
+    let out = secret_tool(&["clear", "service", "cred", "username", &account(env, name)]);
+    assert!(out.status.success(), "secret-tool clear failed: {out:?}");
+}
+
+/// `cred ARGS` with extra environment variables.
+pub fn run_env(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Run {
+    env.run_with(args, |c| {
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+    })
+}
+
+/// Parses stdout as JSON, failing with the whole run on error.
+pub fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e})\n{run}"))
+}
+
+/// Exactly one `cred: error:` line, and it starts with `message`; progress
+/// lines (a check's "Checking…", warnings) may come before it.
+pub fn assert_error_line(run: &Run, message: &str) {
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("cred: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "exactly one error line expected\n{run}");
+    assert!(
+        errors[0].starts_with(&format!("cred: error: {message}")),
+        "the error line should start with `cred: error: {message}`\n{run}"
+    );
+}
+
+/// stderr starts with `cred: error: {starts_with}`, and has no other error
+/// line (bad input is refused before anything else is printed).
+pub fn assert_one_error(run: &Run, starts_with: &str) {
+    assert!(
+        run.stderr
+            .starts_with(&format!("cred: error: {starts_with}")),
+        "stderr should start with `cred: error: {starts_with}`\n{run}"
+    );
+    assert_eq!(
+        run.stderr.matches("cred: error:").count(),
+        1,
+        "exactly one error line expected\n{run}"
+    );
+}
+
+/// A server that answers every request with 200 and Paymo's `/me` body.
+pub fn ok_server() -> Server {
+    Server::start(|_| {
+        Reply::json(
+            200,
+            r#"{"users":[{"id":1,"name":"Ada","email":"ada@example.com"}]}"#,
+        )
+    })
 }

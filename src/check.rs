@@ -104,6 +104,19 @@ impl Outcome {
         }
     }
 
+    /// The same outcome with its message passed through `f`.
+    pub fn map_message(self, f: impl Fn(String) -> String) -> Outcome {
+        match self {
+            Outcome::Valid(who) => Outcome::Valid(who.map(f)),
+            Outcome::Rejected(m) => Outcome::Rejected(f(m)),
+            Outcome::NotFound(m) => Outcome::NotFound(f(m)),
+            Outcome::Network(m) => Outcome::Network(f(m)),
+            Outcome::RateLimited(m) => Outcome::RateLimited(f(m)),
+            Outcome::Unconfirmed(m) => Outcome::Unconfirmed(f(m)),
+            Outcome::Error(m) => Outcome::Error(f(m)),
+        }
+    }
+
     pub fn is_valid(&self) -> bool {
         matches!(self, Outcome::Valid(_))
     }
@@ -177,10 +190,16 @@ pub fn check(
     on_wait: &dyn Fn(Duration),
 ) -> Checked {
     let start = Instant::now();
+    let provider = config.provider();
     let outcome = match timeout() {
-        Ok(limit) => run(client, config.provider(), secret, limit, on_wait),
+        Ok(limit) => run(client, provider, secret, limit, on_wait),
         Err(e) => Outcome::Error(e.message),
     };
+    // Messages quote the server (first line of an error body, the user's
+    // name): an API that echoes the request must not put the key into
+    // output or config.toml.
+    let redactor = crate::http::Redactor::new(provider.auth(secret).revealing_forms(secret));
+    let outcome = outcome.map_message(|m| redactor.redact(&m));
     Checked {
         outcome,
         elapsed: start.elapsed(),

@@ -36,8 +36,24 @@ pub fn client_for(timeout: Duration, base: &Url) -> Result<Client> {
         .map_err(|e| Error::user("could not set up the HTTP client").cause(e))
 }
 
+/// Proxies from the environment are used for https:// requests only (the
+/// proxy sees a CONNECT tunnel, never the key): a plain-http request, which
+/// carries the key in clear text, never goes through a proxy.
+fn https_proxy() -> Option<reqwest::Proxy> {
+    let url = ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))?;
+    let proxy = reqwest::Proxy::https(url.trim()).ok()?;
+    Some(proxy.no_proxy(reqwest::NoProxy::from_env()))
+}
+
 fn builder(timeout: Duration) -> reqwest::blocking::ClientBuilder {
-    Client::builder()
+    let builder = Client::builder().no_proxy();
+    let builder = match https_proxy() {
+        Some(proxy) => builder.proxy(proxy),
+        None => builder,
+    };
+    builder
         .user_agent(USER_AGENT)
         .connect_timeout(timeout.min(Duration::from_secs(15)))
         // Blocking client: the answer's head within `timeout`, then each

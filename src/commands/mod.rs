@@ -138,7 +138,8 @@ impl KeySource {
     /// order. Never from a flag's value (argv is visible to other users).
     pub fn read(&self, ui: &Ui, label: &str) -> Result<SecretString> {
         let secret = if self.api_key_stdin {
-            let mut raw = String::new();
+            // Zeroed on drop, like every other copy of the key.
+            let mut raw = zeroize::Zeroizing::new(String::new());
             std::io::stdin().read_to_string(&mut raw).map_err(|e| {
                 Error::user("could not read the API key from standard input").cause(e)
             })?;
@@ -150,9 +151,10 @@ impl KeySource {
             }
             SecretString::from(line.to_string())
         } else if let Some(v) = std::env::var_os(API_KEY_ENV) {
-            let v = v
-                .into_string()
-                .map_err(|_| Error::user(format!("{API_KEY_ENV} is not valid UTF-8")))?;
+            let v = zeroize::Zeroizing::new(
+                v.into_string()
+                    .map_err(|_| Error::user(format!("{API_KEY_ENV} is not valid UTF-8")))?,
+            );
             SecretString::from(v.trim().to_string())
         } else if ui.interactive() {
             ui.prompter().secret(label)?

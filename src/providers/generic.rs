@@ -92,6 +92,13 @@ impl Provider for GenericConfig {
     }
 
     fn base_url(&self) -> Result<Url> {
+        // The https-only rule holds for a hand-edited config.toml too.
+        validate_base_url(&self.base_url, self.allow_http).map_err(|why| {
+            crate::error::Error::user(format!(
+                "the base URL in config.toml is not usable: {why}"
+            ))
+            .hint("fix base_url in config.toml, or add the credential again with `cred add generic --force`")
+        })?;
         super::parse_base(&self.base_url, "the config")
     }
 

@@ -55,6 +55,17 @@ impl Provider for PaligoConfig {
             Some(t) => (t, URL_ENV),
             None => (DEFAULT_URL.to_string(), "the Paligo default"),
         };
+        // config.toml may have been edited by hand: the instance must still
+        // be a bare DNS label, or the key could go to another host.
+        if normalize_instance(&self.instance).as_deref() != Ok(self.instance.as_str()) {
+            return Err(crate::error::Error::user(format!(
+                "the Paligo instance `{}` in config.toml is not a valid instance name",
+                self.instance
+            ))
+            .hint(
+                "fix it in config.toml, or add the credential again with `cred add paligo --force`",
+            ));
+        }
         super::parse_base(&template.replace("{instance}", &self.instance), source)
     }
 

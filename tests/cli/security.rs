@@ -412,3 +412,177 @@ fn config_is_private_to_the_user() {
         "{text}"
     );
 }
+
+/// An API that quotes the request (URL and headers) in the first line of
+/// its error pages, as many do.
+fn echoing_error_server() -> Server {
+    Server::start(|seen| {
+        let auth = seen.header("authorization").unwrap_or("");
+        Reply::new(500, format!("oops {} {} {}\n", seen.method, seen.url, auth))
+    })
+}
+
+#[test]
+fn check_messages_never_carry_the_key() {
+    let server = echoing_error_server();
+    let env = TestEnv::new();
+    let key = secret("echo");
+    let all = forms(&key, None);
+    let base = format!("{}/v1", server.url());
+    let query = [
+        "generic",
+        "--name",
+        "q",
+        "--base-url",
+        &base,
+        "--placement",
+        "query",
+    ];
+    // A failed add prints the server's first line: without the key.
+    let failed = env.add(&query, &key, &[]);
+    failed.code(3);
+    assert!(
+        failed.stderr.contains("oops GET /v1?"),
+        "the echo is quoted\n{failed}"
+    );
+    assert_hidden("failed add", failed.all().as_bytes(), &all);
+    // Stored unchecked, then verified: output, JSON and config stay clean.
+    let mut unchecked = query.to_vec();
+    unchecked.push("--no-verify");
+    env.add(&unchecked, &key, &[]).ok();
+    let header = [
+        "generic",
+        "--name",
+        "h",
+        "--base-url",
+        &base,
+        "--template",
+        "Bearer ${apiKey}",
+        "--no-verify",
+    ];
+    env.add(&header, &key, &[]).ok();
+    for args in [
+        &["verify"][..],
+        &["verify", "--json"],
+        &["show", "q"],
+        &["list", "--json"],
+    ] {
+        let run = env.run(args);
+        assert!(
+            run.all().contains("oops GET"),
+            "{args:?} quotes the server\n{run}"
+        );
+        assert_hidden(&format!("{args:?}"), run.all().as_bytes(), &all);
+    }
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.url.contains(&key) || r.header("authorization").is_some())
+    );
+    assert_hidden("config.toml", env.config_text().as_bytes(), &all);
+}
+
+#[test]
+fn plain_http_never_goes_through_a_proxy() {
+    // A proxy would see a plain-http request whole, key included.
+    let proxy = Server::start(|_| Reply::new(502, "proxy"));
+    let origin = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let key = secret("proxy");
+    let base = format!("{}/v1", origin.url());
+    env.add(
+        &[
+            "generic",
+            "--name",
+            "g",
+            "--base-url",
+            &base,
+            "--placement",
+            "query",
+            "--no-verify",
+        ],
+        &key,
+        &[],
+    )
+    .ok();
+    let via_proxy = |c: &mut assert_cmd::Command| {
+        c.env_remove("NO_PROXY");
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+        ] {
+            c.env(var, proxy.url());
+        }
+    };
+    env.run_with(&["call", "g", "/items"], via_proxy).ok();
+    env.run_with(&["verify", "g"], via_proxy).ok();
+    assert_eq!(proxy.count(), 0, "the proxy saw {:?}", proxy.requests());
+    assert_eq!(origin.count(), 2);
+}
+
+#[test]
+fn a_hand_edited_config_cannot_send_the_key_elsewhere() {
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let key = secret("edit");
+    let paligo_url = paligo_env(&server);
+    env.add(
+        &[
+            "paligo",
+            "--instance",
+            "acme",
+            "--username",
+            "me@acme.com",
+            "--no-verify",
+        ],
+        &key,
+        &[],
+    )
+    .ok();
+    env.add(
+        &[
+            "generic",
+            "--name",
+            "g",
+            "--base-url",
+            "https://api.example.com/v1",
+            "--no-verify",
+        ],
+        &key,
+        &[],
+    )
+    .ok();
+    let original = env.config_text();
+    // The instance becomes a host of the editor's choosing.
+    let evil_instance = format!("127.0.0.1:{}/x#", server.port);
+    std::fs::write(
+        env.config_path(),
+        original.replace(
+            "instance = \"acme\"",
+            &format!("instance = \"{evil_instance}\""),
+        ),
+    )
+    .unwrap();
+    let run = env.run(&["call", "paligo", "/folders"]);
+    run.code(1);
+    assert!(run.stderr.contains("not a valid instance name"), "{run}");
+    let run = env.run_with(&["call", "paligo", "/folders"], |c| {
+        c.env(paligo_url.0, &paligo_url.1);
+    });
+    run.code(1);
+    // A generic base URL turned into plain http to a non-loopback host.
+    std::fs::write(
+        env.config_path(),
+        original.replace("https://api.example.com/v1", "http://api.example.com/v1"),
+    )
+    .unwrap();
+    let run = env.run(&["call", "g", "/x", "--dry-run"]);
+    run.code(1);
+    assert!(run.stderr.contains("plain http://"), "{run}");
+    assert_eq!(server.count(), 0, "{:?}", server.requests());
+}

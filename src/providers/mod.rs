@@ -183,7 +183,16 @@ impl Auth {
             forms.push(url::form_urlencoded::byte_serialize(v.as_bytes()).collect());
         }
         let raw = secret.expose_secret();
-        forms.push(url::form_urlencoded::byte_serialize(raw.as_bytes()).collect());
+        let form_encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        // The same key as an echoing API may write it back: percent-encoded
+        // with %20 for spaces, or inside a JSON string (`/` escaped as `\/`).
+        forms.push(form_encoded.replace('+', "%20"));
+        forms.push(form_encoded);
+        if let Ok(json) = serde_json::to_string(raw) {
+            let inner = &json[1..json.len() - 1];
+            forms.push(inner.to_string());
+            forms.push(inner.replace('/', "\\/"));
+        }
         forms.retain(|f| !f.is_empty());
         forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
         forms.dedup();
@@ -250,6 +259,10 @@ mod tests {
         let forms = auth.revealing_forms(&secret);
         assert!(forms.contains(&"a b+c".to_string()));
         assert!(forms.contains(&"a+b%2Bc".to_string()));
+        assert!(forms.contains(&"a%20b%2Bc".to_string()));
+        let slashed = SecretString::from("k/e\"y");
+        let forms = Auth::basic("k/e\"y", "X").revealing_forms(&slashed);
+        assert!(forms.contains(&"k\\/e\\\"y".to_string()), "{forms:?}");
     }
 
     #[test]

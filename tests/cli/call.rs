@@ -122,16 +122,8 @@ fn closed_port() -> u16 {
 /// `cred` as a child process (for tests that watch it while it runs), with
 /// the same sealed environment as [`TestEnv::cmd`].
 fn spawn_cred(env: &TestEnv, vars: &[(&str, String)], args: &[&str], stdout: Stdio) -> Child {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cred"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("CRED_CONFIG_DIR", env.config_dir())
-        .env("LANG", "C.UTF-8")
-        .env("NO_PROXY", "*")
-        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
-        .current_dir(env.dir.path())
-        .arg("call")
+    let mut cmd = std_cmd(env);
+    cmd.arg("call")
         .args(args)
         .stdin(Stdio::null())
         .stdout(stdout)

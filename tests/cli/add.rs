@@ -499,13 +499,7 @@ fn stdin_key_is_read_once_when_spawned_by_a_script() {
     // with stdin written in pieces.
     let env = TestEnv::new();
     let key = secret("pipe");
-    let mut child = std_cmd(&env)
-        .args(["add", "paymo", "--no-verify", "--api-key-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_add_reading_stdin(&env);
     {
         let mut stdin = child.stdin.take().unwrap();
         let (a, b) = key.split_at(5);

@@ -5,7 +5,6 @@
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
@@ -315,13 +314,7 @@ fn secret_appears_only_in_cred_secret() {
 fn secret_is_never_in_argv_or_environment() {
     let env = TestEnv::new();
     let key = secret("argv");
-    let mut child = std_cmd(&env)
-        .args(["add", "paymo", "--no-verify", "--api-key-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_add_reading_stdin(&env);
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(key.as_bytes()).unwrap();
     stdin.flush().unwrap();

@@ -489,6 +489,19 @@ pub fn std_cmd(env: &TestEnv) -> std::process::Command {
     cmd
 }
 
+/// `cred add paymo --no-verify --api-key-stdin` as a running child with
+/// piped stdin, stdout and stderr: the test writes the key (and may keep
+/// stdin open to look at the process meanwhile).
+pub fn spawn_add_reading_stdin(env: &TestEnv) -> std::process::Child {
+    std_cmd(env)
+        .args(["add", "paymo", "--no-verify", "--api-key-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// The keychain account of credential `name` in this environment's config
 /// directory: `NAME@<canonical config dir>`.
 pub fn account(env: &TestEnv, name: &str) -> String {

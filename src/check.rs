@@ -9,21 +9,29 @@
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::Client;
+use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::SecretString;
 
 use crate::error::{Error, Exit, Result};
-use crate::http;
+use crate::http::{self, Pipeline, Request, RetryPolicy, SendError};
 use crate::providers::{Provider, ProviderConfig, Verdict};
+use crate::scrub::Secrets;
 use crate::store::CheckRecord;
+use crate::ui::Ui;
 
 /// How long a check waits for an answer, unless `CRED_CHECK_TIMEOUT` says.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// Overrides [`TIMEOUT`]: seconds, e.g. `5` or `0.5`.
 pub const TIMEOUT_ENV: &str = "CRED_CHECK_TIMEOUT";
 const MAX_TIMEOUT_SECS: f64 = 3600.0;
-/// A 429 is waited out at most this often, and never longer than this.
-const RATE_LIMIT_RETRIES: u32 = 2;
-const MAX_WAIT: Duration = Duration::from_secs(60);
+/// How a check waits out rate limits: at most twice, a minute in all, 5 s
+/// when the server does not say.
+const RETRY: RetryPolicy = RetryPolicy {
+    retries: 2,
+    max_wait: Duration::from_secs(60),
+    default_wait: Duration::from_secs(5),
+    unsafe_methods: false,
+};
 
 /// How long a check waits: [`TIMEOUT`], or `CRED_CHECK_TIMEOUT` seconds.
 pub fn timeout() -> Result<Duration> {
@@ -48,6 +56,7 @@ fn parse_timeout(raw: &str) -> Result<Duration> {
             Error::user(format!(
                 "{TIMEOUT_ENV}=`{text}` is not a number of seconds (more than 0, at most 3600)"
             ))
+            .hint("set CRED_CHECK_TIMEOUT to seconds, e.g. 30, or unset it")
         })
 }
 
@@ -57,7 +66,11 @@ pub enum Outcome {
     Valid(Option<String>),
     Rejected(String),
     NotFound(String),
-    Network(String),
+    /// No answer; `slow` when the API did not answer in time.
+    Network {
+        message: String,
+        slow: bool,
+    },
     RateLimited(String),
     Unconfirmed(String),
     /// The check could not be made for a local reason (bad base URL, bad
@@ -71,7 +84,7 @@ impl Outcome {
             Outcome::Valid(_) => Exit::Success,
             Outcome::Rejected(_) => Exit::Rejected,
             Outcome::NotFound(_) => Exit::Failure,
-            Outcome::Network(_) => Exit::Network,
+            Outcome::Network { .. } => Exit::Network,
             Outcome::RateLimited(_) => Exit::RateLimited,
             Outcome::Unconfirmed(_) => Exit::HttpStatus,
             Outcome::Error(_) => Exit::Failure,
@@ -84,7 +97,7 @@ impl Outcome {
             Outcome::Valid(_) => "valid",
             Outcome::Rejected(_) => "rejected",
             Outcome::NotFound(_) => "not-found",
-            Outcome::Network(_) => "network",
+            Outcome::Network { .. } => "network",
             Outcome::RateLimited(_) => "rate-limited",
             Outcome::Unconfirmed(_) => "unconfirmed",
             Outcome::Error(_) => "error",
@@ -95,9 +108,9 @@ impl Outcome {
         match self {
             Outcome::Valid(Some(who)) => who.clone(),
             Outcome::Valid(None) => "the key works".into(),
-            Outcome::Rejected(m)
+            Outcome::Network { message: m, .. }
+            | Outcome::Rejected(m)
             | Outcome::NotFound(m)
-            | Outcome::Network(m)
             | Outcome::RateLimited(m)
             | Outcome::Unconfirmed(m)
             | Outcome::Error(m) => m.clone(),
@@ -110,7 +123,10 @@ impl Outcome {
             Outcome::Valid(who) => Outcome::Valid(who.map(f)),
             Outcome::Rejected(m) => Outcome::Rejected(f(m)),
             Outcome::NotFound(m) => Outcome::NotFound(f(m)),
-            Outcome::Network(m) => Outcome::Network(f(m)),
+            Outcome::Network { message, slow } => Outcome::Network {
+                message: f(message),
+                slow,
+            },
             Outcome::RateLimited(m) => Outcome::RateLimited(f(m)),
             Outcome::Unconfirmed(m) => Outcome::Unconfirmed(f(m)),
             Outcome::Error(m) => Outcome::Error(f(m)),
@@ -119,6 +135,12 @@ impl Outcome {
 
     pub fn is_valid(&self) -> bool {
         matches!(self, Outcome::Valid(_))
+    }
+
+    /// Whether the answer says the instance or API is not where the
+    /// credential points (the other answers may be wrong, not the key).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Outcome::NotFound(_))
     }
 
     pub fn record(&self) -> CheckRecord {
@@ -134,35 +156,21 @@ impl Outcome {
     /// refused: an unconfirmed key or an unreachable API is not a bad key.
     pub fn into_error(self, provider: &dyn Provider) -> Error {
         let exit = self.exit();
-        let rejected = match provider.kind() {
-            crate::providers::ProviderKind::Paligo => {
-                "check the username and the key, or pass --no-verify to store it unchecked"
-            }
-            crate::providers::ProviderKind::Paymo => {
-                "check the key, or pass --no-verify to store it unchecked"
-            }
-            crate::providers::ProviderKind::Generic => {
-                "check the key, the key name and the template, or pass --no-verify to store it unchecked"
-            }
-        };
         let hint = match &self {
-            Outcome::Rejected(_) => rejected,
+            Outcome::Rejected(_) => provider.rejected_hint(),
             Outcome::NotFound(_) => "check the instance or base URL",
-            Outcome::Network(m) if m.contains("did not answer within") => {
+            Outcome::Network { slow: true, .. } => {
                 "the API is slow: allow more time with CRED_CHECK_TIMEOUT=SECONDS, or pass --no-verify to store it unchecked"
             }
-            Outcome::Network(_) => {
+            Outcome::Network { .. } => {
                 "check your connection, or pass --no-verify to store it unchecked"
             }
             Outcome::RateLimited(_) => "wait a minute and try again",
             Outcome::Unconfirmed(_) => "pass --no-verify to store it without a check",
-            Outcome::Error(m) if m.contains(TIMEOUT_ENV) => {
-                "set CRED_CHECK_TIMEOUT to seconds, e.g. 30, or unset it"
-            }
             Outcome::Error(_) | Outcome::Valid(_) => "",
         };
         let message = match &self {
-            Outcome::Network(m) | Outcome::RateLimited(m) => {
+            Outcome::Network { message: m, .. } | Outcome::RateLimited(m) => {
                 format!(
                     "could not check the key with {}: {m}",
                     provider.display_name()
@@ -181,29 +189,63 @@ pub struct Checked {
     pub elapsed: Duration,
 }
 
-/// Checks a key against the live API. `on_wait` is told when a 429 is
-/// being waited out (for a spinner).
+/// Tells a caller's closure about rate-limit waits (for a spinner).
+struct WaitNotice<'a>(&'a dyn Fn(Duration));
+
+impl http::Observer for WaitNotice<'_> {
+    fn waiting(&self, _status: u16, wait: Duration, _attempt: u32, _retries: u32) {
+        (self.0)(wait)
+    }
+}
+
+/// Checks a key against the live API, waiting at most `limit` for an
+/// answer. `on_wait` is told when a 429 is being waited out.
 pub fn check(
     client: &Client,
     config: &ProviderConfig,
     secret: &SecretString,
+    limit: Duration,
     on_wait: &dyn Fn(Duration),
 ) -> Checked {
     let start = Instant::now();
     let provider = config.provider();
-    let outcome = match timeout() {
-        Ok(limit) => run(client, provider, secret, limit, on_wait),
-        Err(e) => Outcome::Error(e.message),
-    };
+    let outcome = run(client, provider, secret, limit, on_wait);
     // Messages quote the server (first line of an error body, the user's
     // name): an API that echoes the request must not put the key into
     // output or config.toml.
-    let redactor = crate::http::Redactor::new(provider.auth(secret).revealing_forms(secret));
-    let outcome = outcome.map_message(|m| redactor.redact(&m));
+    let secrets = Secrets::new(secret, &provider.auth(secret));
+    let outcome = outcome.map_message(|m| secrets.scrub_str(&m));
     Checked {
         outcome,
         elapsed: start.elapsed(),
     }
+}
+
+/// Runs the live check with a spinner and reports a success (`add`, `rotate`).
+pub fn with_spinner(
+    ui: &Ui,
+    client: &Client,
+    provider: &ProviderConfig,
+    secret: &SecretString,
+    limit: Duration,
+) -> Outcome {
+    let who = provider.provider().display_name();
+    let spinner = ui.spinner(&format!("Checking the key with {who}…"));
+    let checked = check(client, provider, secret, limit, &|wait| {
+        let msg = format!("{who} is rate limiting; waiting {} s…", wait.as_secs());
+        spinner.set_message(&msg);
+        if !ui.stderr_is_terminal() {
+            ui.status(&msg);
+        }
+    });
+    spinner.finish();
+    if let Outcome::Valid(_) = &checked.outcome {
+        ui.success(&format!(
+            "✓ {who} accepted the key: {}",
+            checked.outcome.message()
+        ));
+    }
+    checked.outcome
 }
 
 fn run(
@@ -221,63 +263,48 @@ fn run(
         Ok(u) => u,
         Err(why) => return Outcome::Error(why),
     };
+    let mut request = Request::get(url);
+    for (k, v) in provider.check_headers() {
+        request
+            .headers
+            .insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+    }
     let auth = provider.auth(secret);
-    let mut waited = Duration::ZERO;
-    let mut attempt = 0;
-    loop {
-        let request = match http::authorize(client, reqwest::Method::GET, url.clone(), &auth) {
-            Ok(r) => r,
-            Err(e) => return Outcome::Error(e.message),
-        };
-        let request = provider
-            .check_headers()
-            .into_iter()
-            .fold(request, |r, (k, v)| r.header(k, v))
-            .timeout(limit);
-        let response = match request.send() {
-            Ok(r) => r,
-            Err(e) => return network(provider, e, &url, limit),
-        };
-        let status = response.status();
-        if status.as_u16() == 429 {
-            let wait = http::retry_after(response.headers()).unwrap_or(Duration::from_secs(5));
-            if attempt >= RATE_LIMIT_RETRIES || waited + wait > MAX_WAIT {
-                return Outcome::RateLimited(format!(
-                    "{} is rate limiting requests (HTTP 429, retry after {} s)",
-                    provider.display_name(),
-                    wait.as_secs()
-                ));
-            }
-            on_wait(wait);
-            std::thread::sleep(wait);
-            waited += wait;
-            attempt += 1;
-            continue;
-        }
-        if status.is_redirection() {
-            // Same-origin redirects were followed by the client; this one
-            // points elsewhere. Name only its origin: the rest of the
-            // address may carry the key (a query parameter copied over).
-            let to = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| url.join(l).ok())
-                .map(|u| u.origin().ascii_serialization())
-                .unwrap_or_else(|| "another address".into());
-            return Outcome::Unconfirmed(format!(
-                "could not confirm the key: {} answered HTTP {} redirecting to {to}, another origin; the key was not sent there",
-                provider.display_name(),
-                status.as_u16()
-            ));
-        }
-        let body = read_prefix(response);
-        return match provider.judge(status.as_u16(), &body) {
-            Verdict::Valid(who) => Outcome::Valid(who),
-            Verdict::Rejected(m) => Outcome::Rejected(m),
-            Verdict::NotFound(m) => Outcome::NotFound(m),
-            Verdict::Unconfirmed(m) => Outcome::Unconfirmed(m),
-        };
+    let notice = WaitNotice(on_wait);
+    let pipeline = Pipeline::new(client, &auth, &base, limit)
+        .retry(RETRY)
+        .observer(&notice);
+    let sent = match pipeline.send(&request) {
+        Ok(sent) => sent,
+        Err(e) => return network(provider, e),
+    };
+    let status = sent.response.status().as_u16();
+    if let Some(offsite) = sent.offsite {
+        // Name only the target's origin: the rest of the address may carry
+        // the key (a query parameter copied over).
+        let to = offsite
+            .target
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|| "another address".into());
+        return Outcome::Unconfirmed(format!(
+            "could not confirm the key: {} answered HTTP {status} redirecting to {to}, another origin; the key was not sent there",
+            provider.display_name(),
+        ));
+    }
+    if sent.limited.is_some() && status == 429 {
+        let wait = http::retry::retry_after(sent.response.headers()).unwrap_or(RETRY.default_wait);
+        return Outcome::RateLimited(format!(
+            "{} is rate limiting requests (HTTP 429, retry after {} s)",
+            provider.display_name(),
+            wait.as_secs()
+        ));
+    }
+    let body = read_prefix(sent.response);
+    match provider.judge(status, &body) {
+        Verdict::Valid(who) => Outcome::Valid(who),
+        Verdict::Rejected(m) => Outcome::Rejected(m),
+        Verdict::NotFound(m) => Outcome::NotFound(m),
+        Verdict::Unconfirmed(m) => Outcome::Unconfirmed(m),
     }
 }
 
@@ -289,29 +316,22 @@ fn read_prefix(response: reqwest::blocking::Response) -> Vec<u8> {
     body
 }
 
-fn network(
-    provider: &dyn Provider,
-    err: reqwest::Error,
-    url: &url::Url,
-    limit: Duration,
-) -> Outcome {
-    let e = http::network_error(err, url, limit);
-    let dns = e.message.contains("does not resolve");
-    if dns
-        && provider.kind() == crate::providers::ProviderKind::Paligo
-        && let Some(name) = url
-            .host_str()
-            .and_then(|h| h.strip_suffix(".paligoapp.com"))
+fn network(provider: &dyn Provider, err: SendError) -> Outcome {
+    if let SendError::Dns { host, .. } = &err
+        && let Some(message) = provider.dns_failure(host)
     {
-        return Outcome::Network(format!(
-            "no Paligo instance named `{name}` (the address does not resolve): check the part of your Paligo address before .paligoapp.com"
-        ));
+        return Outcome::Network {
+            message,
+            slow: false,
+        };
     }
-    let mut message = e.message;
-    if let Some(cause) = e.causes.first() {
+    let slow = err.is_timeout();
+    let e = Error::from(err);
+    let mut message = e.message.clone();
+    if let Some(cause) = e.cause_lines().first() {
         message.push_str(&format!(" ({cause})"));
     }
-    Outcome::Network(message)
+    Outcome::Network { message, slow }
 }
 
 #[cfg(test)]
@@ -328,7 +348,8 @@ mod tests {
         for bad in ["0", "-1", "soon", "NaN", "inf", "3601", "1e9"] {
             let err = parse_timeout(bad).unwrap_err();
             assert!(err.message.contains(TIMEOUT_ENV), "{bad}: {}", err.message);
-            assert_eq!(err.exit, Exit::Failure);
+            assert_eq!(err.exit(), Exit::Failure);
+            assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
         }
     }
 
@@ -341,27 +362,34 @@ mod tests {
         let err =
             Outcome::Unconfirmed("could not confirm the key: Paligo answered HTTP 500: x".into())
                 .into_error(&paligo);
-        assert_eq!(err.exit, Exit::HttpStatus);
+        assert_eq!(err.exit(), Exit::HttpStatus);
         assert!(
             err.message.starts_with("could not confirm"),
             "{}",
             err.message
         );
 
-        let err = Outcome::Network("127.0.0.1 refused the connection".into()).into_error(&paligo);
-        assert_eq!(err.exit, Exit::Network);
+        let err = Outcome::Network {
+            message: "127.0.0.1 refused the connection".into(),
+            slow: false,
+        }
+        .into_error(&paligo);
+        assert_eq!(err.exit(), Exit::Network);
         assert_eq!(
             err.message,
             "could not check the key with Paligo: 127.0.0.1 refused the connection"
         );
 
-        let err =
-            Outcome::Network("127.0.0.1 did not answer within 1 s".into()).into_error(&paligo);
+        let err = Outcome::Network {
+            message: "127.0.0.1 did not answer within 1 s".into(),
+            slow: true,
+        }
+        .into_error(&paligo);
         assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
 
         let err =
             Outcome::Rejected("Paligo rejected the username or API key".into()).into_error(&paligo);
-        assert_eq!(err.exit, Exit::Rejected);
+        assert_eq!(err.exit(), Exit::Rejected);
         assert_eq!(err.message, "Paligo rejected the username or API key");
 
         assert_eq!(Outcome::Error("bad".into()).exit(), Exit::Failure);

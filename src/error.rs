@@ -9,14 +9,22 @@
 //! hint: <hint>
 //! ```
 //!
+//! In the style of jj's `CommandError`: an [`Error`] has a [`ErrorKind`]
+//! that fixes the exit code, the typed source it came from (kept as an
+//! `anyhow::Error`, so a caller can still downcast it), explicit causes and
+//! hints. The layers below report typed errors (`SendError` in `http`,
+//! `StoreError` in `store::keychain`, `ConfigError` in `store::config`);
+//! their `From` impls here and beside them attach the hints. Nothing
+//! decides behaviour by reading the text of a message cred wrote itself.
+//!
 //! Messages are built by `cred` itself from names and statuses; secrets are
 //! never formatted into them (reqwest errors are stripped of their URL before
-//! they become a cause, see `http.rs`).
+//! they become a cause, see `http::error`).
 
 use std::fmt;
 use std::process::ExitCode;
 
-/// The kinds of failure a script can tell apart (SPEC §3).
+/// The exit statuses a script can tell apart (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     /// 0: success.
@@ -33,8 +41,11 @@ pub enum Exit {
     Network,
     /// 6: rate limited, and waiting longer was not allowed.
     RateLimited,
-    /// 7: the OS keychain is unavailable or locked.
+    /// 7: the secret store is unavailable or locked.
     Keychain,
+    /// 130: a person cancelled at a prompt (Ctrl-C), as a shell reports
+    /// SIGINT.
+    Cancelled,
 }
 
 impl Exit {
@@ -48,6 +59,7 @@ impl Exit {
             Exit::Network => 5,
             Exit::RateLimited => 6,
             Exit::Keychain => 7,
+            Exit::Cancelled => 130,
         }
     }
 
@@ -64,6 +76,7 @@ impl Exit {
             Exit::Rejected => 5,
             Exit::Network => 6,
             Exit::Keychain => 7,
+            Exit::Cancelled => 8,
         }
     }
 }
@@ -74,24 +87,45 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// What kind of failure an [`Error`] is; fixes its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// One of the exit statuses of SPEC §3.
+    Exit(Exit),
+    /// Standard output was closed by its reader (`cred list | head -1`):
+    /// not a failure; `main` exits 0 and prints nothing.
+    ClosedOutput,
+}
+
+impl From<Exit> for ErrorKind {
+    fn from(e: Exit) -> Self {
+        ErrorKind::Exit(e)
+    }
+}
+
 /// An error the user sees: a one-line message, the causes behind it, hints.
 #[derive(Debug)]
 pub struct Error {
-    pub exit: Exit,
+    pub kind: ErrorKind,
     pub message: String,
+    /// Cause lines given explicitly (`.cause(…)`), printed before those of
+    /// the source chain.
     pub causes: Vec<String>,
     pub hints: Vec<String>,
+    /// The typed error this one was made from, if any.
+    source: Option<anyhow::Error>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+    pub fn new(kind: impl Into<ErrorKind>, message: impl Into<String>) -> Self {
         Error {
-            exit,
+            kind: kind.into(),
             message: message.into(),
             causes: Vec::new(),
             hints: Vec::new(),
+            source: None,
         }
     }
 
@@ -104,29 +138,60 @@ impl Error {
         Error::new(Exit::Keychain, message)
     }
 
+    /// A person cancelled at a prompt: nothing was stored (exit 130).
+    pub fn cancelled() -> Self {
+        Error::new(Exit::Cancelled, crate::signals::CANCELLED)
+    }
+
+    /// Standard output went away (broken pipe).
+    pub fn closed_output() -> Self {
+        Error::new(ErrorKind::ClosedOutput, "standard output was closed")
+    }
+
+    /// The exit status this error ends the process with.
+    pub fn exit(&self) -> Exit {
+        match self.kind {
+            ErrorKind::Exit(e) => e,
+            ErrorKind::ClosedOutput => Exit::Success,
+        }
+    }
+
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self
     }
 
     pub fn cause(mut self, cause: impl fmt::Display) -> Self {
-        let text = cause.to_string();
-        // Keep each cause on one line, so the output stays greppable.
-        let one_line = text.lines().map(str::trim).collect::<Vec<_>>().join(" ");
-        if !one_line.is_empty() && !self.causes.contains(&one_line) {
-            self.causes.push(one_line);
-        }
+        push_line(&mut self.causes, &cause.to_string());
         self
     }
 
-    /// Adds the whole source chain of a std error as causes.
-    pub fn caused_by(mut self, err: &(dyn std::error::Error + 'static)) -> Self {
-        let mut next = Some(err);
-        while let Some(e) = next {
-            self = self.cause(e);
-            next = e.source();
-        }
+    /// Keeps `source` as the typed cause of this error: its chain is printed
+    /// as cause lines, and callers may downcast it.
+    pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
+        self.source = Some(source.into());
         self
+    }
+
+    /// The typed source, for callers that branch on it.
+    pub fn source_ref(&self) -> Option<&anyhow::Error> {
+        self.source.as_ref()
+    }
+
+    /// Every cause line: the explicit ones, then the source chain, each on
+    /// one line and without repeats.
+    pub fn cause_lines(&self) -> Vec<String> {
+        let mut lines = self.causes.clone();
+        if let Some(source) = &self.source {
+            for e in source.chain() {
+                let text = e.to_string();
+                // A layer that repeats the text of the one below adds nothing.
+                if !lines.iter().any(|l| l.contains(&text)) && text != self.message {
+                    push_line(&mut lines, &text);
+                }
+            }
+        }
+        lines
     }
 
     /// An I/O error on a file, naming the file.
@@ -138,7 +203,10 @@ impl Error {
             )),
             _ => None,
         };
-        let e = Error::user(format!("could not {action} {}", path.display())).cause(&err);
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            return Error::closed_output();
+        }
+        let e = Error::user(format!("could not {action} {}", path.display())).with_source(err);
         match hint {
             Some(h) => e.hint(h),
             None => e,
@@ -148,13 +216,22 @@ impl Error {
     /// Renders the error as the lines printed on stderr (without colour).
     pub fn render(&self) -> String {
         let mut out = format!("cred: error: {}\n", self.message);
-        for c in &self.causes {
+        for c in self.cause_lines() {
             out.push_str(&format!("  cause: {c}\n"));
         }
         for h in &self.hints {
             out.push_str(&format!("hint: {h}\n"));
         }
         out
+    }
+}
+
+/// Adds `text` as one line (a cause stays greppable), unless empty or
+/// already there.
+fn push_line(lines: &mut Vec<String>, text: &str) {
+    let one_line = text.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+    if !one_line.is_empty() && !lines.contains(&one_line) {
+        lines.push(one_line);
     }
 }
 
@@ -165,6 +242,16 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Writing to standard output failed: a closed pipe is its own kind, any
+/// other failure is exit 1.
+pub fn stdout_error(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Error::closed_output()
+    } else {
+        Error::user("could not write to standard output").with_source(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -179,6 +266,28 @@ mod tests {
             e.render(),
             "cred: error: no credential named `x`\n  cause: first second line\nhint: run `cred list`\n"
         );
+    }
+
+    #[test]
+    fn source_chain_becomes_causes_and_stays_typed() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::io("read", std::path::Path::new("/x"), io);
+        assert_eq!(e.cause_lines(), vec!["denied".to_string()]);
+        assert!(
+            e.source_ref()
+                .unwrap()
+                .downcast_ref::<std::io::Error>()
+                .is_some()
+        );
+        assert_eq!(e.exit(), Exit::Failure);
+        assert_eq!(e.hints.len(), 1);
+    }
+
+    #[test]
+    fn a_closed_pipe_is_its_own_kind() {
+        let e = stdout_error(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert_eq!(e.kind, ErrorKind::ClosedOutput);
+        assert_eq!(e.exit(), Exit::Success);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! The binary is a thin wrapper around [`run`]; the crate is a library so
 //! that tests (and the man page and completion generators) can reach
-//! [`cli::Cli`].
+//! [`cli::Cli`]. `docs/ARCHITECTURE.md` says where each seam lives.
 
 pub mod check;
 pub mod cli;
@@ -12,10 +12,12 @@ pub mod error;
 pub mod generate;
 pub mod http;
 pub mod providers;
+pub mod scrub;
+pub mod signals;
 pub mod store;
 pub mod ui;
 
-pub use error::{Error, Exit};
+pub use error::{Error, ErrorKind, Exit};
 
 /// Runs a parsed command line and reports its error, if any; returns the
 /// exit status of SPEC §3.
@@ -23,9 +25,16 @@ pub fn run(cli: cli::Cli) -> Exit {
     let ui = ui::Ui::new();
     match commands::run(cli, &ui) {
         Ok(exit) => exit,
+        // The reader of stdout went away (`cred list | head -1`): not a
+        // failure, and nothing to say.
+        Err(err) if err.kind == ErrorKind::ClosedOutput => Exit::Success,
+        Err(err) if err.exit() == Exit::Cancelled => {
+            ui.status(&format!("\n{}", signals::CANCELLED));
+            Exit::Cancelled
+        }
         Err(err) => {
             ui.error(&err);
-            err.exit
+            err.exit()
         }
     }
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, stdout_error};
+use crate::signals::TerminalGuard;
 
 pub struct Ui {
     stdin_tty: bool,
@@ -98,7 +99,7 @@ impl Ui {
         text.push(' ');
         text.push_str(&err.message);
         text.push('\n');
-        for c in &err.causes {
+        for c in err.cause_lines() {
             text.push_str(&format!("  cause: {c}\n"));
         }
         for h in &err.hints {
@@ -122,10 +123,16 @@ impl Ui {
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.set_message(message.to_string());
             bar.enable_steady_tick(Duration::from_millis(100));
-            Spinner { bar: Some(bar) }
+            Spinner {
+                bar: Some(bar),
+                _guard: Some(TerminalGuard::new()),
+            }
         } else {
             self.status(message);
-            Spinner { bar: None }
+            Spinner {
+                bar: None,
+                _guard: None,
+            }
         }
     }
 
@@ -147,17 +154,11 @@ fn paint(enabled: bool, code: &str, text: &str) -> String {
     }
 }
 
-fn stdout_error(e: io::Error) -> Error {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        // The reader went away (`cred list | head -1`): not our failure.
-        std::process::exit(0);
-    }
-    Error::user("could not write to standard output").cause(e)
-}
-
 /// A spinner that clears itself when finished or dropped.
 pub struct Spinner {
     bar: Option<indicatif::ProgressBar>,
+    /// Ctrl-C during the spinner restores the terminal first.
+    _guard: Option<TerminalGuard>,
 }
 
 impl Spinner {
@@ -246,12 +247,15 @@ impl TermPrompter {
     }
 }
 
+/// A prompt ended without an answer: Ctrl-C read as a key (menus read
+/// the terminal raw) is a cancel, like the signal.
 fn prompt_error(e: dialoguer::Error) -> Error {
     let dialoguer::Error::IO(io) = e;
     if io.kind() == io::ErrorKind::Interrupted {
-        Error::user("cancelled; nothing was stored")
+        crate::signals::restore_terminal();
+        Error::cancelled()
     } else {
-        Error::user("could not read from the terminal").cause(io)
+        Error::user("could not read from the terminal").with_source(io)
     }
 }
 
@@ -266,6 +270,7 @@ impl Prompter for TermPrompter {
         default: Option<&str>,
         validate: Validator<'_>,
     ) -> Result<String> {
+        let _guard = TerminalGuard::new();
         let mut input = dialoguer::Input::<String>::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
             // Empty answers go to the validator, which refuses them with a
@@ -286,6 +291,7 @@ impl Prompter for TermPrompter {
     }
 
     fn secret(&mut self, prompt: &str) -> Result<SecretString> {
+        let _guard = TerminalGuard::new();
         dialoguer::Password::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
             // Let the validator say why an empty answer is asked again.
@@ -303,6 +309,7 @@ impl Prompter for TermPrompter {
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        let _guard = TerminalGuard::new();
         dialoguer::Confirm::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
             .default(default)
@@ -311,6 +318,7 @@ impl Prompter for TermPrompter {
     }
 
     fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize> {
+        let _guard = TerminalGuard::new();
         dialoguer::Select::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
             .items(items)

@@ -1,11 +1,8 @@
 //! `cred list`: every stored credential, from the config alone (the keychain
 //! is never touched, so listing never triggers an unlock prompt).
 
-use serde_json::json;
-
 use super::Ctx;
 use crate::error::{Exit, Result};
-use crate::store::Credential;
 
 /// List stored credentials (reads the config only, never the keychain)
 #[derive(Debug, clap::Args)]
@@ -21,7 +18,7 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
         let items: Vec<_> = config
             .credentials
             .iter()
-            .map(|(name, c)| summary_json(name, c))
+            .map(|(name, c)| c.summary_json(name))
             .collect();
         ctx.ui
             .out(&serde_json::to_string_pretty(&items).unwrap_or_default())?;
@@ -45,7 +42,7 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
             name.clone(),
             p.kind().id().into(),
             p.target(),
-            last_check_text(c),
+            c.last_check_text(),
             c.description.clone().unwrap_or_default(),
         ]);
     }
@@ -75,23 +72,4 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
     }
     ctx.ui.out(out.trim_end_matches('\n'))?;
     Ok(Exit::Success)
-}
-
-/// "valid 2026-11-22T10:00:00Z", or "never".
-pub fn last_check_text(c: &Credential) -> String {
-    match &c.last_check {
-        Some(r) => format!("{} {}", r.result, r.at),
-        None => "never".into(),
-    }
-}
-
-pub fn summary_json(name: &str, c: &Credential) -> serde_json::Value {
-    let p = c.provider.provider();
-    json!({
-        "name": name,
-        "provider": p.kind().id(),
-        "target": p.target(),
-        "description": c.description,
-        "last_check": c.last_check,
-    })
 }

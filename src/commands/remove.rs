@@ -1,9 +1,10 @@
 //! `cred remove NAME`: deletes the keychain entry, then the config entry
-//! (putting the secret back if the config cannot be written).
+//! (putting the secret back if the config cannot be written, `store::txn`).
 //! Asks first on a terminal; without one it needs `--yes`.
 
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
+use crate::store::txn::{self, SecretChange, Undo};
 
 /// Delete a credential: its config entry and its keychain entry
 #[derive(Debug, clap::Args)]
@@ -40,27 +41,22 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
         }
     }
     let mut locked = ctx.store.lock()?;
-    let keychain = ctx.keychain();
-    // Kept until the config no longer names the credential, so that a failed
-    // config write can put the secret back: nothing is left half done.
-    let previous = keychain.get_optional(name)?;
-    keychain.delete(name)?;
-    if locked.config.credentials.remove(name).is_some()
-        && let Err(err) = locked.save()
-    {
-        let undo = match &previous {
-            Some(old) => keychain.set(name, old),
-            None => Ok(()),
-        };
-        return Err(match undo {
-            Ok(()) => err.cause(format!(
-                "`{name}` was not removed; its secret is still in the keychain"
-            )),
-            Err(e) => err.cause(format!(
-                "the secret of `{name}` could not be put back into the keychain: {}",
-                e.message
-            )),
-        });
+    if locked.config.credentials.remove(name).is_none() {
+        // Removed meanwhile by another cred: the secret may still be there.
+        ctx.keychain().delete(name)?;
+    } else {
+        txn::commit(
+            &locked,
+            &ctx.keychain(),
+            name,
+            SecretChange::Delete,
+            Undo {
+                restored: &format!("`{name}` was not removed; its secret is still in the keychain"),
+                not_restored: &format!(
+                    "the secret of `{name}` could not be put back into the keychain"
+                ),
+            },
+        )?;
     }
     ctx.ui.success(&format!("Removed `{name}`."));
     Ok(Exit::Success)

@@ -1,8 +1,13 @@
 //! `cred rotate NAME`: a new secret (same sources as `add`), checked against
-//! the live API, and only then written over the old one.
+//! the live API, and only then written over the old one. The config lock is
+//! held from the last read to the write: a credential removed meanwhile is
+//! not rotated back into existence, and a failed config write puts the old
+//! secret back.
 
 use super::{Ctx, KeySource};
-use crate::error::{Exit, Result};
+use crate::check;
+use crate::error::{Error, Exit, Result};
+use crate::store::txn::{self, SecretChange, Undo};
 
 /// Replace a credential's secret: check the new key, then store it
 #[derive(Debug, clap::Args)]
@@ -23,16 +28,14 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     let name = &args.name;
     let credential = ctx.store.get(name)?;
     let provider = &credential.provider;
-    let label = match provider {
-        crate::providers::ProviderConfig::Generic(g) => format!("New {}", g.label),
-        _ => "New API key".to_string(),
-    };
+    let label = format!("New {}", provider.provider().secret_label());
     let secret = args.key.read(ctx.ui, &label)?;
     let record = if args.no_verify {
         None
     } else {
-        let client = crate::http::client(crate::check::timeout()?)?;
-        let outcome = super::add::run_check(ctx.ui, &client, provider, &secret);
+        let limit = check::timeout()?;
+        let client = crate::http::client(limit)?;
+        let outcome = check::with_spinner(ctx.ui, &client, provider, &secret, limit);
         if !outcome.is_valid() {
             return Err(outcome
                 .into_error(provider.provider())
@@ -41,11 +44,33 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         Some(outcome.record())
     };
     let mut locked = ctx.store.lock()?;
-    ctx.keychain().set(name, &secret)?;
-    if let Some(c) = locked.config.credentials.get_mut(name) {
-        c.last_check = record;
-        locked.save()?;
+    let Some(current) = locked.config.credentials.get_mut(name) else {
+        return Err(Error::user(format!(
+            "`{name}` was removed while its new key was checked"
+        ))
+        .cause("nothing was stored")
+        .hint(format!(
+            "add it again with `cred add` if you still need `{name}`"
+        )));
+    };
+    if current.provider != credential.provider {
+        return Err(Error::user(format!(
+            "`{name}` was changed while its new key was checked"
+        ))
+        .cause("nothing was stored")
+        .hint(format!("run `cred rotate {name}` again")));
     }
+    current.last_check = record;
+    txn::commit(
+        &locked,
+        &ctx.keychain(),
+        name,
+        SecretChange::Set(&secret),
+        Undo {
+            restored: "the old secret was put back; nothing was changed",
+            not_restored: "the old secret could not be put back",
+        },
+    )?;
     ctx.ui.success(&format!(
         "Rotated `{name}`: the new key is in the keychain."
     ));

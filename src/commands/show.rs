@@ -24,12 +24,11 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
     let masked = secret.as_ref().map(|s| mask(s.expose_secret()));
     let p = credential.provider.provider();
     if args.json {
-        let mut v = super::list::summary_json(&args.name, &credential);
+        let mut v = credential.summary_json(&args.name);
         let fields: serde_json::Map<String, serde_json::Value> = p
             .fields()
             .into_iter()
-            // "base URL" → "base_url": the key names of config.toml.
-            .map(|(k, val)| (k.replace(' ', "_").to_lowercase(), json!(val)))
+            .map(|f| (f.key.to_string(), json!(f.value)))
             .collect();
         v["fields"] = serde_json::Value::Object(fields);
         v["created"] = json!(credential.created);
@@ -41,13 +40,13 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
             ("name", args.name.clone()),
             ("provider", p.kind().id().to_string()),
         ];
-        rows.extend(p.fields());
+        rows.extend(p.fields().into_iter().map(|f| (f.label, f.value)));
         rows.push((
             "description",
             credential.description.clone().unwrap_or_default(),
         ));
         rows.push(("created", credential.created.clone().unwrap_or_default()));
-        rows.push(("last check", super::list::last_check_text(&credential)));
+        rows.push(("last check", credential.last_check_text()));
         if let Some(r) = credential
             .last_check
             .as_ref()

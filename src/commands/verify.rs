@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::check::{self, Outcome};
-use crate::error::{Error, Exit, Result};
+use crate::error::{Exit, Result};
 use crate::store::Credential;
 
 /// How many checks run at once.
@@ -84,7 +84,8 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     }
 
     // A bad CRED_CHECK_TIMEOUT stops here, before anything is sent.
-    let client = crate::http::client(check::timeout()?)?;
+    let limit = check::timeout()?;
+    let client = crate::http::client(limit)?;
     let spinner = ctx
         .ui
         .spinner(&format!("Checking {} credential(s)…", jobs.len()));
@@ -98,7 +99,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
                     let Some((name, provider, secret)) = jobs.get(i) else {
                         break;
                     };
-                    let checked = check::check(&client, provider, secret, &|wait| {
+                    let checked = check::check(&client, provider, secret, limit, &|wait| {
                         let msg = format!(
                             "{name}: {} is rate limiting; waiting {} s…",
                             provider.provider().display_name(),
@@ -142,9 +143,10 @@ fn record(ctx: &Ctx, rows: &[Row]) -> Result<()> {
             c.last_check = Some(row.outcome.record());
         }
     }
-    locked
-        .save()
-        .map_err(|e| Error::new(e.exit, format!("checked, but {}", e.message)))
+    locked.save().map_err(|mut e| {
+        e.message = format!("checked, but {}", e.message);
+        e
+    })
 }
 
 fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Auth, Pagination, Provider, ProviderKind, Verdict};
+use super::{Asker, Auth, Field, Pagination, Provider, ProviderKind, Question, Verdict};
 use crate::error::Result;
 
 pub const PLACEHOLDER: &str = "${apiKey}";
@@ -71,14 +71,15 @@ impl Provider for GenericConfig {
         self.base_url.clone()
     }
 
-    fn fields(&self) -> Vec<(&'static str, String)> {
+    fn fields(&self) -> Vec<Field> {
         let mut f = vec![
-            ("base URL", self.base_url.clone()),
-            ("placement", self.placement.id().to_string()),
-            ("key name", self.key_name.clone()),
-            ("template", self.template.clone()),
-            ("label", self.label.clone()),
-            (
+            Field::new("base_url", "base URL", &self.base_url),
+            Field::new("placement", "placement", self.placement.id()),
+            Field::new("key_name", "key name", &self.key_name),
+            Field::new("template", "template", &self.template),
+            Field::new("label", "label", &self.label),
+            Field::new(
+                "check_path",
                 "check path",
                 self.check_path
                     .clone()
@@ -86,9 +87,24 @@ impl Provider for GenericConfig {
             ),
         ];
         if self.allow_http {
-            f.push(("allow http", "yes".into()));
+            f.push(Field::new("allow_http", "allow http", "yes"));
         }
         f
+    }
+
+    fn secret_label(&self) -> String {
+        self.label.clone()
+    }
+
+    fn example_path(&self) -> String {
+        match &self.check_path {
+            Some(p) if !p.is_empty() => p.clone(),
+            _ => "/".into(),
+        }
+    }
+
+    fn rejected_hint(&self) -> &'static str {
+        "check the key, the key name and the template, or pass --no-verify to store it unchecked"
     }
 
     fn base_url(&self) -> Result<Url> {
@@ -143,6 +159,86 @@ impl Provider for GenericConfig {
     }
 }
 
+/// The wizard's questions: base URL, placement, key name, template, label
+/// and check path.
+pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
+    let allow_http = asker.switch("--allow-http");
+    let base_url = asker.text(Question {
+        flag: "--base-url",
+        prompt: "API base URL",
+        default: None,
+        example: "https://api.example.com/v1",
+        validate: &|s: &str| validate_base_url(s, allow_http).map(|(u, _)| u),
+    })?;
+    if let Ok((_, Some(note))) = validate_base_url(&base_url, allow_http) {
+        asker.warn(&note);
+    }
+    let placement = match asker.choose(
+        "--placement",
+        "Where does the key go?",
+        &[
+            ("header", "header: in a request header (usual)"),
+            ("query", "query: in a query parameter (ends up in logs)"),
+        ],
+    )? {
+        "query" => Placement::Query,
+        _ => Placement::Header,
+    };
+    if placement == Placement::Query {
+        asker.warn(QUERY_WARNING);
+    }
+    let (key_prompt, key_example) = match placement {
+        Placement::Header => ("Header name", "X-Api-Key"),
+        Placement::Query => ("Query parameter name", "api_key"),
+    };
+    let key_name = asker.text(Question {
+        flag: "--key-name",
+        prompt: key_prompt,
+        default: Some(placement.default_key_name()),
+        example: key_example,
+        validate: &|s: &str| validate_key_name(s, placement),
+    })?;
+    let template = asker.text(Question {
+        flag: "--template",
+        prompt: "How the key is written, with ${apiKey} standing for it (e.g. Bearer ${apiKey})",
+        default: Some(PLACEHOLDER),
+        example: "'Bearer ${apiKey}'",
+        validate: &validate_template,
+    })?;
+    let label = asker.text(Question {
+        flag: "--label",
+        prompt: "What the API calls the key (shown when asking for it)",
+        default: Some("API Key"),
+        example: "'Access token'",
+        validate: &|s: &str| {
+            let s = s.trim();
+            if s.is_empty() || s.chars().any(char::is_control) {
+                Err("the label must be a non-empty line".to_string())
+            } else {
+                Ok(s.to_string())
+            }
+        },
+    })?;
+    let check_path = asker
+        .optional(Question {
+            flag: "--check-path",
+            prompt: "Path to check the key with (empty: the base URL itself)",
+            default: None,
+            example: "/me",
+            validate: &validate_check_path,
+        })?
+        .filter(|c| !c.is_empty());
+    Ok(GenericConfig {
+        base_url,
+        placement,
+        key_name,
+        template,
+        label,
+        check_path,
+        allow_http,
+    })
+}
+
 /// `https://` only; `http://` for loopback hosts, or anywhere with
 /// `--allow-http`. Returns the URL without a trailing slash, and a note when
 /// plain HTTP was accepted.
@@ -163,7 +259,7 @@ pub fn validate_base_url(
     }
     let note = match url.scheme() {
         "https" => None,
-        "http" if is_loopback(&url) => Some(
+        "http" if crate::http::is_loopback(&url) => Some(
             "plain http:// accepted because the host is loopback (this machine only)".to_string(),
         ),
         "http" if allow_http => Some(
@@ -178,15 +274,6 @@ pub fn validate_base_url(
     };
     let text = url.as_str().trim_end_matches('/').to_string();
     Ok((text, note))
-}
-
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// `${apiKey}` must appear exactly once, on one line.

@@ -2,9 +2,13 @@
 //!
 //! A provider knows its stored fields, its base URL, how the secret is
 //! presented ([`Auth`]: the one place a key becomes request bytes), which
-//! request checks a key, what its answers mean, and how its lists paginate.
-//! `add`, `verify`, `rotate` and `call` all go through it.
+//! request checks a key, what its answers mean, how its lists paginate, and
+//! every word cred says about it: the wizard's guide and questions
+//! ([`ProviderKind::collect`] through an [`Asker`]), the secret's label,
+//! the hints after a rejection. `add`, `verify`, `rotate`, `show` and
+//! `call` all go through it; no command matches on the provider kind.
 
+pub mod ask;
 pub mod generic;
 pub mod paligo;
 pub mod paymo;
@@ -16,6 +20,7 @@ use url::Url;
 
 use crate::error::Result;
 
+pub use ask::{Asker, Question};
 pub use generic::{GenericConfig, Placement};
 pub use paligo::PaligoConfig;
 pub use paymo::PaymoConfig;
@@ -37,6 +42,50 @@ impl ProviderKind {
             ProviderKind::Paligo => "paligo",
             ProviderKind::Paymo => "paymo",
             ProviderKind::Generic => "generic",
+        }
+    }
+
+    /// What the wizard tells a person before asking anything.
+    pub fn guide(self) -> &'static str {
+        match self {
+            ProviderKind::Paligo => paligo::GUIDE,
+            ProviderKind::Paymo => paymo::GUIDE,
+            ProviderKind::Generic => generic::GUIDE,
+        }
+    }
+
+    /// Asks for (or takes from flags) the non-secret fields.
+    pub fn collect(self, asker: &mut dyn Asker) -> Result<ProviderConfig> {
+        Ok(match self {
+            ProviderKind::Paligo => ProviderConfig::Paligo(paligo::collect(asker)?),
+            ProviderKind::Paymo => ProviderConfig::Paymo(PaymoConfig {}),
+            ProviderKind::Generic => ProviderConfig::Generic(generic::collect(asker)?),
+        })
+    }
+
+    /// Whether the wizard can usefully ask the other answers again after a
+    /// failed check (Paymo has none).
+    pub fn has_answers(self) -> bool {
+        self != ProviderKind::Paymo
+    }
+}
+
+/// One stored field, for `show` (label) and `show --json` (key).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The name in config.toml and JSON: `base_url`.
+    pub key: &'static str,
+    /// The name for people: `base URL`.
+    pub label: &'static str,
+    pub value: String,
+}
+
+impl Field {
+    pub fn new(key: &'static str, label: &'static str, value: impl Into<String>) -> Self {
+        Field {
+            key,
+            label,
+            value: value.into(),
         }
     }
 }
@@ -94,8 +143,30 @@ pub trait Provider {
     /// What `cred list` shows as the target: instance or base URL.
     fn target(&self) -> String;
 
-    /// The stored fields, labelled, for `cred show`.
-    fn fields(&self) -> Vec<(&'static str, String)>;
+    /// The stored fields, for `cred show` (and later `exec`'s variables).
+    fn fields(&self) -> Vec<Field>;
+
+    /// What prompts call the secret: "API key".
+    fn secret_label(&self) -> String {
+        "API key".to_string()
+    }
+
+    /// A path that works in `cred call NAME PATH`, for "Try it:".
+    fn example_path(&self) -> String;
+
+    /// What to do when the live check rejected the key on add or rotate.
+    fn rejected_hint(&self) -> &'static str;
+
+    /// Why a call may be refused with 403 although the key is good.
+    fn forbidden_reason(&self) -> &'static str {
+        "the user or key lacks the permission for this request"
+    }
+
+    /// The message for a host name that does not resolve, where the
+    /// provider can say more than the resolver ("no Paligo instance …").
+    fn dns_failure(&self, _host: &str) -> Option<String> {
+        None
+    }
 
     /// The API base every path is relative to (environment overrides apply).
     fn base_url(&self) -> Result<Url>;
@@ -165,39 +236,6 @@ impl Auth {
             _ => None,
         }
     }
-
-    /// The strings that would reveal the secret if printed: the raw key, the
-    /// presented value, its URL-encoded and base64 forms. Longest first.
-    pub fn revealing_forms(&self, secret: &SecretString) -> Vec<String> {
-        let mut forms = vec![secret.expose_secret().to_string()];
-        if let Some((_, value)) = self.header() {
-            let v = value.expose_secret();
-            forms.push(v.to_string());
-            if let Some(token) = v.strip_prefix("Basic ") {
-                forms.push(token.to_string());
-            }
-        }
-        if let Some((_, value)) = self.query() {
-            let v = value.expose_secret();
-            forms.push(v.to_string());
-            forms.push(url::form_urlencoded::byte_serialize(v.as_bytes()).collect());
-        }
-        let raw = secret.expose_secret();
-        let form_encoded: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
-        // The same key as an echoing API may write it back: percent-encoded
-        // with %20 for spaces, or inside a JSON string (`/` escaped as `\/`).
-        forms.push(form_encoded.replace('+', "%20"));
-        forms.push(form_encoded);
-        if let Ok(json) = serde_json::to_string(raw) {
-            let inner = &json[1..json.len() - 1];
-            forms.push(inner.to_string());
-            forms.push(inner.replace('/', "\\/"));
-        }
-        forms.retain(|f| !f.is_empty());
-        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
-        forms.dedup();
-        forms
-    }
 }
 
 #[cfg(test)]
@@ -247,22 +285,6 @@ mod tests {
         let (name, value) = auth.header().unwrap();
         assert_eq!(name, "Authorization");
         assert_eq!(value.expose_secret(), "Basic bWVAYWNtZS5jb206azN5");
-    }
-
-    #[test]
-    fn revealing_forms_cover_encodings() {
-        let secret = SecretString::from("a b+c");
-        let auth = Auth::Query {
-            name: "k".into(),
-            value: SecretString::from("a b+c"),
-        };
-        let forms = auth.revealing_forms(&secret);
-        assert!(forms.contains(&"a b+c".to_string()));
-        assert!(forms.contains(&"a+b%2Bc".to_string()));
-        assert!(forms.contains(&"a%20b%2Bc".to_string()));
-        let slashed = SecretString::from("k/e\"y");
-        let forms = Auth::basic("k/e\"y", "X").revealing_forms(&slashed);
-        assert!(forms.contains(&"k\\/e\\\"y".to_string()), "{forms:?}");
     }
 
     #[test]

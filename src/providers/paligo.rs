@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Auth, Pagination, Provider, ProviderKind, Verdict};
+use super::{Asker, Auth, Field, Pagination, Provider, ProviderKind, Question, Verdict};
 use crate::error::Result;
 
 pub const URL_ENV: &str = "CRED_PALIGO_URL";
@@ -43,11 +43,30 @@ impl Provider for PaligoConfig {
         self.instance.clone()
     }
 
-    fn fields(&self) -> Vec<(&'static str, String)> {
+    fn fields(&self) -> Vec<Field> {
         vec![
-            ("instance", self.instance.clone()),
-            ("username", self.username.clone()),
+            Field::new("instance", "instance", &self.instance),
+            Field::new("username", "username", &self.username),
         ]
+    }
+
+    fn example_path(&self) -> String {
+        "/folders".into()
+    }
+
+    fn rejected_hint(&self) -> &'static str {
+        "check the username and the key, or pass --no-verify to store it unchecked"
+    }
+
+    fn forbidden_reason(&self) -> &'static str {
+        "only Paligo admin users may use the API; ask an admin to make you one, or to make the key"
+    }
+
+    fn dns_failure(&self, host: &str) -> Option<String> {
+        let name = host.strip_suffix(".paligoapp.com")?;
+        Some(format!(
+            "no Paligo instance named `{name}` (the address does not resolve): check the part of your Paligo address before .paligoapp.com"
+        ))
     }
 
     fn base_url(&self) -> Result<Url> {
@@ -107,6 +126,26 @@ impl PaligoConfig {
             self.instance
         )
     }
+}
+
+/// The wizard's questions: instance and username.
+pub fn collect(asker: &mut dyn Asker) -> Result<PaligoConfig> {
+    Ok(PaligoConfig {
+        instance: asker.text(Question {
+            flag: "--instance",
+            prompt: "Paligo instance (mycompany, or paste your Paligo address)",
+            default: None,
+            example: "mycompany",
+            validate: &normalize_instance,
+        })?,
+        username: asker.text(Question {
+            flag: "--username",
+            prompt: "Username (the email you sign in with)",
+            default: None,
+            example: "me@example.com",
+            validate: &validate_email,
+        })?,
+    })
 }
 
 /// Accepts `acme`, `acme.paligoapp.com` or a pasted address such as

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Auth, Pagination, Provider, ProviderKind, Verdict};
+use super::{Auth, Field, Pagination, Provider, ProviderKind, Verdict};
 use crate::error::Result;
 
 pub const URL_ENV: &str = "CRED_PAYMO_URL";
@@ -36,8 +36,20 @@ impl Provider for PaymoConfig {
             .unwrap_or_else(|_| DEFAULT_URL.into())
     }
 
-    fn fields(&self) -> Vec<(&'static str, String)> {
-        vec![("base URL", self.target())]
+    fn fields(&self) -> Vec<Field> {
+        vec![Field::new("base_url", "base URL", self.target())]
+    }
+
+    fn example_path(&self) -> String {
+        "/projects".into()
+    }
+
+    fn rejected_hint(&self) -> &'static str {
+        "check the key, or pass --no-verify to store it unchecked"
+    }
+
+    fn forbidden_reason(&self) -> &'static str {
+        "the Paymo user lacks the permission for this, or the plan does not include it"
     }
 
     fn base_url(&self) -> Result<Url> {

@@ -24,6 +24,50 @@ const FAIL_WRITE_ENV: &str = "CRED_TEST_FAIL_CONFIG_WRITE";
 const HEADER: &str = "# cred configuration: non-secret fields only.\n\
 # Secrets live in the OS keychain (service \"cred\"); edit this file with care.\n\n";
 
+/// Why the configuration could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot parse {}{location}", path.display())]
+    Parse {
+        path: PathBuf,
+        /// ` at line L, column C`, when known.
+        location: String,
+        detail: String,
+    },
+    #[error("no credential named `{name}`")]
+    Unknown { name: String, known: Vec<String> },
+    #[error("could not {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        match e {
+            ConfigError::Parse { ref detail, .. } => Error::user(e.to_string())
+                .cause(detail)
+                .hint("fix the file by hand; cred will not overwrite a file it cannot read"),
+            ConfigError::Unknown { ref known, .. } => {
+                let hint = if known.is_empty() {
+                    "add one with `cred add PROVIDER`".to_string()
+                } else {
+                    format!("stored credentials: {}", known.join(", "))
+                };
+                Error::user(e.to_string()).hint(hint)
+            }
+            ConfigError::Io {
+                action,
+                path,
+                source,
+            } => Error::io(action, &path, source),
+        }
+    }
+}
+
 /// Everything `config.toml` holds.
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +88,28 @@ pub struct Credential {
     pub created: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_check: Option<CheckRecord>,
+}
+
+impl Credential {
+    /// "valid 2026-11-22T10:00:00Z", or "never".
+    pub fn last_check_text(&self) -> String {
+        match &self.last_check {
+            Some(r) => format!("{} {}", r.result, r.at),
+            None => "never".into(),
+        }
+    }
+
+    /// What `list --json` shows of a credential (and `show --json` extends).
+    pub fn summary_json(&self, name: &str) -> serde_json::Value {
+        let p = self.provider.provider();
+        serde_json::json!({
+            "name": name,
+            "provider": p.kind().id(),
+            "target": p.target(),
+            "description": self.description,
+            "last_check": self.last_check,
+        })
+    }
 }
 
 /// The outcome of the last live check (`add`, `verify`, `rotate`).
@@ -114,7 +180,12 @@ impl ConfigStore {
         match fs::read_to_string(&path) {
             Ok(text) => parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(Error::io("read", &path, e)),
+            Err(source) => Err(ConfigError::Io {
+                action: "read",
+                path,
+                source,
+            }
+            .into()),
         }
     }
 
@@ -202,9 +273,12 @@ fn parse(path: &Path, text: &str) -> Result<Config> {
             }
             None => String::new(),
         };
-        Error::user(format!("cannot parse {}{location}", path.display()))
-            .cause(e.message())
-            .hint("fix the file by hand; cred will not overwrite a file it cannot read")
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            location,
+            detail: e.message().to_string(),
+        }
+        .into()
     })
 }
 
@@ -217,13 +291,11 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 pub fn unknown_credential(name: &str, config: &Config) -> Error {
-    let err = Error::user(format!("no credential named `{name}`"));
-    if config.credentials.is_empty() {
-        err.hint("add one with `cred add PROVIDER`")
-    } else {
-        let names: Vec<&str> = config.credentials.keys().map(String::as_str).collect();
-        err.hint(format!("stored credentials: {}", names.join(", ")))
+    ConfigError::Unknown {
+        name: name.to_string(),
+        known: config.credentials.keys().cloned().collect(),
     }
+    .into()
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {

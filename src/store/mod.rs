@@ -1,8 +1,10 @@
 //! Where credentials live: the non-secret fields in `config.toml`
-//! ([`config`]), the secret in the OS keychain ([`keychain`]).
+//! ([`config`]), the secret in the OS keychain ([`keychain`]), and the
+//! transaction that keeps the two in step ([`txn`]).
 
 pub mod config;
 pub mod keychain;
+pub mod txn;
 
 pub use config::{CheckRecord, Config, ConfigStore, Credential};
-pub use keychain::Keychain;
+pub use keychain::{Keychain, StoreError};

@@ -1,0 +1,318 @@
+//! `cred add PROVIDER`: guide text, the questions (flags or prompts, see
+//! [`wizard`]), the live check, then the store: secret into the keychain
+//! first, then the config; if the config write fails the keychain is put
+//! back as it was (`store::txn`).
+
+mod wizard;
+
+use super::{Ctx, KeySource, validate_name};
+use crate::check;
+use crate::error::{Error, Exit, Result};
+use crate::providers::{Placement, ProviderKind};
+use crate::store::Credential;
+use crate::store::txn::{self, SecretChange, Undo};
+use wizard::Wizard;
+
+const PROVIDERS_HELP: &str = "\
+Providers:
+  paligo   Paligo CCMS. Needs --instance (the NAME in NAME.paligoapp.com),
+           --username (your email) and an API key. Admin users only.
+  paymo    Paymo. Needs an API key.
+  generic  Any API-key HTTP API. Needs --base-url; optional --placement,
+           --key-name, --template (e.g. 'Bearer ${apiKey}'), --label,
+           --check-path, --allow-http.
+
+The API key is never a flag value: type it at the hidden prompt, pipe it with
+--api-key-stdin, or set CRED_API_KEY.
+
+Examples:
+  cred add paligo
+  printf %s \"$KEY\" | cred add paligo --instance acme --username me@acme.com --api-key-stdin
+  CRED_API_KEY=... cred add generic --name gh --base-url https://api.github.com \\
+      --template 'Bearer ${apiKey}' --check-path /user";
+
+/// Set up a credential: guide, prompts, live check, store in the keychain
+#[derive(Debug, clap::Args)]
+#[command(after_help = PROVIDERS_HELP)]
+pub struct AddArgs {
+    /// Which API the key is for
+    #[arg(value_enum)]
+    pub provider: ProviderKind,
+
+    /// Name to store it under [default: the provider's name]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// A note shown by `cred list` (e.g. what the key is for)
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+
+    /// Paligo instance: NAME, NAME.paligoapp.com or a pasted Paligo address
+    #[arg(long, value_name = "NAME", help_heading = "Paligo")]
+    pub instance: Option<String>,
+
+    /// Paligo username: the email address you sign in with
+    #[arg(long, value_name = "EMAIL", help_heading = "Paligo")]
+    pub username: Option<String>,
+
+    /// The API's base URL (https://; http:// only for loopback or with --allow-http)
+    #[arg(long, value_name = "URL", help_heading = "Generic", value_hint = clap::ValueHint::Url)]
+    pub base_url: Option<String>,
+
+    /// Where the key goes
+    #[arg(long, value_enum, help_heading = "Generic")]
+    pub placement: Option<Placement>,
+
+    /// Header or query parameter name [default: Authorization / api_key]
+    #[arg(long, value_name = "NAME", help_heading = "Generic")]
+    pub key_name: Option<String>,
+
+    /// How the key is written, with ${apiKey} once [default: ${apiKey}]
+    #[arg(long, value_name = "TEMPLATE", help_heading = "Generic")]
+    pub template: Option<String>,
+
+    /// What prompts call the key [default: API Key]
+    #[arg(long, value_name = "TEXT", help_heading = "Generic")]
+    pub label: Option<String>,
+
+    /// Path that `verify` requests to check the key [default: the base URL]
+    #[arg(long, value_name = "PATH", help_heading = "Generic")]
+    pub check_path: Option<String>,
+
+    /// Accept a plain http:// base URL that is not loopback
+    #[arg(long, help_heading = "Generic")]
+    pub allow_http: bool,
+
+    #[command(flatten)]
+    pub key: KeySource,
+
+    /// Store without checking the key against the live API
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Replace an existing credential of the same name
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| args.provider.id().to_string());
+    validate_name(&name)?;
+    let ui = ctx.ui;
+    let mut prompter = ui.prompter();
+    let p = prompter.as_mut();
+
+    let mut replace = args.force;
+    if !replace && ctx.store.load()?.credentials.contains_key(&name) {
+        if !p.can_prompt() {
+            return Err(already_exists(&name));
+        }
+        if !p.confirm(
+            &format!("A credential named `{name}` exists. Replace it?"),
+            false,
+        )? {
+            return Err(
+                Error::user(format!("kept the existing `{name}`; nothing was stored"))
+                    .hint("pick another name with --name"),
+            );
+        }
+        replace = true;
+    }
+
+    p.say(args.provider.guide());
+
+    // A bad CRED_CHECK_TIMEOUT stops here, before any question.
+    let limit = if args.no_verify {
+        None
+    } else {
+        Some(check::timeout()?)
+    };
+    let client = limit.map(crate::http::client).transpose()?;
+    // The key is typed at the prompt (not piped in or taken from the
+    // environment), so a rejected one can be typed again.
+    let key_is_typed =
+        p.can_prompt() && !args.key.api_key_stdin && std::env::var_os(super::API_KEY_ENV).is_none();
+    let mut wizard = Wizard::new(&args, p, ui);
+    let mut provider = args.provider.collect(&mut wizard)?;
+    let (secret, last_check) = loop {
+        let label = provider.provider().secret_label();
+        let secret = args.key.read(ui, &label)?;
+        let (Some(client), Some(limit)) = (&client, limit) else {
+            break (secret, None);
+        };
+        let outcome = check::with_spinner(ui, client, &provider, &secret, limit);
+        if outcome.is_valid() {
+            break (secret, Some(outcome.record()));
+        }
+        let wrong_place = outcome.is_not_found();
+        let err = outcome.into_error(provider.provider());
+        if !key_is_typed {
+            return Err(err.cause("nothing was stored"));
+        }
+        ui.error(&err);
+        const KEY: &str = "Enter the key again";
+        const ALL: &str = "Change the other answers, then the key";
+        const QUIT: &str = "Quit without storing anything";
+        let (items, default) = if args.provider.has_answers() {
+            (vec![KEY, ALL, QUIT], usize::from(wrong_place))
+        } else {
+            (vec![KEY, QUIT], 0)
+        };
+        match items[wizard.prompter().select("What now?", &items, default)?] {
+            KEY => {}
+            ALL => provider = args.provider.collect(&mut wizard)?,
+            _ => return Err(Error::new(err.exit(), "nothing was stored")),
+        }
+    };
+
+    let p = wizard.prompter();
+    let description = match &args.description {
+        Some(d) => Some(d.clone()),
+        None if p.can_prompt() => {
+            let d = p.input("Description (optional)", None, &|s: &str| {
+                Ok(s.trim().to_string())
+            })?;
+            Some(d).filter(|d| !d.is_empty())
+        }
+        None => None,
+    };
+    let credential = Credential {
+        provider,
+        description,
+        created: Some(crate::store::config::now_rfc3339()),
+        last_check,
+    };
+    let kind = credential.provider.provider().kind().id();
+    let target = credential.provider.provider().target();
+    let example = credential.provider.provider().example_path();
+    store(ctx, &name, credential, &secret, replace)?;
+    ui.success(&format!(
+        "Stored `{name}` ({kind}, {target}); the key is in the OS keychain."
+    ));
+    ui.status(&format!("Try it: cred call {name} GET {example}"));
+    Ok(Exit::Success)
+}
+
+fn already_exists(name: &str) -> Error {
+    Error::user(format!("a credential named `{name}` already exists"))
+        .hint("pass --force to replace it, or --name to store this one under another name")
+}
+
+/// Writes the secret, then the config; undoes the secret if the config
+/// cannot be written.
+fn store(
+    ctx: &Ctx,
+    name: &str,
+    credential: Credential,
+    secret: &secrecy::SecretString,
+    replace: bool,
+) -> Result<()> {
+    let mut locked = ctx.store.lock()?;
+    if !replace && locked.config.credentials.contains_key(name) {
+        return Err(already_exists(name));
+    }
+    locked
+        .config
+        .credentials
+        .insert(name.to_string(), credential);
+    txn::commit(
+        &locked,
+        &ctx.keychain(),
+        name,
+        SecretChange::Set(secret),
+        Undo {
+            restored: "the keychain was restored; nothing was stored",
+            not_restored: "the new secret could not be taken out of the keychain again",
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{PaligoConfig, ProviderConfig};
+    use crate::ui::{Prompter, ScriptedPrompter, Ui};
+    use clap::Parser;
+
+    fn collect(args: &AddArgs, p: &mut dyn Prompter) -> Result<ProviderConfig> {
+        let ui = Ui::new();
+        args.provider.collect(&mut Wizard::new(args, p, &ui))
+    }
+
+    fn args(line: &[&str]) -> AddArgs {
+        let mut argv = vec!["cred", "add"];
+        argv.extend_from_slice(line);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Add(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn paligo_wizard_normalises_and_reasks() {
+        let mut p = ScriptedPrompter::new(&[
+            "https://acme.paligoapp.com/document/edit/12",
+            "not-an-email",
+            "me@acme.com",
+        ]);
+        let c = collect(&args(&["paligo"]), &mut p).unwrap();
+        assert_eq!(
+            c,
+            ProviderConfig::Paligo(PaligoConfig {
+                instance: "acme".into(),
+                username: "me@acme.com".into()
+            })
+        );
+        assert!(
+            p.transcript
+                .iter()
+                .any(|l| l.starts_with("invalid: `not-an-email`"))
+        );
+    }
+
+    #[test]
+    fn generic_wizard_defaults() {
+        let mut p =
+            ScriptedPrompter::new(&["https://api.example.com/v1/", "query", "", "", "", ""]);
+        let c = collect(&args(&["generic"]), &mut p).unwrap();
+        let ProviderConfig::Generic(g) = c else {
+            panic!()
+        };
+        assert_eq!(g.base_url, "https://api.example.com/v1");
+        assert_eq!(g.placement, Placement::Query);
+        assert_eq!(g.key_name, "api_key");
+        assert_eq!(g.template, "${apiKey}");
+        assert_eq!(g.label, "API Key");
+        assert_eq!(g.check_path, None);
+    }
+
+    #[test]
+    fn flags_skip_prompts_and_are_validated() {
+        let mut p = crate::ui::NoPrompter;
+        let err = collect(
+            &args(&[
+                "generic",
+                "--base-url",
+                "https://x.test",
+                "--template",
+                "Bearer",
+            ]),
+            &mut p,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("invalid --template"),
+            "{}",
+            err.message
+        );
+        let err = collect(&args(&["paligo"]), &mut p).unwrap_err();
+        assert!(
+            err.message.starts_with("missing --instance"),
+            "{}",
+            err.message
+        );
+    }
+}

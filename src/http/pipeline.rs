@@ -1,0 +1,267 @@
+//! [`Pipeline::send`]: the one way a request carrying a key leaves cred.
+//!
+//! On every hop the auth is applied afresh (a header, or a query parameter
+//! replacing any of that name); redirects are followed by this loop, not by
+//! reqwest, and only within the credential's origin (at most
+//! [`MAX_REDIRECTS`]); a redirect elsewhere is handed back as [`Offsite`],
+//! its target never sent the key. 429, or 503 with `Retry-After`, is waited
+//! out as the [`RetryPolicy`] allows. An [`Observer`] sees each request,
+//! each answer and each wait (verbose output, spinners) without the
+//! pipeline knowing who is watching.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION};
+use secrecy::ExposeSecret;
+use url::Url;
+
+use super::error::SendError;
+use super::retry::{Decision, Limited, RetryPolicy};
+use super::url::same_origin;
+use crate::providers::Auth;
+
+/// Redirects followed at most for one request; one more is an error.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// A request ready to send, before auth is attached.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn get(url: Url) -> Self {
+        Request {
+            method: Method::GET,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+        }
+    }
+}
+
+/// Watches the pipeline: what is sent and received, and waits.
+pub trait Observer {
+    /// A request is about to go out (auth applied; its header is marked
+    /// sensitive).
+    fn request(&self, _request: &reqwest::blocking::Request) {}
+    /// The head of an answer arrived.
+    fn response(&self, _response: &Response) {}
+    /// A rate-limited answer is being waited out before retry `attempt`.
+    fn waiting(&self, _status: u16, _wait: Duration, _attempt: u32, _retries: u32) {}
+    /// The wait is over.
+    fn waited(&self) {}
+}
+
+/// Watches nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// A redirect to another origin, not followed: its status and target
+/// (`None` when the `Location` is unreadable).
+#[derive(Debug, Clone)]
+pub struct Offsite {
+    pub status: u16,
+    pub target: Option<Url>,
+}
+
+/// The final answer of [`Pipeline::send`].
+pub struct Sent {
+    pub response: Response,
+    /// Why a 429/503 was handed back instead of waited out.
+    pub limited: Option<Limited>,
+    /// The answer is a redirect to another origin.
+    pub offsite: Option<Offsite>,
+}
+
+/// How requests of one credential are sent.
+pub struct Pipeline<'a> {
+    client: &'a Client,
+    auth: &'a Auth,
+    base: &'a Url,
+    retry: RetryPolicy,
+    timeout: Duration,
+    observer: &'a dyn Observer,
+}
+
+impl<'a> Pipeline<'a> {
+    /// `base` is the credential's base URL: its origin is the only one the
+    /// key goes to. `timeout` is the client's, for messages.
+    pub fn new(client: &'a Client, auth: &'a Auth, base: &'a Url, timeout: Duration) -> Self {
+        Pipeline {
+            client,
+            auth,
+            base,
+            retry: RetryPolicy::never(),
+            timeout,
+            observer: &Quiet,
+        }
+    }
+
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    pub fn observer(mut self, observer: &'a dyn Observer) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Sends `request`, following same-origin redirects and waiting out
+    /// rate limits as the policy allows.
+    pub fn send(&self, request: &Request) -> Result<Sent, SendError> {
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0;
+        loop {
+            let (response, offsite) = self.follow(request)?;
+            if offsite.is_some() {
+                return Ok(Sent {
+                    response,
+                    limited: None,
+                    offsite,
+                });
+            }
+            let status = response.status().as_u16();
+            match self
+                .retry
+                .decide(&request.method, status, response.headers(), attempt, waited)
+            {
+                Decision::Done(limited) => {
+                    return Ok(Sent {
+                        response,
+                        limited,
+                        offsite: None,
+                    });
+                }
+                Decision::Wait(wait) => {
+                    attempt += 1;
+                    drain(response);
+                    self.observer
+                        .waiting(status, wait, attempt, self.retry.retries);
+                    std::thread::sleep(wait);
+                    self.observer.waited();
+                    waited = waited.saturating_add(wait);
+                }
+            }
+        }
+    }
+
+    /// One attempt: the request and the same-origin redirects it leads to.
+    fn follow(&self, request: &Request) -> Result<(Response, Option<Offsite>), SendError> {
+        let mut method = request.method.clone();
+        let mut url = request.url.clone();
+        let mut headers = request.headers.clone();
+        let mut body = request.body.clone();
+        let mut hops = 0;
+        loop {
+            let built = self.build(&method, &url, &headers, body.as_ref())?;
+            self.observer.request(&built);
+            let host = url.host_str().unwrap_or("the server").to_string();
+            let response = self
+                .client
+                .execute(built)
+                .map_err(|e| SendError::from_reqwest(e, &host, self.timeout))?;
+            self.observer.response(&response);
+            let status = response.status().as_u16();
+            if !matches!(status, 301 | 302 | 303 | 307 | 308) {
+                return Ok((response, None));
+            }
+            let Some(location) = response.headers().get(LOCATION) else {
+                return Ok((response, None));
+            };
+            let target = location.to_str().ok().and_then(|l| url.join(l).ok());
+            let target = match target {
+                Some(t) if same_origin(self.base, &t) => t,
+                other => {
+                    return Ok((
+                        response,
+                        Some(Offsite {
+                            status,
+                            target: other,
+                        }),
+                    ));
+                }
+            };
+            if hops == MAX_REDIRECTS {
+                return Err(SendError::TooManyRedirects { max: MAX_REDIRECTS });
+            }
+            hops += 1;
+            drain(response);
+            // As browsers and curl -L do: 303, and 301/302 after a POST,
+            // go on as GET without the body.
+            if status == 303 || (matches!(status, 301 | 302) && method == Method::POST) {
+                if method != Method::HEAD {
+                    method = Method::GET;
+                }
+                body = None;
+                headers.remove(CONTENT_TYPE);
+                headers.remove(CONTENT_LENGTH);
+            }
+            url = target;
+        }
+    }
+
+    /// The request with the auth on it: a sensitive header, or the key's
+    /// query parameter (replacing any of that name).
+    fn build(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: Option<&Vec<u8>>,
+    ) -> Result<reqwest::blocking::Request, SendError> {
+        let url = with_auth_query(url.clone(), self.auth);
+        let mut all = HeaderMap::new();
+        if let Some((name, value)) = self.auth.header() {
+            let mut v = HeaderValue::from_str(value.expose_secret())
+                .map_err(|_| SendError::UnsendableKey)?;
+            v.set_sensitive(true);
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| SendError::BadHeaderName(name.to_string()))?;
+            all.insert(name, v);
+        }
+        for (k, v) in headers {
+            all.append(k.clone(), v.clone());
+        }
+        let mut builder = self.client.request(method.clone(), url).headers(all);
+        if let Some(b) = body {
+            builder = builder.body(b.clone());
+        }
+        builder
+            .build()
+            .map_err(|e| SendError::Build(e.without_url()))
+    }
+}
+
+/// The URL with the key's query parameter set (for query placement).
+pub fn with_auth_query(mut url: Url, auth: &Auth) -> Url {
+    if let Some((name, value)) = auth.query() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != name)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        url.set_query(None);
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in &kept {
+                q.append_pair(k, v);
+            }
+            q.append_pair(name, value.expose_secret());
+        }
+    }
+    url
+}
+
+/// Reads a short answer to its end so the connection can be reused.
+fn drain(response: Response) {
+    let _ = io::copy(&mut response.take(64 * 1024), &mut io::sink());
+}

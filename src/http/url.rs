@@ -1,0 +1,159 @@
+//! Origin rules: where a URL lies relative to a credential's base URL.
+//! A key is attached only to URLs under the base it was stored for
+//! ([`resolve`], [`is_under`]) and re-sent only within the same origin
+//! ([`same_origin`]); a URL is printed without user info ([`display_url`]).
+
+use url::Url;
+
+/// Scheme, host and port are equal.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Whether `url` lies under `base`: same origin and the base path is a
+/// prefix at a segment boundary.
+pub fn is_under(base: &Url, url: &Url) -> bool {
+    if !same_origin(base, url) {
+        return false;
+    }
+    let prefix = base.path().trim_end_matches('/');
+    let path = url.path();
+    path == prefix || prefix.is_empty() || path.starts_with(&format!("{prefix}/"))
+}
+
+/// Resolves PATH of `cred call` or a check path against the base URL: a
+/// relative path is appended to the base path; an absolute URL is accepted
+/// only when it lies under the base.
+pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
+    // Absolute when the part before any query names a scheme; a query may
+    // hold a URL (`/go?next=https://…`) and stays relative.
+    if path.split('?').next().unwrap_or("").contains("://") {
+        let url = Url::parse(path).map_err(|e| format!("`{path}` is not a valid URL ({e})"))?;
+        if !is_under(base, &url) {
+            return Err(format!(
+                "`{}` is not under this credential's base URL {}; the key is only sent where it was stored for",
+                display_url(&url),
+                base
+            ));
+        }
+        return Ok(url);
+    }
+    let (rel_path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    if rel_path.split('/').any(|seg| seg == "..") {
+        return Err(format!("`{path}` climbs out of the base URL with `..`"));
+    }
+    let mut url = base.clone();
+    let mut joined = base.path().trim_end_matches('/').to_string();
+    let rel = rel_path.trim_start_matches('/');
+    if !rel.is_empty() {
+        joined.push('/');
+        joined.push_str(rel);
+    }
+    if joined.is_empty() {
+        joined.push('/');
+    }
+    url.set_path(&joined);
+    let combined = match (base.query(), query) {
+        (Some(b), Some(q)) if !q.is_empty() => Some(format!("{b}&{q}")),
+        (b, Some(q)) if !q.is_empty() => b.map(|b| b.to_string()).or(Some(q.to_string())),
+        (b, _) => b.map(str::to_string),
+    };
+    url.set_query(combined.as_deref());
+    // The URL parser resolves encoded dot segments (`%2e%2e`) and
+    // backslashes, so check where the path really ended up.
+    if !is_under(base, &url) {
+        return Err(format!("`{path}` climbs out of the base URL"));
+    }
+    Ok(url)
+}
+
+/// A URL as it may be printed: without user info.
+pub fn display_url(url: &Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// The host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn u(s: &str) -> Url {
+        Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn resolves_relative_paths_under_the_base() {
+        let base = u("https://acme.paligoapp.com/api/v2");
+        assert_eq!(
+            resolve(&base, "/folders?per_page=1").unwrap().as_str(),
+            "https://acme.paligoapp.com/api/v2/folders?per_page=1"
+        );
+        assert_eq!(
+            resolve(&base, "documents").unwrap().as_str(),
+            "https://acme.paligoapp.com/api/v2/documents"
+        );
+        assert_eq!(
+            resolve(&base, "").unwrap().as_str(),
+            "https://acme.paligoapp.com/api/v2"
+        );
+        assert!(resolve(&base, "/../../etc").is_err());
+        assert!(resolve(&base, "/%2e%2e/%2E%2E/etc").is_err());
+        assert!(resolve(&base, "a\\..\\..\\..\\etc").is_err());
+        assert_eq!(
+            resolve(&base, "/go?next=https://example.com/x")
+                .unwrap()
+                .as_str(),
+            "https://acme.paligoapp.com/api/v2/go?next=https://example.com/x"
+        );
+    }
+
+    #[test]
+    fn absolute_urls_only_under_the_base() {
+        let base = u("https://api.example.com/v1");
+        assert!(resolve(&base, "https://api.example.com/v1/users").is_ok());
+        assert!(resolve(&base, "https://api.example.com/v1").is_ok());
+        for bad in [
+            "https://evil.example.com/v1/users",
+            "http://api.example.com/v1/users",
+            "https://api.example.com:8443/v1/users",
+            "https://api.example.com/v10/users",
+            "https://api.example.com/other",
+        ] {
+            assert!(resolve(&base, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn origin_comparison_uses_default_ports() {
+        assert!(same_origin(
+            &u("https://a.com/x"),
+            &u("https://A.com:443/y")
+        ));
+        assert!(!same_origin(&u("https://a.com"), &u("http://a.com")));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        assert!(is_loopback(&u("http://127.0.0.1:8080")));
+        assert!(is_loopback(&u("http://localhost/x")));
+        assert!(is_loopback(&u("http://[::1]/")));
+        assert!(!is_loopback(&u("http://example.com")));
+    }
+}

@@ -1,0 +1,157 @@
+//! Panics, signals and the terminal.
+//!
+//! - [`install`] (called first thing in `main`) sets a panic hook that
+//!   prints one `cred: error: internal error …` line and a hint, never a
+//!   backtrace; `main` turns the unwound panic into exit 1.
+//! - [`TerminalGuard`]: held while a prompt or a spinner owns the terminal.
+//!   If Ctrl-C (SIGINT), SIGTERM or SIGHUP arrives meanwhile, the terminal
+//!   settings saved when the first guard was taken (echo, canonical mode)
+//!   are put back, the cursor is shown again, "cancelled: nothing stored"
+//!   is printed and cred exits 130. Without a guard those signals keep
+//!   their default action.
+
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+
+use crate::error::Exit;
+
+/// What cred prints when a person cancels at a prompt or spinner.
+pub const CANCELLED: &str = "cancelled: nothing stored";
+
+/// Sets the panic hook. Call once, before anything else.
+pub fn install() {
+    static PANICKED: AtomicBool = AtomicBool::new(false);
+    std::panic::set_hook(Box::new(|info| {
+        // A panic in a worker thread is seen again when the thread is
+        // joined: say it once.
+        if PANICKED.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        restore_terminal();
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let first_line = payload.lines().next().unwrap_or("").to_string();
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let _ = write!(
+            std::io::stderr().lock(),
+            "cred: error: internal error: {first_line}{place}\n\
+             hint: this is a bug in cred, not in your input; please report it with the command you ran (never the key)\n"
+        );
+    }));
+}
+
+/// Held while a prompt or spinner owns the terminal.
+pub struct TerminalGuard {
+    _private: (),
+}
+
+struct Saved {
+    guards: usize,
+    #[cfg(unix)]
+    termios: Option<rustix::termios::Termios>,
+}
+
+static SAVED: Mutex<Saved> = Mutex::new(Saved {
+    guards: 0,
+    #[cfg(unix)]
+    termios: None,
+});
+
+impl TerminalGuard {
+    /// Saves the terminal's settings (when the first guard is taken) and
+    /// makes sure the signals that would end cred restore them first.
+    pub fn new() -> TerminalGuard {
+        watch_signals();
+        let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+        if saved.guards == 0 {
+            #[cfg(unix)]
+            {
+                let stdin = std::io::stdin();
+                saved.termios = if stdin.is_terminal() {
+                    rustix::termios::tcgetattr(&stdin).ok()
+                } else {
+                    None
+                };
+            }
+        }
+        saved.guards += 1;
+        TerminalGuard { _private: () }
+    }
+}
+
+impl Default for TerminalGuard {
+    fn default() -> Self {
+        TerminalGuard::new()
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let mut saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+        saved.guards = saved.guards.saturating_sub(1);
+        if saved.guards == 0 {
+            #[cfg(unix)]
+            {
+                saved.termios = None;
+            }
+        }
+    }
+}
+
+/// Puts back what the first live guard saved, and shows the cursor.
+pub fn restore_terminal() {
+    let saved = SAVED.lock().unwrap_or_else(|e| e.into_inner());
+    if saved.guards == 0 {
+        return;
+    }
+    #[cfg(unix)]
+    if let Some(t) = &saved.termios {
+        let _ =
+            rustix::termios::tcsetattr(std::io::stdin(), rustix::termios::OptionalActions::Now, t);
+    }
+    let stderr = std::io::stderr();
+    if stderr.is_terminal() {
+        let _ = stderr.lock().write_all(b"\x1b[?25h");
+    }
+}
+
+/// Whether a guard is live (a prompt or spinner owns the terminal).
+fn guarded() -> bool {
+    SAVED.lock().map(|s| s.guards > 0).unwrap_or(true)
+}
+
+/// Starts, once, the thread that handles SIGINT, SIGTERM and SIGHUP.
+fn watch_signals() {
+    static ONCE: Once = Once::new();
+    #[cfg(unix)]
+    ONCE.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    if guarded() {
+                        restore_terminal();
+                        let _ = writeln!(std::io::stderr().lock(), "\n{CANCELLED}");
+                        std::process::exit(i32::from(Exit::Cancelled.code()));
+                    }
+                    // Nobody is being asked anything: the signal's usual
+                    // effect.
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                }
+            });
+    });
+    #[cfg(not(unix))]
+    ONCE.call_once(|| {});
+}

@@ -1,0 +1,51 @@
+//! "Write the secret, then the config; undo the secret if the config cannot
+//! be written": the one transaction `add`, `rotate` and `remove` share, so
+//! that nothing is ever left half done (SPEC §4).
+
+use secrecy::SecretString;
+
+use super::{Keychain, config::Locked};
+use crate::error::Result;
+
+/// What happens to the secret.
+pub enum SecretChange<'a> {
+    Set(&'a SecretString),
+    Delete,
+}
+
+/// What to say when the config write failed.
+pub struct Undo<'a> {
+    /// The keychain was put back as it was.
+    pub restored: &'a str,
+    /// Putting it back failed too (followed by why).
+    pub not_restored: &'a str,
+}
+
+/// Applies `change` to the keychain entry of `name`, then saves the config
+/// held by `locked`; if saving fails, the entry is put back as it was and
+/// the save's error returned, saying so.
+pub fn commit(
+    locked: &Locked,
+    keychain: &Keychain,
+    name: &str,
+    change: SecretChange<'_>,
+    undo: Undo<'_>,
+) -> Result<()> {
+    // Kept until the config agrees, so a failed write can put it back.
+    let previous = keychain.get_optional(name)?;
+    match change {
+        SecretChange::Set(secret) => keychain.set(name, secret)?,
+        SecretChange::Delete => keychain.delete(name)?,
+    }
+    let Err(err) = locked.save() else {
+        return Ok(());
+    };
+    let put_back = match &previous {
+        Some(old) => keychain.set(name, old),
+        None => keychain.delete(name),
+    };
+    Err(match put_back {
+        Ok(()) => err.cause(undo.restored),
+        Err(e) => err.cause(format!("{}: {e}", undo.not_restored)),
+    })
+}

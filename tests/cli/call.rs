@@ -8,212 +8,25 @@
 
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::net::TcpListener;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
-
-use base64::Engine as _;
 
 use crate::common::*;
 
 // ---------------------------------------------------------------- helpers
 
-const EMAIL: &str = "me@acme.com";
-
-/// A Paligo credential `paligo` (instance `acme`) stored without a check.
-fn add_paligo(env: &TestEnv, server: &Server) -> String {
-    let key = secret("paligo");
-    env.add(
-        &[
-            "paligo",
-            "--instance",
-            "acme",
-            "--username",
-            EMAIL,
-            "--no-verify",
-        ],
-        &key,
-        &[paligo_env(server)],
-    )
-    .ok();
-    key
-}
-
-/// A Paymo credential `paymo` stored after a 200 check of `/me`.
-fn add_paymo(env: &TestEnv, server: &Server) -> String {
-    let key = secret("paymo");
-    env.add(&["paymo"], &key, &[paymo_env(server)]).ok();
-    key
-}
-
-/// A generic credential `api` with base URL `BASE/v1` and the given flags.
-fn add_generic(env: &TestEnv, base: &str, flags: &[&str]) -> String {
-    let key = secret("api");
-    let base_url = format!("{base}/v1");
-    let mut args = vec![
-        "generic",
-        "--name",
-        "api",
-        "--base-url",
-        &base_url,
-        "--no-verify",
-    ];
-    args.extend_from_slice(flags);
-    env.add(&args, &key, &[]).ok();
-    key
-}
-
 /// Runs `cred call ARGS` with the given environment (the provider URL).
 fn call(env: &TestEnv, vars: &[(&str, String)], args: &[&str]) -> Run {
     let mut full = vec!["call"];
     full.extend_from_slice(args);
-    let vars: Vec<(String, String)> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect();
-    env.run_with(&full, move |c| {
-        for (k, v) in vars {
-            c.env(k, v);
-        }
-    })
-}
-
-fn b64(text: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-fn urlencoded(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-/// Fails if anything `cred` printed holds the key in any revealing form.
-fn assert_no_leak(run: &Run, forms: &[String]) {
-    let all = run.all();
-    for f in forms {
-        assert!(
-            !all.contains(f.as_str()),
-            "printed output reveals `{f}`\n{run}"
-        );
-    }
-}
-
-/// Every form of a Paligo key a careless program might print.
-fn paligo_forms(key: &str) -> Vec<String> {
-    vec![
-        key.to_string(),
-        b64(&format!("{EMAIL}:{key}")),
-        urlencoded(key),
-    ]
+    run_env(env, &full, vars)
 }
 
 /// A multi-line shell command (`\` continuations) on one line.
 fn one_line(command: &str) -> String {
     command.replace(" \\\n  ", " ")
-}
-
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// `cred` as a child process (for tests that watch it while it runs), with
-/// the same sealed environment as [`TestEnv::cmd`].
-fn spawn_cred(env: &TestEnv, vars: &[(&str, String)], args: &[&str], stdout: Stdio) -> Child {
-    let mut cmd = std_cmd(env);
-    cmd.arg("call")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(stdout)
-        .stderr(Stdio::piped());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
-}
-
-/// Peak resident memory of a running process, in KiB (`VmHWM`).
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// Deterministic pseudo-random bytes: word k is splitmix64(k), little endian.
-fn word(k: u64) -> u64 {
-    let mut z = k.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// A checksum over 8-byte words, sensitive to order and position.
-fn mix(hash: u64, w: u64) -> u64 {
-    (hash.rotate_left(5) ^ w).wrapping_mul(0x100_0000_01B3)
-}
-
-/// Generates `len` bytes of [`word`]s on the fly; optionally stops at
-/// `pause_at` until `release` is set (and says so through `paused`).
-struct Generated {
-    pos: u64,
-    len: u64,
-    pause_at: Option<u64>,
-    paused: Arc<AtomicBool>,
-    release: Arc<AtomicBool>,
-}
-
-impl Read for Generated {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let mut end = self.len;
-        if let Some(p) = self.pause_at {
-            if self.pos >= p {
-                self.paused.store(true, Ordering::SeqCst);
-                let deadline = Instant::now() + Duration::from_secs(60);
-                while !self.release.load(Ordering::SeqCst) && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                self.pause_at = None;
-            } else {
-                end = p;
-            }
-        }
-        let n = (buf.len() as u64).min(end - self.pos) as usize;
-        let mut i = 0;
-        while i < n {
-            let at = self.pos + i as u64;
-            let bytes = word(at / 8).to_le_bytes();
-            let off = (at % 8) as usize;
-            let take = (8 - off).min(n - i);
-            buf[i..i + take].copy_from_slice(&bytes[off..off + take]);
-            i += take;
-        }
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-fn generated(len: u64) -> Generated {
-    Generated {
-        pos: 0,
-        len,
-        pause_at: None,
-        paused: Arc::new(AtomicBool::new(false)),
-        release: Arc::new(AtomicBool::new(true)),
-    }
-}
-
-/// Kills a child when dropped (a failing assertion must not leave it running).
-struct Reap(Option<Child>);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
 }
 
 /// Echoes every request header back as `x-echo-NAME` headers and as a JSON
@@ -241,7 +54,7 @@ fn paligo_get_sends_basic_email_key_and_prints_the_body_byte_for_byte() {
     let body = "{\"folders\":[{\"id\":1}],  \"x\":\"caf\u{e9}\"}\n";
     let server = Server::start(move |_| Reply::json(200, body));
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let run = call(&env, &[paligo_env(&server)], &["paligo", "/documents"]);
     run.ok();
     // A pipe gets the raw bytes, not pretty-printed JSON.
@@ -275,7 +88,7 @@ fn paymo_sends_basic_key_x() {
         _ => Reply::json(200, r#"{"projects":[]}"#),
     });
     let env = TestEnv::new();
-    let key = add_paymo(&env, &server);
+    let key = add_paymo_checked(&env, &server);
     let run = call(
         &env,
         &[paymo_env(&server)],
@@ -298,7 +111,7 @@ fn paymo_sends_basic_key_x() {
 fn generic_header_placement_sends_the_template_in_the_named_header() {
     let server = Server::start(|_| Reply::new(204, ""));
     let env = TestEnv::new();
-    let key = add_generic(
+    let key = add_generic_unchecked(
         &env,
         &server.url(),
         &[
@@ -325,7 +138,7 @@ fn generic_header_placement_sends_the_template_in_the_named_header() {
 fn generic_query_placement_sends_the_key_as_a_parameter_and_never_prints_it() {
     let server = Server::start(echo);
     let env = TestEnv::new();
-    let key = add_generic(
+    let key = add_generic_unchecked(
         &env,
         &server.url(),
         &["--placement", "query", "--key-name", "token"],
@@ -355,7 +168,7 @@ fn generic_query_placement_sends_the_key_as_a_parameter_and_never_prints_it() {
 fn method_defaults_to_get_and_may_be_given_in_any_case() {
     let server = Server::start(|_| Reply::new(200, "ok"));
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     call(&env, &p, &["paligo", "documents/7"]).ok();
     call(&env, &p, &["paligo", "delete", "/documents/7"]).ok();
@@ -387,7 +200,7 @@ fn method_defaults_to_get_and_may_be_given_in_any_case() {
 fn query_options_are_encoded_and_added_to_the_path_query() {
     let server = Server::start(|_| Reply::new(200, "[]"));
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     call(
         &env,
@@ -426,7 +239,7 @@ fn query_options_are_encoded_and_added_to_the_path_query() {
 fn headers_are_sent_and_cannot_replace_the_credential() {
     let server = Server::start(|_| Reply::new(200, ""));
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     call(
         &env,
@@ -480,7 +293,7 @@ fn headers_are_sent_and_cannot_replace_the_credential() {
 fn data_inline_is_posted_with_a_json_content_type_when_it_is_json() {
     let server = Server::start(|_| Reply::json(201, r#"{"id":9}"#));
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     let run = call(
         &env,
@@ -526,7 +339,7 @@ fn data_inline_is_posted_with_a_json_content_type_when_it_is_json() {
 fn data_from_a_file_and_from_stdin_is_sent_byte_for_byte() {
     let server = Server::start(|_| Reply::new(200, ""));
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
     let file = env.dir.path().join("body.bin");
@@ -565,7 +378,7 @@ fn data_from_a_file_and_from_stdin_is_sent_byte_for_byte() {
 fn fields_build_a_json_object_with_typed_values() {
     let server = Server::start(|_| Reply::new(200, ""));
     let env = TestEnv::new();
-    add_paymo_no_check(&env, &server);
+    add_paymo_unchecked(&env, &server);
     let p = [paymo_env(&server)];
     call(
         &env,
@@ -602,21 +415,13 @@ fn fields_build_a_json_object_with_typed_values() {
     assert_eq!(server.count(), 1);
 }
 
-/// A Paymo credential stored without a check.
-fn add_paymo_no_check(env: &TestEnv, server: &Server) -> String {
-    let key = secret("paymo");
-    env.add(&["paymo", "--no-verify"], &key, &[paymo_env(server)])
-        .ok();
-    key
-}
-
 // ------------------------------------------------------------- the output
 
 #[test]
 fn include_prints_the_status_line_and_headers_before_the_body() {
     let server = Server::start(|_| Reply::json(200, r#"{"a":1}"#).header("X-Custom", "yes"));
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let run = call(&env, &[paligo_env(&server)], &["paligo", "/a", "-i"]);
     run.ok();
     assert!(run.stdout.starts_with("HTTP/1.1 200 OK\n"), "{run}");
@@ -636,7 +441,7 @@ fn output_writes_the_body_to_a_file_and_nothing_to_stdout() {
         _ => Reply::new(200, b"\x00\x01binary\xff".to_vec()),
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     let out = env.dir.path().join("out.bin");
     let run = call(&env, &p, &["paligo", "/file", "-o", out.to_str().unwrap()]);
@@ -666,7 +471,7 @@ fn output_writes_the_body_to_a_file_and_nothing_to_stdout() {
 fn verbose_prints_request_and_response_heads_on_stderr_with_the_secret_redacted() {
     let server = Server::start(|_| Reply::json(200, "{}").header("X-Ratelimit-Remaining", "49"));
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -705,7 +510,7 @@ fn error_statuses_print_the_body_and_are_named_on_stderr() {
         _ => Reply::json(200, "[]"),
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     for (path, code, body, status) in [
         (
@@ -742,7 +547,7 @@ fn every_exit_code_call_can_give() {
         _ => Reply::json(200, "[]"),
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     // 0
     call(&env, &p, &["paligo", "/ok"]).code(0);
@@ -786,7 +591,7 @@ fn a_server_slower_than_the_timeout_is_a_network_error() {
         _ => Reply::new(200, "fast"),
     });
     let env = TestEnv::new();
-    add_generic(&env, &server.url(), &[]);
+    add_generic_unchecked(&env, &server.url(), &[]);
     let start = Instant::now();
     let run = call(&env, &[], &["api", "/slow", "--timeout", "1"]);
     run.code(5);
@@ -813,7 +618,7 @@ fn a_body_that_stalls_longer_than_the_timeout_is_a_network_error() {
         g.release = stall.clone();
         Reply::stream(200, g, 2_000_000)
     });
-    add_generic(&env, &server.url(), &[]);
+    add_generic_unchecked(&env, &server.url(), &[]);
     let out = env.dir.path().join("partial.bin");
     let start = Instant::now();
     let run = call(
@@ -837,7 +642,7 @@ fn absolute_urls_under_the_base_are_accepted_others_refused() {
     let home = Server::start(|_| Reply::new(200, "home"));
     let other = Server::start(|_| Reply::new(200, "other"));
     let env = TestEnv::new();
-    let key = add_paligo(&env, &home);
+    let key = add_paligo_unchecked(&env, &home);
     let p = [paligo_env(&home)];
     let inside = format!("{}/acme/api/v2/documents?x=1", home.url());
     call(&env, &p, &["paligo", &inside]).ok();
@@ -883,7 +688,7 @@ fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
         _ => Reply::json(200, r#"{"here":true}"#),
     });
     let env = TestEnv::new();
-    let key = add_paligo(&env, &home);
+    let key = add_paligo_unchecked(&env, &home);
     let p = [paligo_env(&home)];
     let run = call(&env, &p, &["paligo", "/away"]);
     run.code(3);
@@ -919,7 +724,7 @@ fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
 fn a_not_modified_answer_is_not_mistaken_for_a_redirect() {
     let server = Server::start(|_| Reply::new(304, "").header("ETag", "\"v1\""));
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -942,7 +747,7 @@ fn query_placement_keeps_the_key_out_of_every_message() {
         _ => Reply::new(404, "no such thing").header("X-Request-Url", &s.url),
     });
     let env = TestEnv::new();
-    let key = add_generic(&env, &server.url(), &["--placement", "query"]);
+    let key = add_generic_unchecked(&env, &server.url(), &["--placement", "query"]);
     let forms = [key.clone(), urlencoded(&key)];
 
     let run = call(&env, &[], &["api", "/away", "-v"]);
@@ -962,7 +767,7 @@ fn query_placement_keeps_the_key_out_of_every_message() {
     assert_no_leak(&run, &forms);
 
     env.run(&["remove", "api", "--yes"]).ok();
-    let key = add_generic(
+    let key = add_generic_unchecked(
         &env,
         &format!("http://127.0.0.1:{}", closed_port()),
         &["--placement", "query"],
@@ -976,7 +781,7 @@ fn query_placement_keeps_the_key_out_of_every_message() {
 fn an_echoing_server_cannot_make_cred_print_the_secret() {
     let server = Server::start(echo);
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -996,7 +801,7 @@ fn an_echoing_server_cannot_make_cred_print_the_secret() {
 
     // Generic header placement with a Bearer template.
     let env = TestEnv::new();
-    let key = add_generic(&env, &server.url(), &["--template", "Bearer ${apiKey}"]);
+    let key = add_generic_unchecked(&env, &server.url(), &["--template", "Bearer ${apiKey}"]);
     let run = call(&env, &[], &["api", "/anything", "--verbose", "--include"]);
     run.ok();
     assert_no_leak(&run, &[key.clone(), b64(&key)]);
@@ -1016,7 +821,7 @@ fn an_echoing_server_cannot_make_cred_print_the_secret() {
 fn dry_run_prints_a_curl_command_sends_nothing_and_needs_no_keychain() {
     let server = Server::start(|_| Reply::new(200, ""));
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     let no_keychain = |args: &[&str]| {
         let mut full = vec!["call"];
@@ -1069,7 +874,7 @@ fn dry_run_shows_each_placement_of_the_key() {
         _ => Reply::new(200, ""),
     });
     let env = TestEnv::new();
-    let paymo_key = add_paymo(&env, &server);
+    let paymo_key = add_paymo_checked(&env, &server);
     let checks = server.count();
     let run = call(
         &env,
@@ -1087,7 +892,7 @@ fn dry_run_shows_each_placement_of_the_key() {
     );
     assert!(!run.stdout.contains(&paymo_key), "{run}");
 
-    let header_key = add_generic(
+    let header_key = add_generic_unchecked(
         &env,
         &server.url(),
         &["--key-name", "X-Api-Key", "--template", "Api-Key ${apiKey}"],
@@ -1101,7 +906,7 @@ fn dry_run_shows_each_placement_of_the_key() {
     assert!(!run.stdout.contains(&header_key), "{run}");
 
     env.run(&["remove", "api", "--yes"]).ok();
-    let query_key = add_generic(&env, &server.url(), &["--placement", "query"]);
+    let query_key = add_generic_unchecked(&env, &server.url(), &["--placement", "query"]);
     let run = call(&env, &[], &["api", "/items", "--dry-run"]);
     run.ok();
     assert!(
@@ -1130,7 +935,7 @@ fn dry_run_output_sends_the_same_request_through_curl() {
     }
     let server = Server::start(|_| Reply::new(200, "ok"));
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     let args = [
         "paligo",
@@ -1162,20 +967,11 @@ fn dry_run_output_sends_the_same_request_through_curl() {
         )),
         "{command}"
     );
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cred"))
-        .parent()
-        .unwrap()
-        .to_owned();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!("{} -sS", command.stdout.trim_end()))
         .env_clear()
-        .env("PATH", path)
+        .env("PATH", path_with_cred())
         .env("HOME", env.home())
         .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
         .output()
@@ -1223,12 +1019,12 @@ fn a_200_mb_answer_streams_to_a_file_byte_for_byte() {
         Reply::stream(200, g, LEN as usize).header("Content-Type", "application/octet-stream")
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let out = env.dir.path().join("big.bin");
     let child = spawn_cred(
         &env,
         &[paligo_env(&server)],
-        &["paligo", "/export", "-o", out.to_str().unwrap()],
+        &["call", "paligo", "/export", "-o", out.to_str().unwrap()],
         Stdio::null(),
     );
     let pid = child.id();
@@ -1307,11 +1103,11 @@ fn the_body_streams_to_stdout_before_the_answer_is_complete() {
         Reply::stream(200, g, 4_000_000)
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let mut child = Reap(Some(spawn_cred(
         &env,
         &[paligo_env(&server)],
-        &["paligo", "/big"],
+        &["call", "paligo", "/big"],
         Stdio::piped(),
     )));
     let mut stdout = child.0.as_mut().unwrap().stdout.take().unwrap();
@@ -1358,7 +1154,7 @@ fn a_429_with_retry_after_is_waited_out_and_retried() {
         }
     });
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let start = Instant::now();
     let run = call(&env, &[paligo_env(&server)], &["paligo", "/folders"]);
     run.ok();
@@ -1393,7 +1189,7 @@ fn a_503_with_retry_after_is_retried_and_without_it_is_not() {
         _ => Reply::new(200, "up"),
     });
     let env = TestEnv::new();
-    add_generic(&env, &server.url(), &[]);
+    add_generic_unchecked(&env, &server.url(), &[]);
     let run = call(&env, &[], &["api", "DELETE", "/items/1"]);
     run.ok();
     assert_eq!(run.stdout, "up");
@@ -1411,7 +1207,7 @@ fn retries_are_bounded_by_retries_and_max_wait() {
         _ => Reply::json(429, r#"{"wait":"short"}"#).header("Retry-After", "1"),
     });
     let env = TestEnv::new();
-    add_generic(&env, &server.url(), &[]);
+    add_generic_unchecked(&env, &server.url(), &[]);
     // Retries ran out: 1 + 1 requests.
     let run = call(&env, &[], &["api", "/short", "--retries", "1"]);
     run.code(6);
@@ -1455,7 +1251,7 @@ fn a_post_that_is_rate_limited_is_not_retried_unless_allowed() {
         }
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let p = [paligo_env(&server)];
     let run = call(&env, &p, &["paligo", "POST", "/productions", "-f", "x=1"]);
     run.code(6);
@@ -1520,7 +1316,7 @@ fn paligo_pages(s: &Seen, pages: usize, per: usize) -> Reply {
 fn paginate_joins_five_paligo_pages_into_one_array() {
     let server = Server::start(|s| paligo_pages(s, 5, 3));
     let env = TestEnv::new();
-    let key = add_paligo(&env, &server);
+    let key = add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -1569,7 +1365,7 @@ fn paginate_joins_five_paligo_pages_into_one_array() {
 fn paginate_accepts_a_bare_array_page() {
     let server = Server::start(|_| Reply::json(200, r#"[{"id":1},{"id":2}]"#));
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -1592,7 +1388,7 @@ fn paginate_does_not_follow_a_next_page_outside_the_base_url() {
         )
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -1618,7 +1414,7 @@ fn paginate_stops_on_an_error_page_with_its_status() {
         }
     });
     let env = TestEnv::new();
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -1656,7 +1452,7 @@ fn paginate_follows_generic_link_headers() {
         reply
     });
     let env = TestEnv::new();
-    let key = add_generic(&env, &server.url(), &["--key-name", "X-Key"]);
+    let key = add_generic_unchecked(&env, &server.url(), &["--key-name", "X-Key"]);
     let run = call(&env, &[], &["api", "/things", "--paginate"]);
     run.ok();
     let items: Vec<String> = serde_json::from_str(&run.stdout).unwrap();
@@ -1675,7 +1471,7 @@ fn paginate_follows_generic_link_headers() {
 fn paginate_is_refused_for_paymo_and_for_non_get() {
     let server = Server::start(|_| Reply::json(200, "[]"));
     let env = TestEnv::new();
-    add_paymo_no_check(&env, &server);
+    add_paymo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paymo_env(&server)],
@@ -1684,7 +1480,7 @@ fn paginate_is_refused_for_paymo_and_for_non_get() {
     run.code(1);
     assert!(run.stderr.contains("Paymo does not paginate"), "{run}");
     assert!(run.stderr.contains("hint: drop --paginate"), "{run}");
-    add_paligo(&env, &server);
+    add_paligo_unchecked(&env, &server);
     let run = call(
         &env,
         &[paligo_env(&server)],
@@ -1716,21 +1512,8 @@ fn paginate_uses_one_kept_alive_connection() {
         )
     });
     let env = TestEnv::new();
-    let key = secret("paligo");
+    add_paligo_unchecked(&env, &server);
     let url = paligo_env(&server);
-    env.add(
-        &[
-            "paligo",
-            "--instance",
-            "acme",
-            "--username",
-            EMAIL,
-            "--no-verify",
-        ],
-        &key,
-        std::slice::from_ref(&url),
-    )
-    .ok();
     let run = call(&env, &[url], &["paligo", "/folders", "--paginate"]);
     run.ok();
     let ids: Vec<serde_json::Value> = serde_json::from_str(&run.stdout).unwrap();

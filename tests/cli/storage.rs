@@ -135,12 +135,6 @@ fn assert_reveals_at_most_last4(text: &str, key: &str) {
     );
 }
 
-fn only(server: &Server) -> Seen {
-    let seen = server.requests();
-    assert_eq!(seen.len(), 1, "expected exactly one request: {seen:#?}");
-    seen[0].clone()
-}
-
 #[test]
 fn paymo_round_trip() {
     let env = TestEnv::new();
@@ -182,7 +176,7 @@ fn paymo_round_trip_with_live_check() {
             check: Some("valid"),
         },
     );
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!(
         (seen.method.as_str(), seen.url.as_str()),
         ("GET", "/api/me")
@@ -264,7 +258,7 @@ fn paligo_round_trip_with_live_check() {
             check: Some("valid"),
         },
     );
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!(seen.method, "GET");
     assert_eq!(seen.url, "/acme/api/v2/folders?per_page=1");
     assert_eq!(
@@ -346,7 +340,7 @@ fn generic_header_round_trip_with_live_check() {
             check: Some("valid"),
         },
     );
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!((seen.method.as_str(), seen.url.as_str()), ("GET", "/v1/me"));
     assert_eq!(seen.header("x-api-key"), Some(&*format!("Api-Key {key}")));
     assert_eq!(seen.header("authorization"), None);
@@ -385,7 +379,7 @@ fn generic_query_round_trip_with_live_check() {
         },
     );
     // No check path: the base URL itself, with the key as ?api_key=.
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!(seen.path(), "/v2");
     assert_eq!(seen.query(), format!("api_key={key}"));
     assert_eq!(seen.header("authorization"), None);

@@ -129,10 +129,6 @@ impl Wizard {
     }
 }
 
-fn config(env: &TestEnv) -> toml::Table {
-    toml::from_str(&env.config_text()).expect("config.toml parses")
-}
-
 #[test]
 fn paligo_wizard_guides_validates_and_stores() {
     let env = TestEnv::new();

@@ -2,17 +2,26 @@
 //!
 //! This file: [`TestEnv`], a sealed test environment (its own config dir and
 //! HOME, a cleared environment: only PATH, the test keyring's D-Bus address
-//! and a locale pass through) with helpers to run `cred`, and the checks of
-//! its output. The other files: [`Server`] (`server.rs`), the real keychain
-//! (`keychain.rs`), `cred` as a plain child process (`process.rs`).
+//! and a locale pass through) with helpers to run `cred` and to check what
+//! it printed. The other files: the loopback HTTP [`Server`] (`server.rs`),
+//! the real keychain (`keychain.rs`), `cred` as a plain child process
+//! (`process.rs`), credentials stored the usual ways and what was stored
+//! (`creds.rs`), leak checks (`leaks.rs`) and generated bodies for streaming
+//! (`bodies.rs`).
 
 #![allow(dead_code)]
 
+mod bodies;
+mod creds;
 mod keychain;
+mod leaks;
 mod process;
 mod server;
 
+pub use bodies::*;
+pub use creds::*;
 pub use keychain::*;
+pub use leaks::*;
 pub use process::*;
 pub use server::*;
 

@@ -27,3 +27,56 @@ pub fn spawn_add_reading_stdin(env: &TestEnv) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+/// `cred ARGS` as a running child (for tests that watch it while it runs),
+/// with the sealed environment plus `vars`: stdin closed, stderr piped,
+/// stdout as given.
+pub fn spawn_cred(
+    env: &TestEnv,
+    vars: &[(&str, String)],
+    args: &[&str],
+    stdout: Stdio,
+) -> std::process::Child {
+    let mut cmd = std_cmd(env);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+/// Peak resident memory of a running process, in KiB (`VmHWM`).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Kills a child when dropped (a failing assertion must not leave it running).
+pub struct Reap(pub Option<std::process::Child>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// `PATH` with the directory of the `cred` under test first, for shells and
+/// commands that run `cred` by name.
+pub fn path_with_cred() -> String {
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_cred"))
+        .parent()
+        .unwrap()
+        .to_owned();
+    format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}

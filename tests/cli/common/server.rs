@@ -140,6 +140,13 @@ impl Server {
     pub fn count(&self) -> usize {
         self.seen.lock().unwrap().len()
     }
+
+    /// The one request this server saw (fails if it saw another number).
+    pub fn only(&self) -> Seen {
+        let seen = self.requests();
+        assert_eq!(seen.len(), 1, "expected exactly one request: {seen:#?}");
+        seen[0].clone()
+    }
 }
 
 impl Drop for Server {
@@ -290,4 +297,10 @@ pub fn ok_server() -> Server {
             r#"{"users":[{"id":1,"name":"Ada","email":"ada@example.com"}]}"#,
         )
     })
+}
+
+/// A port on 127.0.0.1 with nothing listening (bound, then released).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
 }

@@ -118,14 +118,8 @@ fn dry_run_shows_each_placement_of_the_key() {
 /// PATH, curl sends what `cred call` would have sent.
 #[test]
 fn dry_run_output_sends_the_same_request_through_curl() {
-    if std::process::Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: curl is not installed");
-        return;
-    }
+    // A missing curl is a broken environment: fail, never skip.
+    require_command("curl");
     let server = Server::start(|_| Reply::new(200, "ok"));
     let env = TestEnv::new();
     let key = add_paligo_unchecked(&env, &server);

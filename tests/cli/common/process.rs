@@ -80,3 +80,24 @@ pub fn path_with_cred() -> String {
         std::env::var("PATH").unwrap_or_default()
     )
 }
+
+/// Fails the test unless `program --version` runs. scripts/test.sh installs
+/// every tool the tests use, so a missing one means a broken environment: a
+/// test must say so, never pass without checking anything.
+pub fn require_command(program: &str) {
+    match std::process::Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!(
+            "`{program} --version` failed ({}): {}\nthis test needs {program} (scripts/test.sh installs it)",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => panic!(
+            "this test needs {program}, which scripts/test.sh installs, but it cannot be run: {e}"
+        ),
+    }
+}

@@ -95,6 +95,8 @@ fn without_a_key_source_it_says_how_and_does_not_wait() {
         .spawn()
         .unwrap();
     let stdin = child.stdin.take().unwrap();
+    // A timing bound is the point here ("does not wait"); a generous one,
+    // since cred exits at once when it does not wait.
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(15) {

@@ -291,6 +291,7 @@ fn secret_is_never_in_argv_or_environment() {
     // cred now holds the key and waits for the end of stdin.
     let pid = child.id();
     let proc_dir = format!("/proc/{pid}");
+    // Polls until cred sleeps on stdin; the 10 s bound only stops a hang.
     let start = Instant::now();
     loop {
         let stat = std::fs::read_to_string(format!("{proc_dir}/stat")).unwrap();

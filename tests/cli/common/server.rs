@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
@@ -17,6 +17,8 @@ pub struct Seen {
     pub body: Vec<u8>,
     /// Which TCP connection it came on (0, 1, … in accept order).
     pub conn: usize,
+    /// When the server had read it (to check the gaps between requests).
+    pub at: Instant,
 }
 
 impl Seen {
@@ -82,10 +84,11 @@ impl Reply {
 type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 
 /// A real HTTP/1.1 server on 127.0.0.1: a thread per connection, keep-alive,
-/// every request recorded (with the connection it came on).
+/// every request recorded (with the connection it came on and when), and
+/// the most requests it was answering at once ([`Server::max_in_flight`]).
 pub struct Server {
     pub seen: Arc<Mutex<Vec<Seen>>>,
-    pub max_in_flight: Arc<AtomicUsize>,
+    max_in_flight: Arc<AtomicUsize>,
     pub port: u16,
     stop: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -139,6 +142,17 @@ impl Server {
 
     pub fn count(&self) -> usize {
         self.seen.lock().unwrap().len()
+    }
+
+    /// The most requests that were in flight at once: read by the server
+    /// and not yet answered. A request counts from the moment it has been
+    /// read until its answer starts to be written (after the reply's
+    /// delay), a span that lies inside the client's own wait for that
+    /// answer, so this never exceeds how many requests the client really
+    /// had open at once; and a request held by a delay overlaps every
+    /// other request sent meanwhile.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// The one request this server saw (fails if it saw another number).
@@ -218,12 +232,17 @@ fn serve_connection(
             headers,
             body,
             conn,
+            at: Instant::now(),
         };
         shared.seen.lock().unwrap().push(seen.clone());
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
         let mut reply = (shared.handler)(&seen);
         std::thread::sleep(reply.delay);
+        // No longer in flight once the answer starts: counting until it was
+        // written would let the client's next request (on another
+        // connection) overlap this one on paper only.
+        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
         let mut head = format!("HTTP/1.1 {} {}\r\n", reply.status, reason(reply.status));
         let has = |name: &str| {
             reply
@@ -247,7 +266,6 @@ fn serve_connection(
             }
             writer.flush()
         });
-        shared.in_flight.fetch_sub(1, Ordering::SeqCst);
         result?;
         if close || reply.length.is_none() {
             return Ok(());

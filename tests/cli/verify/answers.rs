@@ -126,21 +126,18 @@ fn connection_refused_is_a_network_error_exit_5_that_says_so() {
 #[test]
 fn a_server_slower_than_the_check_timeout_is_a_timeout_exit_5() {
     let env = TestEnv::new();
-    let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_secs(4)));
+    // The answer (a 200) comes 3 s after the request: exit 5 shows the
+    // check gave up before it, and the message that it waited the 1 s asked
+    // for. No stopwatch: a loaded machine could make that fail for nothing.
+    let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_secs(3)));
     let key = secret("slow");
-    let start = Instant::now();
     let out = env.add(
         &["paligo", "--instance", "acme", "--username", EMAIL],
         &key,
         &[paligo_env(&server), ("CRED_CHECK_TIMEOUT", "1".into())],
     );
-    let took = start.elapsed();
     out.code(5);
     assert!(out.stderr.contains("did not answer within 1 s"), "{out}");
-    assert!(
-        took < Duration::from_secs(3),
-        "the check waited {took:?}, not the 1 s asked for"
-    );
     assert_eq!(server.count(), 1);
     assert_nothing_stored(&env, "paligo", Some(&key));
 }
@@ -173,17 +170,18 @@ fn rate_limit_with_retry_after_is_waited_out_and_retried() {
         }
     });
     let key = secret("ratelimited");
-    let start = Instant::now();
     let out = add_paligo(&env, &server, &key, &[]);
-    let took = start.elapsed();
     out.ok();
     assert!(
         out.stderr.contains("waiting 1 s"),
         "the wait is shown\n{out}"
     );
-    assert!(took >= Duration::from_secs(1), "it did not wait: {took:?}");
     let seen = server.requests();
     assert_eq!(seen.len(), 2);
+    // The retry came after the wait, as the server saw it (a lower bound:
+    // load only lengthens the gap).
+    let gap = seen[1].at.duration_since(seen[0].at);
+    assert!(gap >= Duration::from_secs(1), "it did not wait: {gap:?}");
     assert!(seen.iter().all(
         |s| s.url == FOLDERS && s.header("authorization") == Some(basic(EMAIL, &key).as_str())
     ));
@@ -198,9 +196,19 @@ fn rate_limit_past_the_longest_wait_exits_6_without_waiting() {
     let start = Instant::now();
     let out = add_paligo(&env, &server, &key, &[]);
     out.code(6);
-    assert!(start.elapsed() < Duration::from_secs(10));
-    assert!(out.stderr.contains("429"), "{out}");
+    // No wait was started: none announced (cred says "waiting N s" before
+    // each), and no second request.
+    assert!(!out.stderr.contains("waiting"), "{out}");
     assert_eq!(server.count(), 1);
+    // And none sat out silently. A timing bound is the point here, kept
+    // generous (10 s against the 3600 s asked for) so that load cannot
+    // make it fail.
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert!(out.stderr.contains("429"), "{out}");
     assert_nothing_stored(&env, "paligo", Some(&key));
 }
 

@@ -72,6 +72,7 @@ impl TlsServer {
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .unwrap();
+            // Polls until it listens; the 5 s bound only stops a hang.
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -41,20 +41,11 @@ fn script(name: &str) -> PathBuf {
 
 /// Runs a shell snippet with `cred` on PATH and the keychain unreachable.
 fn shell(env: &TestEnv, program: &str, args: &[&str], code: &str) -> Vec<String> {
-    let bin_dir = PathBuf::from(env!("CARGO_BIN_EXE_cred"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}",
-        bin_dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = Command::new(program)
         .args(args)
         .arg(code)
         .env_clear()
-        .env("PATH", path)
+        .env("PATH", path_with_cred())
         .env("HOME", env.home())
         .env("CRED_CONFIG_DIR", env.config_dir())
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")

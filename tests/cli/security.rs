@@ -9,32 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-/// Every form in which `key` would be revealed: the key itself, its
-/// URL-encoded form, and the Basic token that carries it.
-fn forms(key: &str, basic_token: Option<&str>) -> Vec<String> {
-    let mut v = vec![key.to_string()];
-    v.push(url::form_urlencoded::byte_serialize(key.as_bytes()).collect());
-    if let Some(b) = basic_token {
-        v.push(b.trim_start_matches("Basic ").to_string());
-    }
-    v
-}
-
-/// The first of `forms` that `text` contains.
-fn revealed<'a>(text: &[u8], forms: &'a [String]) -> Option<&'a String> {
-    let text = String::from_utf8_lossy(text);
-    forms.iter().find(|f| text.contains(f.as_str()))
-}
-
-fn assert_hidden(what: &str, text: &[u8], forms: &[String]) {
-    if let Some(f) = revealed(text, forms) {
-        panic!(
-            "{what} reveals a secret ({f}):\n{}",
-            String::from_utf8_lossy(text)
-        );
-    }
-}
-
 #[test]
 fn secret_appears_only_in_cred_secret() {
     let env = TestEnv::new();
@@ -51,11 +25,7 @@ fn secret_appears_only_in_cred_secret() {
             )
         }
     });
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = closed_port();
     let (pm, pl, gq, gh, gn) = (
         secret("pm"),
         secret("pl"),
@@ -64,11 +34,11 @@ fn secret_appears_only_in_cred_secret() {
         secret("gn"),
     );
     let all_forms: Vec<String> = [
-        forms(&pm, Some(&basic(&pm, "X"))),
-        forms(&pl, Some(&basic("me@acme.com", &pl))),
-        forms(&gq, None),
-        forms(&gh, None),
-        forms(&gn, None),
+        key_forms(&pm, Some(&basic(&pm, "X"))),
+        key_forms(&pl, Some(&basic("me@acme.com", &pl))),
+        key_forms(&gq, None),
+        key_forms(&gh, None),
+        key_forms(&gn, None),
     ]
     .concat();
     let extra = [paymo_env(&server), paligo_env(&server)];
@@ -164,7 +134,7 @@ fn secret_appears_only_in_cred_secret() {
     // Errors: a rejected key in the URL and in a header, an existing name.
     let bad_q = format!("bad-{gq}");
     let bad_h = format!("bad-{gh}");
-    let rejected_forms = [forms(&bad_q, None), forms(&bad_h, None)].concat();
+    let rejected_forms = [key_forms(&bad_q, None), key_forms(&bad_h, None)].concat();
     record(
         &mut outputs,
         "add rejected query",
@@ -321,6 +291,7 @@ fn secret_is_never_in_argv_or_environment() {
     // cred now holds the key and waits for the end of stdin.
     let pid = child.id();
     let proc_dir = format!("/proc/{pid}");
+    // Polls until cred sleeps on stdin; the 10 s bound only stops a hang.
     let start = Instant::now();
     loop {
         let stat = std::fs::read_to_string(format!("{proc_dir}/stat")).unwrap();
@@ -341,7 +312,7 @@ fn secret_is_never_in_argv_or_environment() {
         None,
         "cred exited before stdin closed"
     );
-    let forms = forms(&key, None);
+    let forms = key_forms(&key, None);
     let cmdline = std::fs::read(format!("{proc_dir}/cmdline")).unwrap();
     assert!(String::from_utf8_lossy(&cmdline).contains("--api-key-stdin"));
     assert_hidden("cred's argv", &cmdline, &forms);
@@ -420,7 +391,7 @@ fn check_messages_never_carry_the_key() {
     let server = echoing_error_server();
     let env = TestEnv::new();
     let key = secret("echo");
-    let all = forms(&key, None);
+    let all = key_forms(&key, None);
     let base = format!("{}/v1", server.url());
     let query = [
         "generic",

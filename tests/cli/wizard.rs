@@ -41,6 +41,7 @@ impl Wizard {
 
     /// The pid of this test's `cred` (rexpect does not expose it).
     fn pid(&self) -> String {
+        // Polls /proc; the 10 s bound only stops a hang.
         let start = Instant::now();
         loop {
             for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -72,6 +73,8 @@ impl Wizard {
         } else {
             "0"
         };
+        // Polls until cred sits in read(0, …); the 10 s bound only stops a
+        // hang.
         let start = Instant::now();
         loop {
             let syscall =
@@ -127,10 +130,6 @@ impl Wizard {
             other => panic!("cred ended with {other:?}\n{}", self.seen),
         }
     }
-}
-
-fn config(env: &TestEnv) -> toml::Table {
-    toml::from_str(&env.config_text()).expect("config.toml parses")
 }
 
 #[test]

@@ -1,18 +1,11 @@
-//! Storage (SPEC §4): the add → list → show → secret → remove round trip for
-//! every provider (with and without the live check), concurrent writers, a
-//! config that does not parse, an unreachable keychain, a keychain entry that
-//! went missing, and a config write that fails halfway through `add` or
-//! `remove`.
-
-use std::io::Write as _;
-use std::process::Stdio;
+//! Storage: the add → list → show → secret → remove round trip for every
+//! provider, with and without the live check, with the independent keychain
+//! view at each end and the secret never shown beyond its last 4
+//! characters.
 
 use serde_json::Value;
 
 use crate::common::*;
-
-// ---------------------------------------------------------------------------
-// The round trip.
 
 /// What one credential should look like once stored.
 struct Expect<'a> {
@@ -135,12 +128,6 @@ fn assert_reveals_at_most_last4(text: &str, key: &str) {
     );
 }
 
-fn only(server: &Server) -> Seen {
-    let seen = server.requests();
-    assert_eq!(seen.len(), 1, "expected exactly one request: {seen:#?}");
-    seen[0].clone()
-}
-
 #[test]
 fn paymo_round_trip() {
     let env = TestEnv::new();
@@ -182,7 +169,7 @@ fn paymo_round_trip_with_live_check() {
             check: Some("valid"),
         },
     );
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!(
         (seen.method.as_str(), seen.url.as_str()),
         ("GET", "/api/me")
@@ -264,7 +251,7 @@ fn paligo_round_trip_with_live_check() {
             check: Some("valid"),
         },
     );
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!(seen.method, "GET");
     assert_eq!(seen.url, "/acme/api/v2/folders?per_page=1");
     assert_eq!(
@@ -346,7 +333,7 @@ fn generic_header_round_trip_with_live_check() {
             check: Some("valid"),
         },
     );
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!((seen.method.as_str(), seen.url.as_str()), ("GET", "/v1/me"));
     assert_eq!(seen.header("x-api-key"), Some(&*format!("Api-Key {key}")));
     assert_eq!(seen.header("authorization"), None);
@@ -385,278 +372,8 @@ fn generic_query_round_trip_with_live_check() {
         },
     );
     // No check path: the base URL itself, with the key as ?api_key=.
-    let seen = only(&server);
+    let seen = server.only();
     assert_eq!(seen.path(), "/v2");
     assert_eq!(seen.query(), format!("api_key={key}"));
     assert_eq!(seen.header("authorization"), None);
-}
-
-// ---------------------------------------------------------------------------
-// Concurrency.
-
-#[test]
-fn twenty_concurrent_adds_lose_nothing() {
-    let env = TestEnv::new();
-    let keys: Vec<String> = (0..20).map(|i| secret(&format!("c{i}"))).collect();
-    let mut children = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        let name = format!("p{i}");
-        let mut cmd = std_cmd(&env);
-        cmd.args(["add", "--name", &name, "--no-verify", "--api-key-stdin"]);
-        if i % 2 == 0 {
-            cmd.arg("paymo");
-        } else {
-            cmd.args(["generic", "--base-url", "https://api.example.com"]);
-        }
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(key.as_bytes())
-            .unwrap();
-        children.push((name, child));
-    }
-    // All 20 were started before any is waited for.
-    for (name, child) in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "add {name} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let text = env.config_text();
-    let parsed: toml::Table = toml::from_str(&text).expect("config.toml parses");
-    assert_eq!(
-        parsed["credentials"].as_table().unwrap().len(),
-        20,
-        "{text}"
-    );
-    let listed = json(&env.run(&["list", "--json"]));
-    assert_eq!(listed.as_array().unwrap().len(), 20, "{listed}");
-    for (i, key) in keys.iter().enumerate() {
-        let out = env.run(&["secret", &format!("p{i}")]);
-        out.ok();
-        assert_eq!(out.stdout, format!("{key}\n"), "p{i} got another's key");
-    }
-    // No temporary files left behind by the atomic writes.
-    let names: Vec<String> = std::fs::read_dir(env.config_dir())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
-}
-
-// ---------------------------------------------------------------------------
-// A config that does not parse.
-
-#[test]
-fn broken_config_is_reported_by_every_command_and_never_overwritten() {
-    let env = TestEnv::new();
-    std::fs::create_dir_all(env.config_dir()).unwrap();
-    let broken = "# hand edited\n[credentials.x]\nprovider = \"paymo\"\ndescription = = \"oops\"\n";
-    std::fs::write(env.config_path(), broken).unwrap();
-    let before = std::fs::read(env.config_path()).unwrap();
-    let expected = format!(
-        "cannot parse {} at line 4, column 15",
-        env.config_path().display()
-    );
-    let key = secret("broken");
-    let commands: &[&[&str]] = &[
-        &["list"],
-        &["list", "--json"],
-        &["show", "x"],
-        &["secret", "x"],
-        &[
-            "add",
-            "paymo",
-            "--name",
-            "y",
-            "--no-verify",
-            "--api-key-stdin",
-        ],
-        &["rotate", "x", "--no-verify", "--api-key-stdin"],
-        &["remove", "x", "--yes"],
-        &["verify", "--all"],
-        &["call", "x", "/"],
-    ];
-    for args in commands {
-        let run = env.run_with(args, |c| {
-            c.write_stdin(key.clone());
-        });
-        run.code(1);
-        assert_one_error(&run, &expected);
-        assert!(run.stderr.contains("hint:"), "{run}");
-        assert_eq!(
-            std::fs::read(env.config_path()).unwrap(),
-            before,
-            "`cred {}` changed the broken file",
-            args.join(" ")
-        );
-    }
-    assert_eq!(
-        keychain_lookup(&env, "y"),
-        None,
-        "add stored a secret anyway"
-    );
-}
-
-// ---------------------------------------------------------------------------
-// The keychain.
-
-const NO_BUS: &str = "unix:path=/nonexistent/bus";
-
-#[test]
-fn unreachable_keychain_exits_7_and_writes_no_config() {
-    let env = TestEnv::new();
-    let key = secret("nobus");
-    let run = env.run_with(&["add", "paymo", "--no-verify", "--api-key-stdin"], |c| {
-        c.write_stdin(key.clone());
-        c.env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
-    });
-    run.code(7);
-    assert_one_error(&run, "cannot reach the OS keychain: no D-Bus session bus");
-    assert!(run.stderr.contains("\nhint: "), "{run}");
-    assert!(
-        !env.config_text().contains("paymo"),
-        "config written: {}",
-        env.config_text()
-    );
-    assert!(!run.all().contains(&key));
-
-    // `secret` says the same; `list` reads the config only and still works.
-    env.add(&["paymo", "--no-verify"], &key, &[]).ok();
-    let no_bus = |args: &[&str]| {
-        env.run_with(args, |c| {
-            c.env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
-        })
-    };
-    let secret_run = no_bus(&["secret", "paymo"]);
-    secret_run.code(7);
-    assert_one_error(&secret_run, "cannot reach the OS keychain");
-    let list = no_bus(&["list"]);
-    list.ok();
-    assert!(list.stdout.contains("paymo"), "{list}");
-}
-
-#[test]
-fn missing_keychain_entry_points_to_rotate() {
-    let env = TestEnv::new();
-    env.add(
-        &["paymo", "--no-verify", "--name", "work"],
-        &secret("gone"),
-        &[],
-    )
-    .ok();
-    keychain_clear(&env, "work");
-    let run = env.run(&["secret", "work"]);
-    run.code(1);
-    assert_one_error(&run, "credential `work` has no secret in the keychain");
-    assert!(
-        run.stderr.contains("hint:") && run.stderr.contains("cred rotate work"),
-        "{run}"
-    );
-    assert_eq!(run.stdout, "");
-    let show = env.run(&["show", "work"]);
-    show.code(1);
-    assert!(show.all().contains("cred rotate work"), "{show}");
-}
-
-#[test]
-fn config_dirs_do_not_share_keychain_entries() {
-    let one = TestEnv::new();
-    let two = TestEnv::new();
-    let (k1, k2) = (secret("one"), secret("two"));
-    one.add(&["paymo", "--no-verify"], &k1, &[]).ok();
-    // The same config in another directory has no secret there.
-    std::fs::create_dir_all(two.config_dir()).unwrap();
-    std::fs::copy(one.config_path(), two.config_path()).unwrap();
-    let run = two.run(&["secret", "paymo"]);
-    run.code(1);
-    assert!(run.stderr.contains("cred rotate paymo"), "{run}");
-    // Storing under the same name in the second dir leaves the first alone.
-    two.add(&["paymo", "--no-verify", "--force"], &k2, &[]).ok();
-    assert_eq!(one.run(&["secret", "paymo"]).stdout, format!("{k1}\n"));
-    assert_eq!(two.run(&["secret", "paymo"]).stdout, format!("{k2}\n"));
-    two.run(&["remove", "paymo", "--yes"]).ok();
-    assert_eq!(one.run(&["secret", "paymo"]).stdout, format!("{k1}\n"));
-}
-
-// ---------------------------------------------------------------------------
-// Nothing half done.
-
-const FAIL_WRITE: (&str, &str) = ("CRED_TEST_FAIL_CONFIG_WRITE", "1");
-
-fn failing_write() -> [(&'static str, String); 1] {
-    [(FAIL_WRITE.0, FAIL_WRITE.1.to_string())]
-}
-
-#[test]
-fn failed_config_write_leaves_no_orphan_secret() {
-    let env = TestEnv::new();
-    let key = secret("orphan");
-    let run = env.add(
-        &["paymo", "--no-verify", "--name", "work"],
-        &key,
-        &failing_write(),
-    );
-    run.code(1);
-    assert_one_error(
-        &run,
-        &format!("could not write {}", env.config_path().display()),
-    );
-    assert!(run.stderr.contains("simulated failure"), "{run}");
-    assert_eq!(
-        keychain_lookup(&env, "work"),
-        None,
-        "orphan secret in the keychain"
-    );
-    assert!(!env.config_text().contains("work"));
-    assert!(!run.all().contains(&key));
-}
-
-#[test]
-fn failed_forced_replace_restores_the_old_secret() {
-    let env = TestEnv::new();
-    let old = secret("old");
-    env.add(
-        &["paymo", "--no-verify", "--description", "old one"],
-        &old,
-        &[],
-    )
-    .ok();
-    let config_before = std::fs::read(env.config_path()).unwrap();
-    let new = secret("new");
-    let run = env.add(
-        &[
-            "paymo",
-            "--no-verify",
-            "--force",
-            "--description",
-            "new one",
-        ],
-        &new,
-        &failing_write(),
-    );
-    run.code(1);
-    assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*old));
-    assert_eq!(env.run(&["secret", "paymo"]).stdout, format!("{old}\n"));
-    assert_eq!(std::fs::read(env.config_path()).unwrap(), config_before);
-}
-
-#[test]
-fn failed_config_write_during_remove_keeps_the_credential_usable() {
-    let env = TestEnv::new();
-    let key = secret("keep");
-    env.add(&["paymo", "--no-verify"], &key, &[]).ok();
-    let run = run_env(&env, &["remove", "paymo", "--yes"], &failing_write());
-    run.code(1);
-    assert_one_error(&run, "could not write");
-    // The config still names it, so its secret must still be there.
-    assert!(env.config_text().contains("[credentials.paymo]"));
-    assert_eq!(env.run(&["secret", "paymo"]).stdout, format!("{key}\n"));
 }

@@ -1,0 +1,123 @@
+//! Storing credentials the way many tests need them, and reading back what
+//! was stored: the parsed config, a credential's last check, its secret, and
+//! the check that nothing at all was stored.
+
+use super::*;
+
+/// The Paligo user (an email address) of the tests' Paligo credentials.
+pub const EMAIL: &str = "me@acme.com";
+
+/// `cred add paligo --instance acme --username EMAIL [EXTRA] --api-key-stdin`,
+/// with Paligo at `server`.
+pub fn add_paligo(env: &TestEnv, server: &Server, key: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["paligo", "--instance", "acme", "--username", EMAIL];
+    args.extend_from_slice(extra);
+    env.add(&args, key, &[paligo_env(server)])
+}
+
+/// A Paligo credential `paligo` (instance `acme`) stored without a check;
+/// returns its key.
+pub fn add_paligo_unchecked(env: &TestEnv, server: &Server) -> String {
+    let key = secret("paligo");
+    add_paligo(env, server, &key, &["--no-verify"]).ok();
+    key
+}
+
+/// A Paymo credential `paymo` stored after a successful check of `/me` on
+/// `server`; returns its key.
+pub fn add_paymo_checked(env: &TestEnv, server: &Server) -> String {
+    let key = secret("paymo");
+    env.add(&["paymo"], &key, &[paymo_env(server)]).ok();
+    key
+}
+
+/// A Paymo credential `paymo` stored without a check; returns its key.
+pub fn add_paymo_unchecked(env: &TestEnv, server: &Server) -> String {
+    let key = secret("paymo");
+    env.add(&["paymo", "--no-verify"], &key, &[paymo_env(server)])
+        .ok();
+    key
+}
+
+/// `cred add generic --name NAME --base-url BASE [EXTRA] --api-key-stdin`.
+pub fn add_generic(env: &TestEnv, name: &str, base: &str, key: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["generic", "--name", name, "--base-url", base];
+    args.extend_from_slice(extra);
+    env.add(&args, key, &[])
+}
+
+/// A generic credential `api` with base URL `BASE/v1` and the given flags,
+/// stored without a check; returns its key.
+pub fn add_generic_unchecked(env: &TestEnv, base: &str, flags: &[&str]) -> String {
+    let key = secret("api");
+    let mut extra = vec!["--no-verify"];
+    extra.extend_from_slice(flags);
+    add_generic(env, "api", &format!("{base}/v1"), &key, &extra).ok();
+    key
+}
+
+/// `cred add ARGS` with the key in `CRED_API_KEY` and nothing on stdin.
+pub fn add_env_key(env: &TestEnv, args: &[&str], key: &str, extra: &[(&str, String)]) -> Run {
+    let mut full = vec!["add"];
+    full.extend_from_slice(args);
+    env.run_with(&full, |c| {
+        c.env("CRED_API_KEY", key);
+        for (k, v) in extra {
+            c.env(k, v);
+        }
+    })
+}
+
+/// The parsed config.toml (empty when there is none).
+pub fn config(env: &TestEnv) -> toml::Table {
+    env.config_text().parse().expect("config.toml parses")
+}
+
+/// `credentials.NAME.last_check` as (result, at), if recorded.
+pub fn last_check(env: &TestEnv, name: &str) -> Option<(String, String)> {
+    let cfg = config(env);
+    let check = cfg.get("credentials")?.get(name)?.get("last_check")?;
+    Some((
+        check.get("result")?.as_str()?.to_string(),
+        check.get("at")?.as_str()?.to_string(),
+    ))
+}
+
+/// The secret `cred secret NAME` prints (which must succeed).
+pub fn stored_secret(env: &TestEnv, name: &str) -> String {
+    let out = env.run(&["secret", name]);
+    out.ok();
+    out.stdout.trim_end_matches('\n').to_string()
+}
+
+/// Nothing is stored under `name`: the config (which must parse) has no
+/// entry for it, the real keychain (seen with `secret-tool`) has none, and
+/// `cred secret NAME` fails. With `key`: `cred secret` did not print it and
+/// no file in the test's directory holds it.
+pub fn assert_nothing_stored(env: &TestEnv, name: &str, key: Option<&str>) {
+    let text = env.config_text();
+    assert!(
+        !text.contains(&format!("[credentials.{name}]")),
+        "config has `{name}`: {text}"
+    );
+    assert!(
+        config(env)
+            .get("credentials")
+            .and_then(|c| c.get(name))
+            .is_none(),
+        "`{name}` is in the config:\n{text}"
+    );
+    assert_eq!(keychain_lookup(env, name), None, "keychain has `{name}`");
+    let out = env.run(&["secret", name]);
+    out.code(1);
+    if let Some(key) = key {
+        assert!(!out.stdout.contains(key), "{out}");
+        for (path, bytes) in env.files() {
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(key),
+                "the key is in {}",
+                path.display()
+            );
+        }
+    }
+}

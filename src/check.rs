@@ -265,9 +265,9 @@ fn run(
     };
     let mut request = Request::get(url);
     for (k, v) in provider.check_headers() {
-        request
-            .headers
-            .insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        if let Ok(name) = HeaderName::from_bytes(k.as_bytes()) {
+            request.headers.insert(name, HeaderValue::from_static(v));
+        }
     }
     let auth = provider.auth(secret);
     let notice = WaitNotice(on_wait);

@@ -37,7 +37,21 @@ impl Ctx<'_> {
     }
 }
 
+/// Debug builds only: when set, cred panics on purpose (for the test of
+/// the panic hook).
+#[cfg(debug_assertions)]
+const PANIC_ENV: &str = "CRED_TEST_PANIC";
+
 pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
+    #[cfg(debug_assertions)]
+    if let Some(v) = std::env::var_os(PANIC_ENV) {
+        if v == "thread" {
+            std::thread::spawn(|| panic!("a test panic in a worker thread"))
+                .join()
+                .expect("the worker thread finishes");
+        }
+        panic!("a test panic\nwith a second line");
+    }
     let dir = config::resolve_dir(cli.config_dir.as_deref())?;
     let ctx = Ctx {
         ui,

@@ -9,6 +9,7 @@ mod common;
 mod add;
 mod call;
 mod completion;
+mod foundations;
 mod generated;
 mod security;
 mod storage;

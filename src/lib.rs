@@ -1,15 +1,14 @@
 //! `cred`: a command-line credential manager for API keys.
 //!
 //! The binary is a thin wrapper around [`run`]; the crate is a library so
-//! that tests (and the man page and completion generators) can reach
-//! [`cli::Cli`]. `docs/ARCHITECTURE.md` says where each seam lives.
+//! that the tests (and the man page and completion generators among them)
+//! can reach [`cli::Cli`]. `docs/ARCHITECTURE.md` says where each seam lives.
 
 pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod complete;
 pub mod error;
-pub mod generate;
 pub mod http;
 pub mod providers;
 pub mod scrub;

@@ -1,11 +1,13 @@
 //! The generated files committed under `completions/` and `man/`, built
-//! from the clap definition. `tests/cli/generated.rs` fails when the
-//! committed copies differ, and rewrites them with `CRED_REGENERATE=1`.
+//! from the clap definition (clap_complete, clap_mangen). The tests in
+//! `mod.rs` fail when the committed copies differ, and rewrite them with
+//! `CRED_REGENERATE=1`. Only the tests need clap_mangen, so it is a
+//! dev-dependency and the binary does not carry it.
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
-use crate::commands::completions::{Shell, script};
+use cred::cli::Cli;
+use cred::commands::completions::{Shell, script};
 
 /// `(file name, contents)` of every completion script.
 pub fn completion_files() -> Vec<(String, Vec<u8>)> {

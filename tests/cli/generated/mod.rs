@@ -2,6 +2,8 @@
 //! the clap definition produces now. `CRED_REGENERATE=1 cargo test --test
 //! cli generated` rewrites them. The man pages must lint clean.
 
+mod pages;
+
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -45,20 +47,17 @@ fn check(dir: &Path, files: Vec<(String, Vec<u8>)>) {
 
 #[test]
 fn completion_scripts_are_up_to_date() {
-    check(
-        &root().join("completions"),
-        cred::generate::completion_files(),
-    );
+    check(&root().join("completions"), pages::completion_files());
 }
 
 #[test]
 fn man_pages_are_up_to_date() {
-    check(&root().join("man"), cred::generate::man_files());
+    check(&root().join("man"), pages::man_files());
 }
 
 #[test]
 fn man_pages_lint_clean() {
-    for (name, contents) in cred::generate::man_files() {
+    for (name, contents) in pages::man_files() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(&name);
         std::fs::write(&path, &contents).unwrap();

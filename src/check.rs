@@ -12,11 +12,11 @@ use reqwest::blocking::Client;
 use reqwest::header::{HeaderName, HeaderValue};
 use secrecy::SecretString;
 
+use crate::config::CheckRecord;
 use crate::error::{Error, Exit, Result};
 use crate::http::{self, Pipeline, Request, RetryPolicy, SendError};
 use crate::providers::{Provider, ProviderConfig, Verdict};
 use crate::scrub::Secrets;
-use crate::store::CheckRecord;
 use crate::ui::Ui;
 
 /// How long a check waits for an answer, unless `CRED_CHECK_TIMEOUT` says.
@@ -145,7 +145,7 @@ impl Outcome {
 
     pub fn record(&self) -> CheckRecord {
         CheckRecord {
-            at: crate::store::config::now_rfc3339(),
+            at: crate::config::now_rfc3339(),
             result: self.id().to_string(),
             message: self.message(),
         }

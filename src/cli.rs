@@ -10,7 +10,7 @@ use crate::commands;
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 ok, 1 error, 2 usage, 3 HTTP error status, 4 credential rejected,
-5 network, 6 rate limited, 7 keychain unavailable or locked.
+5 network, 6 rate limited, 7 secret store unavailable or locked, 130 cancelled.
 See `cred help COMMAND` or `man cred` for details.";
 
 /// Set up, check and use API-key credentials, with the secret kept in the OS keychain.
@@ -42,4 +42,5 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     Call(commands::call::CallArgs),
     Completions(commands::completions::CompletionsArgs),
+    Doctor(commands::doctor::DoctorArgs),
 }

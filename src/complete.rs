@@ -4,7 +4,7 @@
 
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
-use crate::store::{ConfigStore, config};
+use crate::config::{self, ConfigStore};
 
 /// Candidates for a credential name argument.
 pub fn names() -> ArgValueCandidates {

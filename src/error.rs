@@ -13,7 +13,7 @@
 //! that fixes the exit code, the typed source it came from (kept as an
 //! `anyhow::Error`, so a caller can still downcast it), explicit causes and
 //! hints. The layers below report typed errors (`SendError` in `http`,
-//! `StoreError` in `store::keychain`, `ConfigError` in `store::config`);
+//! `StoreError` in `secrets::keychain`, `ConfigError` in `config`);
 //! their `From` impls here and beside them attach the hints. Nothing
 //! decides behaviour by reading the text of a message cred wrote itself.
 //!

@@ -8,12 +8,13 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod complete;
+pub mod config;
 pub mod error;
 pub mod http;
 pub mod providers;
 pub mod scrub;
+pub mod secrets;
 pub mod signals;
-pub mod store;
 pub mod ui;
 
 pub use error::{Error, ErrorKind, Exit};

@@ -13,7 +13,7 @@ pub struct ListArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
-    let config = ctx.store.load()?;
+    let config = ctx.config.load()?;
     if args.json {
         let items: Vec<_> = config
             .credentials

@@ -6,6 +6,7 @@
 pub mod add;
 pub mod call;
 pub mod completions;
+pub mod doctor;
 pub mod list;
 pub mod remove;
 pub mod rotate;
@@ -19,22 +20,32 @@ use std::process::ExitCode;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::cli::{Cli, Command};
+use crate::config::{self, ConfigStore};
 use crate::error::{Error, Exit, Result};
-use crate::store::{ConfigStore, Keychain, config};
+use crate::secrets::Resolver;
 use crate::ui::Ui;
 
 /// What every command gets: the output, and where credentials live.
 pub struct Ctx<'a> {
     pub ui: &'a Ui,
-    pub store: ConfigStore,
+    pub config: ConfigStore,
 }
 
 impl Ctx<'_> {
-    /// The keychain entries of this config directory. Connecting happens on
-    /// first use, so commands that only read the config never touch it.
-    pub fn keychain(&self) -> Keychain {
-        Keychain::new(self.store.identity())
+    /// The secrets of this config directory: the environment, then each
+    /// credential's store. Stores are opened on first use, so commands that
+    /// only read the config never touch them.
+    pub fn secrets(&self) -> Resolver<'_> {
+        Resolver::new(self.ui, self.config.identity())
     }
+}
+
+/// The store a command is about to write to cannot be used: why, and how
+/// to go on. Said before any question is asked.
+pub fn store_unusable(e: crate::secrets::StoreError) -> Error {
+    Error::from(e).hint(
+        "to call APIs from CI or a script without a keychain, store nothing: set CRED_SECRET_<NAME> (see the README, \"No desktop keychain\")",
+    )
 }
 
 /// Debug builds only: when set, cred panics on purpose (for the test of
@@ -55,7 +66,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
     let dir = config::resolve_dir(cli.config_dir.as_deref())?;
     let ctx = Ctx {
         ui,
-        store: ConfigStore::new(dir),
+        config: ConfigStore::new(dir),
     };
     match cli.command {
         Command::Add(args) => add::run(&ctx, args),
@@ -67,6 +78,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Verify(args) => verify::run(&ctx, args),
         Command::Call(args) => call::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
+        Command::Doctor(args) => doctor::run(&ctx, args),
     }
 }
 

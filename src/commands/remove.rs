@@ -1,10 +1,10 @@
 //! `cred remove NAME`: deletes the keychain entry, then the config entry
-//! (putting the secret back if the config cannot be written, `store::txn`).
+//! (putting the secret back if the config cannot be written, `secrets::txn`).
 //! Asks first on a terminal; without one it needs `--yes`.
 
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
-use crate::store::txn::{self, SecretChange, Undo};
+use crate::secrets::txn::{self, SecretChange, Undo};
 
 /// Delete a credential: its config entry and its keychain entry
 #[derive(Debug, clap::Args)]
@@ -20,7 +20,7 @@ pub struct RemoveArgs {
 
 pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
     let name = &args.name;
-    let credential = ctx.store.get(name)?;
+    let credential = ctx.config.get(name)?;
     if !args.yes {
         let mut prompter = ctx.ui.prompter();
         if !prompter.can_prompt() {
@@ -40,14 +40,15 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
             return Ok(Exit::Failure);
         }
     }
-    let mut locked = ctx.store.lock()?;
+    let store = ctx.secrets().store(credential.store_kind())?;
+    let mut locked = ctx.config.lock()?;
     if locked.config.credentials.remove(name).is_none() {
         // Removed meanwhile by another cred: the secret may still be there.
-        ctx.keychain().delete(name)?;
+        store.delete(name)?;
     } else {
         txn::commit(
             &locked,
-            &ctx.keychain(),
+            &store,
             name,
             SecretChange::Delete,
             Undo {

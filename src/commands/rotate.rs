@@ -7,7 +7,7 @@
 use super::{Ctx, KeySource};
 use crate::check;
 use crate::error::{Error, Exit, Result};
-use crate::store::txn::{self, SecretChange, Undo};
+use crate::secrets::txn::{self, SecretChange, Undo};
 
 /// Replace a credential's secret: check the new key, then store it
 #[derive(Debug, clap::Args)]
@@ -26,8 +26,11 @@ pub struct RotateArgs {
 
 pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     let name = &args.name;
-    let credential = ctx.store.get(name)?;
+    let credential = ctx.config.get(name)?;
     let provider = &credential.provider;
+    // The store must work before anyone types a key for it.
+    let store = ctx.secrets().store(credential.store_kind())?;
+    store.status().map_err(super::store_unusable)?;
     let label = format!("New {}", provider.provider().secret_label());
     let secret = args.key.read(ctx.ui, &label)?;
     let record = if args.no_verify {
@@ -43,7 +46,7 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         }
         Some(outcome.record())
     };
-    let mut locked = ctx.store.lock()?;
+    let mut locked = ctx.config.lock()?;
     let Some(current) = locked.config.credentials.get_mut(name) else {
         return Err(Error::user(format!(
             "`{name}` was removed while its new key was checked"
@@ -63,7 +66,7 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     current.last_check = record;
     txn::commit(
         &locked,
-        &ctx.keychain(),
+        &store,
         name,
         SecretChange::Set(&secret),
         Undo {
@@ -72,7 +75,8 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         },
     )?;
     ctx.ui.success(&format!(
-        "Rotated `{name}`: the new key is in the keychain."
+        "Rotated `{name}`: the new key is in {}.",
+        store.kind().describe()
     ));
     Ok(Exit::Success)
 }

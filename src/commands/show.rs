@@ -19,8 +19,10 @@ pub struct ShowArgs {
 }
 
 pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
-    let credential = ctx.store.get(&args.name)?;
-    let secret = ctx.keychain().get_optional(&args.name)?;
+    let credential = ctx.config.get(&args.name)?;
+    let secrets = ctx.secrets();
+    let source = secrets.source(&args.name, &credential);
+    let secret = secrets.get_optional(&args.name, &credential)?;
     let masked = secret.as_ref().map(|s| mask(s.expose_secret()));
     let p = credential.provider.provider();
     if args.json {
@@ -33,6 +35,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
         v["fields"] = serde_json::Value::Object(fields);
         v["created"] = json!(credential.created);
         v["secret"] = json!(masked);
+        v["secret_source"] = json!(source.id());
         ctx.ui
             .out(&serde_json::to_string_pretty(&v).unwrap_or_default())?;
     } else {
@@ -60,6 +63,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
                 format!("MISSING from the keychain: run `cred rotate {}`", args.name)
             }),
         ));
+        rows.push(("source", source.describe()));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         let text: Vec<String> = rows
             .iter()

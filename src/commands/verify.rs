@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::check::{self, Outcome};
+use crate::config::Credential;
 use crate::error::{Exit, Result};
-use crate::store::Credential;
 
 /// How many checks run at once.
 const CONCURRENCY: usize = 8;
@@ -40,7 +40,7 @@ struct Row {
 }
 
 pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
-    let config = ctx.store.load()?;
+    let config = ctx.config.load()?;
     let names: Vec<String> = if args.names.is_empty() {
         config.credentials.keys().cloned().collect()
     } else {
@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
         names.retain(|n| seen.insert(n.clone()));
         for n in &names {
             if !config.credentials.contains_key(n) {
-                return Err(crate::store::config::unknown_credential(n, &config));
+                return Err(crate::config::unknown_credential(n, &config));
             }
         }
         names
@@ -65,12 +65,12 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     }
 
     // One keychain round trip per credential, before any network traffic.
-    let keychain = ctx.keychain();
+    let secrets = ctx.secrets();
     let mut jobs = Vec::new();
     let mut rows = Vec::new();
     for name in &names {
         let credential: &Credential = &config.credentials[name];
-        match keychain.get_optional(name)? {
+        match secrets.get_optional(name, credential)? {
             Some(secret) => jobs.push((name.clone(), credential.provider.clone(), secret)),
             None => rows.push(Row {
                 name: name.clone(),
@@ -137,7 +137,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
 
 /// Writes every result into the config in one locked update.
 fn record(ctx: &Ctx, rows: &[Row]) -> Result<()> {
-    let mut locked = ctx.store.lock()?;
+    let mut locked = ctx.config.lock()?;
     for row in rows {
         if let Some(c) = locked.config.credentials.get_mut(&row.name) {
             c.last_check = Some(row.outcome.record());

@@ -239,9 +239,10 @@ impl Auth {
 }
 
 #[cfg(test)]
-pub fn paymo_credential_for_tests() -> crate::store::Credential {
-    crate::store::Credential {
+pub fn paymo_credential_for_tests() -> crate::config::Credential {
+    crate::config::Credential {
         provider: ProviderConfig::Paymo(PaymoConfig {}),
+        store: crate::secrets::StoreKind::default(),
         description: None,
         created: None,
         last_check: None,

@@ -13,6 +13,7 @@ mod foundations;
 mod generated;
 mod security;
 mod storage;
+mod stores;
 mod verify;
 mod wizard;
 

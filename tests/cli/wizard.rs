@@ -66,6 +66,12 @@ impl Wizard {
     /// it: the prompt turns echo off with TCSAFLUSH, which drops anything
     /// typed before, as a person never types that fast but a test does.
     fn answer_hidden(&mut self, prompt: &str, answer: &str) {
+        self.wait_reading(prompt);
+        self.send(&format!("{answer}{ENTER}"));
+    }
+
+    /// Waits for `prompt`, and until `cred` sits in read(0, …).
+    fn wait_reading(&mut self, prompt: &str) {
         self.expect(&format!("? {prompt}"));
         let pid = self.pid();
         let read = if cfg!(target_arch = "aarch64") {
@@ -90,7 +96,21 @@ impl Wizard {
             );
             std::thread::sleep(Duration::from_millis(5));
         }
-        self.send(&format!("{answer}{ENTER}"));
+    }
+
+    /// The pseudo-terminal's settings (master and slave share them).
+    fn termios(&self) -> rustix::termios::Termios {
+        let pty = self.session.process().get_file_handle().unwrap();
+        rustix::termios::tcgetattr(&pty).unwrap()
+    }
+
+    /// Turns echo on, as a person's terminal has it (rexpect starts the
+    /// child with echo off).
+    fn echo_on(&self) {
+        let pty = self.session.process().get_file_handle().unwrap();
+        let mut t = rustix::termios::tcgetattr(&pty).unwrap();
+        t.local_modes |= rustix::termios::LocalModes::ECHO;
+        rustix::termios::tcsetattr(&pty, rustix::termios::OptionalActions::Now, &t).unwrap();
     }
 
     /// Waits until `text` is printed.
@@ -372,4 +392,58 @@ fn a_rejected_key_from_the_environment_is_not_asked_again() {
     assert!(!seen.contains(&key), "{seen}");
     assert_eq!(server.count(), 1);
     assert_eq!(keychain_lookup(&env, "paymo"), None);
+}
+
+#[test]
+fn ctrl_c_at_the_key_prompt_restores_echo_and_exits_130() {
+    let env = TestEnv::new();
+    let mut w = Wizard::start(&env, &["add", "paymo", "--no-verify"], &[]);
+    // Once cred runs (rexpect turned echo off before exec), give the
+    // terminal echo, as a shell does; cred asks for the key well after.
+    w.pid();
+    w.echo_on();
+    w.wait_reading("API key");
+    let hidden = w.termios();
+    assert!(
+        !hidden
+            .local_modes
+            .contains(rustix::termios::LocalModes::ECHO),
+        "the key prompt did not hide the input"
+    );
+    w.send("\x03");
+    let pty = w.session.process().get_file_handle().unwrap();
+    let (code, seen) = w.finish();
+    assert_eq!(code, 130, "{seen}");
+    assert!(seen.contains("cancelled: nothing stored"), "{seen}");
+    let after = rustix::termios::tcgetattr(&pty).unwrap();
+    assert!(
+        after
+            .local_modes
+            .contains(rustix::termios::LocalModes::ECHO),
+        "echo is still off after Ctrl-C\n{seen}"
+    );
+    assert_nothing_stored(&env, "paymo", None);
+}
+
+#[test]
+fn without_a_session_bus_the_wizard_stops_before_its_first_question() {
+    let env = TestEnv::new();
+    let w = Wizard::start(
+        &env,
+        &["add", "paligo"],
+        &[(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/cred-test-bus".to_string(),
+        )],
+    );
+    let (code, seen) = w.finish();
+    assert_eq!(code, 7, "{seen}");
+    assert!(
+        seen.contains("cannot reach the OS keychain: no D-Bus session bus"),
+        "{seen}"
+    );
+    assert!(seen.contains("CRED_SECRET_<NAME>"), "{seen}");
+    assert!(!seen.contains("? "), "a question was asked:\n{seen}");
+    assert!(!seen.contains("Paligo: you need"), "{seen}");
+    assert!(!env.config_path().exists());
 }

@@ -1,16 +1,17 @@
 //! `cred add PROVIDER`: guide text, the questions (flags or prompts, see
 //! [`wizard`]), the live check, then the store: secret into the keychain
 //! first, then the config; if the config write fails the keychain is put
-//! back as it was (`store::txn`).
+//! back as it was (`secrets::txn`).
 
 mod wizard;
 
 use super::{Ctx, KeySource, validate_name};
 use crate::check;
+use crate::config::Credential;
 use crate::error::{Error, Exit, Result};
 use crate::providers::{Placement, ProviderKind};
-use crate::store::Credential;
-use crate::store::txn::{self, SecretChange, Undo};
+use crate::secrets::StoreKind;
+use crate::secrets::txn::{self, SecretChange, Undo};
 use wizard::Wizard;
 
 const PROVIDERS_HELP: &str = "\
@@ -90,6 +91,10 @@ pub struct AddArgs {
     #[arg(long)]
     pub no_verify: bool,
 
+    /// Where to keep the secret [default: `default_store` in config.toml, else keychain]
+    #[arg(long, value_enum, env = "CRED_STORE", value_name = "STORE")]
+    pub store: Option<StoreKind>,
+
     /// Replace an existing credential of the same name
     #[arg(long)]
     pub force: bool,
@@ -102,11 +107,16 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         .unwrap_or_else(|| args.provider.id().to_string());
     validate_name(&name)?;
     let ui = ctx.ui;
+    let existing = ctx.config.load()?;
+    // The store must work before anyone answers a question for it.
+    let kind = args.store.or(existing.default_store).unwrap_or_default();
+    let store = ctx.secrets().store(kind)?;
+    store.status().map_err(super::store_unusable)?;
     let mut prompter = ui.prompter();
     let p = prompter.as_mut();
 
     let mut replace = args.force;
-    if !replace && ctx.store.load()?.credentials.contains_key(&name) {
+    if !replace && existing.credentials.contains_key(&name) {
         if !p.can_prompt() {
             return Err(already_exists(&name));
         }
@@ -181,16 +191,18 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     };
     let credential = Credential {
         provider,
+        store: kind,
         description,
-        created: Some(crate::store::config::now_rfc3339()),
+        created: Some(crate::config::now_rfc3339()),
         last_check,
     };
-    let kind = credential.provider.provider().kind().id();
+    let provider_id = credential.provider.provider().kind().id();
     let target = credential.provider.provider().target();
     let example = credential.provider.provider().example_path();
-    store(ctx, &name, credential, &secret, replace)?;
+    save(ctx, &store, &name, credential, &secret, replace)?;
     ui.success(&format!(
-        "Stored `{name}` ({kind}, {target}); the key is in the OS keychain."
+        "Stored `{name}` ({provider_id}, {target}); the key is in {}.",
+        kind.describe()
     ));
     ui.status(&format!("Try it: cred call {name} GET {example}"));
     Ok(Exit::Success)
@@ -203,14 +215,15 @@ fn already_exists(name: &str) -> Error {
 
 /// Writes the secret, then the config; undoes the secret if the config
 /// cannot be written.
-fn store(
+fn save(
     ctx: &Ctx,
+    store: &crate::secrets::Guarded<'_>,
     name: &str,
     credential: Credential,
     secret: &secrecy::SecretString,
     replace: bool,
 ) -> Result<()> {
-    let mut locked = ctx.store.lock()?;
+    let mut locked = ctx.config.lock()?;
     if !replace && locked.config.credentials.contains_key(name) {
         return Err(already_exists(name));
     }
@@ -220,7 +233,7 @@ fn store(
         .insert(name.to_string(), credential);
     txn::commit(
         &locked,
-        &ctx.keychain(),
+        store,
         name,
         SecretChange::Set(secret),
         Undo {

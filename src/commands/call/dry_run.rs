@@ -76,10 +76,10 @@ pub fn dry_run(secret_command: &str, provider: &ProviderConfig, plan: &Request) 
 /// `cred secret NAME`, with `--config-dir` when the config directory came
 /// from that flag (the environment or the default would find another).
 pub fn secret_command(ctx: &Ctx, name: &str) -> String {
-    let dir = ctx.store.dir();
+    let dir = ctx.config.dir();
     let implied = match std::env::var_os("CRED_CONFIG_DIR").filter(|v| !v.is_empty()) {
         Some(env) => std::path::absolute(PathBuf::from(env)).ok(),
-        None => crate::store::config::resolve_dir(None).ok(),
+        None => crate::config::resolve_dir(None).ok(),
     };
     if implied.as_deref() == Some(dir) {
         format!("cred secret {name}")

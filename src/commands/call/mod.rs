@@ -109,7 +109,7 @@ pub struct CallArgs {
 }
 
 pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
-    let credential = ctx.store.get(&args.name)?;
+    let credential = ctx.config.get(&args.name)?;
     let provider = credential.provider.provider();
     let plan = plan::plan(&args, provider)?;
     if args.paginate && provider.pagination() == Pagination::None {
@@ -138,7 +138,7 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     let timeout = Duration::from_secs(args.timeout.max(1));
     let (secret, client) = std::thread::scope(|s| {
         let client = s.spawn(|| http::client_for(timeout, &base));
-        let secret = ctx.keychain().get(&args.name);
+        let secret = ctx.secrets().get(&args.name, &credential);
         (
             secret,
             client.join().expect("the client set-up does not panic"),

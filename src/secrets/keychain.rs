@@ -8,18 +8,20 @@
 //! locked) and exit with 7.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use keyring_core::Error as KeyringError;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::{SecretStore, StoreKind, StoredEntry};
 use crate::error::{Error, Exit};
 
 pub const SERVICE: &str = "cred";
 
-/// Why the keychain could not give or take a secret. The kind comes from
-/// the keyring crate's error variants; only the platform store's start-up
-/// failure, which the crate reports as text, is read in one place
-/// ([`unreachable`]).
+/// Why a secret store could not give or take a secret. For the keychain
+/// the kind comes from the keyring crate's error variants; only the
+/// platform store's start-up failure, which the crate reports as text, is
+/// read in one place ([`unreachable`]).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("no D-Bus session bus is reachable")]
@@ -33,10 +35,18 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("credential `{name}` has no secret in the keychain")]
-    Missing { name: String },
+    #[error("credential `{name}` has no secret in {store}")]
+    Missing { name: String, store: &'static str },
     #[error("the keychain holds several entries for credential `{name}`")]
     Ambiguous { name: String },
+    #[error("{store} did not answer within {} s", after.as_secs_f64())]
+    Timeout {
+        store: &'static str,
+        after: Duration,
+        /// Whether cred waited on a terminal (where an unlock prompt may
+        /// have been open).
+        terminal: bool,
+    },
     #[error("the OS keychain reported an error")]
     Other {
         #[source]
@@ -66,12 +76,23 @@ impl From<StoreError> for Error {
             StoreError::Locked { .. } => Error::keychain(e.to_string())
                 .hint("unlock your keychain (log in to the desktop session, or unlock the `login` collection), then try again")
                 .with_source(e),
-            StoreError::Missing { ref name } => {
+            StoreError::Missing { ref name, .. } => {
                 let hint = format!("store a new secret for it with `cred rotate {name}`");
                 Error::user(e.to_string()).hint(hint)
             }
-            StoreError::Ambiguous { .. } => Error::keychain(e.to_string())
-                .hint("remove the duplicates in your keychain viewer (service `cred`), then `cred rotate` the credential"),
+            // Another client (Python's keyring, a second cred build) made a
+            // second item: the store works, the data needs a repair.
+            StoreError::Ambiguous { .. } => Error::user(e.to_string())
+                .cause("two or more items have service `cred` and the same account")
+                .hint("run `cred doctor` to see them, and `cred doctor --fix` to keep one"),
+            StoreError::Timeout { terminal, .. } => {
+                let hint = if terminal {
+                    "answer or dismiss the unlock prompt, or check that the keyring daemon is not stuck, then try again"
+                } else {
+                    "check that the keyring daemon is running and not waiting on an unlock prompt; CRED_STORE_TIMEOUT=SECONDS waits longer, and CI jobs can set CRED_SECRET_<NAME> instead"
+                };
+                Error::keychain(e.to_string()).hint(hint)
+            }
             StoreError::Other { .. } => Error::new(Exit::Keychain, e.to_string()).with_source(e),
         }
     }
@@ -101,38 +122,67 @@ impl Keychain {
             .map_err(|e| keychain_error(e, name))
     }
 
-    /// The secret of credential `name`.
-    pub fn get(&self, name: &str) -> Result<SecretString, StoreError> {
-        let entry = self.entry(name)?;
-        entry
-            .get_password()
-            .map(SecretString::from)
-            .map_err(|e| keychain_error(e, name))
+    /// The name of a credential of this config directory, from an account.
+    fn name_of<'s>(&self, account: &'s str) -> Option<&'s str> {
+        account
+            .strip_suffix(self.dir_identity.as_str())
+            .and_then(|rest| rest.strip_suffix('@'))
+    }
+}
+
+impl SecretStore for Keychain {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keychain
     }
 
-    /// The secret, or `None` when the entry does not exist.
-    pub fn get_optional(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
-        match self.get(name) {
-            Ok(s) => Ok(Some(s)),
-            Err(StoreError::Missing { .. }) => Ok(None),
-            Err(e) => Err(e),
+    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
+        let entry = self.entry(name)?;
+        match entry.get_password() {
+            Ok(s) => Ok(Some(SecretString::from(s))),
+            Err(KeyringError::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e, name)),
         }
     }
 
-    pub fn set(&self, name: &str, secret: &SecretString) -> Result<(), StoreError> {
+    fn set(&self, name: &str, secret: &SecretString) -> Result<(), StoreError> {
         let entry = self.entry(name)?;
         entry
             .set_password(secret.expose_secret())
             .map_err(|e| keychain_error(e, name))
     }
 
-    /// Deletes the entry; a missing entry is not an error.
-    pub fn delete(&self, name: &str) -> Result<(), StoreError> {
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
         let entry = self.entry(name)?;
         match entry.delete_credential() {
             Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
             Err(e) => Err(keychain_error(e, name)),
         }
+    }
+
+    fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        ensure_store()?;
+        let spec = HashMap::from([("service", SERVICE)]);
+        let found = keyring_core::Entry::search(&spec).map_err(|e| keychain_error(e, "*"))?;
+        let mut entries = Vec::new();
+        for entry in found {
+            let Some((service, account)) = entry.get_specifiers() else {
+                continue;
+            };
+            if service != SERVICE {
+                continue;
+            }
+            let name = self.name_of(&account).map(str::to_string);
+            let remove = Box::new(move || match entry.delete_credential() {
+                Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
+                Err(e) => Err(keychain_error(e, "*")),
+            });
+            entries.push(StoredEntry::new(account, name, remove));
+        }
+        Ok(entries)
+    }
+
+    fn status(&self) -> Result<(), StoreError> {
+        ensure_store()
     }
 }
 
@@ -170,6 +220,7 @@ fn keychain_error(err: KeyringError, name: &str) -> StoreError {
     match err {
         KeyringError::NoEntry => StoreError::Missing {
             name: name.to_string(),
+            store: StoreKind::Keychain.place(),
         },
         KeyringError::NoStorageAccess(source) => StoreError::Locked { source },
         KeyringError::NoDefaultStore => unreachable("no default credential store"),

@@ -4,7 +4,8 @@
 
 use secrecy::SecretString;
 
-use super::{Keychain, config::Locked};
+use super::Guarded;
+use crate::config::Locked;
 use crate::error::Result;
 
 /// What happens to the secret.
@@ -21,28 +22,28 @@ pub struct Undo<'a> {
     pub not_restored: &'a str,
 }
 
-/// Applies `change` to the keychain entry of `name`, then saves the config
-/// held by `locked`; if saving fails, the entry is put back as it was and
-/// the save's error returned, saying so.
+/// Applies `change` to the secret of `name` in `store`, then saves the
+/// config held by `locked`; if saving fails, the secret is put back as it
+/// was and the save's error returned, saying so.
 pub fn commit(
     locked: &Locked,
-    keychain: &Keychain,
+    store: &Guarded<'_>,
     name: &str,
     change: SecretChange<'_>,
     undo: Undo<'_>,
 ) -> Result<()> {
     // Kept until the config agrees, so a failed write can put it back.
-    let previous = keychain.get_optional(name)?;
+    let previous = store.get(name)?;
     match change {
-        SecretChange::Set(secret) => keychain.set(name, secret)?,
-        SecretChange::Delete => keychain.delete(name)?,
+        SecretChange::Set(secret) => store.set(name, secret)?,
+        SecretChange::Delete => store.delete(name)?,
     }
     let Err(err) = locked.save() else {
         return Ok(());
     };
     let put_back = match &previous {
-        Some(old) => keychain.set(name, old),
-        None => keychain.delete(name),
+        Some(old) => store.set(name, old),
+        None => store.delete(name),
     };
     Err(match put_back {
         Ok(()) => err.cause(undo.restored),

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::providers::ProviderConfig;
+use crate::secrets::StoreKind;
 
 const FILE_NAME: &str = "config.toml";
 const LOCK_NAME: &str = ".config.lock";
@@ -72,6 +73,9 @@ impl From<ConfigError> for Error {
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Where `add` keeps new secrets unless `--store` or `CRED_STORE` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_store: Option<StoreKind>,
     #[serde(default)]
     pub credentials: BTreeMap<String, Credential>,
 }
@@ -81,6 +85,9 @@ pub struct Config {
 pub struct Credential {
     #[serde(flatten)]
     pub provider: ProviderConfig,
+    /// Where the secret lives; the OS keychain when absent.
+    #[serde(default, skip_serializing_if = "StoreKind::is_default")]
+    pub store: StoreKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// When the credential was added (RFC 3339, UTC).
@@ -91,6 +98,10 @@ pub struct Credential {
 }
 
 impl Credential {
+    pub fn store_kind(&self) -> StoreKind {
+        self.store
+    }
+
     /// "valid 2026-11-22T10:00:00Z", or "never".
     pub fn last_check_text(&self) -> String {
         match &self.last_check {
@@ -106,6 +117,7 @@ impl Credential {
             "name": name,
             "provider": p.kind().id(),
             "target": p.target(),
+            "store": self.store.id(),
             "description": self.description,
             "last_check": self.last_check,
         })
@@ -363,6 +375,7 @@ mod tests {
                     instance: "acme".into(),
                     username: "a@b.c".into(),
                 }),
+                store: StoreKind::Keychain,
                 description: Some("docs".into()),
                 created: Some("2026-01-01T00:00:00Z".into()),
                 last_check: Some(CheckRecord {
@@ -384,6 +397,7 @@ mod tests {
                     check_path: None,
                     allow_http: false,
                 }),
+                store: StoreKind::default(),
                 description: None,
                 created: None,
                 last_check: None,

@@ -1,0 +1,261 @@
+//! `cred doctor [--fix] [--yes] [--json]`: is everything where cred expects
+//! it? The config file and whether it parses, each store's status with the
+//! precise cause of a failure, credentials without a secret, and entries
+//! the keychain holds under cred's name that no credential uses (orphans,
+//! left by a hand-edited config) or that exist twice (duplicates, made by
+//! another client such as Python's keyring). `--fix` removes orphans and
+//! the extra copies after asking (`--yes` without a terminal).
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::Ctx;
+use crate::config::Config;
+use crate::error::{Error, Exit, Result};
+use crate::secrets::{StoreKind, StoredEntry};
+
+/// Check the config and the secret stores; repair orphans and duplicates
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Remove orphaned and duplicate keychain entries (asks first)
+    #[arg(long)]
+    pub fix: bool,
+
+    /// Do not ask before removing (needed with --fix without a terminal)
+    #[arg(long, short = 'y', requires = "fix")]
+    pub yes: bool,
+
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What the doctor found in one store.
+struct StoreReport {
+    kind: StoreKind,
+    /// `Err(cause)` when the store cannot be used.
+    status: std::result::Result<(), Error>,
+    /// Entries of this config directory that no credential names.
+    orphans: Vec<StoredEntry>,
+    /// Credential name → its entries, where there is more than one.
+    duplicates: BTreeMap<String, Vec<StoredEntry>>,
+    /// Credentials whose secret is not in the store.
+    missing: Vec<String>,
+}
+
+pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
+    let path = ctx.config.path();
+    let config = ctx.config.load();
+    let config_text = match (&config, path.exists()) {
+        (Ok(c), true) => format!("ok, {} credential(s)", c.credentials.len()),
+        (Ok(_), false) => "not there yet (no credentials)".to_string(),
+        (Err(e), _) => format!("broken: {}", e.message),
+    };
+    let empty = Config::default();
+    let known = config.as_ref().unwrap_or(&empty);
+    let mut reports = Vec::new();
+    for kind in [StoreKind::Keychain] {
+        let used = known.credentials.values().any(|c| c.store_kind() == kind);
+        if kind != StoreKind::Keychain && !used {
+            continue;
+        }
+        reports.push(examine(ctx, kind, known)?);
+    }
+
+    if args.fix {
+        fix(ctx, &mut reports, args.yes)?;
+    }
+
+    if args.json {
+        let stores: Vec<_> = reports
+            .iter()
+            .map(|r| {
+                json!({
+                    "store": r.kind.id(),
+                    "ok": r.status.is_ok(),
+                    "error": r.status.as_ref().err().map(|e| e.message.clone()),
+                    "causes": r.status.as_ref().err().map(|e| e.cause_lines()),
+                    "orphans": r.orphans.iter().map(|o| &o.account).collect::<Vec<_>>(),
+                    "duplicates": r.duplicates.iter().map(|(n, e)| json!({"name": n, "entries": e.len()})).collect::<Vec<_>>(),
+                    "missing": r.missing,
+                })
+            })
+            .collect();
+        let doc = json!({
+            "config": {
+                "path": path.display().to_string(),
+                "ok": config.is_ok(),
+                "error": config.as_ref().err().map(|e| e.message.clone()),
+                "credentials": known.credentials.len(),
+            },
+            "stores": stores,
+        });
+        ctx.ui
+            .out(&serde_json::to_string_pretty(&doc).unwrap_or_default())?;
+    } else {
+        let mut lines = vec![format!("config      {}: {config_text}", path.display())];
+        for r in &reports {
+            let name = r.kind.id();
+            match &r.status {
+                Ok(()) => lines.push(format!("{name:<11} ok")),
+                Err(e) => {
+                    lines.push(format!("{name:<11} unavailable: {}", e.message));
+                    for c in e.cause_lines() {
+                        lines.push(format!("{:<11}   cause: {c}", ""));
+                    }
+                }
+            }
+            for m in &r.missing {
+                lines.push(format!(
+                    "{:<11} `{m}` has no secret there: run `cred rotate {m}`",
+                    ""
+                ));
+            }
+            for o in &r.orphans {
+                lines.push(format!(
+                    "{:<11} orphan: {} (no credential of that name in config.toml)",
+                    "", o.account
+                ));
+            }
+            for (n, entries) in &r.duplicates {
+                lines.push(format!(
+                    "{:<11} duplicate: `{n}` has {} entries",
+                    "",
+                    entries.len()
+                ));
+            }
+        }
+        ctx.ui.out(&lines.join("\n"))?;
+    }
+
+    if let Err(e) = config {
+        return Err(e);
+    }
+    let mut worst = Exit::Success;
+    for r in &reports {
+        let problem = match &r.status {
+            Err(e) => {
+                ctx.ui.error(e);
+                Some(e.exit())
+            }
+            Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => {
+                ctx.ui.error(
+                    &Error::user(format!(
+                        "{} holds entries under cred's name that need a repair: {} orphaned, {} duplicated",
+                        r.kind.describe(),
+                        r.orphans.len(),
+                        r.duplicates.len()
+                    ))
+                    .hint("run `cred doctor --fix` to remove them"),
+                );
+                Some(Exit::Failure)
+            }
+            Ok(()) if !r.missing.is_empty() => {
+                ctx.ui.error(
+                    &Error::user(format!(
+                        "{} credential(s) have no secret in {}: {}",
+                        r.missing.len(),
+                        r.kind.describe(),
+                        r.missing.join(", ")
+                    ))
+                    .hint("store one with `cred rotate NAME`"),
+                );
+                Some(Exit::Failure)
+            }
+            Ok(()) => None,
+        };
+        if let Some(exit) = problem
+            && exit.severity() > worst.severity()
+        {
+            worst = exit;
+        }
+    }
+    Ok(worst)
+}
+
+/// Looks at one store: can it be used, and what does it hold for cred?
+fn examine(ctx: &Ctx, kind: StoreKind, config: &Config) -> Result<StoreReport> {
+    let store = ctx.secrets().store(kind)?;
+    let mut report = StoreReport {
+        kind,
+        status: Ok(()),
+        orphans: Vec::new(),
+        duplicates: BTreeMap::new(),
+        missing: Vec::new(),
+    };
+    let entries = match store.status().and_then(|()| store.entries()) {
+        Ok(e) => e,
+        Err(e) => {
+            report.status = Err(Error::from(e));
+            return Ok(report);
+        }
+    };
+    let mut mine: BTreeMap<String, Vec<StoredEntry>> = BTreeMap::new();
+    for entry in entries {
+        match entry.name.clone() {
+            Some(name)
+                if config
+                    .credentials
+                    .get(&name)
+                    .is_some_and(|c| c.store_kind() == kind) =>
+            {
+                mine.entry(name).or_default().push(entry)
+            }
+            Some(_) => report.orphans.push(entry),
+            // Another config directory's: not ours to judge.
+            None => {}
+        }
+    }
+    for (name, c) in &config.credentials {
+        if c.store_kind() == kind && !mine.contains_key(name) {
+            report.missing.push(name.clone());
+        }
+    }
+    report.duplicates = mine.into_iter().filter(|(_, e)| e.len() > 1).collect();
+    Ok(report)
+}
+
+/// Removes orphans and all but one copy of each duplicate, after asking.
+fn fix(ctx: &Ctx, reports: &mut [StoreReport], yes: bool) -> Result<()> {
+    let count: usize = reports
+        .iter()
+        .map(|r| r.orphans.len() + r.duplicates.values().map(|e| e.len() - 1).sum::<usize>())
+        .sum();
+    if count == 0 {
+        ctx.ui.status("Nothing to fix.");
+        return Ok(());
+    }
+    if !yes {
+        let mut prompter = ctx.ui.prompter();
+        if !prompter.can_prompt() {
+            return Err(Error::user(format!(
+                "not removing {count} keychain entr(ies) without confirmation"
+            ))
+            .cause("there is no terminal to ask on")
+            .hint("pass --yes: cred doctor --fix --yes"));
+        }
+        if !prompter.confirm(&format!("Remove {count} keychain entr(ies)?"), false)? {
+            ctx.ui.status("Nothing removed.");
+            return Ok(());
+        }
+    }
+    for report in reports.iter_mut() {
+        let store = ctx.secrets().store(report.kind)?;
+        for orphan in std::mem::take(&mut report.orphans) {
+            let account = orphan.account.clone();
+            store.remove(orphan)?;
+            ctx.ui.status(&format!("Removed orphan {account}."));
+        }
+        for (name, mut entries) in std::mem::take(&mut report.duplicates) {
+            let total = entries.len();
+            for extra in entries.drain(1..) {
+                store.remove(extra)?;
+            }
+            ctx.ui.status(&format!(
+                "Kept one of {total} entries of `{name}`; if they held different keys, check it with `cred verify {name}`."
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Every call to a secret store has a deadline (SPEC §6): a keyring daemon
+//! that owns its bus name but never answers, or an unlock prompt nobody
+//! sees, must not hang a script. Without a terminal the call gives up
+//! after `CRED_STORE_TIMEOUT` seconds (default 10) with exit 7; on a
+//! terminal a spinner says the store has not answered (an unlock prompt may
+//! be open) and waits up to 2 minutes, Ctrl-C to give up.
+//!
+//! The store call runs on a thread of its own; when the deadline passes,
+//! cred reports and exits, and the thread ends with the process.
+
+use std::sync::Arc;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use super::{SecretStore, StoreError, StoreKind, StoredEntry};
+use crate::error::{Error, Result};
+use crate::ui::Ui;
+
+pub const TIMEOUT_ENV: &str = "CRED_STORE_TIMEOUT";
+/// How long a store may take without a terminal, unless `CRED_STORE_TIMEOUT` says.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+/// How long cred waits on a terminal, where a person may be typing an
+/// unlock password.
+pub const TERMINAL_WAIT: Duration = Duration::from_secs(120);
+/// On a terminal, the spinner appears after this long without an answer.
+const QUIET: Duration = Duration::from_millis(700);
+
+/// A store whose every call is bounded in time.
+pub struct Guarded<'a> {
+    ui: &'a Ui,
+    store: Arc<dyn SecretStore>,
+    timeout: Duration,
+}
+
+impl<'a> Guarded<'a> {
+    pub fn new(ui: &'a Ui, store: Arc<dyn SecretStore>) -> Result<Self> {
+        Ok(Guarded {
+            ui,
+            store,
+            timeout: timeout()?,
+        })
+    }
+
+    pub fn kind(&self) -> StoreKind {
+        self.store.kind()
+    }
+
+    pub fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
+        let name = name.to_string();
+        self.run(move |s| s.get(&name))
+    }
+
+    pub fn set(&self, name: &str, secret: &SecretString) -> Result<(), StoreError> {
+        let name = name.to_string();
+        let secret = secret.clone();
+        self.run(move |s| s.set(&name, &secret))
+    }
+
+    pub fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.run(move |s| s.delete(&name))
+    }
+
+    pub fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        self.run(|s| s.entries())
+    }
+
+    /// Removes one entry found by [`Guarded::entries`].
+    pub fn remove(&self, entry: StoredEntry) -> Result<(), StoreError> {
+        self.run(move |_| entry.remove())
+    }
+
+    pub fn status(&self) -> Result<(), StoreError> {
+        self.run(|s| s.status())
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn SecretStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = Arc::clone(&self.store);
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("secret-store".into())
+            .spawn(move || {
+                let _ = tx.send(call(store.as_ref()));
+            })
+            .map_err(|e| StoreError::Unavailable {
+                detail: format!("could not start a thread: {e}"),
+            })?;
+        let kind = self.store.kind();
+        let (first, rest) = if self.ui.interactive() {
+            (QUIET, TERMINAL_WAIT.saturating_sub(QUIET))
+        } else {
+            (self.timeout, Duration::ZERO)
+        };
+        match rx.recv_timeout(first) {
+            Ok(result) => return result,
+            Err(RecvTimeoutError::Disconnected) => return Err(gone(kind)),
+            Err(RecvTimeoutError::Timeout) if rest.is_zero() => {
+                return Err(StoreError::Timeout {
+                    store: kind.describe(),
+                    after: first,
+                    terminal: false,
+                });
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let spinner = self.ui.spinner(&format!(
+            "{} has not answered yet (an unlock prompt may be open); waiting up to {} s, Ctrl-C to give up…",
+            capitalised(kind.describe()),
+            TERMINAL_WAIT.as_secs()
+        ));
+        let result = match rx.recv_timeout(rest) {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Disconnected) => Err(gone(kind)),
+            Err(RecvTimeoutError::Timeout) => Err(StoreError::Timeout {
+                store: kind.describe(),
+                after: TERMINAL_WAIT,
+                terminal: true,
+            }),
+        };
+        spinner.finish();
+        result
+    }
+}
+
+/// The store's thread ended without an answer (it panicked).
+fn gone(kind: StoreKind) -> StoreError {
+    StoreError::Unavailable {
+        detail: format!("{} failed without an answer", kind.describe()),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// `CRED_STORE_TIMEOUT`: seconds, more than 0 and at most an hour.
+fn timeout() -> Result<Duration> {
+    let Ok(raw) = std::env::var(TIMEOUT_ENV) else {
+        return Ok(TIMEOUT);
+    };
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(TIMEOUT);
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            Error::user(format!(
+                "{TIMEOUT_ENV}=`{text}` is not a number of seconds (more than 0, at most 3600)"
+            ))
+            .hint(format!(
+                "set {TIMEOUT_ENV} to seconds, e.g. 30, or unset it"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capitals() {
+        assert_eq!(capitalised("the OS keychain"), "The OS keychain");
+    }
+}

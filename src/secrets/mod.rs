@@ -1,0 +1,185 @@
+//! Secrets have one way in: this module.
+//!
+//! Commands never name a store. They ask the [`Resolver`] (`Ctx::secrets`)
+//! for a credential's secret; it takes `CRED_SECRET_<NAME>` from the
+//! environment first ([`env`]), then the credential's own store
+//! (`store = …` in config.toml, the OS keychain when absent). Each store
+//! implements [`SecretStore`] and reports a typed [`StoreError`]; every call
+//! to a store runs under a deadline ([`deadline`]), so a store that never
+//! answers is an error, not a hang. "Write the secret, then the config,
+//! undo on failure" is [`txn`].
+//!
+//! A new store is one file implementing [`SecretStore`] plus one arm of
+//! [`StoreKind`].
+
+pub mod deadline;
+pub mod env;
+pub mod keychain;
+pub mod txn;
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+pub use deadline::Guarded;
+pub use keychain::{Keychain, StoreError};
+
+use crate::config::Credential;
+use crate::error::{Error, Result};
+use crate::ui::Ui;
+
+/// Where a credential's secret is kept (`store = …` in config.toml).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// The OS keychain (macOS Keychain, Windows Credential Manager, the
+    /// Secret Service on Linux)
+    #[default]
+    Keychain,
+}
+
+impl StoreKind {
+    pub fn id(self) -> &'static str {
+        match self {
+            StoreKind::Keychain => "keychain",
+        }
+    }
+
+    /// The store's name in messages: "the OS keychain".
+    pub fn describe(self) -> &'static str {
+        match self {
+            StoreKind::Keychain => "the OS keychain",
+        }
+    }
+
+    /// Where a secret is, in a sentence: "no secret in the keychain".
+    pub fn place(self) -> &'static str {
+        match self {
+            StoreKind::Keychain => "the keychain",
+        }
+    }
+
+    pub fn is_default(&self) -> bool {
+        *self == StoreKind::default()
+    }
+}
+
+/// One entry a store holds under cred's name (for `cred doctor`).
+pub struct StoredEntry {
+    /// The store's own name for it (the keychain's account `NAME@DIR`).
+    pub account: String,
+    /// The credential name, when the entry belongs to this config directory.
+    pub name: Option<String>,
+    /// Removes exactly this entry.
+    remove: Box<dyn FnOnce() -> Result<(), StoreError> + Send>,
+}
+
+impl StoredEntry {
+    pub fn new(
+        account: String,
+        name: Option<String>,
+        remove: Box<dyn FnOnce() -> Result<(), StoreError> + Send>,
+    ) -> Self {
+        StoredEntry {
+            account,
+            name,
+            remove,
+        }
+    }
+
+    pub fn remove(self) -> Result<(), StoreError> {
+        (self.remove)()
+    }
+}
+
+/// What every store can do.
+pub trait SecretStore: Send + Sync {
+    fn kind(&self) -> StoreKind;
+    /// The secret of credential `name`, `None` when the store has none.
+    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError>;
+    fn set(&self, name: &str, secret: &SecretString) -> Result<(), StoreError>;
+    /// Deletes the secret; a missing one is not an error.
+    fn delete(&self, name: &str) -> Result<(), StoreError>;
+    /// Every entry the store holds for cred (any config directory).
+    fn entries(&self) -> Result<Vec<StoredEntry>, StoreError>;
+    /// Whether the store can be used now, and if not, why.
+    fn status(&self) -> Result<(), StoreError>;
+}
+
+/// Where a credential's secret would come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// `CRED_SECRET_<NAME>`, named.
+    Env(String),
+    Store(StoreKind),
+}
+
+impl Source {
+    /// For people: "CRED_SECRET_PALIGO (environment)", "the OS keychain".
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Env(var) => format!("{var} (environment)"),
+            Source::Store(kind) => kind.describe().to_string(),
+        }
+    }
+
+    /// For scripts: "env:CRED_SECRET_PALIGO", "keychain".
+    pub fn id(&self) -> String {
+        match self {
+            Source::Env(var) => format!("env:{var}"),
+            Source::Store(kind) => kind.id().to_string(),
+        }
+    }
+}
+
+/// Finds the secret of a credential: the environment, then its store.
+pub struct Resolver<'a> {
+    ui: &'a Ui,
+    dir_identity: String,
+}
+
+impl<'a> Resolver<'a> {
+    /// The secrets of the config directory named by `dir_identity`.
+    pub fn new(ui: &'a Ui, dir_identity: String) -> Self {
+        Resolver { ui, dir_identity }
+    }
+
+    /// The store of that kind, every call under a deadline.
+    pub fn store(&self, kind: StoreKind) -> Result<Guarded<'a>> {
+        let store: Arc<dyn SecretStore> = match kind {
+            StoreKind::Keychain => Arc::new(Keychain::new(self.dir_identity.clone())),
+        };
+        Guarded::new(self.ui, store)
+    }
+
+    /// Where the secret of `name` would come from.
+    pub fn source(&self, name: &str, credential: &Credential) -> Source {
+        match env::var_name_if_set(name) {
+            Some(var) => Source::Env(var),
+            None => Source::Store(credential.store_kind()),
+        }
+    }
+
+    /// The secret, or `None` when its store has none.
+    pub fn get_optional(
+        &self,
+        name: &str,
+        credential: &Credential,
+    ) -> Result<Option<SecretString>> {
+        if let Some(secret) = env::lookup(name)? {
+            return Ok(Some(secret));
+        }
+        Ok(self.store(credential.store_kind())?.get(name)?)
+    }
+
+    /// The secret; a missing one is an error with the fix.
+    pub fn get(&self, name: &str, credential: &Credential) -> Result<SecretString> {
+        self.get_optional(name, credential)?.ok_or_else(|| {
+            Error::from(StoreError::Missing {
+                name: name.to_string(),
+                store: credential.store_kind().place(),
+            })
+        })
+    }
+}

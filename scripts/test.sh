@@ -6,7 +6,8 @@
 # 1. Installs what the tests need (Debian packages, rustfmt, clippy) if missing;
 #    does nothing, and never touches apt, when everything is already there.
 # 2. Runs, stopping at the first failure: cargo fmt --check; cargo clippy
-#    --all-targets --locked -- -D warnings; then, under scripts/with-keyring.sh
+#    --all-targets --locked -- -D warnings; cargo check for Windows
+#    (x86_64-pc-windows-gnu, warnings denied); then, under scripts/with-keyring.sh
 #    (private D-Bus + unlocked gnome-keyring, CRED_TEST_KEYRING=1),
 #    cargo test --locked [CARGO_TEST_ARGS...]. If the keyring daemon itself
 #    crashed (with-keyring.sh exits 75), the tests run once more, and say so.
@@ -40,6 +41,9 @@ apt_packages=(
     hyperfine        # benchmarks
     time             # /usr/bin/time
     tmux             # driving the wizard by hand / in tests
+    python3-dbus     # a Secret Service that never answers (store deadline test)
+    gcc-mingw-w64-x86-64  # cargo check for Windows (ring builds C for the target)
+    openssl          # the TLS test makes its own CA
     ca-certificates
     pkg-config
 )
@@ -47,6 +51,7 @@ required_paths=(
     gnome-keyring-daemon dbus-daemon dbus-send dbus-launch secret-tool
     bash zsh fish mandoc groff nroff curl hyperfine /usr/bin/time tmux
     /etc/ssl/certs/ca-certificates.crt pkg-config timeout
+    /usr/lib/python3/dist-packages/dbus/__init__.py x86_64-w64-mingw32-gcc openssl
 )
 
 missing=()
@@ -83,6 +88,14 @@ for component in rustfmt clippy; do
     fi
 done
 
+# The Windows target for `cargo check`: the store layer and every cfg(unix)
+# part must keep compiling there.
+windows_target=x86_64-pc-windows-gnu
+if ! rustup target list --installed 2>/dev/null | grep -qx "$windows_target"; then
+    banner "rustup target add $windows_target"
+    rustup target add "$windows_target" </dev/null
+fi
+
 # ---- 2. checks -----------------------------------------------------------------
 locked=()
 if [ -f Cargo.lock ]; then
@@ -95,6 +108,10 @@ cargo fmt --check
 clippy=(cargo clippy --all-targets "${locked[@]}" -- -D warnings)
 banner "${clippy[*]}"
 "${clippy[@]}"
+
+windows=(cargo check --target "$windows_target" "${locked[@]}")
+banner "RUSTFLAGS=-Dwarnings ${windows[*]}"
+RUSTFLAGS="-D warnings" "${windows[@]}"
 
 # The tests run against a real Secret Service (private D-Bus + gnome-keyring).
 tests=(cargo test "${locked[@]}" "$@")

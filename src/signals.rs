@@ -14,8 +14,6 @@ use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 
-use crate::error::Exit;
-
 /// What cred prints when a person cancels at a prompt or spinner.
 pub const CANCELLED: &str = "cancelled: nothing stored";
 
@@ -124,6 +122,7 @@ pub fn restore_terminal() {
 }
 
 /// Whether a guard is live (a prompt or spinner owns the terminal).
+#[cfg(unix)]
 fn guarded() -> bool {
     SAVED.lock().map(|s| s.guards > 0).unwrap_or(true)
 }
@@ -144,7 +143,7 @@ fn watch_signals() {
                     if guarded() {
                         restore_terminal();
                         let _ = writeln!(std::io::stderr().lock(), "\n{CANCELLED}");
-                        std::process::exit(i32::from(Exit::Cancelled.code()));
+                        std::process::exit(i32::from(crate::error::Exit::Cancelled.code()));
                     }
                     // Nobody is being asked anything: the signal's usual
                     // effect.

@@ -9,7 +9,8 @@
 # 3. starts scripts/bench_server.py on 127.0.0.1 (a free port; only loopback)
 # 4. adds a generic credential `bench` in a temporary CRED_CONFIG_DIR
 # 5. hyperfine: `cred call` vs curl with the key given directly vs
-#    `secret-tool lookup | curl`; then `cred secret`, `cred list` and name
+#    `secret-tool lookup | curl` vs `cred call` with CRED_SECRET_BENCH (the CI
+#    way, no keychain); then `cred secret`, `cred list` and name
 #    completion with 1,000 credentials, and `cred verify --all` over 20
 #    credentials whose check takes 300 ms on the server
 # 6. /usr/bin/time -v: peak RSS of `cred call` downloading 1 GiB (and curl)
@@ -251,16 +252,27 @@ fi
     -n "$call_name" "$call_cmd" \
     -n "curl (key given directly)" "curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small" \
     -n "secret-tool lookup | curl" "$st_curl"
+# The CI way: the key in CRED_SECRET_BENCH, no keychain round trip at all;
+# measured in a run of its own against curl again.
+(
+    export CRED_SECRET_BENCH="$KEY"
+    "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/envcall.json" \
+        -n "CRED_SECRET_BENCH=... $call_name" "$call_cmd" \
+        -n "curl (key given directly)" "curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small"
+)
 
 read -r call_ms curl_ms stcurl_ms <<<"$(medians "$TMP/call.json")"
-ratios=$(python3 - "$TMP/call.json" <<'PY'
+read -r envcall_ms envcurl_ms <<<"$(medians "$TMP/envcall.json")"
+ratios=$(python3 - "$TMP/call.json" "$TMP/envcall.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
 cred, curl, st = (x["median"] for x in r)
-print(f"{cred / curl:.2f} {cred / st:.2f} {(cred - curl) * 1000:+.1f}")
+e = json.load(open(sys.argv[2]))["results"]
+env, curl2 = (x["median"] for x in e)
+print(f"{cred / curl:.2f} {cred / st:.2f} {(cred - curl) * 1000:+.1f} {env / curl2:.2f} {(env - curl2) * 1000:+.1f}")
 PY
 )
-read -r ratio_curl ratio_st delta_curl <<<"$ratios"
+read -r ratio_curl ratio_st delta_curl ratio_env delta_env <<<"$ratios"
 printf '\nmedians: cred call %s, curl %s, secret-tool|curl %s\n' \
     "$(ms_fmt "$call_ms")" "$(ms_fmt "$curl_ms")" "$(ms_fmt "$stcurl_ms")"
 printf 'cred/curl = %sx (%s ms), cred/(secret-tool|curl) = %sx\n' \
@@ -387,6 +399,8 @@ record "curl, key given directly" "$(ms_fmt "$curl_ms")"
 record "sh -c 'curl ... \$(secret-tool lookup ...)'" "$(ms_fmt "$stcurl_ms")"
 record "  ratio cred call / curl" "${ratio_curl}x  ($delta_curl ms)"
 record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
+record "cred call with CRED_SECRET_BENCH (no keychain)" "$(ms_fmt "$envcall_ms")"
+record "  ratio (CRED_SECRET_BENCH) cred call / curl" "${ratio_env}x  ($delta_env ms)"
 record "cred --version (process start)" "$(ms_fmt "$version_ms")"
 record "cred list (1 credential)" "$(ms_fmt "$list1_ms")"
 record "cred secret bench" "$(ms_fmt "$secret_ms")"

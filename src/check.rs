@@ -65,6 +65,8 @@ pub enum Outcome {
     /// The key works; optionally whose it is.
     Valid(Option<String>),
     Rejected(String),
+    /// The key is good but the user may not use the API (Paligo non-admin).
+    Forbidden(String),
     NotFound(String),
     /// No answer; `slow` when the API did not answer in time.
     Network {
@@ -82,7 +84,7 @@ impl Outcome {
     pub fn exit(&self) -> Exit {
         match self {
             Outcome::Valid(_) => Exit::Success,
-            Outcome::Rejected(_) => Exit::Rejected,
+            Outcome::Rejected(_) | Outcome::Forbidden(_) => Exit::Rejected,
             Outcome::NotFound(_) => Exit::Failure,
             Outcome::Network { .. } => Exit::Network,
             Outcome::RateLimited(_) => Exit::RateLimited,
@@ -95,7 +97,7 @@ impl Outcome {
     pub fn id(&self) -> &'static str {
         match self {
             Outcome::Valid(_) => "valid",
-            Outcome::Rejected(_) => "rejected",
+            Outcome::Rejected(_) | Outcome::Forbidden(_) => "rejected",
             Outcome::NotFound(_) => "not-found",
             Outcome::Network { .. } => "network",
             Outcome::RateLimited(_) => "rate-limited",
@@ -110,6 +112,7 @@ impl Outcome {
             Outcome::Valid(None) => "the key works".into(),
             Outcome::Network { message: m, .. }
             | Outcome::Rejected(m)
+            | Outcome::Forbidden(m)
             | Outcome::NotFound(m)
             | Outcome::RateLimited(m)
             | Outcome::Unconfirmed(m)
@@ -122,6 +125,7 @@ impl Outcome {
         match self {
             Outcome::Valid(who) => Outcome::Valid(who.map(f)),
             Outcome::Rejected(m) => Outcome::Rejected(f(m)),
+            Outcome::Forbidden(m) => Outcome::Forbidden(f(m)),
             Outcome::NotFound(m) => Outcome::NotFound(f(m)),
             Outcome::Network { message, slow } => Outcome::Network {
                 message: f(message),
@@ -143,6 +147,26 @@ impl Outcome {
         matches!(self, Outcome::NotFound(_))
     }
 
+    /// Whether the check could not confirm the key either way (no answer,
+    /// rate limited, an unexpected status), so storing it unchecked is a
+    /// reasonable choice; a rejection or a wrong address is not.
+    pub fn is_unconfirmed(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Network { .. } | Outcome::RateLimited(_) | Outcome::Unconfirmed(_)
+        )
+    }
+
+    /// What config.toml records for a key stored although this check could
+    /// not confirm it (`cred list` shows "unchecked").
+    pub fn unchecked_record(&self) -> CheckRecord {
+        CheckRecord {
+            at: crate::config::now_rfc3339(),
+            result: "unchecked".to_string(),
+            message: format!("stored without a confirmed check: {}", self.message()),
+        }
+    }
+
     pub fn record(&self) -> CheckRecord {
         CheckRecord {
             at: crate::config::now_rfc3339(),
@@ -158,6 +182,7 @@ impl Outcome {
         let exit = self.exit();
         let hint = match &self {
             Outcome::Rejected(_) => provider.rejected_hint(),
+            Outcome::Forbidden(_) => provider.forbidden_hint(),
             Outcome::NotFound(_) => "check the instance or base URL",
             Outcome::Network { slow: true, .. } => {
                 "the API is slow: allow more time with CRED_CHECK_TIMEOUT=SECONDS, or pass --no-verify to store it unchecked"
@@ -303,6 +328,7 @@ fn run(
     match provider.judge(status, &body) {
         Verdict::Valid(who) => Outcome::Valid(who),
         Verdict::Rejected(m) => Outcome::Rejected(m),
+        Verdict::Forbidden(m) => Outcome::Forbidden(m),
         Verdict::NotFound(m) => Outcome::NotFound(m),
         Verdict::Unconfirmed(m) => Outcome::Unconfirmed(m),
     }

@@ -12,9 +12,12 @@ pub fn names() -> ArgValueCandidates {
 }
 
 fn name_candidates() -> Vec<CompletionCandidate> {
-    // The --config-dir flag is not parsed at completion time; the
-    // environment variable and the default location are.
-    let explicit = std::env::var_os("CRED_CONFIG_DIR").map(std::path::PathBuf::from);
+    // The command line being completed follows `--` in our own arguments
+    // (`COMPLETE=bash cred -- cred call --config-dir DIR …`): a
+    // `--config-dir` typed there wins over the environment variable and the
+    // default location, as it will when the command runs.
+    let explicit = config_dir_on_line(std::env::args_os().skip_while(|a| a != "--"))
+        .or_else(|| std::env::var_os("CRED_CONFIG_DIR").map(std::path::PathBuf::from));
     let Ok(dir) = config::resolve_dir(explicit.as_deref()) else {
         return Vec::new();
     };
@@ -32,6 +35,27 @@ fn name_candidates() -> Vec<CompletionCandidate> {
         .collect()
 }
 
+/// The value of the last `--config-dir DIR` or `--config-dir=DIR` among
+/// `words`.
+fn config_dir_on_line(
+    words: impl Iterator<Item = std::ffi::OsString>,
+) -> Option<std::path::PathBuf> {
+    let mut found = None;
+    let mut words = words.peekable();
+    while let Some(w) = words.next() {
+        let text = w.to_string_lossy();
+        if text == "--config-dir" {
+            if let Some(v) = words.peek().filter(|v| !v.is_empty()) {
+                found = Some(std::path::PathBuf::from(v));
+            }
+        } else if let Some(v) = text.strip_prefix("--config-dir=") {
+            found = Some(std::path::PathBuf::from(v));
+        }
+    }
+    // A relative DIR means what it will mean when the command runs.
+    found.filter(|p| !p.as_os_str().is_empty())
+}
+
 pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// Candidates for the METHOD of `cred call`.
@@ -42,4 +66,30 @@ pub fn methods() -> ArgValueCandidates {
             .map(CompletionCandidate::new)
             .collect::<Vec<_>>()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> impl Iterator<Item = std::ffi::OsString> {
+        line.split(' ')
+            .map(std::ffi::OsString::from)
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn config_dir_typed_on_the_line() {
+        assert_eq!(
+            config_dir_on_line(words("-- cred --config-dir /a call ")),
+            Some("/a".into())
+        );
+        assert_eq!(
+            config_dir_on_line(words("-- cred call --config-dir=/b x")),
+            Some("/b".into())
+        );
+        assert_eq!(config_dir_on_line(words("-- cred call ")), None);
+        assert_eq!(config_dir_on_line(words("-- cred --config-dir")), None);
+    }
 }

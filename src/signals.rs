@@ -121,10 +121,22 @@ pub fn restore_terminal() {
     }
 }
 
-/// Whether a guard is live (a prompt or spinner owns the terminal).
+/// Set when a prompt saw Ctrl-C itself (a menu reads the terminal raw and
+/// gets the key, and the terminal library raises SIGINT): the signal that
+/// follows may be handled after the prompt's guard is gone, and must still
+/// be a cancel, not a kill.
+static CANCELLING: AtomicBool = AtomicBool::new(false);
+
+/// A prompt is ending because the person pressed Ctrl-C.
+pub fn note_cancel() {
+    CANCELLING.store(true, Ordering::SeqCst);
+}
+
+/// Whether a guard is live (a prompt or spinner owns the terminal), or a
+/// prompt is ending in a cancel.
 #[cfg(unix)]
 fn guarded() -> bool {
-    SAVED.lock().map(|s| s.guards > 0).unwrap_or(true)
+    CANCELLING.load(Ordering::SeqCst) || SAVED.lock().map(|s| s.guards > 0).unwrap_or(true)
 }
 
 /// Starts, once, the thread that handles SIGINT, SIGTERM and SIGHUP.

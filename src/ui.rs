@@ -252,6 +252,7 @@ impl TermPrompter {
 fn prompt_error(e: dialoguer::Error) -> Error {
     let dialoguer::Error::IO(io) = e;
     if io.kind() == io::ErrorKind::Interrupted {
+        crate::signals::note_cancel();
         crate::signals::restore_terminal();
         Error::cancelled()
     } else {

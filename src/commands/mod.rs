@@ -138,17 +138,28 @@ fn usage_error_text(rendered: &str) -> String {
 
 /// Names: 1–64 characters of `a-z 0-9 . _ -`, starting with a letter or digit.
 pub fn validate_name(name: &str) -> Result<()> {
+    match name_problem(name) {
+        Some(why) => Err(
+            Error::user(format!("`{name}` is not a valid credential name"))
+                .cause(why)
+                .hint("pick another with --name, e.g. --name acme-docs"),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Why `name` is not a credential name, if it is not.
+pub fn name_problem(name: &str) -> Option<String> {
     let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c);
     let first_ok = name
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if name.is_empty() || name.len() > 64 || !first_ok || !name.chars().all(ok_char) {
-        return Err(Error::user(format!("`{name}` is not a valid credential name"))
-            .cause("a name is 1 to 64 characters of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit")
-            .hint("pick another with --name, e.g. --name acme-docs"));
+        Some("a name is 1 to 64 characters of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit".into())
+    } else {
+        None
     }
-    Ok(())
 }
 
 /// Where a new secret comes from (`add`, `rotate`).

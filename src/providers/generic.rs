@@ -163,14 +163,21 @@ impl Provider for GenericConfig {
 /// and check path.
 pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
     let allow_http = asker.switch("--allow-http");
+    // The note belongs to the answer as typed (a scheme added, plain http
+    // accepted): keep the one of the accepted answer.
+    let note = std::cell::RefCell::new(None);
     let base_url = asker.text(Question {
         flag: "--base-url",
         prompt: "API base URL",
         default: None,
         example: "https://api.example.com/v1",
-        validate: &|s: &str| validate_base_url(s, allow_http).map(|(u, _)| u),
+        validate: &|s: &str| {
+            let (url, n) = validate_base_url(s, allow_http)?;
+            *note.borrow_mut() = n;
+            Ok(url)
+        },
     })?;
-    if let Ok((_, Some(note))) = validate_base_url(&base_url, allow_http) {
+    if let Some(note) = note.take() {
         asker.warn(&note);
     }
     let placement = match asker.choose(
@@ -240,13 +247,21 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
 }
 
 /// `https://` only; `http://` for loopback hosts, or anywhere with
-/// `--allow-http`. Returns the URL without a trailing slash, and a note when
-/// plain HTTP was accepted.
+/// `--allow-http`. A bare host (`api.example.com/v1`) is read as
+/// `https://api.example.com/v1`. Returns the URL without a trailing slash,
+/// and a note when plain HTTP was accepted or a scheme was added.
 pub fn validate_base_url(
     input: &str,
     allow_http: bool,
 ) -> Result<(String, Option<String>), String> {
     let s = input.trim();
+    let bare_host = !s.contains("://")
+        && s.split(['/', '?', '#'])
+            .next()
+            .is_some_and(|host| host.contains('.') || host.starts_with("localhost"))
+        && !s.chars().any(char::is_whitespace);
+    let with_scheme = format!("https://{s}");
+    let s = if bare_host { with_scheme.as_str() } else { s };
     let url = Url::parse(s).map_err(|e| format!("`{s}` is not a URL ({e}); expected https://…"))?;
     if url.cannot_be_a_base() || url.host_str().is_none() {
         return Err(format!("`{s}` is not an http(s) URL with a host"));
@@ -273,6 +288,10 @@ pub fn validate_base_url(
         other => return Err(format!("`{other}://` is not supported; the base URL must be https://")),
     };
     let text = url.as_str().trim_end_matches('/').to_string();
+    let note = match note {
+        None if bare_host => Some(format!("no scheme given: read as {text}")),
+        other => other,
+    };
     Ok((text, note))
 }
 
@@ -408,8 +427,15 @@ mod tests {
                 .unwrap_err()
                 .contains("not supported")
         );
+        assert_eq!(
+            validate_base_url("api.example.com/v1", false).unwrap(),
+            (
+                "https://api.example.com/v1".to_string(),
+                Some("no scheme given: read as https://api.example.com/v1".to_string())
+            )
+        );
         assert!(
-            validate_base_url("example.com", false)
+            validate_base_url("no-dots", false)
                 .unwrap_err()
                 .contains("not a URL")
         );

@@ -127,6 +127,9 @@ pub enum Verdict {
     Valid(Option<String>),
     /// 401/403, with a provider-specific explanation.
     Rejected(String),
+    /// 403 where the provider means "the key is good, the user may not use
+    /// the API" (a Paligo user who is not an admin).
+    Forbidden(String),
     /// The instance or API does not exist there.
     NotFound(String),
     /// Any other status: could not confirm.
@@ -156,6 +159,12 @@ pub trait Provider {
 
     /// What to do when the live check rejected the key on add or rotate.
     fn rejected_hint(&self) -> &'static str;
+
+    /// What to do when the live check says the key is good but the user may
+    /// not use the API ([`Verdict::Forbidden`]).
+    fn forbidden_hint(&self) -> &'static str {
+        self.rejected_hint()
+    }
 
     /// Why a call may be refused with 403 although the key is good.
     fn forbidden_reason(&self) -> &'static str {

@@ -58,6 +58,10 @@ impl Provider for PaligoConfig {
         "check the username and the key, or pass --no-verify to store it unchecked"
     }
 
+    fn forbidden_hint(&self) -> &'static str {
+        "ask a Paligo admin to give your user admin rights, or to create the key with an admin account; then try again"
+    }
+
     fn forbidden_reason(&self) -> &'static str {
         "only Paligo admin users may use the API; ask an admin to make you one, or to make the key"
     }
@@ -102,7 +106,7 @@ impl Provider for PaligoConfig {
             401 => Verdict::Rejected(
                 "Paligo rejected the username or API key: check both; keys are shown only once, so make a new one if unsure".into(),
             ),
-            403 => Verdict::Rejected(format!(
+            403 => Verdict::Forbidden(format!(
                 "Paligo accepted the key but {} may not use the API: only admin users can; ask an admin to make you one or to create the key",
                 self.username
             )),
@@ -297,7 +301,7 @@ mod tests {
         assert!(
             matches!(p.judge(401, b""), Verdict::Rejected(m) if m.contains("username or API key"))
         );
-        assert!(matches!(p.judge(403, b""), Verdict::Rejected(m) if m.contains("admin")));
+        assert!(matches!(p.judge(403, b""), Verdict::Forbidden(m) if m.contains("admin")));
         assert!(matches!(p.judge(404, b""), Verdict::NotFound(m) if m.contains("`acme`")));
         assert!(
             matches!(p.judge(500, b"boom\n"), Verdict::Unconfirmed(m) if m.contains("500: boom"))

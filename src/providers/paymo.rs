@@ -13,10 +13,10 @@ pub const URL_ENV: &str = "CRED_PAYMO_URL";
 const DEFAULT_URL: &str = "https://app.paymoapp.com/api";
 
 pub const GUIDE: &str = "\
-Paymo: you need an API key. In Paymo open your account settings > API keys,
-generate a key, give it a name and copy it at once (it may not be shown
-again). If a key ever leaks, revoke it in Paymo and store the new one with
-`cred rotate NAME`.";
+Paymo: you need an API key. In Paymo open the My Account page (your avatar
+menu) > API keys, generate a key, give it a name and copy it at once (it may
+not be shown again). If a key ever leaks, revoke it in Paymo and store the
+new one with `cred rotate NAME`.";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct PaymoConfig {}
@@ -75,7 +75,7 @@ impl Provider for PaymoConfig {
         match status {
             200..=299 => Verdict::Valid(who(body)),
             401 | 403 => Verdict::Rejected(
-                "Paymo rejected the API key: it may be mistyped or revoked; generate a new one in Paymo's account settings".into(),
+                "Paymo rejected the API key: it may be mistyped or revoked; generate a new one on Paymo's My Account page".into(),
             ),
             404 => Verdict::NotFound(format!(
                 "no Paymo API at this address (HTTP 404 for /me): {}",

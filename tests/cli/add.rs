@@ -190,6 +190,29 @@ fn base_url_must_be_http_or_https() {
 }
 
 #[test]
+fn a_base_url_without_a_scheme_is_read_as_https_and_says_so() {
+    let env = TestEnv::new();
+    let run = env.add(
+        &["generic", "--no-verify", "--base-url", "api.example.com/v1"],
+        "k3y-1234567",
+        &[],
+    );
+    run.ok();
+    assert!(
+        run.stderr
+            .contains("no scheme given: read as https://api.example.com/v1"),
+        "{run}"
+    );
+    let shown = json(env.run(&["show", "generic", "--json"]).ok());
+    assert_eq!(shown["target"], "https://api.example.com/v1");
+    // The "Try it" line is a command that runs: the base URL itself.
+    assert!(
+        run.stderr.contains("Try it: cred call generic GET /"),
+        "{run}"
+    );
+}
+
+#[test]
 fn plain_http_needs_allow_http_unless_loopback() {
     let env = TestEnv::new();
     let run = env.add(

@@ -187,3 +187,33 @@ fn completions_command_prints_the_committed_scripts() {
         );
     }
 }
+
+#[test]
+fn a_config_dir_typed_on_the_line_is_the_one_completed_from() {
+    // CRED_CONFIG_DIR names one directory; --config-dir on the line another.
+    let env = env_with_names();
+    let other = TestEnv::new();
+    other
+        .add(
+            &["paymo", "--name", "gamma-ops", "--no-verify"],
+            &secret("c"),
+            &[],
+        )
+        .ok();
+    let dir = other.config_dir();
+    let dir = dir.to_str().unwrap();
+    let got = bash(&env, &["cred", "--config-dir", dir, "show", ""]);
+    assert_has(&got, &["gamma-ops"], "bash: --config-dir DIR show <Tab>");
+    assert!(!got.iter().any(|g| g == "alpha-docs"), "{got:?}");
+    let got = bash(&env, &["cred", "call", &format!("--config-dir={dir}"), ""]);
+    assert_has(&got, &["gamma-ops"], "bash: call --config-dir=DIR <Tab>");
+    let got = fish(&env, &format!("cred --config-dir {dir} verify "));
+    assert_has(&got, &["gamma-ops"], "fish: --config-dir DIR verify <Tab>");
+    assert!(!got.iter().any(|g| g == "beta-api"), "{got:?}");
+    // Without it, the environment's directory as before.
+    assert_has(
+        &bash(&env, &["cred", "show", ""]),
+        &["alpha-docs"],
+        "bash: env dir",
+    );
+}

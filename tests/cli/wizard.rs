@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
-/// Down arrow and Enter, as a terminal sends them.
+/// Arrows and Enter, as a terminal sends them.
 const DOWN: &str = "\x1b[B";
+const UP: &str = "\x1b[A";
 const ENTER: &str = "\r";
 
 /// A `cred` process on a pseudo-terminal, and everything it printed so far.
@@ -160,6 +161,7 @@ fn paligo_wizard_guides_validates_and_stores() {
     let mut w = Wizard::start(&env, &["add", "paligo"], &[paligo_env(&server)]);
     w.expect("Only Paligo admins can use the API");
     w.expect("My Profile");
+    w.answer("Name for this credential", ""); // the default: paligo
     w.answer(
         "Paligo instance",
         "https://acme.paligoapp.com/document/edit/12",
@@ -249,6 +251,7 @@ fn rejected_key_can_be_typed_again() {
         }
     });
     let mut w = Wizard::start(&env, &["add", "generic"], &[]);
+    w.answer("Name for this credential", "");
     w.answer("API base URL", &server.url());
     w.expect("? Where does the key go?");
     w.send(ENTER); // the default: header
@@ -297,7 +300,8 @@ fn quitting_after_a_rejected_key_stores_nothing() {
     let server = Server::start(|_| Reply::json(401, "{}"));
     let key = secret("quit");
     let mut w = Wizard::start(&env, &["add", "paymo"], &[paymo_env(&server)]);
-    w.expect("account settings");
+    w.expect("the My Account page");
+    w.answer("Name for this credential", "");
     w.answer_hidden("API key", &key);
     w.expect("Paymo rejected the API key");
     w.expect("Quit without storing anything");
@@ -311,17 +315,166 @@ fn quitting_after_a_rejected_key_stores_nothing() {
 }
 
 #[test]
-fn existing_name_asks_before_replacing() {
+fn an_existing_name_can_be_replaced_or_another_picked() {
     let env = TestEnv::new();
     let old = secret("old");
     env.add(&["paymo", "--no-verify"], &old, &[]).ok();
+    // The name prompt offers the next free name.
+    let new = secret("new");
     let mut w = Wizard::start(&env, &["add", "paymo", "--no-verify"], &[]);
-    w.expect("A credential named `paymo` exists. Replace it?");
-    w.send("n");
-    w.expect("kept the existing `paymo`");
+    w.expect("? Name for this credential");
+    w.expect("paymo-2");
+    w.send(ENTER);
+    w.answer_hidden("API key", &new);
+    w.answer("Description (optional)", "");
+    w.expect("Stored `paymo-2`");
     let (code, seen) = w.finish();
-    assert_eq!(code, 1, "{seen}");
+    assert_eq!(code, 0, "{seen}");
     assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*old));
+    assert_eq!(keychain_lookup(&env, "paymo-2").as_deref(), Some(&*new));
+
+    // A name in use: pick another (the default choice) ...
+    let third = secret("third");
+    let mut w = Wizard::start(
+        &env,
+        &["add", "paymo", "--no-verify", "--name", "paymo"],
+        &[],
+    );
+    w.expect("A credential named `paymo` exists.");
+    w.expect("Store this one under another name");
+    w.send(ENTER);
+    w.answer("Name for this credential", "\x15work"); // Ctrl-U clears the default
+    w.answer_hidden("API key", &third);
+    w.answer("Description (optional)", "");
+    w.expect("Stored `work`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*old));
+    assert_eq!(keychain_lookup(&env, "work").as_deref(), Some(&*third));
+
+    // ... or replace it.
+    let fourth = secret("fourth");
+    let mut w = Wizard::start(
+        &env,
+        &["add", "paymo", "--no-verify", "--name", "paymo"],
+        &[],
+    );
+    w.expect("Replace `paymo`");
+    w.send(UP);
+    w.send(ENTER);
+    w.answer_hidden("API key", &fourth);
+    w.answer("Description (optional)", "");
+    w.expect("Stored `paymo`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*fourth));
+}
+
+#[test]
+fn a_check_that_cannot_confirm_offers_to_store_the_key_unchecked() {
+    let env = TestEnv::new();
+    let server = Server::start(|_| Reply::new(503, "maintenance"));
+    let key = secret("unconfirmed");
+    let mut w = Wizard::start(
+        &env,
+        &[
+            "add",
+            "generic",
+            "--name",
+            "api",
+            "--base-url",
+            &format!("{}/v1", server.url()),
+        ],
+        &[],
+    );
+    w.expect("? Where does the key go?");
+    w.send(ENTER);
+    w.answer("Header name", "");
+    w.answer("How the key is written", "");
+    w.answer("What the API calls the key", "");
+    w.answer("Path to check the key with", "");
+    w.answer_hidden("API Key", &key);
+    w.expect("could not confirm the key");
+    w.expect("Store it unchecked");
+    // Enter the key again / Change the other answers / Store it unchecked
+    w.send(DOWN);
+    w.send(DOWN);
+    w.send(ENTER);
+    w.answer("Description (optional)", "");
+    w.expect("Stored `api`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert_eq!(keychain_lookup(&env, "api").as_deref(), Some(&*key));
+    let listed = env.run(&["list"]);
+    assert!(listed.stdout.contains("unchecked"), "{listed}");
+
+    // A rejected key is never offered that way.
+    let server = Server::start(|_| Reply::new(401, "no"));
+    let mut w = Wizard::start(
+        &env,
+        &[
+            "add",
+            "generic",
+            "--name",
+            "api2",
+            "--base-url",
+            &format!("{}/v1", server.url()),
+        ],
+        &[],
+    );
+    w.expect("? Where does the key go?");
+    w.send(ENTER);
+    w.answer("Header name", "");
+    w.answer("How the key is written", "");
+    w.answer("What the API calls the key", "");
+    w.answer("Path to check the key with", "");
+    w.answer_hidden("API Key", &key);
+    w.expect("Quit without storing anything");
+    assert!(!w.seen.contains("Store it unchecked"), "{}", w.seen);
+    // Ctrl-C at the menu (read raw, so the key arrives as a byte): the
+    // terminal leaves raw mode again, nothing is stored, exit 130.
+    w.send("\x03");
+    let pty = w.session.process().get_file_handle().unwrap();
+    let (code, seen) = w.finish();
+    assert_eq!(code, 130, "{seen}");
+    assert!(seen.contains("cancelled: nothing stored"), "{seen}");
+    let after = rustix::termios::tcgetattr(&pty).unwrap();
+    assert!(
+        after
+            .local_modes
+            .contains(rustix::termios::LocalModes::ICANON),
+        "the terminal was left in raw mode\n{seen}"
+    );
+    assert_eq!(keychain_lookup(&env, "api2"), None);
+}
+
+#[test]
+fn ctrl_c_during_the_check_spinner_stores_nothing_and_exits_130() {
+    let env = TestEnv::new();
+    let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_secs(20)));
+    let key = secret("spinner");
+    let mut w = Wizard::start(
+        &env,
+        &["add", "paymo", "--name", "paymo"],
+        &[paymo_env(&server)],
+    );
+    w.pid();
+    w.echo_on();
+    w.answer_hidden("API key", &key);
+    w.expect("Checking the key with Paymo");
+    w.send("\x03");
+    let pty = w.session.process().get_file_handle().unwrap();
+    let (code, seen) = w.finish();
+    assert_eq!(code, 130, "{seen}");
+    assert!(seen.contains("cancelled: nothing stored"), "{seen}");
+    let after = rustix::termios::tcgetattr(&pty).unwrap();
+    assert!(
+        after
+            .local_modes
+            .contains(rustix::termios::LocalModes::ECHO),
+        "echo is off after Ctrl-C\n{seen}"
+    );
+    assert_nothing_stored(&env, "paymo", Some(&key));
 }
 
 #[test]
@@ -337,6 +490,7 @@ fn changing_the_answers_offers_the_earlier_ones() {
         }
     });
     let mut w = Wizard::start(&env, &["add", "generic"], &[]);
+    w.answer("Name for this credential", "");
     w.answer("API base URL", &server.url());
     w.expect("? Where does the key go?");
     w.send(DOWN);
@@ -384,7 +538,7 @@ fn a_rejected_key_from_the_environment_is_not_asked_again() {
     let server = Server::start(|_| Reply::json(401, "{}"));
     let key = secret("envkey");
     let extra = [paymo_env(&server), ("CRED_API_KEY", key.clone())];
-    let w = Wizard::start(&env, &["add", "paymo"], &extra);
+    let w = Wizard::start(&env, &["add", "paymo", "--name", "paymo"], &extra);
     let (code, seen) = w.finish();
     assert_eq!(code, 4, "{seen}");
     assert!(seen.contains("Paymo rejected the API key"), "{seen}");
@@ -397,7 +551,11 @@ fn a_rejected_key_from_the_environment_is_not_asked_again() {
 #[test]
 fn ctrl_c_at_the_key_prompt_restores_echo_and_exits_130() {
     let env = TestEnv::new();
-    let mut w = Wizard::start(&env, &["add", "paymo", "--no-verify"], &[]);
+    let mut w = Wizard::start(
+        &env,
+        &["add", "paymo", "--no-verify", "--name", "paymo"],
+        &[],
+    );
     // Once cred runs (rexpect turned echo off before exec), give the
     // terminal echo, as a shell does; cred asks for the key well after.
     w.pid();

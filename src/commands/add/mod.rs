@@ -13,6 +13,7 @@ use crate::providers::{Placement, ProviderKind};
 use crate::secrets::StoreKind;
 use crate::secrets::txn::{self, SecretChange, Undo};
 use wizard::Wizard;
+use wizard::already_exists;
 
 const PROVIDERS_HELP: &str = "\
 Providers:
@@ -101,11 +102,9 @@ pub struct AddArgs {
 }
 
 pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| args.provider.id().to_string());
-    validate_name(&name)?;
+    if let Some(name) = &args.name {
+        validate_name(name)?;
+    }
     let ui = ctx.ui;
     let existing = ctx.config.load()?;
     // The store must work before anyone answers a question for it.
@@ -115,24 +114,9 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let mut prompter = ui.prompter();
     let p = prompter.as_mut();
 
-    let mut replace = args.force;
-    if !replace && existing.credentials.contains_key(&name) {
-        if !p.can_prompt() {
-            return Err(already_exists(&name));
-        }
-        if !p.confirm(
-            &format!("A credential named `{name}` exists. Replace it?"),
-            false,
-        )? {
-            return Err(
-                Error::user(format!("kept the existing `{name}`; nothing was stored"))
-                    .hint("pick another name with --name"),
-            );
-        }
-        replace = true;
-    }
-
     p.say(args.provider.guide());
+    let taken = |n: &str| existing.credentials.contains_key(n);
+    let (name, replace) = wizard::name(&args, p, &taken)?;
 
     // A bad CRED_CHECK_TIMEOUT stops here, before any question.
     let limit = if args.no_verify {
@@ -158,6 +142,9 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
             break (secret, Some(outcome.record()));
         }
         let wrong_place = outcome.is_not_found();
+        // Only a check that could not confirm (no answer, an unexpected
+        // status) may end in storing the key anyway; a rejection may not.
+        let unchecked = outcome.is_unconfirmed().then(|| outcome.unchecked_record());
         let err = outcome.into_error(provider.provider());
         if !key_is_typed {
             return Err(err.cause("nothing was stored"));
@@ -165,15 +152,21 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         ui.error(&err);
         const KEY: &str = "Enter the key again";
         const ALL: &str = "Change the other answers, then the key";
+        const UNCHECKED: &str = "Store it unchecked (cred list shows it as unchecked)";
         const QUIT: &str = "Quit without storing anything";
-        let (items, default) = if args.provider.has_answers() {
-            (vec![KEY, ALL, QUIT], usize::from(wrong_place))
-        } else {
-            (vec![KEY, QUIT], 0)
-        };
+        let mut items = vec![KEY];
+        if args.provider.has_answers() {
+            items.push(ALL);
+        }
+        if unchecked.is_some() {
+            items.push(UNCHECKED);
+        }
+        items.push(QUIT);
+        let default = if wrong_place { 1 } else { 0 };
         match items[wizard.prompter().select("What now?", &items, default)?] {
             KEY => {}
             ALL => provider = args.provider.collect(&mut wizard)?,
+            UNCHECKED => break (secret, unchecked),
             _ => return Err(Error::new(err.exit(), "nothing was stored")),
         }
     };
@@ -206,11 +199,6 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     ));
     ui.status(&format!("Try it: cred call {name} GET {example}"));
     Ok(Exit::Success)
-}
-
-fn already_exists(name: &str) -> Error {
-    Error::user(format!("a credential named `{name}` already exists"))
-        .hint("pass --force to replace it, or --name to store this one under another name")
 }
 
 /// Writes the secret, then the config; undoes the secret if the config

@@ -7,9 +7,69 @@
 use std::collections::HashMap;
 
 use super::AddArgs;
+use crate::commands::name_problem;
 use crate::error::{Error, Result};
 use crate::providers::{Asker, Question};
 use crate::ui::{Prompter, Ui};
+
+/// The credential's name, and whether it replaces one of that name:
+/// `--name`, else asked on a terminal (default: the provider's name, or the
+/// next free `NAME-2`), else the provider's name. A name in use is replaced
+/// with `--force`; on a terminal the person chooses to replace it or to
+/// pick another; otherwise it is an error.
+pub fn name(
+    args: &AddArgs,
+    p: &mut dyn Prompter,
+    taken: &dyn Fn(&str) -> bool,
+) -> Result<(String, bool)> {
+    let base = args.provider.id();
+    let mut name = match &args.name {
+        Some(n) => n.clone(),
+        None if p.can_prompt() => ask_name(p, base, taken)?,
+        None => base.to_string(),
+    };
+    loop {
+        if !taken(&name) {
+            return Ok((name, false));
+        }
+        if args.force {
+            return Ok((name, true));
+        }
+        if !p.can_prompt() {
+            return Err(already_exists(&name));
+        }
+        let replace = format!("Replace `{name}`");
+        let items = [replace.as_str(), "Store this one under another name"];
+        let prompt = format!("A credential named `{name}` exists.");
+        match p.select(&prompt, &items, 1)? {
+            0 => return Ok((name, true)),
+            _ => name = ask_name(p, base, taken)?,
+        }
+    }
+}
+
+fn ask_name(p: &mut dyn Prompter, base: &str, taken: &dyn Fn(&str) -> bool) -> Result<String> {
+    let default = if taken(base) {
+        (2..)
+            .map(|i| format!("{base}-{i}"))
+            .find(|n| !taken(n))
+            .unwrap_or_else(|| base.to_string())
+    } else {
+        base.to_string()
+    };
+    p.input("Name for this credential", Some(&default), &|s: &str| {
+        let s = s.trim();
+        match name_problem(s) {
+            Some(why) => Err(why),
+            None => Ok(s.to_string()),
+        }
+    })
+}
+
+pub fn already_exists(name: &str) -> Error {
+    Error::user(format!("a credential named `{name}` already exists"))
+        .hint("pass --force to replace it, or --name to store this one under another name")
+}
 
 /// Answers the provider's questions for `cred add`.
 pub struct Wizard<'a> {

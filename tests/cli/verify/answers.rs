@@ -34,6 +34,9 @@ fn paligo_403_says_the_user_is_not_an_admin() {
     out.code(4);
     assert!(out.stderr.contains("admin"), "{out}");
     assert!(out.stderr.contains(EMAIL), "{out}");
+    // The hint is about admin rights, not about the username or the key.
+    assert!(out.stderr.contains("hint: ask a Paligo admin"), "{out}");
+    assert!(!out.stderr.contains("check the username"), "{out}");
     assert_nothing_stored(&env, "paligo", Some(&key));
 }
 

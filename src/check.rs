@@ -237,9 +237,10 @@ pub fn check(
     let outcome = run(client, provider, secret, limit, on_wait);
     // Messages quote the server (first line of an error body, the user's
     // name): an API that echoes the request must not put the key into
-    // output or config.toml.
+    // output or config.toml, nor control characters into a terminal.
     let secrets = Secrets::new(secret, &provider.auth(secret));
-    let outcome = outcome.map_message(|m| secrets.scrub_str(&m));
+    let outcome =
+        outcome.map_message(|m| crate::escape::visible(&secrets.scrub_str(&m)).into_owned());
     Checked {
         outcome,
         elapsed: start.elapsed(),

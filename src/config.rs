@@ -37,6 +37,18 @@ pub enum ConfigError {
     },
     #[error("no credential named `{name}`")]
     Unknown { name: String, known: Vec<String> },
+    #[error("{} holds a credential name cred does not accept: `{name}`", path.display())]
+    BadName {
+        path: PathBuf,
+        name: String,
+        why: String,
+    },
+    #[error("{} holds a control character ({shown}) in {field}", path.display())]
+    ControlChar {
+        path: PathBuf,
+        field: String,
+        shown: String,
+    },
     #[error("could not {action} {}", path.display())]
     Io {
         action: &'static str,
@@ -65,6 +77,12 @@ impl From<ConfigError> for Error {
                 path,
                 source,
             } => Error::io(action, &path, source),
+            ConfigError::BadName { ref why, .. } => Error::user(e.to_string())
+                .cause(why)
+                .hint("rename it in config.toml by hand (a-z, 0-9, `.`, `_`, `-`), then `cred rotate NAME` to store its secret under the new name"),
+            ConfigError::ControlChar { .. } => Error::user(e.to_string())
+                .cause("control characters could drive the terminal when cred prints the value")
+                .hint("remove it from config.toml by hand"),
         }
     }
 }
@@ -133,6 +151,17 @@ pub struct CheckRecord {
     pub result: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+}
+
+impl CheckRecord {
+    /// Control characters from a server's words shown escaped.
+    pub fn clean(&mut self) {
+        for text in [&mut self.at, &mut self.result, &mut self.message] {
+            if let std::borrow::Cow::Owned(v) = crate::escape::visible(text) {
+                *text = v;
+            }
+        }
+    }
 }
 
 /// Where the configuration lives and how to read and change it.
@@ -277,7 +306,7 @@ impl Locked {
 }
 
 fn parse(path: &Path, text: &str) -> Result<Config> {
-    toml::from_str(text).map_err(|e| {
+    let mut config: Config = toml::from_str(text).map_err(|e| -> Error {
         let location = match e.span() {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
@@ -291,7 +320,64 @@ fn parse(path: &Path, text: &str) -> Result<Config> {
             detail: e.message().to_string(),
         }
         .into()
-    })
+    })?;
+    check_fields(path, &mut config)?;
+    Ok(config)
+}
+
+/// A hand-edited config is held to what `add` accepts: names follow the
+/// name rule, and no field holds a control character (refused, naming the
+/// field). Check results, which quote servers, are shown escaped instead.
+fn check_fields(path: &Path, config: &mut Config) -> Result<()> {
+    for (name, c) in config.credentials.iter_mut() {
+        if let Some(why) = name_problem(name) {
+            return Err(ConfigError::BadName {
+                path: path.to_path_buf(),
+                name: crate::escape::visible(name).into_owned(),
+                why,
+            }
+            .into());
+        }
+        let mut values: Vec<(String, String)> = c
+            .provider
+            .provider()
+            .fields()
+            .into_iter()
+            .map(|f| (f.key.to_string(), f.value))
+            .collect();
+        if let Some(d) = &c.description {
+            values.push(("description".into(), d.clone()));
+        }
+        for (key, value) in values {
+            if let Some(shown) = crate::escape::control_in(&value) {
+                return Err(ConfigError::ControlChar {
+                    path: path.to_path_buf(),
+                    field: format!("credentials.{name}.{key}"),
+                    shown,
+                }
+                .into());
+            }
+        }
+        if let Some(r) = &mut c.last_check {
+            r.clean();
+        }
+    }
+    Ok(())
+}
+
+/// Why `name` is not a credential name, if it is not: 1–64 characters of
+/// `a-z 0-9 . _ -`, starting with a letter or digit.
+pub fn name_problem(name: &str) -> Option<String> {
+    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c);
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if name.is_empty() || name.len() > 64 || !first_ok || !name.chars().all(ok_char) {
+        Some("a name is 1 to 64 characters of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit".into())
+    } else {
+        None
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.

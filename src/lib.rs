@@ -10,6 +10,7 @@ pub mod commands;
 pub mod complete;
 pub mod config;
 pub mod error;
+pub mod escape;
 pub mod http;
 pub mod providers;
 pub mod scrub;

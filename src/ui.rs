@@ -13,6 +13,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::error::{Error, Result, stdout_error};
+use crate::escape::visible;
 use crate::signals::TerminalGuard;
 
 pub struct Ui {
@@ -69,6 +70,13 @@ impl Ui {
             .map_err(stdout_error)
     }
 
+    /// A JSON document on stdout (pretty), control characters escaped the
+    /// JSON way.
+    pub fn out_json(&self, value: &impl serde::Serialize) -> Result<()> {
+        let text = serde_json::to_string_pretty(value).unwrap_or_default();
+        self.out(&crate::escape::json_visible(&text))
+    }
+
     /// Raw bytes on stdout (bodies, secrets), without an added newline.
     pub fn out_bytes(&self, bytes: &[u8]) -> Result<()> {
         let mut out = io::stdout().lock();
@@ -77,19 +85,25 @@ impl Ui {
             .map_err(stdout_error)
     }
 
-    /// A message for the person on stderr (progress, results of checks).
+    /// A message for the person on stderr (progress, results of checks,
+    /// `-v` heads). Control characters in it are shown escaped: a server's
+    /// text never drives the terminal.
     pub fn status(&self, text: &str) {
-        let _ = writeln!(io::stderr().lock(), "{text}");
+        let _ = writeln!(io::stderr().lock(), "{}", visible(text));
     }
 
     /// A success line on stderr, green on a terminal.
     pub fn success(&self, text: &str) {
-        self.status(&self.paint_err("32", text));
+        let _ = writeln!(
+            io::stderr().lock(),
+            "{}",
+            self.paint_err("32", &visible(text))
+        );
     }
 
     pub fn warn(&self, text: &str) {
         let label = self.paint_err("33", "cred: warning:");
-        self.status(&format!("{label} {text}"));
+        let _ = writeln!(io::stderr().lock(), "{label} {}", visible(text));
     }
 
     /// Prints an error as SPEC §3 asks: `cred: error: …`, causes, hints.
@@ -97,13 +111,17 @@ impl Ui {
         let mut text = String::new();
         text.push_str(&self.paint_err("1;31", "cred: error:"));
         text.push(' ');
-        text.push_str(&err.message);
+        text.push_str(&visible(&err.message));
         text.push('\n');
         for c in err.cause_lines() {
-            text.push_str(&format!("  cause: {c}\n"));
+            text.push_str(&format!("  cause: {}\n", visible(&c)));
         }
         for h in &err.hints {
-            text.push_str(&format!("{} {h}\n", self.paint_err("36", "hint:")));
+            text.push_str(&format!(
+                "{} {}\n",
+                self.paint_err("36", "hint:"),
+                visible(h)
+            ));
         }
         let _ = io::stderr().lock().write_all(text.as_bytes());
     }

@@ -91,8 +91,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
             },
             "stores": stores,
         });
-        ctx.ui
-            .out(&serde_json::to_string_pretty(&doc).unwrap_or_default())?;
+        ctx.ui.out_json(&doc)?;
     } else {
         let mut lines = vec![format!("config      {}: {config_text}", path.display())];
         for r in &reports {

@@ -20,8 +20,7 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
             .iter()
             .map(|(name, c)| c.summary_json(name))
             .collect();
-        ctx.ui
-            .out(&serde_json::to_string_pretty(&items).unwrap_or_default())?;
+        ctx.ui.out_json(&items)?;
         return Ok(Exit::Success);
     }
     if config.credentials.is_empty() {

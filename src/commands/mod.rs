@@ -148,19 +148,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-/// Why `name` is not a credential name, if it is not.
-pub fn name_problem(name: &str) -> Option<String> {
-    let ok_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c);
-    let first_ok = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if name.is_empty() || name.len() > 64 || !first_ok || !name.chars().all(ok_char) {
-        Some("a name is 1 to 64 characters of a-z, 0-9, `.`, `_` and `-`, starting with a letter or digit".into())
-    } else {
-        None
-    }
-}
+pub use crate::config::name_problem;
 
 /// Where a new secret comes from (`add`, `rotate`).
 #[derive(Debug, Clone, clap::Args)]

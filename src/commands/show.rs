@@ -36,8 +36,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
         v["created"] = json!(credential.created);
         v["secret"] = json!(masked);
         v["secret_source"] = json!(source.id());
-        ctx.ui
-            .out(&serde_json::to_string_pretty(&v).unwrap_or_default())?;
+        ctx.ui.out_json(&v)?;
     } else {
         let mut rows: Vec<(&str, String)> = vec![
             ("name", args.name.clone()),

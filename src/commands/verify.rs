@@ -165,9 +165,7 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
                 })
             })
             .collect();
-        return ctx
-            .ui
-            .out(&serde_json::to_string_pretty(&items).unwrap_or_default());
+        return ctx.ui.out_json(&items);
     }
     let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
     let mut lines = Vec::new();

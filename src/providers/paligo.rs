@@ -217,7 +217,12 @@ pub fn validate_email(input: &str) -> Result<String, String> {
         || domain.starts_with('.')
         || domain.ends_with('.')
         || domain.contains('@');
-    if local.is_empty() || bad_domain || s.chars().any(|c| c.is_whitespace() || c == ':') {
+    if local.is_empty()
+        || bad_domain
+        || s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || c == ':' || ('\u{80}'..='\u{9f}').contains(&c)
+        })
+    {
         return Err(format!(
             "`{s}` is not an email address: Paligo usernames are the email you sign in with"
         ));

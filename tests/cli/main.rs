@@ -11,6 +11,7 @@ mod call;
 mod completion;
 mod foundations;
 mod generated;
+mod hostile;
 mod security;
 mod storage;
 mod stores;

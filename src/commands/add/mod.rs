@@ -172,16 +172,30 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     };
 
     let p = wizard.prompter();
-    let description = match &args.description {
-        Some(d) => Some(d.clone()),
-        None if p.can_prompt() => {
-            let d = p.input("Description (optional)", None, &|s: &str| {
-                Ok(s.trim().to_string())
-            })?;
-            Some(d).filter(|d| !d.is_empty())
-        }
-        None => None,
-    };
+    let description =
+        match &args.description {
+            Some(d) => {
+                if let Some(shown) = crate::escape::control_in(d) {
+                    return Err(Error::user(format!(
+                        "invalid --description: it holds a control character ({shown})"
+                    ))
+                    .hint("give a single line of plain text"));
+                }
+                Some(d.clone())
+            }
+            None if p.can_prompt() => {
+                let d = p.input("Description (optional)", None, &|s: &str| {
+                    match crate::escape::control_in(s.trim()) {
+                        Some(shown) => Err(format!(
+                            "the description holds a control character ({shown})"
+                        )),
+                        None => Ok(s.trim().to_string()),
+                    }
+                })?;
+                Some(d).filter(|d| !d.is_empty())
+            }
+            None => None,
+        };
     let credential = Credential {
         provider,
         store: kind,

@@ -43,6 +43,18 @@ pub enum ConfigError {
         name: String,
         why: String,
     },
+    #[error("refusing to use {}: {why}", path.display())]
+    Untrusted {
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
+    #[error("{} has a field cred does not know: {field}{location}", path.display())]
+    UnknownField {
+        path: PathBuf,
+        field: String,
+        location: String,
+    },
     #[error("{} holds a control character ({shown}) in {field}", path.display())]
     ControlChar {
         path: PathBuf,
@@ -80,6 +92,12 @@ impl From<ConfigError> for Error {
             ConfigError::BadName { ref why, .. } => Error::user(e.to_string())
                 .cause(why)
                 .hint("rename it in config.toml by hand (a-z, 0-9, `.`, `_`, `-`), then `cred rotate NAME` to store its secret under the new name"),
+            ConfigError::Untrusted { ref fix, .. } => Error::user(e.to_string())
+                .cause("another user could change where cred sends your keys")
+                .hint(fix.clone()),
+            ConfigError::UnknownField { .. } => Error::user(e.to_string())
+                .cause("cred would drop it when it next writes the file")
+                .hint("remove it, or check its spelling against `cred show NAME --json`"),
             ConfigError::ControlChar { .. } => Error::user(e.to_string())
                 .cause("control characters could drive the terminal when cred prints the value")
                 .hint("remove it from config.toml by hand"),
@@ -218,6 +236,8 @@ impl ConfigStore {
     /// Reads the config; a missing file is an empty config.
     pub fn load(&self) -> Result<Config> {
         let path = self.path();
+        trusted(&self.dir)?;
+        trusted(&path)?;
         match fs::read_to_string(&path) {
             Ok(text) => parse(&path, &text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
@@ -277,8 +297,15 @@ impl Locked {
     /// Writes the config atomically: temporary file in the same directory,
     /// 0600, fsync, rename over the old file, fsync of the directory.
     pub fn save(&self) -> Result<()> {
-        let path = self.store.path();
-        let dir = self.store.dir();
+        // A symlinked config.toml (dotfiles kept elsewhere) is written
+        // through: the link stays, its target is replaced atomically.
+        let path = match fs::symlink_metadata(self.store.path()) {
+            Ok(m) if m.file_type().is_symlink() => fs::canonicalize(self.store.path())
+                .map_err(|e| Error::io("follow the link", &self.store.path(), e))?,
+            _ => self.store.path(),
+        };
+        let dir = path.parent().unwrap_or(self.store.dir()).to_path_buf();
+        let dir = dir.as_path();
         let body = toml::to_string(&self.config)
             .map_err(|e| Error::user("could not serialise the configuration").cause(e))?;
         let write = || -> std::io::Result<()> {
@@ -322,7 +349,62 @@ fn parse(path: &Path, text: &str) -> Result<Config> {
         .into()
     })?;
     check_fields(path, &mut config)?;
+    unknown_fields(path, text, &config)?;
     Ok(config)
+}
+
+/// A field serde would ignore (a typo, or one a newer cred wrote) is
+/// refused with its line, rather than silently dropped on the next save.
+fn unknown_fields(path: &Path, text: &str, config: &Config) -> Result<()> {
+    const COMMON: [&str; 5] = ["provider", "store", "description", "created", "last_check"];
+    let Ok(raw) = toml::from_str::<toml::Table>(text) else {
+        return Ok(());
+    };
+    let Some(toml::Value::Table(creds)) = raw.get("credentials") else {
+        return Ok(());
+    };
+    for (name, table) in creds {
+        let (Some(c), toml::Value::Table(table)) = (config.credentials.get(name), table) else {
+            continue;
+        };
+        let known = c.provider.provider().config_keys();
+        if let Some(key) = table
+            .keys()
+            .find(|k| !COMMON.contains(&k.as_str()) && !known.contains(&k.as_str()))
+        {
+            let location = line_of_key(text, name, key)
+                .map(|l| format!(" (line {l})"))
+                .unwrap_or_default();
+            return Err(ConfigError::UnknownField {
+                path: path.to_path_buf(),
+                field: format!("credentials.{name}.{key}"),
+                location,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The 1-based line of `key = …` in the `[credentials.NAME]` table.
+fn line_of_key(text: &str, name: &str, key: &str) -> Option<usize> {
+    let header = format!("[credentials.{name}]");
+    let quoted = format!("[credentials.\"{name}\"]");
+    let mut inside = false;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t == header || t == quoted;
+            continue;
+        }
+        if inside
+            && t.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 /// A hand-edited config is held to what `add` accepts: names follow the
@@ -412,6 +494,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("create the config directory", dir, e))
 }
 
+/// Opens (or creates) the lock file, never through a symlink: a link
+/// planted there by another user must not make cred create or truncate a
+/// file elsewhere.
 fn open_private(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
@@ -419,8 +504,47 @@ fn open_private(path: &Path) -> std::io::Result<File> {
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
     options.open(path)
+}
+
+/// Like ssh's StrictModes: cred trusts only a config directory and file
+/// that are the user's own and that nobody else can write. Missing ones
+/// are fine (they will be created private).
+fn trusted(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = fs::metadata(path) else {
+            return Ok(());
+        };
+        let me = rustix::process::geteuid().as_raw();
+        let what = if meta.is_dir() { "directory" } else { "file" };
+        let shown = path.display();
+        if meta.uid() != me && meta.uid() != 0 {
+            return Err(ConfigError::Untrusted {
+                path: path.to_path_buf(),
+                why: format!("the {what} belongs to another user (uid {})", meta.uid()),
+                fix: format!("if it is really yours: sudo chown \"$(id -u)\" '{shown}'; else use your own with --config-dir"),
+            }
+            .into());
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(ConfigError::Untrusted {
+                path: path.to_path_buf(),
+                why: format!(
+                    "the {what} can be written by group or others (mode {:o})",
+                    meta.mode() & 0o7777
+                ),
+                fix: format!("chmod go-w '{shown}'"),
+            }
+            .into());
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn set_private(file: &File) -> std::io::Result<()> {

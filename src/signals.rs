@@ -17,8 +17,24 @@ use std::sync::{Mutex, Once};
 /// What cred prints when a person cancels at a prompt or spinner.
 pub const CANCELLED: &str = "cancelled: nothing stored";
 
-/// Sets the panic hook. Call once, before anything else.
+/// Sets the panic hook, and keeps keys out of core dumps: on Linux the
+/// process is made non-dumpable (no core file, no ptrace by other
+/// processes of the user) and its core size limit 0. Call once, first.
 pub fn install() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{
+            DumpableBehavior, Resource, Rlimit, set_dumpable_behavior, setrlimit,
+        };
+        let _ = setrlimit(
+            Resource::Core,
+            Rlimit {
+                current: Some(0),
+                maximum: Some(0),
+            },
+        );
+        let _ = set_dumpable_behavior(DumpableBehavior::NotDumpable);
+    }
     static PANICKED: AtomicBool = AtomicBool::new(false);
     std::panic::set_hook(Box::new(|info| {
         // A panic in a worker thread is seen again when the thread is

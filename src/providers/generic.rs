@@ -92,6 +92,18 @@ impl Provider for GenericConfig {
         f
     }
 
+    fn config_keys(&self) -> &'static [&'static str] {
+        &[
+            "base_url",
+            "placement",
+            "key_name",
+            "template",
+            "label",
+            "check_path",
+            "allow_http",
+        ]
+    }
+
     fn secret_label(&self) -> String {
         self.label.clone()
     }

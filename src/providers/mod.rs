@@ -149,6 +149,9 @@ pub trait Provider {
     /// The stored fields, for `cred show` (and later `exec`'s variables).
     fn fields(&self) -> Vec<Field>;
 
+    /// The keys its table in config.toml may hold (besides the common ones).
+    fn config_keys(&self) -> &'static [&'static str];
+
     /// What prompts call the secret: "API key".
     fn secret_label(&self) -> String {
         "API key".to_string()

@@ -50,6 +50,10 @@ impl Provider for PaligoConfig {
         ]
     }
 
+    fn config_keys(&self) -> &'static [&'static str] {
+        &["instance", "username"]
+    }
+
     fn example_path(&self) -> String {
         "/folders".into()
     }

@@ -40,6 +40,10 @@ impl Provider for PaymoConfig {
         vec![Field::new("base_url", "base URL", self.target())]
     }
 
+    fn config_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     fn example_path(&self) -> String {
         "/projects".into()
     }

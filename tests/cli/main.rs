@@ -15,6 +15,7 @@ mod hostile;
 mod security;
 mod storage;
 mod stores;
+mod trust;
 mod verify;
 mod wizard;
 

@@ -7,6 +7,7 @@
 use super::{Ctx, KeySource};
 use crate::check;
 use crate::error::{Error, Exit, Result};
+use crate::secrets::Binding;
 use crate::secrets::txn::{self, SecretChange, Undo};
 
 /// Replace a credential's secret: check the new key, then store it
@@ -64,11 +65,13 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         .hint(format!("run `cred rotate {name}` again")));
     }
     current.last_check = record;
+    // Entering the key again confirms where it goes now.
+    let binding = Binding::of(&credential)?;
     txn::commit(
         &locked,
         &store,
         name,
-        SecretChange::Set(&secret),
+        SecretChange::Set(&secret, &binding),
         Undo {
             restored: "the old secret was put back; nothing was changed",
             not_restored: "the old secret could not be put back",

@@ -17,7 +17,7 @@ pub struct SecretArgs {
 
 pub fn run(ctx: &Ctx, args: SecretArgs) -> Result<Exit> {
     let credential = ctx.config.get(&args.name)?;
-    let secret = ctx.secrets().get(&args.name, &credential)?;
+    let secret = ctx.secrets().reveal(&args.name, &credential)?;
     let mut line = Zeroizing::new(String::with_capacity(secret.expose_secret().len() + 1));
     line.push_str(secret.expose_secret());
     line.push('\n');

@@ -22,7 +22,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
     let credential = ctx.config.get(&args.name)?;
     let secrets = ctx.secrets();
     let source = secrets.source(&args.name, &credential);
-    let secret = secrets.get_optional(&args.name, &credential)?;
+    let secret = secrets.reveal_optional(&args.name, &credential)?;
     let masked = secret.as_ref().map(|s| mask(s.expose_secret()));
     let p = credential.provider.provider();
     if args.json {

@@ -70,7 +70,22 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     let mut rows = Vec::new();
     for name in &names {
         let credential: &Credential = &config.credentials[name];
-        match secrets.get_optional(name, credential)? {
+        let found = match secrets.get_optional(name, credential) {
+            Ok(found) => found,
+            // The config now sends it elsewhere: this one fails, the
+            // others are checked.
+            Err(e) if e.exit() == Exit::Failure => {
+                rows.push(Row {
+                    name: name.clone(),
+                    provider: credential.provider.provider().kind().id(),
+                    outcome: Outcome::Error(e.message),
+                    elapsed: Duration::ZERO,
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match found {
             Some(secret) => jobs.push((name.clone(), credential.provider.clone(), secret)),
             None => rows.push(Row {
                 name: name.clone(),

@@ -282,10 +282,20 @@ fn env_url(var: &str) -> Option<String> {
 }
 
 fn parse_base(text: &str, source: &str) -> Result<Url> {
-    Url::parse(text).map_err(|e| {
+    let url = Url::parse(text).map_err(|e| {
         crate::error::Error::user(format!("the base URL `{text}` from {source} is not a URL"))
             .cause(e)
-    })
+    })?;
+    // An override (a mirror, a test server) obeys the generic rule: the
+    // key goes over https, or plain http only to this machine.
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if crate::http::is_loopback(&url) => Ok(url),
+        other => Err(crate::error::Error::user(format!(
+            "the base URL `{text}` from {source} uses {other}://, which would send the key unencrypted"
+        ))
+        .hint("use https://, or http:// only for a loopback address (127.0.0.1, localhost)")),
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{SecretStore, StoreError, StoreKind, StoredEntry};
+use super::{Binding, SecretStore, StoreError, StoreKind, StoredEntry};
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
@@ -52,10 +52,28 @@ impl<'a> Guarded<'a> {
         self.run(move |s| s.get(&name))
     }
 
-    pub fn set(&self, name: &str, secret: &SecretString) -> Result<(), StoreError> {
+    /// The secret and where it was stored for, in one call.
+    pub fn get_bound(
+        &self,
+        name: &str,
+    ) -> Result<(Option<SecretString>, Option<Binding>), StoreError> {
+        let name = name.to_string();
+        self.run(move |s| match s.get(&name)? {
+            Some(secret) => Ok((Some(secret), s.binding(&name)?)),
+            None => Ok((None, None)),
+        })
+    }
+
+    pub fn set(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        binding: Option<&Binding>,
+    ) -> Result<(), StoreError> {
         let name = name.to_string();
         let secret = secret.clone();
-        self.run(move |s| s.set(&name, &secret))
+        let binding = binding.cloned();
+        self.run(move |s| s.set(&name, &secret, binding.as_ref()))
     }
 
     pub fn delete(&self, name: &str) -> Result<(), StoreError> {

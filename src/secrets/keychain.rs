@@ -13,10 +13,14 @@ use std::time::Duration;
 use keyring_core::Error as KeyringError;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{SecretStore, StoreKind, StoredEntry};
+use super::{Binding, SecretStore, StoreKind, StoredEntry};
 use crate::error::{Error, Exit};
 
 pub const SERVICE: &str = "cred";
+/// Item attributes recording where a secret may be sent (Secret Service;
+/// keychains without attributes record nothing).
+const PROVIDER_ATTR: &str = "cred_provider";
+const ORIGIN_ATTR: &str = "cred_origin";
 
 /// Why a secret store could not give or take a secret. For the keychain
 /// the kind comes from the keyring crate's error variants; only the
@@ -144,11 +148,46 @@ impl SecretStore for Keychain {
         }
     }
 
-    fn set(&self, name: &str, secret: &SecretString) -> Result<(), StoreError> {
+    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
+        let entry = self.entry(name)?;
+        let attributes = match entry.get_attributes() {
+            Ok(a) => a,
+            // Keychains that keep no attributes cannot record it.
+            Err(KeyringError::NoEntry | KeyringError::NotSupportedByStore(_)) => return Ok(None),
+            Err(e) => return Err(keychain_error(e, name)),
+        };
+        Ok(
+            match (attributes.get(PROVIDER_ATTR), attributes.get(ORIGIN_ATTR)) {
+                (Some(provider), Some(origin)) => Some(Binding {
+                    provider: provider.clone(),
+                    origin: origin.clone(),
+                }),
+                _ => None,
+            },
+        )
+    }
+
+    fn set(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        binding: Option<&Binding>,
+    ) -> Result<(), StoreError> {
         let entry = self.entry(name)?;
         entry
             .set_password(secret.expose_secret())
-            .map_err(|e| keychain_error(e, name))
+            .map_err(|e| keychain_error(e, name))?;
+        let Some(binding) = binding else {
+            return Ok(());
+        };
+        let attributes = HashMap::from([
+            (PROVIDER_ATTR, binding.provider.as_str()),
+            (ORIGIN_ATTR, binding.origin.as_str()),
+        ]);
+        match entry.update_attributes(&attributes) {
+            Ok(()) | Err(KeyringError::NotSupportedByStore(_)) => Ok(()),
+            Err(e) => Err(keychain_error(e, name)),
+        }
     }
 
     fn delete(&self, name: &str) -> Result<(), StoreError> {

@@ -93,12 +93,48 @@ impl StoredEntry {
     }
 }
 
+/// Where a stored secret may be sent: recorded with it in the store, so a
+/// config.toml edited to send it elsewhere is caught before any request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// `paligo`, `paymo`, `generic`.
+    pub provider: String,
+    /// Scheme, host, port and base path: `https://acme.paligoapp.com/api/v2`.
+    pub origin: String,
+}
+
+impl Binding {
+    /// Where `credential` sends its secret now.
+    pub fn of(credential: &Credential) -> Result<Binding> {
+        let p = credential.provider.provider();
+        let base = p.base_url()?;
+        Ok(Binding {
+            provider: p.kind().id().to_string(),
+            origin: format!(
+                "{}{}",
+                base.origin().ascii_serialization(),
+                base.path().trim_end_matches('/')
+            ),
+        })
+    }
+}
+
 /// What every store can do.
 pub trait SecretStore: Send + Sync {
     fn kind(&self) -> StoreKind;
     /// The secret of credential `name`, `None` when the store has none.
     fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError>;
-    fn set(&self, name: &str, secret: &SecretString) -> Result<(), StoreError>;
+    /// Where the secret was stored for, if the store recorded it (secrets
+    /// stored before cred recorded it have none).
+    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError>;
+    /// Stores the secret and where it may be sent (`None`: leave what the
+    /// store recorded as it is).
+    fn set(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        binding: Option<&Binding>,
+    ) -> Result<(), StoreError>;
     /// Deletes the secret; a missing one is not an error.
     fn delete(&self, name: &str) -> Result<(), StoreError>;
     /// Every entry the store holds for cred (any config directory).
@@ -161,8 +197,38 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    /// The secret, or `None` when its store has none.
+    /// The secret, to be sent where `credential` sends it, or `None` when
+    /// its store has none. A secret stored for another provider or origin
+    /// is refused: the config was changed to send it elsewhere.
     pub fn get_optional(
+        &self,
+        name: &str,
+        credential: &Credential,
+    ) -> Result<Option<SecretString>> {
+        if let Some(secret) = env::lookup(name)? {
+            return Ok(Some(secret));
+        }
+        let (secret, stored) = self.store(credential.store_kind())?.get_bound(name)?;
+        if secret.is_some()
+            && let Some(stored) = stored
+        {
+            let now = Binding::of(credential)?;
+            if stored != now {
+                return Err(moved(name, &stored, &now));
+            }
+        }
+        Ok(secret)
+    }
+
+    /// The secret, to be sent; a missing one is an error with the fix.
+    pub fn get(&self, name: &str, credential: &Credential) -> Result<SecretString> {
+        self.get_optional(name, credential)?
+            .ok_or_else(|| missing(name, credential))
+    }
+
+    /// The secret, to be shown (`cred secret`, `cred show`), wherever the
+    /// config sends it now.
+    pub fn reveal_optional(
         &self,
         name: &str,
         credential: &Credential,
@@ -173,13 +239,38 @@ impl<'a> Resolver<'a> {
         Ok(self.store(credential.store_kind())?.get(name)?)
     }
 
-    /// The secret; a missing one is an error with the fix.
-    pub fn get(&self, name: &str, credential: &Credential) -> Result<SecretString> {
-        self.get_optional(name, credential)?.ok_or_else(|| {
-            Error::from(StoreError::Missing {
-                name: name.to_string(),
-                store: credential.store_kind().place(),
-            })
-        })
+    pub fn reveal(&self, name: &str, credential: &Credential) -> Result<SecretString> {
+        self.reveal_optional(name, credential)?
+            .ok_or_else(|| missing(name, credential))
     }
+}
+
+fn missing(name: &str, credential: &Credential) -> Error {
+    Error::from(StoreError::Missing {
+        name: name.to_string(),
+        store: credential.store_kind().place(),
+    })
+}
+
+/// The config now sends a stored secret somewhere else than it was stored
+/// for: refused before any request, naming what changed.
+fn moved(name: &str, stored: &Binding, now: &Binding) -> Error {
+    let changed = if stored.provider != now.provider {
+        format!(
+            "its provider changed from {} to {}",
+            stored.provider, now.provider
+        )
+    } else {
+        format!(
+            "its address changed from {} to {}",
+            stored.origin, now.origin
+        )
+    };
+    Error::user(format!(
+        "refusing to send the secret of `{name}` where it was not stored for: {changed}"
+    ))
+    .cause("config.toml (or CRED_PALIGO_URL / CRED_PAYMO_URL) now points the credential elsewhere")
+    .hint(format!(
+        "if the change is yours, confirm it by entering the key again: cred rotate {name}"
+    ))
 }

@@ -4,13 +4,14 @@
 
 use secrecy::SecretString;
 
-use super::Guarded;
+use super::{Binding, Guarded};
 use crate::config::Locked;
 use crate::error::Result;
 
 /// What happens to the secret.
 pub enum SecretChange<'a> {
-    Set(&'a SecretString),
+    /// The secret, and where it may be sent.
+    Set(&'a SecretString, &'a Binding),
     Delete,
 }
 
@@ -33,17 +34,17 @@ pub fn commit(
     undo: Undo<'_>,
 ) -> Result<()> {
     // Kept until the config agrees, so a failed write can put it back.
-    let previous = store.get(name)?;
+    let previous = store.get_bound(name)?;
     match change {
-        SecretChange::Set(secret) => store.set(name, secret)?,
+        SecretChange::Set(secret, binding) => store.set(name, secret, Some(binding))?,
         SecretChange::Delete => store.delete(name)?,
     }
     let Err(err) = locked.save() else {
         return Ok(());
     };
     let put_back = match &previous {
-        Some(old) => store.set(name, old),
-        None => store.delete(name),
+        (Some(old), binding) => store.set(name, old, binding.as_ref()),
+        (None, _) => store.delete(name),
     };
     Err(match put_back {
         Ok(()) => err.cause(undo.restored),

@@ -193,3 +193,88 @@ fn a_running_cred_leaves_no_core_file() {
     }
     let _ = key;
 }
+
+#[test]
+fn a_config_edited_to_send_a_stored_key_elsewhere_is_refused_until_rotate() {
+    let home = Server::start(|_| Reply::json(200, "{}"));
+    let other = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let key = add_paligo_unchecked(&env, &home);
+    let original = env.config_text();
+    // The provider turned into a generic one pointing at another server.
+    std::fs::write(
+        env.config_path(),
+        format!(
+            "[credentials.paligo]\nprovider = \"generic\"\nbase_url = \"{}/v1\"\n\
+             placement = \"header\"\nkey_name = \"Authorization\"\ntemplate = \"${{apiKey}}\"\n\
+             label = \"API Key\"\n",
+            other.url()
+        ),
+    )
+    .unwrap();
+    let run = env.run(&["call", "paligo", "/x"]);
+    run.code(1);
+    assert_one_error(
+        &run,
+        "refusing to send the secret of `paligo` where it was not stored for: its provider changed from paligo to generic",
+    );
+    assert!(run.stderr.contains("cred rotate paligo"), "{run}");
+    let run = env.run(&["verify", "paligo"]);
+    run.code(1);
+    assert!(run.stdout.contains("refusing to send"), "{run}");
+    assert_eq!(other.count(), 0);
+    assert_no_leak(&run, &paligo_forms(&key));
+
+    // The same provider, another address through CRED_PALIGO_URL.
+    std::fs::write(env.config_path(), &original).unwrap();
+    let elsewhere = paligo_env(&other);
+    let run = run_env(&env, &["call", "paligo", "/folders"], &[elsewhere.clone()]);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("its address changed from http://127.0.0.1:"),
+        "{run}"
+    );
+    assert_eq!(other.count(), 0);
+    // `cred secret` still shows it: it sends nothing.
+    run_env(&env, &["secret", "paligo"], &[elsewhere.clone()]).ok();
+
+    // Entering the key again confirms the new address.
+    let mut cmd = std_cmd(&env);
+    cmd.args(["rotate", "paligo", "--no-verify", "--api-key-stdin"])
+        .env(elsewhere.0, &elsewhere.1)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(key.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    run_env(&env, &["call", "paligo", "/folders"], &[elsewhere]).ok();
+    assert_eq!(other.count(), 1);
+    // ... and now the old address is the one refused.
+    run_env(&env, &["call", "paligo", "/folders"], &[paligo_env(&home)]).code(1);
+    assert_eq!(home.count(), 0);
+}
+
+#[test]
+fn a_provider_url_override_over_plain_http_must_be_loopback() {
+    let env = TestEnv::new();
+    let run = env.add(
+        &["paymo"],
+        &secret("p"),
+        &[("CRED_PAYMO_URL", "http://example.com/api".to_string())],
+    );
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("uses http://, which would send the key unencrypted"),
+        "{run}"
+    );
+    assert_nothing_stored(&env, "paymo", None);
+}

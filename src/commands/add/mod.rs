@@ -10,8 +10,8 @@ use crate::check;
 use crate::config::Credential;
 use crate::error::{Error, Exit, Result};
 use crate::providers::{Placement, ProviderKind};
-use crate::secrets::StoreKind;
 use crate::secrets::txn::{self, SecretChange, Undo};
+use crate::secrets::{Binding, StoreKind};
 use wizard::Wizard;
 use wizard::already_exists;
 
@@ -225,6 +225,7 @@ fn save(
     secret: &secrecy::SecretString,
     replace: bool,
 ) -> Result<()> {
+    let binding = Binding::of(&credential)?;
     let mut locked = ctx.config.lock()?;
     if !replace && locked.config.credentials.contains_key(name) {
         return Err(already_exists(name));
@@ -237,7 +238,7 @@ fn save(
         &locked,
         store,
         name,
-        SecretChange::Set(secret),
+        SecretChange::Set(secret, &binding),
         Undo {
             restored: "the keychain was restored; nothing was stored",
             not_restored: "the new secret could not be taken out of the keychain again",

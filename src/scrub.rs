@@ -151,12 +151,20 @@ fn forms(secret: &SecretString, auth: Option<&Auth>) -> Vec<Zeroizing<Vec<u8>>> 
         Zeroizing::new(url::form_urlencoded::byte_serialize(raw.as_bytes()).collect());
     out.push(Zeroizing::new(form_encoded.replace('+', "%20")));
     out.push(form_encoded);
-    // Inside a JSON string, also with `/` escaped as `\/`.
+    // Inside a JSON string, also with `/` escaped as `\/`, and as the
+    // encoders that write `\uXXXX` for some characters do (Go: `<>&`;
+    // .NET: those and `+'"`; some: every non-alphanumeric), in upper and
+    // lower case hex.
     if let Ok(json) = serde_json::to_string(raw) {
         let json = Zeroizing::new(json);
         let inner = &json[1..json.len() - 1];
         out.push(Zeroizing::new(inner.to_string()));
         out.push(Zeroizing::new(inner.replace('/', "\\/")));
+        for set in ["<>&", "<>&+'\"", ""] {
+            for upper in [true, false] {
+                out.push(u_escaped(raw, set, upper));
+            }
+        }
     }
     let mut bytes: Vec<Zeroizing<Vec<u8>>> = out
         .iter()
@@ -165,6 +173,33 @@ fn forms(secret: &SecretString, auth: Option<&Auth>) -> Vec<Zeroizing<Vec<u8>>> 
         .collect();
     bytes.extend(base64_forms(raw.as_bytes()));
     bytes
+}
+
+/// `raw` as a JSON string body with the characters of `set` (every ASCII
+/// character that is not alphanumeric when `set` is empty) written as
+/// `\u00XX`, the rest as serde_json writes them.
+fn u_escaped(raw: &str, set: &str, upper: bool) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(raw.len() * 2));
+    for c in raw.chars() {
+        let escape = if set.is_empty() {
+            c.is_ascii() && !c.is_ascii_alphanumeric()
+        } else {
+            set.contains(c)
+        };
+        if escape {
+            if upper {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            } else {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+        } else {
+            match serde_json::to_string(&c.to_string()) {
+                Ok(j) => out.push_str(&j[1..j.len() - 1]),
+                Err(_) => out.push(c),
+            }
+        }
+    }
+    out
 }
 
 /// The base64 and base64url characters that encode `raw` whatever
@@ -365,12 +400,22 @@ mod tests {
             url::form_urlencoded::byte_serialize(key.as_bytes()).collect(),
             serde_json::to_string(key).unwrap(),
             serde_json::to_string(key).unwrap().replace('/', "\\/"),
+            // .NET's encoder, and one that escapes everything.
+            "k3y/0123\\u002B456789\\u0022x".to_string(),
+            "k3y\\u002f0123\\u002b456789\\u0022x".to_string(),
         ];
         for case in cases {
             let masked = s.scrub_str(&format!("before {case} after"));
             assert!(masked.contains(REDACTED), "{case} -> {masked}");
             assert!(!masked.contains("0123"), "{case} -> {masked}");
         }
+    }
+
+    #[test]
+    fn go_escapes_only_some_characters() {
+        let s = secrets("k3y<0123>&456789");
+        let go = "k3y\\u003c0123\\u003e\\u0026456789";
+        assert_eq!(s.scrub_str(go), REDACTED);
     }
 
     #[test]

@@ -226,14 +226,18 @@ impl Auth {
     pub fn header(&self) -> Option<(&str, SecretString)> {
         match self {
             Auth::Basic { user, password } => {
-                let token = base64::engine::general_purpose::STANDARD.encode(format!(
+                // Every intermediate copy of the key is zeroed when dropped.
+                let pair = zeroize::Zeroizing::new(format!(
                     "{}:{}",
                     user.expose_secret(),
                     password.expose_secret()
                 ));
+                let token = zeroize::Zeroizing::new(
+                    base64::engine::general_purpose::STANDARD.encode(pair.as_bytes()),
+                );
                 Some((
                     "Authorization",
-                    SecretString::from(format!("Basic {token}")),
+                    SecretString::from(format!("Basic {}", token.as_str())),
                 ))
             }
             Auth::Header { name, value } => Some((name.as_str(), value.clone())),

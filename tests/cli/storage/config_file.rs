@@ -129,3 +129,72 @@ fn failed_config_write_during_remove_keeps_the_credential_usable() {
     assert!(env.config_text().contains("[credentials.paymo]"));
     assert_eq!(env.run(&["secret", "paymo"]).stdout, format!("{key}\n"));
 }
+
+#[test]
+fn a_failed_config_write_after_rotate_puts_the_old_secret_back() {
+    let env = TestEnv::new();
+    let old = secret("old");
+    env.add(&["paymo", "--no-verify"], &old, &[]).ok();
+    let new = secret("new");
+    let mut args = vec![("CRED_API_KEY", new.clone())];
+    args.extend(failing_write());
+    let run = run_env(&env, &["rotate", "paymo", "--no-verify"], &args);
+    run.code(1);
+    assert!(
+        run.stderr
+            .contains("the old secret was put back; nothing was changed"),
+        "{run}"
+    );
+    assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*old));
+}
+
+#[test]
+fn a_credential_removed_while_rotate_checks_is_not_rotated_back() {
+    let server = Server::start(|_| Reply::json(200, "{}").delay(std::time::Duration::from_secs(2)));
+    let env = TestEnv::new();
+    let old = secret("old");
+    env.add(
+        &[
+            "generic",
+            "--name",
+            "api",
+            "--no-verify",
+            "--base-url",
+            &format!("{}/v1", server.url()),
+        ],
+        &old,
+        &[],
+    )
+    .ok();
+    let new = secret("new");
+    let mut rotate = std_cmd(&env);
+    rotate
+        .args(["rotate", "api"])
+        .env("CRED_API_KEY", &new)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let rotate = rotate.spawn().unwrap();
+    // While the new key is being checked (the server holds its answer for
+    // 2 s; the loop is a hang guard), the credential is removed.
+    let start = std::time::Instant::now();
+    while server.count() == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "rotate sent no check"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    env.run(&["remove", "api", "--yes"]).ok();
+    let out = rotate.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("`api` was removed while its new key was checked"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Rotated"), "{stderr}");
+    // No orphan: neither key is left in the keychain.
+    assert_eq!(keychain_lookup(&env, "api"), None);
+    assert!(!env.config_text().contains("[credentials.api]"));
+}

@@ -41,6 +41,7 @@ pub enum Command {
     Remove(commands::remove::RemoveArgs),
     Verify(commands::verify::VerifyArgs),
     Call(commands::call::CallArgs),
+    Exec(commands::exec::ExecArgs),
     Completions(commands::completions::CompletionsArgs),
     Doctor(commands::doctor::DoctorArgs),
 }

@@ -46,6 +46,8 @@ pub enum Exit {
     /// 130: a person cancelled at a prompt (Ctrl-C), as a shell reports
     /// SIGINT.
     Cancelled,
+    /// The exit status of the program `cred exec` ran (128+N after signal N).
+    Child(u8),
 }
 
 impl Exit {
@@ -60,6 +62,7 @@ impl Exit {
             Exit::RateLimited => 6,
             Exit::Keychain => 7,
             Exit::Cancelled => 130,
+            Exit::Child(code) => code,
         }
     }
 
@@ -77,6 +80,7 @@ impl Exit {
             Exit::Network => 6,
             Exit::Keychain => 7,
             Exit::Cancelled => 8,
+            Exit::Child(_) => 1,
         }
     }
 }

@@ -207,6 +207,15 @@ fn u_escaped(raw: &str, set: &str, upper: bool) -> Zeroizing<String> {
 /// longer encoded string.
 fn base64_forms(raw: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     let mut out = Vec::new();
+    // The key encoded on its own, padding included, goes whole.
+    if raw.len() >= 6 {
+        for engine in [
+            &base64::engine::general_purpose::STANDARD,
+            &base64::engine::general_purpose::URL_SAFE,
+        ] {
+            out.push(Zeroizing::new(engine.encode(raw).into_bytes()));
+        }
+    }
     for offset in 0..3usize {
         let mut padded = Zeroizing::new(vec![0u8; offset]);
         padded.extend_from_slice(raw);

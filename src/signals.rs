@@ -9,9 +9,11 @@
 //!   are put back, the cursor is shown again, "cancelled: nothing stored"
 //!   is printed and cred exits 130. Without a guard those signals keep
 //!   their default action.
+//! - [`forward_to`]: while `cred exec` runs a child, those signals are
+//!   passed on to it instead, and cred waits for it to end.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, Once};
 
 /// What cred prints when a person cancels at a prompt or spinner.
@@ -137,6 +139,20 @@ pub fn restore_terminal() {
     }
 }
 
+/// The child `cred exec` runs, while it runs (0: none).
+static CHILD: AtomicI32 = AtomicI32::new(0);
+
+/// Passes SIGINT, SIGTERM and SIGHUP on to `pid` from now on.
+pub fn forward_to(pid: u32) {
+    CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
+    watch_signals();
+}
+
+/// The child has ended: signals keep their usual effect again.
+pub fn stop_forwarding() {
+    CHILD.store(0, Ordering::SeqCst);
+}
+
 /// Set when a prompt saw Ctrl-C itself (a menu reads the terminal raw and
 /// gets the key, and the terminal library raises SIGINT): the signal that
 /// follows may be handled after the prompt's guard is gone, and must still
@@ -168,6 +184,16 @@ fn watch_signals() {
             .name("signals".into())
             .spawn(move || {
                 for signal in signals.forever() {
+                    let child = CHILD.load(Ordering::SeqCst);
+                    if child > 0 {
+                        if let (Some(pid), Some(sig)) = (
+                            rustix::process::Pid::from_raw(child),
+                            rustix::process::Signal::from_named_raw(signal),
+                        ) {
+                            let _ = rustix::process::kill_process(pid, sig);
+                        }
+                        continue;
+                    }
                     if guarded() {
                         restore_terminal();
                         let _ = writeln!(std::io::stderr().lock(), "\n{CANCELLED}");

@@ -128,9 +128,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
         ctx.ui.out(&lines.join("\n"))?;
     }
 
-    if let Err(e) = config {
-        return Err(e);
-    }
+    config?;
     let mut worst = Exit::Success;
     for r in &reports {
         let problem = match &r.status {

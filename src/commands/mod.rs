@@ -7,6 +7,7 @@ pub mod add;
 pub mod call;
 pub mod completions;
 pub mod doctor;
+pub mod exec;
 pub mod list;
 pub mod remove;
 pub mod rotate;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Call(args) => call::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Exec(args) => exec::run(&ctx, args),
     }
 }
 

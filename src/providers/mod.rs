@@ -152,6 +152,12 @@ pub trait Provider {
     /// The keys its table in config.toml may hold (besides the common ones).
     fn config_keys(&self) -> &'static [&'static str];
 
+    /// The fields `cred exec` hands a program besides the key and the base
+    /// URL (`username` → `NAME_USERNAME`).
+    fn exec_fields(&self) -> Vec<Field> {
+        Vec::new()
+    }
+
     /// What prompts call the secret: "API key".
     fn secret_label(&self) -> String {
         "API key".to_string()

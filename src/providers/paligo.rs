@@ -54,6 +54,10 @@ impl Provider for PaligoConfig {
         &["instance", "username"]
     }
 
+    fn exec_fields(&self) -> Vec<Field> {
+        self.fields()
+    }
+
     fn example_path(&self) -> String {
         "/folders".into()
     }

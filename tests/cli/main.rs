@@ -9,6 +9,7 @@ mod common;
 mod add;
 mod call;
 mod completion;
+mod exec;
 mod foundations;
 mod generated;
 mod hostile;

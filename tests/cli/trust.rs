@@ -228,7 +228,11 @@ fn a_config_edited_to_send_a_stored_key_elsewhere_is_refused_until_rotate() {
     // The same provider, another address through CRED_PALIGO_URL.
     std::fs::write(env.config_path(), &original).unwrap();
     let elsewhere = paligo_env(&other);
-    let run = run_env(&env, &["call", "paligo", "/folders"], &[elsewhere.clone()]);
+    let run = run_env(
+        &env,
+        &["call", "paligo", "/folders"],
+        std::slice::from_ref(&elsewhere),
+    );
     run.code(1);
     assert!(
         run.stderr
@@ -237,7 +241,12 @@ fn a_config_edited_to_send_a_stored_key_elsewhere_is_refused_until_rotate() {
     );
     assert_eq!(other.count(), 0);
     // `cred secret` still shows it: it sends nothing.
-    run_env(&env, &["secret", "paligo"], &[elsewhere.clone()]).ok();
+    run_env(
+        &env,
+        &["secret", "paligo"],
+        std::slice::from_ref(&elsewhere),
+    )
+    .ok();
 
     // Entering the key again confirms the new address.
     let mut cmd = std_cmd(&env);

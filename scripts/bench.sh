@@ -381,6 +381,23 @@ read -r rss_curl_stdout wall_curl_stdout < <(rss_wall "$TMP/t_curl_stdout.txt")
 mbps_curl_stdout=$(python3 -c "print(f'{1024 / $wall_curl_stdout:.0f}')")
 echo "curl 1 GiB to stdout (pipe):      max RSS ${rss_curl_stdout} MiB, ${wall_curl_stdout} s (${mbps_curl_stdout} MiB/s), $stdout_size bytes"
 
+# ---- 5b. cred exec ------------------------------------------------------------------
+banner "cred exec: start-up, and masked throughput of 1 GiB"
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/exec.json" \
+    -n "cred exec bench -- true" "$QCRED exec bench -- true" \
+    -n "cred secret bench (the store fetch alone)" "$QCRED secret bench" \
+    -n "true" "true"
+read -r exec_ms exec_secret_ms true_ms <<<"$(medians "$TMP/exec.json")"
+exec_added=$(python3 -c "print(f'{$exec_ms - $exec_secret_ms - $true_ms:+.1f}')")
+# A child writing 1 GiB to a pipe, every encoding of the key matched.
+exec_size=$(/usr/bin/time -v -o "$TMP/t_exec.txt" "$CRED" exec bench -- \
+    head -c "$GIB" /dev/zero | wc -c) || die "cred exec ... head -c 1GiB failed"
+[ "$exec_size" -eq "$GIB" ] || die "cred exec passed $exec_size bytes of $GIB"
+read -r rss_exec wall_exec <<<"$(rss_wall "$TMP/t_exec.txt")"
+mbps_exec=$(python3 -c "print(f'{1024 / $wall_exec:.0f}')")
+printf 'exec adds %s ms beyond the store fetch; 1 GiB masked: %s s (%s MiB/s), peak %s MiB\n' \
+    "$exec_added" "$wall_exec" "$mbps_exec" "$rss_exec"
+
 # ---- 6. summary -----------------------------------------------------------------
 t_end=${EPOCHREALTIME/,/.}
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
@@ -399,6 +416,8 @@ record "curl, key given directly" "$(ms_fmt "$curl_ms")"
 record "sh -c 'curl ... \$(secret-tool lookup ...)'" "$(ms_fmt "$stcurl_ms")"
 record "  ratio cred call / curl" "${ratio_curl}x  ($delta_curl ms)"
 record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
+record "cred exec bench -- true" "$(ms_fmt "$exec_ms")  (true alone $(ms_fmt "$true_ms"); added beyond the store fetch: $exec_added ms)"
+record "cred exec, child writes 1 GiB to a pipe" "$rss_exec MiB peak, ${wall_exec} s, ${mbps_exec} MiB/s"
 record "cred call with CRED_SECRET_BENCH (no keychain)" "$(ms_fmt "$envcall_ms")"
 record "  ratio (CRED_SECRET_BENCH) cred call / curl" "${ratio_env}x  ($delta_env ms)"
 record "cred --version (process start)" "$(ms_fmt "$version_ms")"

@@ -12,14 +12,18 @@ pub const PREFIX: &str = "CRED_SECRET_";
 
 /// `CRED_SECRET_ACME_DOCS` for `acme-docs`.
 pub fn var_name(name: &str) -> String {
-    let suffix: String = name
-        .chars()
+    format!("{PREFIX}{}", upper_name(name))
+}
+
+/// A credential name as it stands in variable names: upper-cased, `-` and
+/// `.` turned into `_` (`acme-docs.v2` → `ACME_DOCS_V2`).
+pub fn upper_name(name: &str) -> String {
+    name.chars()
         .map(|c| match c {
             '-' | '.' => '_',
             c => c.to_ascii_uppercase(),
         })
-        .collect();
-    format!("{PREFIX}{suffix}")
+        .collect()
 }
 
 /// The variable's name when it is set.

@@ -24,7 +24,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::scrub::Secrets;
-use crate::secrets::env::PREFIX as SECRET_ENV_PREFIX;
+use crate::secrets::env::{PREFIX as SECRET_ENV_PREFIX, upper_name};
 
 /// What exec shows in place of a secret in the child's output.
 pub const CONCEALED: &str = "<concealed by cred>";
@@ -98,16 +98,6 @@ impl Ready {
     }
 }
 
-/// `acme-docs` → `ACME_DOCS`.
-fn var_prefix(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '-' | '.' => '_',
-            c => c.to_ascii_uppercase(),
-        })
-        .collect()
-}
-
 pub fn run(ctx: &Ctx, args: ExecArgs) -> Result<Exit> {
     let names: Vec<&str> = args.names.split(',').map(str::trim).collect();
     if names.iter().any(|n| n.is_empty()) {
@@ -175,7 +165,7 @@ fn variables(ready: &[Ready], env: &[String]) -> Result<Vec<(String, SecretStrin
     let mut vars = Vec::new();
     if env.is_empty() {
         for r in ready {
-            let p = var_prefix(&r.name);
+            let p = upper_name(&r.name);
             vars.push((format!("{p}_API_KEY"), r.secret.clone()));
             vars.push((
                 format!("{p}_BASE_URL"),
@@ -303,6 +293,6 @@ mod tests {
 
     #[test]
     fn prefixes() {
-        assert_eq!(var_prefix("acme-docs.v2"), "ACME_DOCS_V2");
+        assert_eq!(upper_name("acme-docs.v2"), "ACME_DOCS_V2");
     }
 }

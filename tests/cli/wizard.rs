@@ -25,6 +25,12 @@ struct Wizard {
 
 impl Wizard {
     fn start(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Wizard {
+        Wizard::start_with(env, args, extra, true)
+    }
+
+    /// With `strip` false, the escape sequences cred prints are kept (to
+    /// check the cursor's visibility).
+    fn start_with(env: &TestEnv, args: &[&str], extra: &[(&str, String)], strip: bool) -> Wizard {
         let mut cmd = std_cmd(env);
         cmd.args(args).env("TERM", "xterm");
         for (k, v) in extra {
@@ -32,7 +38,7 @@ impl Wizard {
         }
         let options = Options::new()
             .timeout_ms(Some(20_000))
-            .strip_ansi_escape_codes(true);
+            .strip_ansi_escape_codes(strip);
         Wizard {
             session: spawn_with_options(cmd, options).expect("spawn cred on a pty"),
             seen: String::new(),
@@ -74,6 +80,11 @@ impl Wizard {
     /// Waits for `prompt`, and until `cred` sits in read(0, …).
     fn wait_reading(&mut self, prompt: &str) {
         self.expect(&format!("? {prompt}"));
+        self.until_reading();
+    }
+
+    /// Waits until `cred` sits in read(0, …).
+    fn until_reading(&mut self) {
         let pid = self.pid();
         let read = if cfg!(target_arch = "aarch64") {
             "63"
@@ -604,4 +615,27 @@ fn without_a_session_bus_the_wizard_stops_before_its_first_question() {
     assert!(!seen.contains("? "), "a question was asked:\n{seen}");
     assert!(!seen.contains("Paligo: you need"), "{seen}");
     assert!(!env.config_path().exists());
+}
+
+#[test]
+fn ctrl_c_at_a_menu_shows_the_cursor_again() {
+    let env = TestEnv::new();
+    let server = Server::start(|_| Reply::json(401, "{}"));
+    let mut w = Wizard::start_with(
+        &env,
+        &["add", "paymo", "--name", "paymo"],
+        &[paymo_env(&server)],
+        false,
+    );
+    w.expect("API key");
+    w.until_reading();
+    w.send(&format!("{}{ENTER}", secret("menu")));
+    w.expect("Quit without storing anything");
+    w.send("\x03");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 130, "{seen}");
+    let hidden = seen.rfind("\x1b[?25l").expect("the menu hid the cursor");
+    let shown = seen.rfind("\x1b[?25h").unwrap_or(0);
+    assert!(shown > hidden, "the cursor is still hidden:\n{seen:?}");
+    assert_nothing_stored(&env, "paymo", None);
 }

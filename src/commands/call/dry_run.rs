@@ -64,7 +64,7 @@ pub fn dry_run(secret_command: &str, provider: &ProviderConfig, plan: &Request) 
             sq(&format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
         ));
     }
-    if let Some(body) = &plan.body {
+    if let Some(body) = plan.body.as_ref().and_then(|b| b.bytes()) {
         parts.push(format!(
             "--data-binary {}",
             sq(&String::from_utf8_lossy(body))

@@ -143,11 +143,11 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     }
     if args.dry_run {
         let secret_command = dry_run::secret_command(ctx, &args.name);
-        ctx.ui.out(&dry_run::dry_run(
-            &secret_command,
-            &credential.provider,
-            &plan,
-        ))?;
+        let dry = dry_run::dry_run(&secret_command, &credential.provider, &plan, &args)?;
+        ctx.ui.out(&dry.command)?;
+        if let Some(note) = dry.note {
+            ctx.ui.warn(&note);
+        }
         return Ok(Exit::Success);
     }
 

@@ -3,6 +3,7 @@
 //! digits, duplicate keys and order stay), binary held back with a note,
 //! and warnings starting on a line of their own.
 
+use std::io::Read;
 use std::process::Command;
 
 use crate::common::*;
@@ -108,4 +109,74 @@ fn a_warning_after_a_body_without_a_newline_starts_on_its_own_line() {
         shown.starts_with("not here\ncred: error: HTTP 404"),
         "{shown:?}"
     );
+}
+
+/// `reps` copies of `chunk`, read lazily.
+struct Cycle {
+    chunk: Vec<u8>,
+    pos: usize,
+    left: usize,
+}
+
+impl std::io::Read for Cycle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        if self.pos == self.chunk.len() {
+            self.pos = 0;
+            self.left -= 1;
+        }
+        Ok(n)
+    }
+}
+
+/// SPEC §5: pretty-printing streams; peak RSS stays under 64 MiB for an
+/// answer larger than that (80 MiB of JSON, printed on a terminal).
+#[test]
+fn pretty_printing_a_large_answer_keeps_memory_bounded() {
+    require_command("script");
+    let item =
+        br#"{"id":123456789012345678901234567890,"name":"abcdefghijklmnop","tags":["x","y"]},"#;
+    let per_chunk = 1024 * 1024 / item.len();
+    let chunk: Vec<u8> = item.repeat(per_chunk);
+    let reps = 80;
+    let len = 1 + chunk.len() * reps + 3;
+    let server = Server::start(move |_| {
+        let body = std::io::Cursor::new(b"[".to_vec())
+            .chain(Cycle {
+                chunk: chunk.clone(),
+                pos: 0,
+                left: reps,
+            })
+            .chain(std::io::Cursor::new(b"{}]".to_vec()));
+        Reply::stream(200, body, len).header("Content-Type", "application/json")
+    });
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    let rss_file = env.dir.path().join("rss");
+    let line = format!(
+        "/usr/bin/time -f %M -o '{}' '{}' call api /big",
+        rss_file.display(),
+        env!("CARGO_BIN_EXE_cred")
+    );
+    let status = Command::new("script")
+        .args(["-qefc", &line, "/dev/null"])
+        .env_clear()
+        .envs(env.sealed_env())
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("run script");
+    assert!(status.success());
+    let kib: u64 = std::fs::read_to_string(&rss_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(kib < 64 * 1024, "peak RSS {kib} KiB");
 }

@@ -173,3 +173,72 @@ fn query_of_the_keys_own_parameter_is_refused() {
         format!("tokens=2&token={}", urlencoded(&key))
     );
 }
+
+/// `--form` under `--dry-run`: curl's --form-string and -F name=@FILE, and
+/// the command uploads the same parts.
+#[test]
+fn a_form_upload_dry_run_is_a_working_curl_command() {
+    require_command("curl");
+    let server = Server::start(|_| Reply::new(201, ""));
+    let env = TestEnv::new();
+    let key = add_generic_unchecked(&env, &server.url(), &[]);
+    let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let file = env.config_dir().join("logo.png");
+    std::fs::write(&file, &data).unwrap();
+    let arg = format!("file=@{}", file.display());
+    let dry = call(
+        &env,
+        &[],
+        &[
+            "api",
+            "POST",
+            "/up",
+            "--form",
+            "title=Q3 <report>; x",
+            "--form",
+            &arg,
+            "--dry-run",
+        ],
+    );
+    dry.ok();
+    assert!(
+        dry.stdout.contains("--form-string 'title=Q3 <report>; x'"),
+        "{dry}"
+    );
+    assert!(
+        dry.stdout
+            .contains(&format!("-F 'file=@{}'", file.display())),
+        "{dry}"
+    );
+    assert_eq!(server.count(), 0);
+    let script = env.dir.path().join("up.sh");
+    std::fs::write(&script, format!("{} -sS\n", dry.stdout.trim_end())).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(&script)
+        .env_clear()
+        .env("PATH", path_with_cred())
+        .env("HOME", env.home())
+        .env("CRED_CONFIG_DIR", env.config_dir())
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = server.only();
+    assert_eq!(seen.header("authorization"), Some(key.as_str()));
+    assert!(
+        seen.header("content-type")
+            .unwrap()
+            .starts_with("multipart/form-data; boundary=")
+    );
+    let text = String::from_utf8_lossy(&seen.body);
+    assert!(
+        text.contains("name=\"title\"\r\n\r\nQ3 <report>; x\r\n"),
+        "{text:.300}"
+    );
+    assert!(text.contains("filename=\"logo.png\""), "{text:.300}");
+    assert!(seen.body.windows(data.len()).any(|w| w == &data[..]));
+}

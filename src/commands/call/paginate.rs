@@ -146,10 +146,10 @@ fn put(gathered: &mut Option<Vec<u8>>, sink: &mut Option<Sink<'_>>, bytes: &[u8]
     if let Some(buf) = gathered.as_mut() {
         if buf.len() + bytes.len() > MAX_INPUT {
             return Err(Error::user(format!(
-                "the pages hold more than {} MiB of JSON, too much to filter with --jq",
+                "the pages hold more than {} MiB of JSON, more than --jq holds in memory",
                 MAX_INPUT / (1024 * 1024)
             ))
-            .hint("narrow the request with -q, or drop --jq and filter the stream with jq"));
+            .hint("narrow the request with -q, or drop --jq and pipe the array to jq"));
         }
         buf.extend_from_slice(bytes);
         return Ok(());

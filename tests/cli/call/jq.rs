@@ -93,3 +93,59 @@ fn jq_runs_over_the_paginated_array_and_never_prints_the_key() {
     run.ok();
     assert_eq!(run.stdout, "3\n");
 }
+
+/// jq needs the whole value in memory: up to the limit (1 MiB of JSON) the
+/// peak RSS stays under SPEC §5's 64 MiB, also for dense small objects;
+/// past it, a clear error instead of unbounded memory.
+#[test]
+fn jq_memory_is_bounded() {
+    let item = br#"{"a":1,"b":"x"},"#;
+    let n = (1024 * 1024 - 16) / item.len();
+    let mut body = b"[".to_vec();
+    for _ in 0..n {
+        body.extend_from_slice(item);
+    }
+    body.extend_from_slice(b"{}]");
+    assert!(body.len() <= 1024 * 1024);
+    let mut big = body.clone();
+    big.splice(1..1, item.repeat(1024));
+    let server = Server::start(move |s| match s.path() {
+        "/v1/big" => Reply::new(200, big.clone()).header("Content-Type", "application/json"),
+        _ => Reply::new(200, body.clone()).header("Content-Type", "application/json"),
+    });
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    let rss = env.dir.path().join("rss");
+    require_command("/usr/bin/time");
+    let out = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&rss)
+        .arg(env!("CARGO_BIN_EXE_cred"))
+        .args(["call", "api", "/fits", "--jq", "length"])
+        .env_clear()
+        .envs(env.sealed_env())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{}\n", n + 1));
+    let kib: u64 = std::fs::read_to_string(&rss)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(kib < 64 * 1024, "peak RSS {kib} KiB");
+    let run = call(&env, &[], &["api", "/big", "--jq", "length"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("more than --jq holds in memory"),
+        "{run}"
+    );
+    assert!(run.stderr.contains("pipe the answer to jq"), "{run}");
+}

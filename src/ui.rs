@@ -58,6 +58,15 @@ impl Ui {
         self.stderr_tty
     }
 
+    /// Ends the body's last line on stderr when stdout and stderr end in
+    /// the same file and the body did not: messages start on their own line
+    /// and stdout's bytes stay as they came.
+    pub fn end_line_between_outputs(&self) {
+        if !self.stdout_tty && same_file() {
+            let _ = io::stderr().lock().write_all(b"\n");
+        }
+    }
+
     pub fn color_stdout(&self) -> bool {
         self.color_out
     }
@@ -391,6 +400,25 @@ impl Prompter for ScriptedPrompter {
             .position(|i| i.starts_with(&a))
             .expect("scripted choice"))
     }
+}
+
+#[cfg(unix)]
+fn same_file() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let meta = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .ok()
+            .and_then(|o| std::fs::File::from(o).metadata().ok())
+            .map(|m| (m.dev(), m.ino()))
+    };
+    let out = meta(io::stdout().as_fd());
+    out.is_some() && out == meta(io::stderr().as_fd())
+}
+
+#[cfg(not(unix))]
+fn same_file() -> bool {
+    false
 }
 
 /// Text from a server made safe for a terminal: C0/C1 control characters

@@ -144,6 +144,7 @@ impl Caller<'_> {
             Dest::Plain(dest)
         };
         Ok(Sink {
+            ui: self.ui,
             writer: Some(self.secrets.writer(dest)),
             path,
             terminal,
@@ -320,6 +321,7 @@ impl Write for Dest<'_> {
 /// Writes a body out (stdout or `-o`), scrubbed; a closed stdout (`| head`)
 /// ends the writing quietly, the status still deciding the exit code.
 pub(super) struct Sink<'a> {
+    ui: &'a crate::ui::Ui,
     writer: Option<ScrubWriter<'a, Dest<'a>>>,
     path: Option<PathBuf>,
     terminal: bool,
@@ -378,10 +380,15 @@ impl Sink<'_> {
         let result = match dest {
             Dest::Pretty(p) => p.finish().map(|_| ()),
             Dest::Plain(mut w) => {
-                if self.terminal && self.last.is_some_and(|b| b != b'\n') {
+                let open_line = self.last.is_some_and(|b| b != b'\n');
+                if self.terminal && open_line {
                     w.write_all(b"\n").and_then(|_| w.flush())
                 } else {
-                    w.flush()
+                    let flushed = w.flush();
+                    if open_line && self.path.is_none() {
+                        self.ui.end_line_between_outputs();
+                    }
+                    flushed
                 }
             }
         };

@@ -180,3 +180,33 @@ fn pretty_printing_a_large_answer_keeps_memory_bounded() {
         .unwrap();
     assert!(kib < 64 * 1024, "peak RSS {kib} KiB");
 }
+
+/// `> log 2>&1`: stdout and stderr are one file; the error starts on its
+/// own line although the body did not end one, and stdout's bytes are
+/// not changed (the newline goes to stderr).
+#[test]
+fn a_message_after_a_body_in_the_same_file_starts_on_its_own_line() {
+    let server =
+        Server::start(|_| Reply::new(404, "not here").header("Content-Type", "text/plain"));
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    let log = env.dir.path().join("log");
+    let file = std::fs::File::create(&log).unwrap();
+    let status = std_cmd(&env)
+        .args(["call", "api", "/x"])
+        .stdin(std::process::Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.starts_with("not here\ncred: error: HTTP 404"),
+        "{text:?}"
+    );
+    // Separate pipes: stdout keeps its bytes exactly.
+    let run = super::call(&env, &[], &["api", "/x"]);
+    run.code(3);
+    assert_eq!(run.stdout, "not here");
+}

@@ -105,7 +105,9 @@ impl Caller<'_> {
             first = false;
             let s = match sink.as_mut() {
                 Some(s) => s,
-                None => sink.insert(self.sink(is_json)?),
+                // A "JSON" answer that does not start like an object or an
+                // array (an HTML error page, say) is printed as it came.
+                None => sink.insert(self.sink(is_json && opens_json(&buf[..n]))?),
             };
             s.write(&buf[..n])?;
         }
@@ -262,6 +264,14 @@ pub(super) fn head_text(response: &Response, prefix: &str) -> String {
         ));
     }
     text
+}
+
+/// Whether a body starts like a JSON object or array.
+fn opens_json(first: &[u8]) -> bool {
+    matches!(
+        first.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
 }
 
 /// Whether a body should not go to a terminal: a content type that is not

@@ -210,3 +210,18 @@ fn a_message_after_a_body_in_the_same_file_starts_on_its_own_line() {
     run.code(3);
     assert_eq!(run.stdout, "not here");
 }
+
+/// An answer labelled JSON that is not (an HTML error page) is printed as
+/// it came, not cut off by the pretty-printer.
+#[test]
+fn a_json_label_on_html_prints_the_html() {
+    let server = Server::start(|_| Reply::json(502, "<html>Bad gateway</html>"));
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    let (code, shown) = call_on_terminal(&env, &[], &["api", "/x", "--retries", "0"]);
+    assert_eq!(code, 3, "{shown}");
+    assert!(
+        shown.starts_with("<html>Bad gateway</html>\ncred: error: HTTP 502"),
+        "{shown:?}"
+    );
+}

@@ -12,8 +12,10 @@
 #    `secret-tool lookup | curl` vs `cred call` with CRED_SECRET_BENCH (the CI
 #    way, no keychain); then `cred secret`, `cred list` and name
 #    completion with 1,000 credentials, and `cred verify --all` over 20
-#    credentials whose check takes 300 ms on the server
-# 6. /usr/bin/time -v: peak RSS of `cred call` downloading 1 GiB (and curl)
+#    credentials whose check takes 300 ms on the server; `--paginate --jq`
+#    over a 10,000-item answer in 100 pages against `--paginate | jq`
+# 6. /usr/bin/time -v: peak RSS of `cred call` downloading 1 GiB (and curl),
+#    and of the two --jq pipelines
 # 7. a summary table
 #
 # Needs hyperfine, curl, secret-tool, /usr/bin/time, python3 (scripts/test.sh
@@ -45,9 +47,9 @@ hint: run scripts/test.sh once (it installs everything), or:
 EOF
         exit 1
     fi
-    for c in curl secret-tool python3 /usr/bin/time; do
+    for c in curl secret-tool python3 /usr/bin/time jq; do
         command -v "$c" >/dev/null 2>&1 ||
-            die "missing '$c' (run scripts/test.sh once, or apt-get install curl libsecret-tools python3 time)"
+            die "missing '$c' (run scripts/test.sh once, or apt-get install curl libsecret-tools python3 time jq)"
     done
     if ! command -v cargo >/dev/null 2>&1 && [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]; then
         PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -323,6 +325,23 @@ verify_x=$(python3 -c "print(f'{$verify_ms / 300:.2f}')")
 printf 'median %s = %sx the 300 ms server latency (all 20 at once: ~1x; one at a time: ~20x)\n' \
     "$(ms_fmt "$verify_ms")" "$verify_x"
 
+banner "--paginate --jq over 10,000 items in 100 pages vs --paginate | jq"
+ITEMS="/items?items=10000&per_page=100"
+"$CRED" call bench "$ITEMS" --paginate --jq '.[].name' >"$TMP/jq_cred.out" ||
+    die "cred call --paginate --jq failed"
+"$CRED" call bench "$ITEMS" --paginate | jq -r '.[].name' >"$TMP/jq_pipe.out" ||
+    die "cred call --paginate | jq failed"
+cmp -s "$TMP/jq_cred.out" "$TMP/jq_pipe.out" || die "--jq and | jq -r printed different results"
+[ "$(wc -l <"$TMP/jq_cred.out")" -eq 10000 ] || die "--jq printed $(wc -l <"$TMP/jq_cred.out") names, expected 10000"
+echo "both print the same 10,000 names"
+export BENCH_CRED="$CRED" BENCH_ITEMS="$ITEMS"
+# shellcheck disable=SC2016  # expanded by sh at run time
+jq_pipe='sh -c '\''"$BENCH_CRED" call bench "$BENCH_ITEMS" --paginate | jq -r ".[].name"'\'
+"${HF[@]}" -N --warmup 1 --runs 10 --export-json "$TMP/jq.json" \
+    -n "cred call --paginate --jq '.[].name'" "$QCRED call bench $(q "$ITEMS") --paginate --jq .[].name" \
+    -n "cred call --paginate | jq -r '.[].name'" "$jq_pipe"
+read -r jq_cred_ms jq_pipe_ms <<<"$(medians "$TMP/jq.json")"
+
 # ---- 5. peak memory ---------------------------------------------------------------
 banner "peak memory (/usr/bin/time -v)"
 GIB=1073741824
@@ -381,6 +400,15 @@ read -r rss_curl_stdout wall_curl_stdout < <(rss_wall "$TMP/t_curl_stdout.txt")
 mbps_curl_stdout=$(python3 -c "print(f'{1024 / $wall_curl_stdout:.0f}')")
 echo "curl 1 GiB to stdout (pipe):      max RSS ${rss_curl_stdout} MiB, ${wall_curl_stdout} s (${mbps_curl_stdout} MiB/s), $stdout_size bytes"
 
+/usr/bin/time -v -o "$TMP/t_jq_cred.txt" "$CRED" call bench "$ITEMS" --paginate --jq '.[].name' >/dev/null
+read -r rss_jq_cred _ < <(rss_wall "$TMP/t_jq_cred.txt")
+/usr/bin/time -v -o "$TMP/t_jq_call.txt" "$CRED" call bench "$ITEMS" --paginate |
+    /usr/bin/time -v -o "$TMP/t_jq_jq.txt" jq -r '.[].name' >/dev/null
+read -r rss_jq_call _ < <(rss_wall "$TMP/t_jq_call.txt")
+read -r rss_jq_jq _ < <(rss_wall "$TMP/t_jq_jq.txt")
+echo "cred --paginate --jq (10,000 items): max RSS ${rss_jq_cred} MiB"
+echo "cred --paginate | jq:                cred ${rss_jq_call} MiB + jq ${rss_jq_jq} MiB"
+
 # ---- 5b. cred exec ------------------------------------------------------------------
 banner "cred exec: start-up, and masked throughput of 1 GiB"
 "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/exec.json" \
@@ -427,12 +455,16 @@ record "cred list (1,000 credentials)" "$(ms_fmt "$list_ms")"
 record "cred list --json (1,000 credentials)" "$(ms_fmt "$listjson_ms")"
 record "completion of names (1,000 credentials)" "$(ms_fmt "$complete_ms")"
 record "cred verify --all (20 x 300 ms, $runs_verify runs)" "$(ms_fmt "$verify_ms") = ${verify_x}x 300 ms"
+record "cred call --paginate --jq (10,000 items, 100 pages; 10 runs)" "$(ms_fmt "$jq_cred_ms")"
+record "cred call --paginate | jq -r (same)" "$(ms_fmt "$jq_pipe_ms")"
 section "peak memory (max RSS, /usr/bin/time -v)"
 record "cred call /small" "$rss_small MiB"
 record "cred call 1 GiB -o FILE" "$rss_cred MiB  (${wall_cred} s, ${mbps_cred} MiB/s; size OK)"
 record "cred call 1 GiB to a pipe" "$rss_cred_stdout MiB  (${wall_cred_stdout} s, ${mbps_cred_stdout} MiB/s; size OK)"
 record "curl 1 GiB -o FILE" "$rss_curl MiB  (${wall_curl} s, ${mbps_curl} MiB/s; size OK)"
 record "curl 1 GiB to a pipe" "$rss_curl_stdout MiB  (${wall_curl_stdout} s, ${mbps_curl_stdout} MiB/s; size OK)"
+record "cred call --paginate --jq (10,000 items)" "$rss_jq_cred MiB"
+record "cred call --paginate | jq -r (cred + jq)" "$rss_jq_call MiB + $rss_jq_jq MiB"
 section "this run"
 record "benchmarks (after the build)" "$(python3 -c "print(f'{$t_end - $BENCH_T_BUILT:.0f} s')")"
 record "total, with cargo build" "$(python3 -c "print(f'{$t_end - $BENCH_T0:.0f} s')")"

@@ -17,6 +17,7 @@ Keep-alive with Content-Length on every answer.
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -62,6 +63,37 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/api/slow":
             time.sleep(SLOW_DELAY)
             self._send(200, SMALL)
+        elif path == "/api/items":
+            # A list of ITEMS items (default 10,000), PER a page, paginated
+            # by RFC 8288 Link rel="next" (cred's generic pagination).
+            q = parse_qs(url.query)
+            try:
+                total = int(q.get("items", ["10000"])[0])
+                per = max(1, int(q.get("per_page", ["100"])[0]))
+                page = max(1, int(q.get("page", ["1"])[0]))
+            except ValueError:
+                self._send(400, b'{"error":"items, per_page and page are numbers"}')
+                return
+            first = (page - 1) * per
+            items = [
+                '{"id":%d,"name":"item %d","price":%d.%02d,"tags":["a","b"],"active":%s}'
+                % (i, i, i // 100, i % 100, "true" if i % 2 else "false")
+                for i in range(first, min(first + per, total))
+            ]
+            body = ("[" + ",".join(items) + "]").encode()
+            # Pages follow each other on one kept-alive connection: without
+            # TCP_NODELAY the body (a second write after the headers) waits
+            # for the client's delayed ACK, 40 ms a page.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            if first + per < total:
+                nxt = "/api/items?items=%d&per_page=%d&page=%d" % (total, per, page + 1)
+                self.send_header("Link", '<%s>; rel="next"' % nxt)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
         elif path == "/api/big":
             try:
                 n = int(parse_qs(url.query).get("bytes", ["0"])[0])

@@ -31,6 +31,9 @@ const RETRY: RetryPolicy = RetryPolicy {
     max_wait: Duration::from_secs(60),
     default_wait: Duration::from_secs(5),
     unsafe_methods: false,
+    // A check reports a 502-504 as "could not confirm" at once.
+    backoff: Duration::ZERO,
+    provider_wait: None,
 };
 
 /// How long a check waits: [`TIMEOUT`], or `CRED_CHECK_TIMEOUT` seconds.
@@ -218,7 +221,7 @@ pub struct Checked {
 struct WaitNotice<'a>(&'a dyn Fn(Duration));
 
 impl http::Observer for WaitNotice<'_> {
-    fn waiting(&self, _status: u16, wait: Duration, _attempt: u32, _retries: u32) {
+    fn waiting(&self, _why: http::Retryable, wait: Duration, _attempt: u32, _retries: u32) {
         (self.0)(wait)
     }
 }
@@ -298,7 +301,10 @@ fn run(
     let auth = provider.auth(secret);
     let notice = WaitNotice(on_wait);
     let pipeline = Pipeline::new(client, &auth, &base, limit)
-        .retry(RETRY)
+        .retry(RetryPolicy {
+            provider_wait: provider.rate_limit_wait(),
+            ..RETRY
+        })
         .observer(&notice);
     let sent = match pipeline.send(&request) {
         Ok(sent) => sent,

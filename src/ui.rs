@@ -7,6 +7,8 @@
 //! wizard talks to people through the [`Prompter`] trait, so its logic can be
 //! tested without a terminal.
 
+pub mod json;
+
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
@@ -55,6 +57,15 @@ impl Ui {
 
     pub fn stderr_is_terminal(&self) -> bool {
         self.stderr_tty
+    }
+
+    /// Ends the body's last line on stderr when stdout and stderr end in
+    /// the same file and the body did not: messages start on their own line
+    /// and stdout's bytes stay as they came.
+    pub fn end_line_between_outputs(&self) {
+        if !self.stdout_tty && same_file() {
+            let _ = io::stderr().lock().write_all(b"\n");
+        }
     }
 
     pub fn color_stdout(&self) -> bool {
@@ -410,45 +421,35 @@ impl Prompter for ScriptedPrompter {
     }
 }
 
-/// Pretty JSON for a terminal; coloured (keys blue, strings green, numbers
-/// and literals yellow) when `color` is set.
-pub fn json_pretty(value: &serde_json::Value, color: bool) -> String {
-    if !color {
-        return serde_json::to_string_pretty(value).unwrap_or_default();
-    }
-    let mut out = String::new();
-    write_json(value, 0, &mut out);
-    out
+#[cfg(unix)]
+fn same_file() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let meta = |fd: std::os::fd::BorrowedFd<'_>| {
+        fd.try_clone_to_owned()
+            .ok()
+            .and_then(|o| std::fs::File::from(o).metadata().ok())
+            .map(|m| (m.dev(), m.ino()))
+    };
+    let out = meta(io::stdout().as_fd());
+    out.is_some() && out == meta(io::stderr().as_fd())
 }
 
-fn write_json(value: &serde_json::Value, indent: usize, out: &mut String) {
-    use serde_json::Value;
-    let pad = |n: usize| "  ".repeat(n);
-    let string = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    match value {
-        Value::Object(map) if !map.is_empty() => {
-            out.push_str("{\n");
-            for (i, (k, v)) in map.iter().enumerate() {
-                out.push_str(&pad(indent + 1));
-                out.push_str(&paint(true, "34", &string(k)));
-                out.push_str(": ");
-                write_json(v, indent + 1, out);
-                out.push_str(if i + 1 < map.len() { ",\n" } else { "\n" });
+#[cfg(not(unix))]
+fn same_file() -> bool {
+    false
+}
+
+/// Text from a server made safe for a terminal: C0/C1 control characters
+/// and DEL shown as `\u{..}` escapes.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
             }
-            out.push_str(&pad(indent));
-            out.push('}');
-        }
-        Value::Array(items) if !items.is_empty() => {
-            out.push_str("[\n");
-            for (i, v) in items.iter().enumerate() {
-                out.push_str(&pad(indent + 1));
-                write_json(v, indent + 1, out);
-                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
-            }
-            out.push_str(&pad(indent));
-            out.push(']');
-        }
-        Value::String(s) => out.push_str(&paint(true, "32", &string(s))),
-        other => out.push_str(&paint(true, "33", &other.to_string())),
-    }
+        })
+        .collect()
 }

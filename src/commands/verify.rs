@@ -103,7 +103,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     let client = crate::http::client(limit)?;
     let spinner = ctx
         .ui
-        .spinner(&format!("Checking {} credential(s)…", jobs.len()));
+        .spinner(&format!("Checking {} credential(s)…", names.len()));
     let next = AtomicUsize::new(0);
     let done = Mutex::new(rows);
     std::thread::scope(|s| {

@@ -41,6 +41,12 @@ pub enum SendError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error("the connection to {host} broke before an answer came")]
+    Reset {
+        host: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("could not talk to {host}")]
     Other {
         host: String,
@@ -62,6 +68,8 @@ pub enum SendError {
     BadHeaderName(String),
     #[error("could not build the request")]
     Build(#[source] reqwest::Error),
+    #[error("could not open a file to upload")]
+    BodyFile(#[source] io::Error),
 }
 
 impl SendError {
@@ -71,6 +79,12 @@ impl SendError {
             self,
             SendError::Timeout { .. } | SendError::BodyStalled { .. }
         )
+    }
+
+    /// Whether the connection broke before an answer (worth a retry for an
+    /// idempotent request).
+    pub fn is_reset(&self) -> bool {
+        matches!(self, SendError::Reset { .. })
     }
 
     /// Whether the host name did not resolve.
@@ -95,6 +109,20 @@ impl SendError {
                 source: Box::new(err),
             };
         }
+        if [
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::ConnectionAborted,
+            io::ErrorKind::BrokenPipe,
+            io::ErrorKind::UnexpectedEof,
+        ]
+        .into_iter()
+        .any(|kind| chain_has_io_kind(&err, kind))
+        {
+            return SendError::Reset {
+                host,
+                source: Box::new(err),
+            };
+        }
         match classify_text(&chain_text(&err)) {
             Some(TextKind::Timeout) => SendError::Timeout {
                 host,
@@ -110,6 +138,10 @@ impl SendError {
                 source: Box::new(err),
             },
             Some(TextKind::Refused) => SendError::Refused {
+                host,
+                source: Box::new(err),
+            },
+            Some(TextKind::Reset) => SendError::Reset {
                 host,
                 source: Box::new(err),
             },
@@ -145,9 +177,10 @@ impl SendError {
     fn exit(&self) -> Exit {
         match self {
             SendError::TooManyRedirects { .. } => Exit::HttpStatus,
-            SendError::UnsendableKey | SendError::BadHeaderName(_) | SendError::Build(_) => {
-                Exit::Failure
-            }
+            SendError::UnsendableKey
+            | SendError::BadHeaderName(_)
+            | SendError::Build(_)
+            | SendError::BodyFile(_) => Exit::Failure,
             _ => Exit::Network,
         }
     }
@@ -163,7 +196,7 @@ impl SendError {
                 "cred always verifies certificates; check the URL, or your system's CA certificates"
             }
             SendError::Refused { .. } => "check the URL and port, and that the service is running",
-            SendError::Other { .. } | SendError::BodyBroken { .. } => {
+            SendError::Other { .. } | SendError::Reset { .. } | SendError::BodyBroken { .. } => {
                 "check your network connection and the URL"
             }
             SendError::TooManyRedirects { .. } => {
@@ -172,6 +205,7 @@ impl SendError {
             SendError::UnsendableKey => {
                 "check the key and the template; `cred rotate NAME` stores a new key"
             }
+            SendError::BodyFile(_) => "check the path after @ in --form",
             SendError::BadHeaderName(_) | SendError::Build(_) => "",
         }
     }
@@ -199,6 +233,9 @@ enum TextKind {
     Dns,
     Tls,
     Refused,
+    /// The connection closed or was reset before the answer (hyper says so
+    /// only in words: "connection closed before message completed").
+    Reset,
 }
 
 /// The one place where the words of a third-party error decide its kind
@@ -214,6 +251,10 @@ fn classify_text(chain: &str) -> Option<TextKind> {
         Some(TextKind::Tls)
     } else if lower.contains("refused") {
         Some(TextKind::Refused)
+    } else if lower.contains("connection reset")
+        || lower.contains("closed before message completed")
+    {
+        Some(TextKind::Reset)
     } else {
         None
     }
@@ -264,7 +305,8 @@ mod tests {
             classify_text("operation timed out"),
             Some(TextKind::Timeout)
         );
-        assert_eq!(classify_text("connection reset"), None);
+        assert_eq!(classify_text("connection reset"), Some(TextKind::Reset));
+        assert_eq!(classify_text("unexpected frame"), None);
     }
 
     #[test]

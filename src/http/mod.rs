@@ -14,6 +14,7 @@
 //! `proxy`) serves each connection on its own thread and calls the same
 //! pipeline; it must not call it from inside an async task.
 
+pub mod body;
 pub mod error;
 pub mod pipeline;
 pub mod retry;
@@ -23,9 +24,10 @@ use std::time::Duration;
 
 use reqwest::blocking::Client;
 
+pub use body::{Body, Part};
 pub use error::SendError;
 pub use pipeline::{Observer, Offsite, Pipeline, Quiet, Request, Sent};
-pub use retry::{Limited, RetryPolicy};
+pub use retry::{Limited, RetryPolicy, Retryable};
 pub use url::{display_url, is_loopback, is_under, resolve, same_origin};
 
 use crate::error::{Error, Result};

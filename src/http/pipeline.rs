@@ -4,8 +4,11 @@
 //! replacing any of that name); redirects are followed by this loop, not by
 //! reqwest, and only within the credential's origin (at most
 //! [`MAX_REDIRECTS`]); a redirect elsewhere is handed back as [`Offsite`],
-//! its target never sent the key. 429, or 503 with `Retry-After`, is waited
-//! out as the [`RetryPolicy`] allows. An [`Observer`] sees each request,
+//! its target never sent the key, unless the caller asked to follow such
+//! redirects without it ([`Pipeline::follow_offsite`]: no auth header, no
+//! query key, no `Referer`). 429, 503 with `Retry-After`, and transient
+//! failures (reset connections, 502, 503, 504) are waited out as the
+//! [`RetryPolicy`] allows. An [`Observer`] sees each request,
 //! each answer and each wait (verbose output, spinners) without the
 //! pipeline knowing who is watching.
 
@@ -18,8 +21,9 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, Heade
 use secrecy::ExposeSecret;
 use url::Url;
 
+use super::body::Body;
 use super::error::SendError;
-use super::retry::{Decision, Limited, RetryPolicy};
+use super::retry::{Decision, Limited, RetryPolicy, Retryable};
 use super::url::same_origin;
 use crate::providers::Auth;
 
@@ -32,7 +36,7 @@ pub struct Request {
     pub method: Method,
     pub url: Url,
     pub headers: HeaderMap,
-    pub body: Option<Vec<u8>>,
+    pub body: Option<Body>,
 }
 
 impl Request {
@@ -53,10 +57,13 @@ pub trait Observer {
     fn request(&self, _request: &reqwest::blocking::Request) {}
     /// The head of an answer arrived.
     fn response(&self, _response: &Response) {}
-    /// A rate-limited answer is being waited out before retry `attempt`.
-    fn waiting(&self, _status: u16, _wait: Duration, _attempt: u32, _retries: u32) {}
+    /// A rate-limited answer or a transient failure is being waited out
+    /// before retry `attempt`.
+    fn waiting(&self, _why: Retryable, _wait: Duration, _attempt: u32, _retries: u32) {}
     /// The wait is over.
     fn waited(&self) {}
+    /// A redirect to another origin is followed without the key.
+    fn offsite(&self, _status: u16, _target: &Url) {}
 }
 
 /// Watches nothing.
@@ -89,6 +96,7 @@ pub struct Pipeline<'a> {
     retry: RetryPolicy,
     timeout: Duration,
     observer: &'a dyn Observer,
+    follow_offsite: bool,
 }
 
 impl<'a> Pipeline<'a> {
@@ -102,6 +110,7 @@ impl<'a> Pipeline<'a> {
             retry: RetryPolicy::never(),
             timeout,
             observer: &Quiet,
+            follow_offsite: false,
         }
     }
 
@@ -115,13 +124,35 @@ impl<'a> Pipeline<'a> {
         self
     }
 
+    /// Follow redirects to another origin too, without the key (for
+    /// presigned and CDN downloads); once off the credential's origin, no
+    /// later hop carries the key either.
+    pub fn follow_offsite(mut self, follow: bool) -> Self {
+        self.follow_offsite = follow;
+        self
+    }
+
     /// Sends `request`, following same-origin redirects and waiting out
     /// rate limits as the policy allows.
     pub fn send(&self, request: &Request) -> Result<Sent, SendError> {
         let mut waited = Duration::ZERO;
         let mut attempt = 0;
         loop {
-            let (response, offsite) = self.follow(request)?;
+            let (response, offsite) = match self.follow(request) {
+                Ok(answer) => answer,
+                Err(e) if e.is_reset() => {
+                    match self.retry.decide_reset(&request.method, attempt, waited) {
+                        Decision::Wait(wait) => {
+                            attempt += 1;
+                            self.pause(Retryable::Reset, wait, attempt);
+                            waited = waited.saturating_add(wait);
+                            continue;
+                        }
+                        Decision::Done(_) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             if offsite.is_some() {
                 return Ok(Sent {
                     response,
@@ -144,14 +175,19 @@ impl<'a> Pipeline<'a> {
                 Decision::Wait(wait) => {
                     attempt += 1;
                     drain(response);
-                    self.observer
-                        .waiting(status, wait, attempt, self.retry.retries);
-                    std::thread::sleep(wait);
-                    self.observer.waited();
+                    self.pause(Retryable::Status(status), wait, attempt);
                     waited = waited.saturating_add(wait);
                 }
             }
         }
+    }
+
+    /// Waits before a retry, telling the observer.
+    fn pause(&self, why: Retryable, wait: Duration, attempt: u32) {
+        self.observer
+            .waiting(why, wait, attempt, self.retry.retries);
+        std::thread::sleep(wait);
+        self.observer.waited();
     }
 
     /// One attempt: the request and the same-origin redirects it leads to.
@@ -161,8 +197,11 @@ impl<'a> Pipeline<'a> {
         let mut headers = request.headers.clone();
         let mut body = request.body.clone();
         let mut hops = 0;
+        // Whether this hop is on the credential's origin (and so carries
+        // the key); once off it, never again.
+        let mut keyed = true;
         loop {
-            let built = self.build(&method, &url, &headers, body.as_ref())?;
+            let built = self.build(&method, &url, &headers, body.as_ref(), keyed)?;
             self.observer.request(&built);
             let host = url.host_str().unwrap_or("the server").to_string();
             let response = self
@@ -179,7 +218,14 @@ impl<'a> Pipeline<'a> {
             };
             let target = location.to_str().ok().and_then(|l| url.join(l).ok());
             let target = match target {
-                Some(t) if same_origin(self.base, &t) => t,
+                Some(t) if keyed && same_origin(self.base, &t) => t,
+                Some(t) if self.follow_offsite => {
+                    if keyed {
+                        self.observer.offsite(status, &t);
+                    }
+                    keyed = false;
+                    t
+                }
                 other => {
                     return Ok((
                         response,
@@ -216,11 +262,16 @@ impl<'a> Pipeline<'a> {
         method: &Method,
         url: &Url,
         headers: &HeaderMap,
-        body: Option<&Vec<u8>>,
+        body: Option<&Body>,
+        keyed: bool,
     ) -> Result<reqwest::blocking::Request, SendError> {
-        let url = with_auth_query(url.clone(), self.auth);
+        let url = if keyed {
+            with_auth_query(url.clone(), self.auth)
+        } else {
+            url.clone()
+        };
         let mut all = HeaderMap::new();
-        if let Some((name, value)) = self.auth.header() {
+        if let Some((name, value)) = self.auth.header().filter(|_| keyed) {
             let mut v = HeaderValue::from_str(value.expose_secret())
                 .map_err(|_| SendError::UnsendableKey)?;
             v.set_sensitive(true);
@@ -233,7 +284,7 @@ impl<'a> Pipeline<'a> {
         }
         let mut builder = self.client.request(method.clone(), url).headers(all);
         if let Some(b) = body {
-            builder = builder.body(b.clone());
+            builder = b.build(builder).map_err(SendError::BodyFile)?;
         }
         builder
             .build()

@@ -1,7 +1,9 @@
 //! When an answer is waited out and the request sent again: a
 //! [`RetryPolicy`] value decides, from the method, the status and the
-//! server's `Retry-After`, whether to wait (and how long) or to hand the
-//! answer back, and why ([`Limited`]).
+//! server's `Retry-After` (or the provider's own rate-limit header), whether
+//! to wait (and how long) or to hand the answer back, and why ([`Limited`]).
+//! Transient failures (a connection reset, 502, 503, 504) are retried with
+//! exponential backoff and jitter when the policy has a `backoff`.
 //!
 //! Whatever a server says, waits are capped ([`MAX_RETRY_AFTER`]) and all
 //! time arithmetic saturates: no `Retry-After` can make cred panic.
@@ -27,6 +29,31 @@ pub struct RetryPolicy {
     pub default_wait: Duration,
     /// Retry POST and PATCH too (`--retry-unsafe`).
     pub unsafe_methods: bool,
+    /// The first wait before retrying a transient failure (a reset
+    /// connection, 502, 503 or 504 without `Retry-After`), doubled on each
+    /// retry, with jitter; zero: transient failures are not retried.
+    pub backoff: Duration,
+    /// The provider's reading of its own rate-limit headers, for a 429
+    /// without `Retry-After` (Paymo: `X-Ratelimit-Decay-Period`).
+    pub provider_wait: Option<fn(&HeaderMap) -> Option<Duration>>,
+}
+
+/// Why a request is sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retryable {
+    /// The answer's status (429, 502, 503, 504).
+    Status(u16),
+    /// The connection broke before an answer came.
+    Reset,
+}
+
+impl std::fmt::Display for Retryable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Retryable::Status(s) => write!(f, "HTTP {s}"),
+            Retryable::Reset => f.write_str("connection reset"),
+        }
+    }
 }
 
 impl RetryPolicy {
@@ -37,6 +64,8 @@ impl RetryPolicy {
             max_wait: Duration::ZERO,
             default_wait: Duration::ZERO,
             unsafe_methods: false,
+            backoff: Duration::ZERO,
+            provider_wait: None,
         }
     }
 
@@ -63,17 +92,46 @@ impl RetryPolicy {
         waited: Duration,
     ) -> Decision {
         let retry_after = retry_after(headers);
-        let retryable = status == 429 || (status == 503 && retry_after.is_some());
-        if !retryable {
+        let wait = match (status, retry_after) {
+            (429 | 503, Some(w)) => w,
+            (429, None) => self
+                .provider_wait
+                .and_then(|f| f(headers))
+                .map(|w| w.min(MAX_RETRY_AFTER))
+                .unwrap_or_else(|| self.backoff_wait(attempt, self.default_wait)),
+            (502..=504, None) if !self.backoff.is_zero() => {
+                self.backoff_wait(attempt, self.backoff)
+            }
+            _ => return Decision::Done(None),
+        };
+        self.bounded(method, wait, attempt, waited)
+    }
+
+    /// What to do when the connection broke before an answer came
+    /// (`Done(None)`: report the failure).
+    pub fn decide_reset(&self, method: &Method, attempt: u32, waited: Duration) -> Decision {
+        if self.backoff.is_zero() || !self.retries_method(method) {
             return Decision::Done(None);
         }
+        match self.bounded(
+            method,
+            self.backoff_wait(attempt, self.backoff),
+            attempt,
+            waited,
+        ) {
+            Decision::Wait(w) => Decision::Wait(w),
+            Decision::Done(_) => Decision::Done(None),
+        }
+    }
+
+    /// `wait` if the method, the retries and `--max-wait` allow it.
+    fn bounded(&self, method: &Method, wait: Duration, attempt: u32, waited: Duration) -> Decision {
         if !self.retries_method(method) {
             return Decision::Done(Some(Limited::Unsafe(method.clone())));
         }
         if attempt >= self.retries {
             return Decision::Done(Some(Limited::RetriesOut(attempt)));
         }
-        let wait = retry_after.unwrap_or(self.default_wait);
         if waited.saturating_add(wait) > self.max_wait {
             return Decision::Done(Some(Limited::MaxWait {
                 wait,
@@ -82,6 +140,27 @@ impl RetryPolicy {
         }
         Decision::Wait(wait)
     }
+
+    /// Exponential backoff from `base` (doubled per retry, at most 2^6
+    /// times), with jitter: between half and all of it.
+    fn backoff_wait(&self, attempt: u32, base: Duration) -> Duration {
+        let full = base.saturating_mul(1u32 << attempt.min(6));
+        full.mul_f64(0.5 + jitter() / 2.0).min(MAX_RETRY_AFTER)
+    }
+}
+
+/// A number in [0, 1) that differs between calls and processes (no
+/// cryptographic quality needed: it only spreads retries out).
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// The policy's answer.
@@ -112,7 +191,7 @@ impl Limited {
             }
             Limited::RetriesOut(n) => {
                 let s = if *n == 1 { "retry" } else { "retries" };
-                format!("still limited after {n} {s}")
+                format!("still failing after {n} {s}")
             }
             Limited::MaxWait { wait, max } => format!(
                 "the server asks to wait {} s, which would pass --max-wait {}",
@@ -203,6 +282,8 @@ mod tests {
             max_wait: Duration::from_secs(60),
             default_wait: Duration::from_secs(1),
             unsafe_methods: false,
+            backoff: Duration::ZERO,
+            provider_wait: None,
         };
         let d = policy.decide(
             &Method::GET,
@@ -230,6 +311,8 @@ mod tests {
             max_wait: Duration::from_secs(10),
             default_wait: Duration::from_secs(1),
             unsafe_methods: false,
+            backoff: Duration::ZERO,
+            provider_wait: None,
         };
         let none = HeaderMap::new();
         assert_eq!(
@@ -240,9 +323,13 @@ mod tests {
             policy.decide(&Method::GET, 503, &none, 0, Duration::ZERO),
             Decision::Done(None)
         );
-        assert_eq!(
-            policy.decide(&Method::GET, 429, &none, 0, Duration::ZERO),
-            Decision::Wait(Duration::from_secs(1))
+        // A 429 without Retry-After backs off from default_wait, jittered.
+        let Decision::Wait(w) = policy.decide(&Method::GET, 429, &none, 0, Duration::ZERO) else {
+            panic!("a 429 is waited out")
+        };
+        assert!(
+            w >= Duration::from_millis(500) && w <= Duration::from_secs(1),
+            "{w:?}"
         );
         assert_eq!(
             policy.decide(&Method::POST, 429, &none, 0, Duration::ZERO),
@@ -251,6 +338,83 @@ mod tests {
         assert_eq!(
             policy.decide(&Method::GET, 429, &none, 2, Duration::ZERO),
             Decision::Done(Some(Limited::RetriesOut(2)))
+        );
+    }
+
+    #[test]
+    fn transient_failures_back_off_exponentially() {
+        let policy = RetryPolicy {
+            retries: 5,
+            max_wait: Duration::from_secs(60),
+            default_wait: Duration::from_secs(1),
+            unsafe_methods: false,
+            backoff: Duration::from_millis(100),
+            provider_wait: None,
+        };
+        let none = HeaderMap::new();
+        for status in [502, 503, 504] {
+            for attempt in 0..4 {
+                let Decision::Wait(w) =
+                    policy.decide(&Method::GET, status, &none, attempt, Duration::ZERO)
+                else {
+                    panic!("{status} is retried")
+                };
+                let full = Duration::from_millis(100 * (1 << attempt));
+                assert!(w >= full / 2 && w <= full, "{status} {attempt}: {w:?}");
+            }
+        }
+        assert_eq!(
+            policy.decide(&Method::GET, 500, &none, 0, Duration::ZERO),
+            Decision::Done(None)
+        );
+        assert!(matches!(
+            policy.decide_reset(&Method::GET, 0, Duration::ZERO),
+            Decision::Wait(_)
+        ));
+        assert_eq!(
+            policy.decide_reset(&Method::POST, 0, Duration::ZERO),
+            Decision::Done(None)
+        );
+        assert_eq!(
+            policy.decide(&Method::POST, 502, &none, 0, Duration::ZERO),
+            Decision::Done(Some(Limited::Unsafe(Method::POST)))
+        );
+        // Without a backoff (the live checks), no transient retries.
+        let never = RetryPolicy {
+            backoff: Duration::ZERO,
+            ..policy
+        };
+        assert_eq!(
+            never.decide(&Method::GET, 502, &none, 0, Duration::ZERO),
+            Decision::Done(None)
+        );
+        assert_eq!(
+            never.decide_reset(&Method::GET, 0, Duration::ZERO),
+            Decision::Done(None)
+        );
+    }
+
+    #[test]
+    fn a_429_without_retry_after_asks_the_provider() {
+        fn seven(_: &HeaderMap) -> Option<Duration> {
+            Some(Duration::from_secs(7))
+        }
+        let policy = RetryPolicy {
+            retries: 3,
+            max_wait: Duration::from_secs(60),
+            default_wait: Duration::from_secs(1),
+            unsafe_methods: false,
+            backoff: Duration::ZERO,
+            provider_wait: Some(seven),
+        };
+        assert_eq!(
+            policy.decide(&Method::GET, 429, &HeaderMap::new(), 0, Duration::ZERO),
+            Decision::Wait(Duration::from_secs(7))
+        );
+        // Retry-After still wins.
+        assert_eq!(
+            policy.decide(&Method::GET, 429, &headers("2"), 0, Duration::ZERO),
+            Decision::Wait(Duration::from_secs(2))
         );
     }
 }

@@ -204,6 +204,14 @@ pub trait Provider {
     fn judge(&self, status: u16, body: &[u8]) -> Verdict;
 
     fn pagination(&self) -> Pagination;
+
+    /// How long a 429 without `Retry-After` asks to wait, read from the
+    /// provider's own rate-limit headers (`None`: cred backs off).
+    fn rate_limit_wait(
+        &self,
+    ) -> Option<fn(&reqwest::header::HeaderMap) -> Option<std::time::Duration>> {
+        None
+    }
 }
 
 /// The secret as it goes on the wire.

@@ -2,6 +2,8 @@
 //! Basic `KEY:X` (the official form) to `https://app.paymoapp.com/api`
 //! (override: `CRED_PAYMO_URL`).
 
+use std::time::Duration;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -95,6 +97,23 @@ impl Provider for PaymoConfig {
     fn pagination(&self) -> Pagination {
         Pagination::None
     }
+
+    fn rate_limit_wait(&self) -> Option<fn(&reqwest::header::HeaderMap) -> Option<Duration>> {
+        Some(decay_period)
+    }
+}
+
+/// Paymo's `X-Ratelimit-Decay-Period`: the seconds until the limit's
+/// window resets (sent on every answer, also on a 429 without
+/// `Retry-After`).
+fn decay_period(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let text = headers
+        .get("x-ratelimit-decay-period")?
+        .to_str()
+        .ok()?
+        .trim();
+    let secs: f64 = text.parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
 /// "Authenticated as NAME <EMAIL>" from `{"users":[{"name":…,"email":…}]}`.

@@ -6,9 +6,11 @@
 //! origin, and waits out 429/503 with `Retry-After` for idempotent methods.
 //! Everything printed is scrubbed of the key (`scrub`). The parts:
 //! [`plan`] builds the request, [`output`] prints the answer, [`paginate`]
-//! joins pages, [`dry_run`] prints a curl command instead.
+//! joins pages, [`jq`] filters the JSON, [`dry_run`] prints a curl command
+//! instead.
 
 mod dry_run;
+mod jq;
 mod output;
 mod paginate;
 mod plan;
@@ -38,6 +40,9 @@ Examples:
   cred call paligo GET 'folders?per_page=5' --paginate
   cred call paymo /projects -q 'where=active=true'
   cred call paymo POST /tasks -f name='Write docs' -f project_id:=42
+  cred call paligo folders --paginate --jq '.[].name'
+  cred call api POST /upload --form title=Report --form file=@report.pdf
+  cred call api /exports/7/download --follow-offsite -o export.tar.gz
   cred call api DELETE /items/7 -v
   cred call paligo /documents --dry-run"
 )]
@@ -63,12 +68,21 @@ pub struct CallArgs {
     pub header: Vec<String>,
 
     /// Request body: text, @FILE, or @- for standard input
-    #[arg(short, long, value_name = "BODY", conflicts_with = "field")]
+    #[arg(short, long, value_name = "BODY", conflicts_with_all = ["field", "form"])]
     pub data: Option<String>,
 
-    /// Add a field to a JSON object body (K=string, K:=json; repeatable)
-    #[arg(short, long, value_name = "K=V")]
+    /// Add a field to a JSON object body (K=string, K:=json; repeatable);
+    /// query parameters on GET, HEAD and DELETE
+    #[arg(short, long, value_name = "K=V", conflicts_with = "form")]
     pub field: Vec<String>,
+
+    /// Send a form: K=V (urlencoded), K=@FILE (multipart, the file streamed)
+    #[arg(long, value_name = "K=V|K=@FILE")]
+    pub form: Vec<String>,
+
+    /// Filter the JSON answer with a jq expression; strings are printed raw
+    #[arg(long, value_name = "EXPR")]
+    pub jq: Option<String>,
 
     /// Print the status line and response headers before the body
     #[arg(short, long)]
@@ -83,10 +97,14 @@ pub struct CallArgs {
     pub verbose: bool,
 
     /// Follow the provider's pagination and print every page's items as one JSON array
-    #[arg(long)]
+    #[arg(long, conflicts_with = "include")]
     pub paginate: bool,
 
-    /// How often to retry after 429/503 with Retry-After
+    /// Follow a redirect to another origin, without the key (presigned or CDN downloads)
+    #[arg(long)]
+    pub follow_offsite: bool,
+
+    /// How often to retry after 429, or a transient failure (reset, 502, 503, 504)
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
 
@@ -94,7 +112,7 @@ pub struct CallArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub max_wait: u64,
 
-    /// Also retry POST and PATCH after 429/503
+    /// Also retry POST and PATCH
     #[arg(long)]
     pub retry_unsafe: bool,
 
@@ -112,6 +130,7 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     let credential = ctx.config.get(&args.name)?;
     let provider = credential.provider.provider();
     let plan = plan::plan(&args, provider)?;
+    let jq = args.jq.as_deref().map(jq::Jq::compile).transpose()?;
     if args.paginate && provider.pagination() == Pagination::None {
         return Err(Error::user(format!(
             "{} does not paginate its lists; every answer is complete",
@@ -124,11 +143,11 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     }
     if args.dry_run {
         let secret_command = dry_run::secret_command(ctx, &args.name);
-        ctx.ui.out(&dry_run::dry_run(
-            &secret_command,
-            &credential.provider,
-            &plan,
-        ))?;
+        let dry = dry_run::dry_run(&secret_command, &credential.provider, &plan, &args)?;
+        ctx.ui.out(&dry.command)?;
+        if let Some(note) = dry.note {
+            ctx.ui.warn(&note);
+        }
         return Ok(Exit::Success);
     }
 
@@ -146,14 +165,6 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     });
     let (secret, client) = (secret?, client?);
     let auth = provider.auth(&secret);
-    if let Some((name, _)) = auth.header()
-        && plan.headers.contains_key(name)
-    {
-        return Err(Error::user(format!(
-            "-H {name} would replace the credential's own {name} header"
-        ))
-        .hint("drop that -H; cred sets it from the stored key"));
-    }
     let caller = Caller {
         ui: ctx.ui,
         args: &args,
@@ -162,6 +173,8 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
         auth,
         base,
         forbidden_reason: provider.forbidden_reason(),
+        rate_limit_wait: provider.rate_limit_wait(),
+        jq,
     };
     if args.paginate {
         return caller.paginate(plan, provider.pagination());
@@ -180,6 +193,9 @@ struct Caller<'a> {
     secrets: Secrets,
     base: Url,
     forbidden_reason: &'static str,
+    rate_limit_wait: Option<fn(&reqwest::header::HeaderMap) -> Option<Duration>>,
+    /// `--jq`, compiled.
+    jq: Option<jq::Jq>,
 }
 
 impl Caller<'_> {
@@ -193,6 +209,8 @@ impl Caller<'_> {
             max_wait: Duration::from_secs(self.args.max_wait),
             default_wait: Duration::from_secs(1),
             unsafe_methods: self.args.retry_unsafe,
+            backoff: Duration::from_millis(500),
+            provider_wait: self.rate_limit_wait,
         }
     }
 
@@ -208,6 +226,7 @@ impl Caller<'_> {
         Pipeline::new(&self.client, &self.auth, &self.base, self.timeout())
             .retry(self.retry_policy())
             .observer(&observer)
+            .follow_offsite(self.args.follow_offsite)
             .send(plan)
             .map_err(Error::from)
     }
@@ -245,9 +264,9 @@ impl http::Observer for CallObserver<'_> {
         }
     }
 
-    fn waiting(&self, status: u16, wait: Duration, attempt: u32, retries: u32) {
+    fn waiting(&self, why: http::Retryable, wait: Duration, attempt: u32, retries: u32) {
         let message = format!(
-            "HTTP {status}: waiting {} s before retry {attempt} of {retries}…",
+            "{why}: waiting {} s before retry {attempt} of {retries}…",
             wait.as_secs_f64().ceil(),
         );
         *self.spinner.borrow_mut() = Some(self.ui.spinner(&message));
@@ -257,5 +276,12 @@ impl http::Observer for CallObserver<'_> {
         if let Some(s) = self.spinner.borrow_mut().take() {
             s.finish();
         }
+    }
+
+    fn offsite(&self, status: u16, target: &Url) {
+        self.ui.status(&format!(
+            "HTTP {status}: following the redirect to {} without the key (--follow-offsite)",
+            self.secrets.scrub_str(&http::display_url(target))
+        ));
     }
 }

@@ -1,18 +1,22 @@
 //! What `cred call` prints: the answer's body (byte for byte, scrubbed of
-//! the key; pretty JSON on a terminal) to stdout or `-o FILE`, `-i` and
-//! `-v` heads, and the exit code and message for an error status.
+//! the key; on a terminal JSON pretty-printed token by token and binary
+//! held back) to stdout or `-o FILE` through a [`Sink`], `--jq` results,
+//! `-i` and `-v` heads, and the exit code and message for an error status.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
 
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
-use reqwest::header::CONTENT_TYPE;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 
 use super::Caller;
-use crate::error::{Error, Exit, Result};
+use super::jq::{Jq, MAX_INPUT};
+use crate::error::{Error, Exit, Result, stdout_error};
 use crate::http::{self, Limited, Offsite, Sent};
 use crate::scrub::{REDACTED, ScrubWriter};
+use crate::ui::json::Pretty;
 
 impl Caller<'_> {
     /// Prints the body (or writes it to -o) and turns the status into the
@@ -34,46 +38,121 @@ impl Caller<'_> {
                     .as_bytes(),
             )?;
         }
-        let is_json = response
+        let content_type = response
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.contains("json"));
-        let hits = if let Some(path) = &self.args.output {
-            let file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-            copy_body(response, self.secrets.writer(file)).map_err(|e| match e {
-                CopyError::Read(e) => self.body_error(e),
-                CopyError::Write(e) => Error::io("write", path, e),
-            })?
-        } else if self.ui.stdout_is_terminal() && is_json {
-            let mut raw = Vec::new();
-            let mut response = response;
-            response
-                .read_to_end(&mut raw)
-                .map_err(|e| self.body_error(e))?;
-            let (body, hits) = self.secrets.scrub_bytes(&raw);
-            match serde_json::from_slice::<serde_json::Value>(&body) {
-                Ok(v) => self
-                    .ui
-                    .out(&crate::ui::json_pretty(&v, self.ui.color_stdout()))?,
-                Err(_) => self.ui.out_bytes(&body)?,
-            }
-            hits
-        } else {
-            let stdout = io::stdout();
-            match copy_body(response, self.secrets.writer(stdout.lock())) {
-                Ok(hits) => hits,
-                // The reader went away (`| head`): not our failure; the
-                // status still decides the exit code.
-                Err(CopyError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => 0,
-                Err(CopyError::Write(e)) => {
-                    return Err(Error::user("could not write to standard output").with_source(e));
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let is_json = content_type.contains("json");
+        let hits = match &self.jq {
+            Some(jq) if status.is_success() => {
+                let mut raw = Vec::new();
+                let read = response
+                    .take(MAX_INPUT as u64 + 1)
+                    .read_to_end(&mut raw)
+                    .map_err(|e| self.body_error(e))?;
+                if read > MAX_INPUT {
+                    return Err(Error::user(format!(
+                        "the answer is larger than {} MiB, more than --jq holds in memory",
+                        MAX_INPUT / (1024 * 1024)
+                    ))
+                    .hint("drop --jq and pipe the answer to jq, or write it with -o"));
                 }
-                Err(CopyError::Read(e)) => return Err(self.body_error(e)),
+                self.jq_out(jq, &raw)?
             }
+            _ => self.copy_out(response, is_json, &content_type)?,
         };
         self.report_scrubbed(hits);
         Ok(self.status_exit(status, limited))
+    }
+
+    /// Streams the body to its sink; on a terminal, binary is held back.
+    fn copy_out(&self, mut response: Response, is_json: bool, content_type: &str) -> Result<usize> {
+        let to_terminal = self.args.output.is_none() && self.ui.stdout_is_terminal();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut first = true;
+        let mut sink: Option<Sink> = None;
+        loop {
+            let n = match response.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.body_error(e)),
+            };
+            if first && to_terminal && is_binary(content_type, &buf[..n]) {
+                let size = response
+                    .headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|l| format!(", {l} bytes"))
+                    .unwrap_or_default();
+                let what = if content_type.is_empty() {
+                    "binary data".to_string()
+                } else {
+                    format!(
+                        "binary data ({}{size})",
+                        crate::ui::escape_controls(content_type)
+                    )
+                };
+                self.ui.warn(&format!(
+                    "the answer is {what}, which cred does not write to a terminal"
+                ));
+                self.ui
+                    .status("hint: use -o FILE to save it, or pipe it to another program");
+                return Ok(0);
+            }
+            first = false;
+            let s = match sink.as_mut() {
+                Some(s) => s,
+                // A "JSON" answer that does not start like an object or an
+                // array (an HTML error page, say) is printed as it came.
+                None => sink.insert(self.sink(is_json && opens_json(&buf[..n]))?),
+            };
+            s.write(&buf[..n])?;
+        }
+        match sink {
+            Some(s) => s.finish(),
+            None => Ok(0),
+        }
+    }
+
+    /// Runs `--jq` over a whole JSON text (scrubbed first) and prints the
+    /// results; returns how many secrets the answer held.
+    pub(super) fn jq_out(&self, jq: &Jq, json: &[u8]) -> Result<usize> {
+        let (clean, hits) = self.secrets.scrub_bytes(json);
+        let mut results = Vec::new();
+        jq.run(&clean, &mut results)?;
+        let mut sink = self.sink(false)?;
+        sink.write(&results)?;
+        sink.finish()?;
+        Ok(hits)
+    }
+
+    /// Where a body goes: `-o FILE` or stdout, through the scrubber, and
+    /// pretty-printed when `json` and stdout is a terminal.
+    pub(super) fn sink(&self, json: bool) -> Result<Sink<'_>> {
+        let (dest, path): (Box<dyn Write>, _) = match &self.args.output {
+            Some(path) => (
+                Box::new(File::create(path).map_err(|e| Error::io("create", path, e))?),
+                Some(path.clone()),
+            ),
+            None => (Box::new(io::stdout().lock()), None),
+        };
+        let terminal = path.is_none() && self.ui.stdout_is_terminal();
+        let dest = if terminal && json {
+            Dest::Pretty(Pretty::new(dest, self.ui.color_stdout()))
+        } else {
+            Dest::Plain(dest)
+        };
+        Ok(Sink {
+            ui: self.ui,
+            writer: Some(self.secrets.writer(dest)),
+            path,
+            terminal,
+            last: None,
+            closed: false,
+        })
     }
 
     /// Says so when the answer held the secret and cred replaced it.
@@ -137,7 +216,7 @@ impl Caller<'_> {
             ),
         )
         .cause("cred does not send the key to another origin, so the redirect was not followed")
-        .hint("if that address is right, store a credential for it")
+        .hint("to follow it without the key (a presigned or CDN download), pass --follow-offsite")
     }
 }
 
@@ -187,30 +266,146 @@ pub(super) fn head_text(response: &Response, prefix: &str) -> String {
     text
 }
 
-/// Where copying a body failed.
-pub(super) enum CopyError {
-    /// Reading the answer (network).
-    Read(io::Error),
-    /// Writing it out (file or stdout).
-    Write(io::Error),
+/// Whether a body starts like a JSON object or array.
+fn opens_json(first: &[u8]) -> bool {
+    matches!(
+        first.iter().find(|b| !b.is_ascii_whitespace()),
+        Some(b'{' | b'[')
+    )
 }
 
-/// Streams the body in 64 KiB pieces through the scrubber; returns how many
-/// secrets it masked.
-pub(super) fn copy_body<W: Write>(
-    mut from: impl Read,
-    mut to: ScrubWriter<'_, W>,
-) -> std::result::Result<usize, CopyError> {
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(CopyError::Read(e)),
-        };
-        to.write_all(&buf[..n]).map_err(CopyError::Write)?;
+/// Whether a body should not go to a terminal: a content type that is not
+/// text, or (without one, or for text) bytes that are not UTF-8 text.
+fn is_binary(content_type: &str, first: &[u8]) -> bool {
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    let textual = mime.is_empty()
+        || mime.starts_with("text/")
+        || [
+            "json",
+            "xml",
+            "javascript",
+            "ecmascript",
+            "yaml",
+            "toml",
+            "csv",
+            "x-www-form-urlencoded",
+            "graphql",
+            "html",
+        ]
+        .iter()
+        .any(|t| mime.contains(t));
+    if !textual {
+        return true;
     }
-    let (_, hits) = to.finish().map_err(CopyError::Write)?;
-    Ok(hits)
+    if first.contains(&0) {
+        return true;
+    }
+    match std::str::from_utf8(first) {
+        Ok(_) => false,
+        // A character cut by the chunk's end is still text.
+        Err(e) => e.error_len().is_some(),
+    }
+}
+
+/// A body's destination, plain or pretty-printed.
+pub(super) enum Dest<'a> {
+    Plain(Box<dyn Write + 'a>),
+    Pretty(Pretty<Box<dyn Write + 'a>>),
+}
+
+impl Write for Dest<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Dest::Plain(w) => w.write(buf),
+            Dest::Pretty(p) => p.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Dest::Plain(w) => w.flush(),
+            Dest::Pretty(p) => p.flush(),
+        }
+    }
+}
+
+/// Writes a body out (stdout or `-o`), scrubbed; a closed stdout (`| head`)
+/// ends the writing quietly, the status still deciding the exit code.
+pub(super) struct Sink<'a> {
+    ui: &'a crate::ui::Ui,
+    writer: Option<ScrubWriter<'a, Dest<'a>>>,
+    path: Option<PathBuf>,
+    terminal: bool,
+    /// The last byte written, so a terminal's prompt and warnings start on
+    /// a line of their own.
+    last: Option<u8>,
+    closed: bool,
+}
+
+impl Sink<'_> {
+    fn error(&self, e: io::Error) -> Error {
+        if e.kind() == io::ErrorKind::InvalidData {
+            return Error::user("the answer is not valid JSON, so pretty-printing stopped")
+                .cause(e.to_string())
+                .hint("use -o FILE or a pipe to get the answer's bytes as they came");
+        }
+        match &self.path {
+            Some(path) => Error::io("write", path, e),
+            None => stdout_error(e),
+        }
+    }
+
+    pub(super) fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        if self.closed || bytes.is_empty() {
+            return Ok(());
+        }
+        let Some(w) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        match w.write_all(bytes) {
+            Ok(()) => {
+                self.last = bytes.last().copied();
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Flushes the rest; returns how many secrets were masked.
+    pub(super) fn finish(mut self) -> Result<usize> {
+        let Some(w) = self.writer.take() else {
+            return Ok(0);
+        };
+        if self.closed {
+            return Ok(0);
+        }
+        let (dest, hits) = match w.finish() {
+            Ok(done) => done,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
+            Err(e) => return Err(self.error(e)),
+        };
+        let result = match dest {
+            Dest::Pretty(p) => p.finish().map(|_| ()),
+            Dest::Plain(mut w) => {
+                let open_line = self.last.is_some_and(|b| b != b'\n');
+                if self.terminal && open_line {
+                    w.write_all(b"\n").and_then(|_| w.flush())
+                } else {
+                    let flushed = w.flush();
+                    if open_line && self.path.is_none() {
+                        self.ui.end_line_between_outputs();
+                    }
+                    flushed
+                }
+            }
+        };
+        match result {
+            Ok(()) => Ok(hits),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+            Err(e) => Err(self.error(e)),
+        }
+    }
 }

@@ -1,29 +1,50 @@
 //! From `cred call`'s arguments to a [`Request`]: the method, the URL under
 //! the credential's base (origin rules in `http::url`), `-q`, `-H`, and the
-//! body from `-d` or `-f`.
+//! body from `-d`, `-f` (query parameters on GET, HEAD and DELETE, as
+//! `gh api` does) or `--form`. Flags that would replace the key's own
+//! header or query parameter are refused.
 
 use std::io::{self, Read};
 
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use secrecy::SecretString;
 
 use super::CallArgs;
 use crate::error::{Error, Result};
-use crate::http::{self, Request};
+use crate::http::{self, Body, Part, Request};
 use crate::providers::Provider;
+
+/// What `-d`, `-f` or `--form` make of the request.
+enum Payload {
+    /// Bytes, and their content type when cred chooses it.
+    Bytes(Vec<u8>, &'static str),
+    /// `-f` on a method without a body: query parameters.
+    Query(Vec<(String, String)>),
+    Multipart(Vec<Part>),
+}
 
 pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
     let (method, path) = match &args.path {
         Some(p) => (Some(args.method_or_path.as_str()), p.as_str()),
         None => (None, args.method_or_path.as_str()),
     };
-    let body = body(args)?;
+    let method = method
+        .map(|m| {
+            Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::user(format!("`{m}` is not an HTTP method"))
+                    .hint("use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
+            })
+        })
+        .transpose()?;
+    let fields_as_query = matches!(
+        method,
+        Some(Method::GET) | Some(Method::HEAD) | Some(Method::DELETE)
+    );
+    let payload = payload(args, fields_as_query)?;
     let method = match method {
-        Some(m) => Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
-            Error::user(format!("`{m}` is not an HTTP method"))
-                .hint("use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
-        })?,
-        None if body.is_some() => Method::POST,
+        Some(m) => m,
+        None if payload.is_some() => Method::POST,
         None => Method::GET,
     };
     let base = provider.base_url()?;
@@ -38,6 +59,11 @@ pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
                 .hint("for example: -q per_page=5")
         })?;
         url.query_pairs_mut().append_pair(k, v);
+    }
+    if let Some(Payload::Query(pairs)) = &payload {
+        for (k, v) in pairs {
+            url.query_pairs_mut().append_pair(k, v);
+        }
     }
     let mut headers = HeaderMap::new();
     for h in &args.header {
@@ -54,16 +80,26 @@ pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
         })?;
         headers.append(name, value);
     }
-    if let Some((_, json)) = &body
-        && !headers.contains_key(CONTENT_TYPE)
-    {
-        let ct = if *json {
-            "application/json"
-        } else {
-            "application/octet-stream"
-        };
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
+    refuse_key_overrides(provider, &url, &headers)?;
+    let body = match payload {
+        Some(Payload::Bytes(bytes, ct)) => {
+            if !headers.contains_key(CONTENT_TYPE) {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
+            }
+            Some(Body::Bytes(bytes))
+        }
+        Some(Payload::Multipart(parts)) => {
+            // reqwest writes the content type with its boundary.
+            if headers.contains_key(CONTENT_TYPE) {
+                return Err(Error::user(
+                    "-H Content-Type cannot be combined with a --form file upload",
+                )
+                .hint("cred sets multipart/form-data with its boundary; drop that -H"));
+            }
+            Some(Body::Multipart(parts))
+        }
+        Some(Payload::Query(_)) | None => None,
+    };
     if !headers.contains_key(ACCEPT) {
         headers.insert(
             ACCEPT,
@@ -74,36 +110,143 @@ pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
         method,
         url,
         headers,
-        body: body.map(|(b, _)| b),
+        body,
     })
 }
 
-/// The body and whether it is JSON.
+/// Refuses `-H` of the key's own header and `-q` (or a query in PATH) of
+/// the key's own query parameter: cred sets those from the stored key.
+fn refuse_key_overrides(
+    provider: &dyn Provider,
+    url: &url::Url,
+    headers: &HeaderMap,
+) -> Result<()> {
+    // Only the names matter here: an empty secret gives the same shape.
+    let auth = provider.auth(&SecretString::from(String::new()));
+    if let Some((name, _)) = auth.header()
+        && headers.contains_key(name)
+    {
+        return Err(Error::user(format!(
+            "-H {name} would replace the credential's own {name} header"
+        ))
+        .hint("drop that -H; cred sets it from the stored key"));
+    }
+    if let Some((name, _)) = auth.query()
+        && url.query_pairs().any(|(k, _)| k == name)
+    {
+        return Err(Error::user(format!(
+            "-q {name} would replace the credential's own `{name}` query parameter"
+        ))
+        .hint(format!(
+            "drop `{name}` from -q and the path; cred sets it from the stored key"
+        )));
+    }
+    Ok(())
+}
+
+/// What the body flags ask for (`-d`, `-f`, `--form`); `-f` becomes query
+/// parameters when `fields_as_query`.
+fn payload(args: &CallArgs, fields_as_query: bool) -> Result<Option<Payload>> {
+    if !args.form.is_empty() {
+        return form(&args.form).map(Some);
+    }
+    if !args.field.is_empty() && fields_as_query {
+        let pairs = fields(&args.field)?
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        return Ok(Some(Payload::Query(pairs)));
+    }
+    Ok(body(args)?.map(|(bytes, json)| {
+        let ct = if json {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        Payload::Bytes(bytes, ct)
+    }))
+}
+
+/// `--form K=V…` urlencoded, or multipart as soon as one is `K=@FILE`.
+fn form(items: &[String]) -> Result<Payload> {
+    let mut parts = Vec::new();
+    let mut multipart = false;
+    for item in items {
+        let (k, v) = item.split_once('=').ok_or_else(|| {
+            Error::user(format!("invalid --form `{item}`: expected K=V or K=@FILE"))
+                .hint("for example: --form name=Docs --form file=@report.pdf")
+        })?;
+        if let Some(path) = v.strip_prefix('@') {
+            let meta = std::fs::metadata(path)
+                .map_err(|e| Error::io("read the --form file", path.as_ref(), e))?;
+            if !meta.is_file() {
+                return Err(Error::user(format!(
+                    "--form {k}=@{path}: not a regular file"
+                )));
+            }
+            multipart = true;
+            parts.push(Part::File {
+                name: k.to_string(),
+                path: path.into(),
+            });
+        } else {
+            parts.push(Part::Text {
+                name: k.to_string(),
+                value: v.to_string(),
+            });
+        }
+    }
+    if multipart {
+        return Ok(Payload::Multipart(parts));
+    }
+    let mut encoded = url::form_urlencoded::Serializer::new(String::new());
+    for part in &parts {
+        if let Part::Text { name, value } = part {
+            encoded.append_pair(name, value);
+        }
+    }
+    Ok(Payload::Bytes(
+        encoded.finish().into_bytes(),
+        "application/x-www-form-urlencoded",
+    ))
+}
+
+/// `-f` fields in order: `K=string` or `K:=json`.
+fn fields(items: &[String]) -> Result<Vec<(String, serde_json::Value)>> {
+    let mut out = Vec::new();
+    for f in items {
+        // The first `=` splits; `:=` there makes the value JSON, so
+        // `note=a:=b` is the string "a:=b".
+        let (key, value) = match f.split_once('=') {
+            Some((k, v)) if k.ends_with(':') => {
+                let v: serde_json::Value = serde_json::from_str(v).map_err(|e| {
+                    Error::user(format!("invalid -f `{f}`: the value after := is not JSON"))
+                        .cause(e)
+                        .hint("strings need JSON quotes after := (-f 'k:=\"text\"'), or use k=text")
+                })?;
+                (&k[..k.len() - 1], v)
+            }
+            Some((k, v)) => (k, serde_json::Value::String(v.to_string())),
+            None => {
+                return Err(
+                    Error::user(format!("invalid -f `{f}`: expected K=V or K:=JSON"))
+                        .hint("for example: -f name=Docs -f count:=3"),
+                );
+            }
+        };
+        out.push((key.to_string(), value));
+    }
+    Ok(out)
+}
+
+/// The raw body and whether it is JSON.
 fn body(args: &CallArgs) -> Result<Option<(Vec<u8>, bool)>> {
     if !args.field.is_empty() {
-        let mut object = serde_json::Map::new();
-        for f in &args.field {
-            // The first `=` splits; `:=` there makes the value JSON, so
-            // `note=a:=b` is the string "a:=b".
-            let (key, value) = match f.split_once('=') {
-                Some((k, v)) if k.ends_with(':') => {
-                    let v: serde_json::Value = serde_json::from_str(v).map_err(|e| {
-                        Error::user(format!("invalid -f `{f}`: the value after := is not JSON"))
-                            .cause(e)
-                            .hint("strings need JSON quotes after := (-f 'k:=\"text\"'), or use k=text")
-                    })?;
-                    (&k[..k.len() - 1], v)
-                }
-                Some((k, v)) => (k, serde_json::Value::String(v.to_string())),
-                None => {
-                    return Err(
-                        Error::user(format!("invalid -f `{f}`: expected K=V or K:=JSON"))
-                            .hint("for example: -f name=Docs -f count:=3"),
-                    );
-                }
-            };
-            object.insert(key.to_string(), value);
-        }
+        let object: serde_json::Map<String, serde_json::Value> =
+            fields(&args.field)?.into_iter().collect();
         let bytes = serde_json::to_vec(&serde_json::Value::Object(object)).unwrap_or_default();
         return Ok(Some((bytes, true)));
     }

@@ -9,14 +9,18 @@
 //! One module per concern; this file holds what they share.
 
 mod auth;
+mod compression;
 mod dry_run;
 mod errors;
+mod forms;
+mod jq;
 mod origins;
 mod output;
 mod paginate;
 mod request;
 mod retries;
 mod streaming;
+mod terminal;
 
 use crate::common::*;
 

@@ -184,3 +184,91 @@ fn an_echoing_server_cannot_make_cred_print_the_secret() {
     run.ok();
     assert!(!std::fs::read_to_string(&out).unwrap().contains(&key));
 }
+
+/// `--follow-offsite`: a presigned or CDN redirect is followed without the
+/// key: no auth header, no query key, no Referer; the default still
+/// refuses, and the hint names the flag.
+#[test]
+fn follow_offsite_follows_another_origin_without_any_credential() {
+    let cdn = Server::start(|_| {
+        Reply::new(200, "tarball bytes").header("Content-Type", "application/gzip")
+    });
+    let cdn_url = cdn.url();
+    let home = Server::start(move |s| match s.path() {
+        "/v1/export" => Reply::new(302, "").header(
+            "Location",
+            &format!("{cdn_url}/bucket/export.tgz?X-Signature=abc"),
+        ),
+        _ => Reply::new(404, ""),
+    });
+    let env = TestEnv::new();
+    // Query placement: the key would ride along in the URL if copied.
+    let key = add_generic_unchecked(
+        &env,
+        &home.url(),
+        &["--placement", "query", "--key-name", "token"],
+    );
+    let forms = key_forms(&key, None);
+    let run = call(&env, &[], &["api", "/export"]);
+    run.code(3);
+    assert!(run.stderr.contains("--follow-offsite"), "{run}");
+    assert_eq!(cdn.count(), 0);
+
+    let out = env.dir.path().join("export.tgz");
+    let run = call(
+        &env,
+        &[],
+        &[
+            "api",
+            "/export",
+            "--follow-offsite",
+            "-o",
+            out.to_str().unwrap(),
+            "-H",
+            "X-Trace: 1",
+        ],
+    );
+    run.ok();
+    assert_eq!(std::fs::read(&out).unwrap(), b"tarball bytes");
+    assert!(run.stderr.contains("without the key"), "{run}");
+    assert_no_leak(&run, &forms);
+    let got = cdn.only();
+    assert_eq!(got.url, "/bucket/export.tgz?X-Signature=abc");
+    assert_eq!(got.header("authorization"), None);
+    assert_eq!(got.header("referer"), None);
+    assert!(!got.query().contains("token"), "{}", got.url);
+    assert_no_key_in_any_request(&cdn, &forms);
+    // The home request did carry the key.
+    assert!(home.requests()[0].query().contains("token="));
+}
+
+#[test]
+fn follow_offsite_never_sends_a_header_key_and_stops_after_ten_hops() {
+    let cdn = Server::start(|s| match s.path() {
+        "/loop" => Reply::new(302, "").header("Location", "/loop"),
+        _ => Reply::new(200, "ok"),
+    });
+    let cdn_url = cdn.url();
+    let home = Server::start(move |s| match s.path() {
+        "/v1/loop" => Reply::new(302, "").header("Location", &format!("{cdn_url}/loop")),
+        _ => Reply::new(307, "").header("Location", &format!("{cdn_url}/file")),
+    });
+    let env = TestEnv::new();
+    let key = add_paligo_like_header(&env, &home);
+    let run = call(&env, &[], &["api", "/file", "--follow-offsite"]);
+    run.ok();
+    assert_eq!(run.stdout, "ok");
+    let run = call(&env, &[], &["api", "/loop", "--follow-offsite"]);
+    run.code(3);
+    assert!(run.stderr.contains("too many redirects"), "{run}");
+    assert_no_key_in_any_request(&cdn, &key_forms(&key, None));
+    for s in cdn.requests() {
+        assert_eq!(s.header("authorization"), None);
+        assert_eq!(s.header("referer"), None);
+    }
+}
+
+/// A generic credential with the key in the Authorization header.
+fn add_paligo_like_header(env: &TestEnv, home: &Server) -> String {
+    add_generic_unchecked(env, &home.url(), &["--template", "Bearer ${apiKey}"])
+}

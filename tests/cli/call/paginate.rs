@@ -246,3 +246,89 @@ fn paginate_uses_one_kept_alive_connection() {
         "pages came on several connections: {seen:?}"
     );
 }
+
+#[test]
+fn paginate_on_an_answer_that_is_not_a_list_names_its_shape() {
+    let server = Server::start(|s| match s.path() {
+        "/acme/api/v2/one" => Reply::json(200, r#"{"id":7,"name":"x","owner":{"id":1}}"#),
+        "/acme/api/v2/num" => Reply::json(200, "42"),
+        _ => Reply::json(200, "{}"),
+    });
+    let env = TestEnv::new();
+    add_paligo_unchecked(&env, &server);
+    let p = [paligo_env(&server)];
+    for (path, shape) in [
+        (
+            "/one",
+            "a JSON object with no list in it (keys: id, name, owner)",
+        ),
+        ("/num", "a JSON number"),
+        ("/empty", "an empty JSON object"),
+    ] {
+        let run = call(&env, &p, &["paligo", path, "--paginate"]);
+        run.code(1);
+        assert_eq!(run.stdout, "", "never an empty [] for {path}: {run}");
+        assert!(run.stderr.contains(shape), "{path}: {run}");
+        assert!(run.stderr.contains("page 1 cannot be joined"), "{run}");
+    }
+}
+
+#[test]
+fn paginate_keeps_the_callers_query_when_next_page_drops_it() {
+    let server = Server::start(|s| {
+        let host = s.header("host").unwrap().to_string();
+        if s.query().contains("page=2") {
+            Reply::json(200, r#"{"next_page":"","folders":[{"id":2}]}"#)
+        } else {
+            // Paligo's next_page names the page only.
+            Reply::json(
+                200,
+                &format!(
+                    r#"{{"next_page":"http://{host}/acme/api/v2/folders?page=2","folders":[{{"id":1}}]}}"#
+                ),
+            )
+        }
+    });
+    let env = TestEnv::new();
+    add_paligo_unchecked(&env, &server);
+    let run = call(
+        &env,
+        &[paligo_env(&server)],
+        &[
+            "paligo",
+            "folders?per_page=1",
+            "-q",
+            "parent=9",
+            "--paginate",
+        ],
+    );
+    run.ok();
+    assert_eq!(run.stdout, "[{\"id\":1},{\"id\":2}]\n");
+    let urls: Vec<String> = server.requests().iter().map(|s| s.url.clone()).collect();
+    assert_eq!(
+        urls,
+        [
+            "/acme/api/v2/folders?per_page=1&parent=9",
+            "/acme/api/v2/folders?page=2&per_page=1&parent=9",
+        ]
+    );
+}
+
+#[test]
+fn paginated_items_keep_their_tokens_and_include_is_refused() {
+    let server =
+        Server::start(|_| Reply::json(200, r#"[{"n":123456789012345678.99,"a":1,"a":2}]"#));
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    let run = call(&env, &[], &["api", "/x", "--paginate"]);
+    run.ok();
+    assert_eq!(
+        run.stdout,
+        "[{\"n\":123456789012345678.99,\"a\":1,\"a\":2}]\n"
+    );
+    // -i cannot print one head for many pages: refused, not ignored.
+    let run = call(&env, &[], &["api", "/x", "--paginate", "-i"]);
+    run.code(2);
+    assert!(run.stderr.contains("--include"), "{run}");
+    assert_eq!(server.count(), 1);
+}

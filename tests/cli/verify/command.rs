@@ -293,3 +293,22 @@ fn timing_verify_all_twenty_at_300ms() {
         );
     }
 }
+
+/// The count announced is the count of rows that follow: a credential
+/// whose secret is missing gets a row, so it is counted too.
+#[test]
+fn the_announced_count_includes_credentials_without_a_secret() {
+    let server = Server::start(|_| Reply::new(200, "{}"));
+    let env = TestEnv::new();
+    add_many(&env, &server, 3);
+    keychain_clear(&env, "c02");
+    let run = env.run(&["verify", "--all"]);
+    assert!(run.stderr.contains("Checking 3 credential(s)"), "{run}");
+    let rows = run
+        .all()
+        .lines()
+        .filter(|l| ["c01", "c02", "c03"].iter().any(|n| l.contains(n)))
+        .count();
+    assert!(rows >= 3, "{run}");
+    assert!(run.all().contains("cred rotate c02"), "{run}");
+}

@@ -148,6 +148,20 @@ pub fn forward_to(pid: u32) {
     watch_signals();
 }
 
+/// Ends the process with `err` (printed as every error is) once `after`
+/// has passed, whatever it is doing then: a whole-command deadline such as
+/// `cred call --max-time`, which no read timeout can give.
+pub fn exit_after(after: std::time::Duration, err: crate::error::Error) {
+    let _ = std::thread::Builder::new()
+        .name("deadline".into())
+        .spawn(move || {
+            std::thread::sleep(after);
+            restore_terminal();
+            crate::ui::Ui::new().error(&err);
+            std::process::exit(i32::from(err.exit().code()));
+        });
+}
+
 /// The child has ended: signals keep their usual effect again.
 pub fn stop_forwarding() {
     CHILD.store(0, Ordering::SeqCst);

@@ -121,6 +121,16 @@ pub struct CallArgs {
           value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub timeout: u64,
 
+    /// Give up when the whole call takes longer, in seconds, like curl's --max-time
+    #[arg(long, value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub max_time: Option<u64>,
+
+    /// With --paginate, the most pages followed; more is an error
+    #[arg(long, value_name = "N", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_pages: u64,
+
     /// Print the request as a curl command instead of sending it
     #[arg(long)]
     pub dry_run: bool,
@@ -151,6 +161,18 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
 
+    // --max-time bounds everything from here: the store, the requests,
+    // retries and waits, the body.
+    if let Some(secs) = args.max_time {
+        crate::signals::exit_after(
+            Duration::from_secs(secs),
+            Error::new(
+                Exit::Network,
+                format!("the call took longer than --max-time {secs} s"),
+            )
+            .hint("allow more time with --max-time SECONDS, or ask for less"),
+        );
+    }
     // The keychain round trip and the client set-up (CA roots) are
     // independent: do them at once.
     let base = provider.base_url()?;

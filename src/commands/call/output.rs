@@ -238,7 +238,7 @@ pub(super) fn request_head(request: &reqwest::blocking::Request) -> String {
         lines.push(format!("> user-agent: {}", http::USER_AGENT));
     }
     for (k, v) in request.headers() {
-        let shown = if v.is_sensitive() {
+        let shown = if v.is_sensitive() || hidden_in_verbose(k.as_str()) {
             REDACTED.to_string()
         } else {
             String::from_utf8_lossy(v.as_bytes()).into_owned()
@@ -249,7 +249,22 @@ pub(super) fn request_head(request: &reqwest::blocking::Request) -> String {
     lines.join("\n")
 }
 
-/// The status line and headers, each line after `prefix`.
+/// Headers whose values `-v` never shows: other credentials than the key
+/// (a session cookie, a proxy's password) are secrets too.
+fn hidden_in_verbose(name: &str) -> bool {
+    [
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+        "authorization",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
+}
+
+/// The status line and headers, each line after `prefix`; `-v` (prefix
+/// `< `) shows cookie values as `<redacted>`. Control characters in
+/// header values are shown escaped.
 pub(super) fn head_text(response: &Response, prefix: &str) -> String {
     let mut text = format!(
         "{prefix}{:?} {} {}\n",
@@ -257,10 +272,16 @@ pub(super) fn head_text(response: &Response, prefix: &str) -> String {
         response.status().as_u16(),
         response.status().canonical_reason().unwrap_or("")
     );
+    let verbose = !prefix.is_empty();
     for (k, v) in response.headers() {
+        let value = if verbose && hidden_in_verbose(k.as_str()) {
+            REDACTED.into()
+        } else {
+            String::from_utf8_lossy(v.as_bytes())
+        };
         text.push_str(&format!(
             "{prefix}{k}: {}\n",
-            String::from_utf8_lossy(v.as_bytes())
+            crate::escape::visible(&value)
         ));
     }
     text

@@ -123,9 +123,12 @@ impl Caller<'_> {
                 break;
             }
             plan.url = next_url;
-            if pages >= 10_000 {
-                self.ui.warn("stopped after 10000 pages");
-                break;
+            if pages >= self.args.max_pages {
+                return Err(Error::user(format!(
+                    "the answer goes on past {pages} pages (--max-pages {pages})"
+                ))
+                .cause("what was printed so far is incomplete")
+                .hint("raise --max-pages, ask for larger pages (per_page), or narrow the query"));
             }
         }
         put(&mut gathered, &mut sink, b"]\n")?;

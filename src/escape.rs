@@ -73,6 +73,63 @@ pub fn control_in(value: &str) -> Option<String> {
         })
 }
 
+/// Writes a text body to a terminal: C0 controls (but line breaks, carriage
+/// returns and tabs), DEL and C1 shown escaped, every other byte as it
+/// came. Works on bytes, so a character split between two writes is fine.
+pub struct TerminalText<W: std::io::Write> {
+    inner: W,
+    /// A 0xC2 byte whose follower (a C1 control, or not) has not come yet.
+    held: bool,
+}
+
+impl<W: std::io::Write> TerminalText<W> {
+    pub fn new(inner: W) -> Self {
+        TerminalText { inner, held: false }
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for TerminalText<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut out = Vec::with_capacity(buf.len() + 16);
+        for &b in buf {
+            if std::mem::take(&mut self.held) {
+                if (0x80..=0x9f).contains(&b) {
+                    let _ = write!(out_str(&mut out), "\\u{{{b:x}}}");
+                } else {
+                    out.extend_from_slice(&[0xc2, b]);
+                }
+                continue;
+            }
+            match b {
+                0xc2 => self.held = true,
+                b'\n' | b'\r' | b'\t' => out.push(b),
+                0..=0x1f | 0x7f => {
+                    let _ = write!(out_str(&mut out), "\\x{b:02x}");
+                }
+                _ => out.push(b),
+            }
+        }
+        self.inner.write_all(&out)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A `fmt::Write` view of a byte buffer (ASCII escapes only).
+fn out_str(out: &mut Vec<u8>) -> impl std::fmt::Write + '_ {
+    struct Bytes<'a>(&'a mut Vec<u8>);
+    impl std::fmt::Write for Bytes<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    Bytes(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +152,22 @@ mod tests {
         assert!(!safe.chars().any(is_control), "{safe}");
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn text_for_a_terminal_is_escaped_byte_by_byte() {
+        use std::io::Write;
+        let body = "ok\r\n\x1b[2J é \u{9b}31m\x07".as_bytes();
+        for cut in 0..=body.len() {
+            let mut t = TerminalText::new(Vec::new());
+            t.write_all(&body[..cut]).unwrap();
+            t.write_all(&body[cut..]).unwrap();
+            assert_eq!(
+                String::from_utf8(t.inner).unwrap(),
+                "ok\r\n\\x1b[2J é \\u{9b}31m\\x07",
+                "cut at {cut}"
+            );
+        }
     }
 
     #[test]

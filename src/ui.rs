@@ -439,17 +439,3 @@ fn same_file() -> bool {
 fn same_file() -> bool {
     false
 }
-
-/// Text from a server made safe for a terminal: C0/C1 control characters
-/// and DEL shown as `\u{..}` escapes.
-pub fn escape_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                format!("\\u{{{:x}}}", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}

@@ -14,6 +14,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use super::Caller;
 use super::jq::{Jq, MAX_INPUT};
 use crate::error::{Error, Exit, Result, stdout_error};
+use crate::escape::TerminalText;
 use crate::http::{self, Limited, Offsite, Sent};
 use crate::scrub::{REDACTED, ScrubWriter};
 use crate::ui::json::Pretty;
@@ -92,7 +93,7 @@ impl Caller<'_> {
                 } else {
                     format!(
                         "binary data ({}{size})",
-                        crate::ui::escape_controls(content_type)
+                        crate::escape::visible(content_type)
                     )
                 };
                 self.ui.warn(&format!(
@@ -142,6 +143,9 @@ impl Caller<'_> {
         let terminal = path.is_none() && self.ui.stdout_is_terminal();
         let dest = if terminal && json {
             Dest::Pretty(Pretty::new(dest, self.ui.color_stdout()))
+        } else if terminal {
+            // Text that is not pretty-printed still never drives the terminal.
+            Dest::Text(TerminalText::new(dest))
         } else {
             Dest::Plain(dest)
         };
@@ -332,6 +336,7 @@ fn is_binary(content_type: &str, first: &[u8]) -> bool {
 pub(super) enum Dest<'a> {
     Plain(Box<dyn Write + 'a>),
     Pretty(Pretty<Box<dyn Write + 'a>>),
+    Text(TerminalText<Box<dyn Write + 'a>>),
 }
 
 impl Write for Dest<'_> {
@@ -339,12 +344,14 @@ impl Write for Dest<'_> {
         match self {
             Dest::Plain(w) => w.write(buf),
             Dest::Pretty(p) => p.write(buf),
+            Dest::Text(t) => t.write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Dest::Plain(w) => w.flush(),
             Dest::Pretty(p) => p.flush(),
+            Dest::Text(t) => t.flush(),
         }
     }
 }
@@ -410,6 +417,15 @@ impl Sink<'_> {
         };
         let result = match dest {
             Dest::Pretty(p) => p.finish().map(|_| ()),
+            // On a terminal: an unfinished last line gets its newline.
+            Dest::Text(mut t) => {
+                let open_line = self.last.is_some_and(|b| b != b'\n');
+                if open_line {
+                    t.write_all(b"\n").and_then(|_| t.flush())
+                } else {
+                    t.flush()
+                }
+            }
             Dest::Plain(mut w) => {
                 let open_line = self.last.is_some_and(|b| b != b'\n');
                 if self.terminal && open_line {

@@ -225,3 +225,27 @@ fn a_json_label_on_html_prints_the_html() {
         "{shown:?}"
     );
 }
+
+#[test]
+fn text_on_a_terminal_never_drives_it() {
+    let page = "<html>\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J oops \u{9b}31m</html>";
+    let server = Server::start(move |_| {
+        Reply::new(502, page).header("Content-Type", "text/html; charset=utf-8")
+    });
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    let (code, shown) = call_on_terminal(&env, &[], &["api", "/x", "--retries", "0"]);
+    assert_eq!(code, 3, "{shown}");
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{9b}'),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("<html>\\x1b]52;c;ZXZpbA==\\x07\\x1b[2J oops \\u{9b}31m</html>"),
+        "{shown:?}"
+    );
+    // To a pipe the body is passed on as it came.
+    let run = env.run(&["call", "api", "/x", "--retries", "0"]);
+    run.code(3);
+    assert_eq!(run.stdout, page);
+}

@@ -18,8 +18,10 @@ use jaq_json::Val;
 
 use crate::error::{Error, Result};
 
-/// The largest answer `--jq` reads (an answer, or the joined pages).
-pub const MAX_INPUT: usize = 1024 * 1024;
+/// The largest answer `--jq` reads (an answer, or the joined pages): with
+/// the densest shape measured (`{"a":1}` records, about 70 times the text
+/// in jaq values) the peak stays under 64 MiB.
+pub const MAX_INPUT: usize = 768 * 1024;
 
 /// A compiled jq program.
 pub struct Jq {

@@ -55,8 +55,8 @@ impl Caller<'_> {
                     .map_err(|e| self.body_error(e))?;
                 if read > MAX_INPUT {
                     return Err(Error::user(format!(
-                        "the answer is larger than {} MiB, more than --jq holds in memory",
-                        MAX_INPUT / (1024 * 1024)
+                        "the answer is larger than {} KiB, more than --jq holds in memory",
+                        MAX_INPUT / 1024
                     ))
                     .hint("drop --jq and pipe the answer to jq, or write it with -o"));
                 }

@@ -149,8 +149,8 @@ fn put(gathered: &mut Option<Vec<u8>>, sink: &mut Option<Sink<'_>>, bytes: &[u8]
     if let Some(buf) = gathered.as_mut() {
         if buf.len() + bytes.len() > MAX_INPUT {
             return Err(Error::user(format!(
-                "the pages hold more than {} MiB of JSON, more than --jq holds in memory",
-                MAX_INPUT / (1024 * 1024)
+                "the pages hold more than {} KiB of JSON, more than --jq holds in memory",
+                MAX_INPUT / 1024
             ))
             .hint("narrow the request with -q, or drop --jq and pipe the array to jq"));
         }

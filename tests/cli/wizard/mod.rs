@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 
+mod cancel;
+
 /// Arrows and Enter, as a terminal sends them.
 const DOWN: &str = "\x1b[B";
 const UP: &str = "\x1b[A";
@@ -460,35 +462,6 @@ fn a_check_that_cannot_confirm_offers_to_store_the_key_unchecked() {
 }
 
 #[test]
-fn ctrl_c_during_the_check_spinner_stores_nothing_and_exits_130() {
-    let env = TestEnv::new();
-    let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_secs(20)));
-    let key = secret("spinner");
-    let mut w = Wizard::start(
-        &env,
-        &["add", "paymo", "--name", "paymo"],
-        &[paymo_env(&server)],
-    );
-    w.pid();
-    w.echo_on();
-    w.answer_hidden("API key", &key);
-    w.expect("Checking the key with Paymo");
-    w.send("\x03");
-    let pty = w.session.process().get_file_handle().unwrap();
-    let (code, seen) = w.finish();
-    assert_eq!(code, 130, "{seen}");
-    assert!(seen.contains("cancelled: nothing stored"), "{seen}");
-    let after = rustix::termios::tcgetattr(&pty).unwrap();
-    assert!(
-        after
-            .local_modes
-            .contains(rustix::termios::LocalModes::ECHO),
-        "echo is off after Ctrl-C\n{seen}"
-    );
-    assert_nothing_stored(&env, "paymo", Some(&key));
-}
-
-#[test]
 fn changing_the_answers_offers_the_earlier_ones() {
     let env = TestEnv::new();
     let key = secret("again");
@@ -557,85 +530,4 @@ fn a_rejected_key_from_the_environment_is_not_asked_again() {
     assert!(!seen.contains(&key), "{seen}");
     assert_eq!(server.count(), 1);
     assert_eq!(keychain_lookup(&env, "paymo"), None);
-}
-
-#[test]
-fn ctrl_c_at_the_key_prompt_restores_echo_and_exits_130() {
-    let env = TestEnv::new();
-    let mut w = Wizard::start(
-        &env,
-        &["add", "paymo", "--no-verify", "--name", "paymo"],
-        &[],
-    );
-    // Once cred runs (rexpect turned echo off before exec), give the
-    // terminal echo, as a shell does; cred asks for the key well after.
-    w.pid();
-    w.echo_on();
-    w.wait_reading("API key");
-    let hidden = w.termios();
-    assert!(
-        !hidden
-            .local_modes
-            .contains(rustix::termios::LocalModes::ECHO),
-        "the key prompt did not hide the input"
-    );
-    w.send("\x03");
-    let pty = w.session.process().get_file_handle().unwrap();
-    let (code, seen) = w.finish();
-    assert_eq!(code, 130, "{seen}");
-    assert!(seen.contains("cancelled: nothing stored"), "{seen}");
-    let after = rustix::termios::tcgetattr(&pty).unwrap();
-    assert!(
-        after
-            .local_modes
-            .contains(rustix::termios::LocalModes::ECHO),
-        "echo is still off after Ctrl-C\n{seen}"
-    );
-    assert_nothing_stored(&env, "paymo", None);
-}
-
-#[test]
-fn without_a_session_bus_the_wizard_stops_before_its_first_question() {
-    let env = TestEnv::new();
-    let w = Wizard::start(
-        &env,
-        &["add", "paligo"],
-        &[(
-            "DBUS_SESSION_BUS_ADDRESS",
-            "unix:path=/nonexistent/cred-test-bus".to_string(),
-        )],
-    );
-    let (code, seen) = w.finish();
-    assert_eq!(code, 7, "{seen}");
-    assert!(
-        seen.contains("cannot reach the OS keychain: no D-Bus session bus"),
-        "{seen}"
-    );
-    assert!(seen.contains("CRED_SECRET_<NAME>"), "{seen}");
-    assert!(!seen.contains("? "), "a question was asked:\n{seen}");
-    assert!(!seen.contains("Paligo: you need"), "{seen}");
-    assert!(!env.config_path().exists());
-}
-
-#[test]
-fn ctrl_c_at_a_menu_shows_the_cursor_again() {
-    let env = TestEnv::new();
-    let server = Server::start(|_| Reply::json(401, "{}"));
-    let mut w = Wizard::start_with(
-        &env,
-        &["add", "paymo", "--name", "paymo"],
-        &[paymo_env(&server)],
-        false,
-    );
-    w.expect("API key");
-    w.until_reading();
-    w.send(&format!("{}{ENTER}", secret("menu")));
-    w.expect("Quit without storing anything");
-    w.send("\x03");
-    let (code, seen) = w.finish();
-    assert_eq!(code, 130, "{seen}");
-    let hidden = seen.rfind("\x1b[?25l").expect("the menu hid the cursor");
-    let shown = seen.rfind("\x1b[?25h").unwrap_or(0);
-    assert!(shown > hidden, "the cursor is still hidden:\n{seen:?}");
-    assert_nothing_stored(&env, "paymo", None);
 }

@@ -219,11 +219,14 @@ impl<'a> Pipeline<'a> {
             let target = location.to_str().ok().and_then(|l| url.join(l).ok());
             let target = match target {
                 Some(t) if keyed && same_origin(self.base, &t) => t,
-                Some(t) if self.follow_offsite => {
+                Some(mut t) if self.follow_offsite => {
                     if keyed {
                         self.observer.offsite(status, &t);
                     }
                     keyed = false;
+                    // A redirect that keeps the query (`$request_uri`) would
+                    // carry a query-placed key along: take it out.
+                    without_auth_query(&mut t, self.auth);
                     t
                 }
                 other => {
@@ -289,6 +292,25 @@ impl<'a> Pipeline<'a> {
         builder
             .build()
             .map_err(|e| SendError::Build(e.without_url()))
+    }
+}
+
+/// The URL without the key's query parameter (for query placement).
+fn without_auth_query(url: &mut Url, auth: &Auth) {
+    let Some((name, _)) = auth.query() else {
+        return;
+    };
+    if !url.query_pairs().any(|(k, _)| k == name) {
+        return;
+    }
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != name)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.set_query(None);
+    if !kept.is_empty() {
+        url.query_pairs_mut().extend_pairs(kept);
     }
 }
 

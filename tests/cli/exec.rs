@@ -48,7 +48,7 @@ fn the_program_gets_the_variables_and_not_creds_own_secrets() {
     let script = format!(
         "for v in PALIGO_API_KEY PALIGO_BASE_URL PALIGO_USERNAME PALIGO_INSTANCE; do \
          eval \"printf '%s\\n' \\\"\\$$v\\\"\"; done > '{0}'; \
-         printf '%s\\n' \"${{CRED_SECRET_OTHER-absent}}\" \"${{CRED_IDENTITY-absent}}\" >> '{0}'",
+         printf '%s\\n' \"${{CRED_SECRET_OTHER-absent}}\" \"${{CRED_IDENTITY-absent}}\" \"${{CRED_API_KEY-absent}}\" >> '{0}'",
         out.display()
     );
     let run = exec(
@@ -57,6 +57,7 @@ fn the_program_gets_the_variables_and_not_creds_own_secrets() {
         &[
             ("CRED_SECRET_OTHER", "other-secret".into()),
             ("CRED_IDENTITY", "AGE-SECRET-KEY-1".into()),
+            ("CRED_API_KEY", "key-for-add".into()),
         ],
     );
     run.ok();
@@ -72,6 +73,7 @@ fn the_program_gets_the_variables_and_not_creds_own_secrets() {
             "https://acme.paligoapp.com/api/v2".to_string(),
             EMAIL.to_string(),
             "acme".to_string(),
+            "absent".to_string(),
             "absent".to_string(),
             "absent".to_string(),
         ]

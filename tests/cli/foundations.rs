@@ -147,3 +147,23 @@ fn a_bug_is_one_internal_error_line_and_exit_1() {
         assert!(!run.stderr.contains("stack backtrace"), "{run}");
     }
 }
+
+#[test]
+fn following_offsite_never_carries_a_query_key_in_a_kept_query() {
+    let other = Server::start(|_| Reply::new(200, "cdn"));
+    let other_url = other.url();
+    // Like nginx's `return 301 https://elsewhere$request_uri;`: the query,
+    // key included, is kept in the Location.
+    let home = Server::start(move |s| {
+        Reply::new(301, "").header("Location", &format!("{other_url}{}", s.url))
+    });
+    let env = TestEnv::new();
+    let key = add_generic_unchecked(&env, &home.url(), &["--placement", "query"]);
+    let run = call(&env, &[], &["api", "/file?part=1", "--follow-offsite"]);
+    run.ok();
+    assert_eq!(run.stdout, "cdn");
+    let seen = other.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].query(), "part=1", "{:?}", seen[0]);
+    assert_no_key_in_any_request(&other, &key_forms(&key, None));
+}

@@ -123,7 +123,13 @@ impl Caller<'_> {
     pub(super) fn jq_out(&self, jq: &Jq, json: &[u8]) -> Result<usize> {
         let (clean, hits) = self.secrets.scrub_bytes(json);
         let mut results = Vec::new();
-        jq.run(&clean, &mut results)?;
+        // An error the expression raises may rebuild the key from pieces:
+        // its words are scrubbed like everything else printed.
+        jq.run(&clean, &mut results).map_err(|mut e| {
+            e.causes = e.causes.iter().map(|c| self.secrets.scrub_str(c)).collect();
+            e.message = self.secrets.scrub_str(&e.message);
+            e
+        })?;
         let mut sink = self.sink(false)?;
         sink.write(&results)?;
         sink.finish()?;

@@ -79,6 +79,8 @@ impl Caller<'_> {
             }
             pages += 1;
             let page = parse_page(&body).map_err(|why| {
+                // The reason quotes the page's keys: a server's words.
+                let why = self.secrets.scrub_str(&why);
                 Error::user(format!("page {pages} cannot be joined: {why}"))
                     .hint("--paginate joins lists; drop it to see the raw answer")
             })?;

@@ -138,7 +138,10 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> Result<Exit> {
     cmd.args(&args.command[1..]).env_clear();
     for (k, v) in std::env::vars_os() {
         let key = k.to_string_lossy();
-        if key.starts_with(SECRET_ENV_PREFIX) || key == "CRED_IDENTITY" {
+        // cred's own secret carriers: the CI override, an identity, and the
+        // key that `add` and `rotate` read.
+        if key.starts_with(SECRET_ENV_PREFIX) || key == "CRED_IDENTITY" || key == super::API_KEY_ENV
+        {
             continue;
         }
         cmd.env(&k, &v);

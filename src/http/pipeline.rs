@@ -314,22 +314,13 @@ fn without_auth_query(url: &mut Url, auth: &Auth) {
     }
 }
 
-/// The URL with the key's query parameter set (for query placement).
+/// The URL with the key's query parameter set (for query placement),
+/// replacing any parameter of that name.
 pub fn with_auth_query(mut url: Url, auth: &Auth) -> Url {
     if let Some((name, value)) = auth.query() {
-        let kept: Vec<(String, String)> = url
-            .query_pairs()
-            .filter(|(k, _)| k != name)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        url.set_query(None);
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in &kept {
-                q.append_pair(k, v);
-            }
-            q.append_pair(name, value.expose_secret());
-        }
+        without_auth_query(&mut url, auth);
+        url.query_pairs_mut()
+            .append_pair(name, value.expose_secret());
     }
     url
 }

@@ -208,6 +208,7 @@ impl<'a> Resolver<'a> {
         if let Some(secret) = env::lookup(name)? {
             return Ok(Some(secret));
         }
+        // One store call for the secret and where it was stored for.
         let (secret, stored) = self.store(credential.store_kind())?.get_bound(name)?;
         if secret.is_some()
             && let Some(stored) = stored

@@ -44,4 +44,5 @@ pub enum Command {
     Exec(commands::exec::ExecArgs),
     Completions(commands::completions::CompletionsArgs),
     Doctor(commands::doctor::DoctorArgs),
+    Pull(commands::pull::PullArgs),
 }

@@ -34,6 +34,10 @@ pub struct DoctorArgs {
 /// What the doctor found in one store.
 struct StoreReport {
     kind: StoreKind,
+    /// Vault's mount, when not the default.
+    mount: Option<String>,
+    /// What the store says of itself (address, token, …).
+    details: Vec<(&'static str, serde_json::Value)>,
     /// `Err(cause)` when the store cannot be used.
     status: std::result::Result<(), Error>,
     /// Entries of this config directory that no credential names.
@@ -54,13 +58,24 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     };
     let empty = Config::default();
     let known = config.as_ref().unwrap_or(&empty);
-    let mut reports = Vec::new();
-    for kind in [StoreKind::Keychain] {
-        let used = known.credentials.values().any(|c| c.store_kind() == kind);
-        if kind != StoreKind::Keychain && !used {
-            continue;
+    // The keychain always; other stores where a credential uses them, and
+    // Vault when its address is set (before a first `cred pull`).
+    let mut places: Vec<(StoreKind, Option<String>)> = vec![(StoreKind::Keychain, None)];
+    if ["VAULT_ADDR", "BAO_ADDR"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|a| !a.is_empty()))
+    {
+        places.push((StoreKind::Vault, None));
+    }
+    for c in known.credentials.values() {
+        let place = (c.store_kind(), c.vault_mount.clone());
+        if !places.contains(&place) {
+            places.push(place);
         }
-        reports.push(examine(ctx, kind, known)?);
+    }
+    let mut reports = Vec::new();
+    for (kind, mount) in places {
+        reports.push(examine(ctx, kind, mount, known)?);
     }
 
     if args.fix {
@@ -73,6 +88,8 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
             .map(|r| {
                 json!({
                     "store": r.kind.id(),
+                    "vault_mount": r.mount,
+                    "details": r.details.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<serde_json::Map<_, _>>(),
                     "ok": r.status.is_ok(),
                     "error": r.status.as_ref().err().map(|e| e.message.clone()),
                     "causes": r.status.as_ref().err().map(|e| e.cause_lines()),
@@ -95,7 +112,13 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     } else {
         let mut lines = vec![format!("config      {}: {config_text}", path.display())];
         for r in &reports {
-            let name = r.kind.id();
+            let name = match &r.mount {
+                Some(m) => format!("{} ({m})", r.kind.id()),
+                None => r.kind.id().to_string(),
+            };
+            for (key, value) in &r.details {
+                lines.push(format!("{name:<11} {key}: {}", detail_text(value)));
+            }
             match &r.status {
                 Ok(()) => lines.push(format!("{name:<11} ok")),
                 Err(e) => {
@@ -131,7 +154,13 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     config?;
     let mut worst = Exit::Success;
     for r in &reports {
+        let in_use = known
+            .credentials
+            .values()
+            .any(|c| c.store_kind() == r.kind && c.vault_mount == r.mount);
         let problem = match &r.status {
+            // A store nothing uses is reported, not failed on.
+            Err(_) if !in_use && !known.credentials.is_empty() => None,
             Err(e) => {
                 ctx.ui.error(e);
                 Some(e.exit())
@@ -171,11 +200,44 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     Ok(worst)
 }
 
+/// A detail for people: strings as they are, lists joined, a token's
+/// lookup as `key=value` pairs with its time left.
+fn detail_text(value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let text = match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(detail_text).collect::<Vec<_>>().join(","),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| match (k.as_str(), v.as_u64()) {
+                ("ttl", Some(0)) => "ttl=never expires".to_string(),
+                ("ttl", Some(n)) => format!("ttl={n}s"),
+                _ => match detail_text(v) {
+                    t if t.is_empty() => t,
+                    t => format!("{k}={t}"),
+                },
+            })
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    };
+    crate::escape::visible(&text).into_owned()
+}
+
 /// Looks at one store: can it be used, and what does it hold for cred?
-fn examine(ctx: &Ctx, kind: StoreKind, config: &Config) -> Result<StoreReport> {
-    let store = ctx.secrets().store(kind)?;
+fn examine(
+    ctx: &Ctx,
+    kind: StoreKind,
+    mount: Option<String>,
+    config: &Config,
+) -> Result<StoreReport> {
+    let store = ctx.secrets().open(kind, mount.as_deref())?;
     let mut report = StoreReport {
         kind,
+        details: store.details(),
+        mount: mount.clone(),
         status: Ok(()),
         orphans: Vec::new(),
         duplicates: BTreeMap::new(),
@@ -188,24 +250,22 @@ fn examine(ctx: &Ctx, kind: StoreKind, config: &Config) -> Result<StoreReport> {
             return Ok(report);
         }
     };
+    let here = |c: &crate::config::Credential| c.store_kind() == kind && c.vault_mount == mount;
     let mut mine: BTreeMap<String, Vec<StoredEntry>> = BTreeMap::new();
     for entry in entries {
         match entry.name.clone() {
-            Some(name)
-                if config
-                    .credentials
-                    .get(&name)
-                    .is_some_and(|c| c.store_kind() == kind) =>
-            {
+            Some(name) if config.credentials.get(&name).is_some_and(here) => {
                 mine.entry(name).or_default().push(entry)
             }
+            // In a shared store, a teammate's (`cred pull` copies it).
+            Some(_) if kind.is_shared() => {}
             Some(_) => report.orphans.push(entry),
             // Another config directory's: not ours to judge.
             None => {}
         }
     }
     for (name, c) in &config.credentials {
-        if c.store_kind() == kind && !mine.contains_key(name) {
+        if here(c) && !mine.contains_key(name) {
             report.missing.push(name.clone());
         }
     }
@@ -238,7 +298,7 @@ fn fix(ctx: &Ctx, reports: &mut [StoreReport], yes: bool) -> Result<()> {
         }
     }
     for report in reports.iter_mut() {
-        let store = ctx.secrets().store(report.kind)?;
+        let store = ctx.secrets().open(report.kind, report.mount.as_deref())?;
         for orphan in std::mem::take(&mut report.orphans) {
             let account = orphan.account.clone();
             store.remove(orphan)?;

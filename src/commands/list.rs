@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
         "NAME".to_string(),
         "PROVIDER".into(),
         "TARGET".into(),
+        "STORE".into(),
         "LAST CHECK".into(),
         "DESCRIPTION".into(),
     ]];
@@ -41,11 +42,12 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
             name.clone(),
             p.kind().id().into(),
             p.target(),
+            c.store.id().into(),
             c.last_check_text(),
             c.description.clone().unwrap_or_default(),
         ]);
     }
-    let mut widths = [0usize; 5];
+    let mut widths = [0usize; 6];
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());

@@ -9,6 +9,7 @@ pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod pull;
 pub mod remove;
 pub mod rotate;
 pub mod secret;
@@ -44,6 +45,9 @@ impl Ctx<'_> {
 /// The store a command is about to write to cannot be used: why, and how
 /// to go on. Said before any question is asked.
 pub fn store_unusable(e: crate::secrets::StoreError) -> Error {
+    if matches!(e, crate::secrets::StoreError::Vault(_)) {
+        return Error::from(e);
+    }
     Error::from(e).hint(
         "to call APIs from CI or a script without a keychain, store nothing: set CRED_SECRET_<NAME> (see the README, \"No desktop keychain\")",
     )
@@ -81,6 +85,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Exec(args) => exec::run(&ctx, args),
+        Command::Pull(args) => pull::run(&ctx, args),
     }
 }
 

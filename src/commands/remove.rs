@@ -30,17 +30,24 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
                     .hint(format!("pass --yes: cred remove {name} --yes")),
             );
         }
+        let kind = credential.store_kind();
         let question = format!(
-            "Remove `{name}` ({}, {}) and its secret from the keychain?",
+            "Remove `{name}` ({}, {}) and its secret from {}{}?",
             credential.provider.provider().kind().id(),
-            credential.provider.provider().target()
+            credential.provider.provider().target(),
+            kind.place(),
+            if kind.is_shared() {
+                " (for everyone who uses it)"
+            } else {
+                ""
+            }
         );
         if !prompter.confirm(&question, false)? {
             ctx.ui.status("Nothing removed.");
             return Ok(Exit::Failure);
         }
     }
-    let store = ctx.secrets().store(credential.store_kind())?;
+    let store = ctx.secrets().store_of(&credential)?;
     let mut locked = ctx.config.lock()?;
     if locked.config.credentials.remove(name).is_none() {
         // Removed meanwhile by another cred: the secret may still be there.
@@ -52,9 +59,13 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
             name,
             SecretChange::Delete,
             Undo {
-                restored: &format!("`{name}` was not removed; its secret is still in the keychain"),
+                restored: &format!(
+                    "`{name}` was not removed; its secret is still in {}",
+                    store.kind().place()
+                ),
                 not_restored: &format!(
-                    "the secret of `{name}` could not be put back into the keychain"
+                    "the secret of `{name}` could not be put back into {}",
+                    store.kind().place()
                 ),
             },
         )?;

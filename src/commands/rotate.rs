@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     let credential = ctx.config.get(name)?;
     let provider = &credential.provider;
     // The store must work before anyone types a key for it.
-    let store = ctx.secrets().store(credential.store_kind())?;
+    let store = ctx.secrets().store_of(&credential)?;
     store.status().map_err(super::store_unusable)?;
     let label = format!("New {}", provider.provider().secret_label());
     let secret = args.key.read(ctx.ui, &label)?;
@@ -77,9 +77,15 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
             not_restored: "the old secret could not be put back",
         },
     )?;
-    ctx.ui.success(&format!(
-        "Rotated `{name}`: the new key is in {}.",
-        store.kind().describe()
-    ));
+    let place = match store.locate(name) {
+        // Vault keeps the old key as an earlier version.
+        Some(at) if store.kind().is_shared() => format!(
+            "{} ({at} is current; earlier versions stay in its history)",
+            store.kind().describe()
+        ),
+        Some(at) => format!("{} ({at})", store.kind().describe()),
+        None => store.kind().describe().to_string(),
+    };
+    ctx.ui.success(&format!("Rotated `{name}`: the new key is in {place}."));
     Ok(Exit::Success)
 }

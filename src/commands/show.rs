@@ -59,7 +59,11 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
         rows.push((
             "secret",
             masked.clone().unwrap_or_else(|| {
-                format!("MISSING from the keychain: run `cred rotate {}`", args.name)
+                format!(
+                    "MISSING from {}: run `cred rotate {}`",
+                    credential.store_kind().place(),
+                    args.name
+                )
             }),
         ));
         rows.push(("source", source.describe()));
@@ -72,8 +76,9 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
     }
     if masked.is_none() {
         ctx.ui.warn(&format!(
-            "`{0}` has no secret in the keychain; store one with `cred rotate {0}`",
-            args.name
+            "`{0}` has no secret in {1}; store one with `cred rotate {0}`",
+            args.name,
+            credential.store_kind().place()
         ));
         return Ok(Exit::Failure);
     }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::{Config, ConfigError};
+use super::{Config, ConfigError, Credential};
 use crate::error::Result;
 
 /// A field serde would ignore (a typo, or one a newer cred wrote) is
@@ -76,31 +76,47 @@ pub(super) fn check_fields(path: &Path, config: &mut Config) -> Result<()> {
             }
             .into());
         }
-        let mut values: Vec<(String, String)> = c
-            .provider
-            .provider()
-            .fields()
-            .into_iter()
-            .map(|f| (f.key.to_string(), f.value))
-            .collect();
-        if let Some(d) = &c.description {
-            values.push(("description".into(), d.clone()));
-        }
-        for (key, value) in values {
-            if let Some(shown) = crate::escape::control_in(&value) {
-                return Err(ConfigError::ControlChar {
-                    path: path.to_path_buf(),
-                    field: format!("credentials.{name}.{key}"),
-                    shown,
-                }
-                .into());
+        if let Some((key, shown)) = control_field(c) {
+            return Err(ConfigError::ControlChar {
+                path: path.to_path_buf(),
+                field: format!("credentials.{name}.{key}"),
+                shown,
             }
+            .into());
+        }
+        if let Some(m) = c.vault_mount.as_deref()
+            && let Some(why) = crate::secrets::vault::mount_problem(m)
+        {
+            return Err(ConfigError::BadField {
+                path: path.to_path_buf(),
+                field: format!("credentials.{name}.vault_mount"),
+                why: why.to_string(),
+            }
+            .into());
         }
         if let Some(r) = &mut c.last_check {
             r.clean();
         }
     }
     Ok(())
+}
+
+/// The first field of `c` holding a control character: its key, and the
+/// character shown escaped.
+pub fn control_field(c: &Credential) -> Option<(String, String)> {
+    let mut values: Vec<(String, String)> = c
+        .provider
+        .provider()
+        .fields()
+        .into_iter()
+        .map(|f| (f.key.to_string(), f.value))
+        .collect();
+    if let Some(d) = &c.description {
+        values.push(("description".into(), d.clone()));
+    }
+    values
+        .into_iter()
+        .find_map(|(key, value)| crate::escape::control_in(&value).map(|shown| (key, shown)))
 }
 
 /// Why `name` is not a credential name, if it is not: 1–64 characters of

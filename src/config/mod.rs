@@ -19,7 +19,7 @@ use crate::secrets::StoreKind;
 
 mod checks;
 
-pub use checks::name_problem;
+pub use checks::{control_field, name_problem};
 use checks::{check_fields, trusted, unknown_fields};
 
 const FILE_NAME: &str = "config.toml";
@@ -28,7 +28,8 @@ const LOCK_NAME: &str = ".config.lock";
 #[cfg(debug_assertions)]
 const FAIL_WRITE_ENV: &str = "CRED_TEST_FAIL_CONFIG_WRITE";
 const HEADER: &str = "# cred configuration: non-secret fields only.\n\
-# Secrets live in the OS keychain (service \"cred\"); edit this file with care.\n\n";
+# Secrets live in the store each credential names (the OS keychain, service\n\
+# \"cred\", unless `store` says otherwise); edit this file with care.\n\n";
 
 /// Why the configuration could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,12 @@ pub enum ConfigError {
         path: PathBuf,
         field: String,
         shown: String,
+    },
+    #[error("{} holds an invalid {field}: {why}", path.display())]
+    BadField {
+        path: PathBuf,
+        field: String,
+        why: String,
     },
     #[error("could not {action} {}", path.display())]
     Io {
@@ -106,6 +113,8 @@ impl From<ConfigError> for Error {
             ConfigError::ControlChar { .. } => Error::user(e.to_string())
                 .cause("control characters could drive the terminal when cred prints the value")
                 .hint("remove it from config.toml by hand"),
+            ConfigError::BadField { .. } => Error::user(e.to_string())
+                .hint("correct it in config.toml by hand"),
         }
     }
 }
@@ -129,6 +138,9 @@ pub struct Credential {
     /// Where the secret lives; the OS keychain when absent.
     #[serde(default, skip_serializing_if = "StoreKind::is_default")]
     pub store: StoreKind,
+    /// Vault's KV v2 mount, when not `secret` (store = "vault" only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_mount: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// When the credential was added (RFC 3339, UTC).
@@ -159,6 +171,7 @@ impl Credential {
             "provider": p.kind().id(),
             "target": p.target(),
             "store": self.store.id(),
+            "vault_mount": self.vault_mount,
             "description": self.description,
             "last_check": self.last_check,
         })
@@ -444,6 +457,7 @@ mod tests {
                     username: "a@b.c".into(),
                 }),
                 store: StoreKind::Keychain,
+                vault_mount: None,
                 description: Some("docs".into()),
                 created: Some("2026-01-01T00:00:00Z".into()),
                 last_check: Some(CheckRecord {
@@ -466,6 +480,7 @@ mod tests {
                     allow_http: false,
                 }),
                 store: StoreKind::default(),
+                vault_mount: None,
                 description: None,
                 created: None,
                 last_check: None,

@@ -64,7 +64,7 @@ fn https_proxy() -> Option<reqwest::Proxy> {
     Some(proxy.no_proxy(reqwest::NoProxy::from_env()))
 }
 
-fn builder(timeout: Duration) -> reqwest::blocking::ClientBuilder {
+pub fn builder(timeout: Duration) -> reqwest::blocking::ClientBuilder {
     let builder = Client::builder().no_proxy();
     let builder = match https_proxy() {
         Some(proxy) => builder.proxy(proxy),

@@ -273,6 +273,7 @@ pub fn paymo_credential_for_tests() -> crate::config::Credential {
     crate::config::Credential {
         provider: ProviderConfig::Paymo(PaymoConfig {}),
         store: crate::secrets::StoreKind::default(),
+        vault_mount: None,
         description: None,
         created: None,
         last_check: None,

@@ -15,6 +15,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use super::{Binding, SecretStore, StoreError, StoreKind, StoredEntry};
+use crate::config::Credential;
 use crate::error::{Error, Result};
 use crate::ui::Ui;
 
@@ -74,6 +75,39 @@ impl<'a> Guarded<'a> {
         let secret = secret.clone();
         let binding = binding.cloned();
         self.run(move |s| s.set(&name, &secret, binding.as_ref()))
+    }
+
+    /// Stores the secret with its credential's fields (see
+    /// [`SecretStore::set_credential`]).
+    pub fn set_credential(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        binding: &Binding,
+        credential: &Credential,
+    ) -> Result<(), StoreError> {
+        let name = name.to_string();
+        let secret = secret.clone();
+        let binding = binding.clone();
+        let credential = credential.clone();
+        self.run(move |s| s.set_credential(&name, &secret, &binding, &credential))
+    }
+
+    /// The non-secret fields a shared store keeps for `name`.
+    pub fn shared(&self, name: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        let name = name.to_string();
+        self.run(move |s| s.shared(&name))
+    }
+
+    /// Where exactly the secret of `name` is, if the store says more.
+    pub fn locate(&self, name: &str) -> Option<String> {
+        let name = name.to_string();
+        self.run(move |s| Ok(s.locate(&name))).ok().flatten()
+    }
+
+    /// Facts for `cred doctor`.
+    pub fn details(&self) -> Vec<(&'static str, serde_json::Value)> {
+        self.run(|s| Ok(s.details())).unwrap_or_default()
     }
 
     pub fn delete(&self, name: &str) -> Result<(), StoreError> {
@@ -161,7 +195,7 @@ fn capitalised(text: &str) -> String {
 }
 
 /// `CRED_STORE_TIMEOUT`: seconds, more than 0 and at most an hour.
-fn timeout() -> Result<Duration> {
+pub(super) fn timeout() -> Result<Duration> {
     let Ok(raw) = std::env::var(TIMEOUT_ENV) else {
         return Ok(TIMEOUT);
     };

@@ -56,6 +56,8 @@ pub enum StoreError {
         #[source]
         source: KeyringError,
     },
+    #[error(transparent)]
+    Vault(#[from] super::VaultError),
 }
 
 impl From<StoreError> for Error {
@@ -98,6 +100,7 @@ impl From<StoreError> for Error {
                 Error::keychain(e.to_string()).hint(hint)
             }
             StoreError::Other { .. } => Error::new(Exit::Keychain, e.to_string()).with_source(e),
+            StoreError::Vault(v) => v.into(),
         }
     }
 }

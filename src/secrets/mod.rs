@@ -16,6 +16,7 @@ pub mod deadline;
 pub mod env;
 pub mod keychain;
 pub mod txn;
+pub mod vault;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 pub use deadline::Guarded;
 pub use keychain::{Keychain, StoreError};
+pub use vault::{Vault, VaultError};
 
 use crate::config::Credential;
 use crate::error::{Error, Result};
@@ -37,12 +39,16 @@ pub enum StoreKind {
     /// Secret Service on Linux)
     #[default]
     Keychain,
+    /// OpenBao / HashiCorp Vault, KV version 2 (VAULT_ADDR, VAULT_TOKEN),
+    /// shared by a team
+    Vault,
 }
 
 impl StoreKind {
     pub fn id(self) -> &'static str {
         match self {
             StoreKind::Keychain => "keychain",
+            StoreKind::Vault => "vault",
         }
     }
 
@@ -50,6 +56,7 @@ impl StoreKind {
     pub fn describe(self) -> &'static str {
         match self {
             StoreKind::Keychain => "the OS keychain",
+            StoreKind::Vault => "Vault",
         }
     }
 
@@ -57,11 +64,18 @@ impl StoreKind {
     pub fn place(self) -> &'static str {
         match self {
             StoreKind::Keychain => "the keychain",
+            StoreKind::Vault => "Vault",
         }
     }
 
     pub fn is_default(&self) -> bool {
         *self == StoreKind::default()
+    }
+
+    /// Whether the store is shared with other people and machines: an
+    /// entry no local credential names is a teammate's, never an orphan.
+    pub fn is_shared(self) -> bool {
+        matches!(self, StoreKind::Vault)
     }
 }
 
@@ -141,6 +155,37 @@ pub trait SecretStore: Send + Sync {
     fn entries(&self) -> Result<Vec<StoredEntry>, StoreError>;
     /// Whether the store can be used now, and if not, why.
     fn status(&self) -> Result<(), StoreError>;
+
+    /// Stores the secret together with the credential it belongs to
+    /// (`add`, `rotate`, `move`). Stores shared by a team keep the
+    /// credential's non-secret fields too, for `cred pull`.
+    fn set_credential(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        binding: &Binding,
+        _credential: &Credential,
+    ) -> Result<(), StoreError> {
+        self.set(name, secret, Some(binding))
+    }
+
+    /// The non-secret fields a shared store keeps for `name` (what
+    /// `cred pull` copies), `None` when it has no such entry or keeps none.
+    fn shared(&self, _name: &str) -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(None)
+    }
+
+    /// Where exactly the secret of `name` is, when the store can say more
+    /// than its name: "secret/cred/paligo, version 3".
+    fn locate(&self, _name: &str) -> Option<String> {
+        None
+    }
+
+    /// Facts for `cred doctor` (address, token, …); empty when there is
+    /// nothing to say beyond the status.
+    fn details(&self) -> Vec<(&'static str, serde_json::Value)> {
+        Vec::new()
+    }
 }
 
 /// Where a credential's secret would come from.
@@ -181,10 +226,23 @@ impl<'a> Resolver<'a> {
         Resolver { ui, dir_identity }
     }
 
-    /// The store of that kind, every call under a deadline.
+    /// The store of that kind (Vault at its default mount), every call
+    /// under a deadline.
     pub fn store(&self, kind: StoreKind) -> Result<Guarded<'a>> {
+        self.open(kind, None)
+    }
+
+    /// The store `credential` keeps its secret in.
+    pub fn store_of(&self, credential: &Credential) -> Result<Guarded<'a>> {
+        self.open(credential.store_kind(), credential.vault_mount.as_deref())
+    }
+
+    /// The store of that kind; `vault_mount` picks Vault's KV mount.
+    pub fn open(&self, kind: StoreKind, vault_mount: Option<&str>) -> Result<Guarded<'a>> {
+        let timeout = deadline::timeout()?;
         let store: Arc<dyn SecretStore> = match kind {
             StoreKind::Keychain => Arc::new(Keychain::new(self.dir_identity.clone())),
+            StoreKind::Vault => Arc::new(Vault::new(vault_mount, timeout)),
         };
         Guarded::new(self.ui, store)
     }
@@ -209,7 +267,7 @@ impl<'a> Resolver<'a> {
             return Ok(Some(secret));
         }
         // One store call for the secret and where it was stored for.
-        let (secret, stored) = self.store(credential.store_kind())?.get_bound(name)?;
+        let (secret, stored) = self.store_of(credential)?.get_bound(name)?;
         if secret.is_some()
             && let Some(stored) = stored
         {
@@ -237,7 +295,7 @@ impl<'a> Resolver<'a> {
         if let Some(secret) = env::lookup(name)? {
             return Ok(Some(secret));
         }
-        Ok(self.store(credential.store_kind())?.get(name)?)
+        Ok(self.store_of(credential)?.get(name)?)
     }
 
     pub fn reveal(&self, name: &str, credential: &Credential) -> Result<SecretString> {

@@ -36,7 +36,10 @@ pub fn commit(
     // Kept until the config agrees, so a failed write can put it back.
     let previous = store.get_bound(name)?;
     match change {
-        SecretChange::Set(secret, binding) => store.set(name, secret, Some(binding))?,
+        SecretChange::Set(secret, binding) => match locked.config.credentials.get(name) {
+            Some(credential) => store.set_credential(name, secret, binding, credential)?,
+            None => store.set(name, secret, Some(binding))?,
+        },
         SecretChange::Delete => store.delete(name)?,
     }
     let Err(err) = locked.save() else {

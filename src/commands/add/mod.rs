@@ -96,6 +96,10 @@ pub struct AddArgs {
     #[arg(long, value_enum, env = "CRED_STORE", value_name = "STORE")]
     pub store: Option<StoreKind>,
 
+    /// Vault's KV version 2 mount (with --store vault) [default: secret]
+    #[arg(long, value_name = "MOUNT", value_parser = crate::secrets::vault::parse_mount)]
+    pub vault_mount: Option<String>,
+
     /// Replace an existing credential of the same name
     #[arg(long)]
     pub force: bool,
@@ -109,7 +113,20 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let existing = ctx.config.load()?;
     // The store must work before anyone answers a question for it.
     let kind = args.store.or(existing.default_store).unwrap_or_default();
-    let store = ctx.secrets().store(kind)?;
+    let vault_mount = match (&args.vault_mount, kind) {
+        (Some(m), StoreKind::Vault) => {
+            Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT)
+        }
+        (Some(_), _) => {
+            return Err(Error::new(
+                Exit::Usage,
+                format!("--vault-mount applies to the vault store, not {}", kind.describe()),
+            )
+            .hint("add --store vault, or leave --vault-mount out"));
+        }
+        (None, _) => None,
+    };
+    let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
     store.status().map_err(super::store_unusable)?;
     let mut prompter = ui.prompter();
     let p = prompter.as_mut();
@@ -199,6 +216,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let credential = Credential {
         provider,
         store: kind,
+        vault_mount,
         description,
         created: Some(crate::config::now_rfc3339()),
         last_check,
@@ -207,9 +225,12 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let target = credential.provider.provider().target();
     let example = credential.provider.provider().example_path();
     save(ctx, &store, &name, credential, &secret, replace)?;
+    let place = match store.locate(&name) {
+        Some(at) => format!("{} ({at})", kind.describe()),
+        None => kind.describe().to_string(),
+    };
     ui.success(&format!(
-        "Stored `{name}` ({provider_id}, {target}); the key is in {}.",
-        kind.describe()
+        "Stored `{name}` ({provider_id}, {target}); the key is in {place}."
     ));
     ui.status(&format!("Try it: cred call {name} GET {example}"));
     Ok(Exit::Success)
@@ -240,8 +261,8 @@ fn save(
         name,
         SecretChange::Set(secret, &binding),
         Undo {
-            restored: "the keychain was restored; nothing was stored",
-            not_restored: "the new secret could not be taken out of the keychain again",
+            restored: "the secret store was put back as it was; nothing was stored",
+            not_restored: "the new secret could not be taken out of the secret store again",
         },
     )
 }

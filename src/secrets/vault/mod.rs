@@ -1,0 +1,413 @@
+//! Secrets in OpenBao / HashiCorp Vault, KV version 2, for teams (SPEC §6
+//! "vault").
+//!
+//! One credential is one KV entry at `<mount>/data/cred/<NAME>` (mount
+//! `secret` unless `--vault-mount` says), holding:
+//!
+//! ```json
+//! { "secret": "the API key",
+//!   "provider": "paligo", "origin": "https://acme.paligoapp.com/api/v2",
+//!   "credential": { "provider": "paligo", "instance": "acme", "username": "…",
+//!                   "description": "…" } }
+//! ```
+//!
+//! `provider` and `origin` are the secret's binding (where it may be sent);
+//! `credential` holds the non-secret fields a teammate's `cred pull` copies
+//! into their config.toml. The secret itself is read from Vault at use time
+//! and never written to disk. Each write is a new KV version, so Vault's own
+//! history keeps the old keys; `remove` deletes the entry with all its
+//! versions (`metadata` delete).
+
+mod api;
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+pub use api::VaultError;
+use api::{Action, Api, Settings};
+
+use super::{Binding, SecretStore, StoreError, StoreKind, StoredEntry};
+use crate::config::Credential;
+
+/// The KV v2 mount used unless `--vault-mount` (or the credential's
+/// `vault_mount`) says otherwise.
+pub const DEFAULT_MOUNT: &str = "secret";
+
+/// Why `mount` cannot be a mount path, if it cannot.
+pub fn mount_problem(mount: &str) -> Option<&'static str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-_./".contains(c);
+    if mount.is_empty()
+        || mount.len() > 128
+        || !mount.chars().all(ok)
+        || mount.starts_with('/')
+        || mount.ends_with('/')
+        || mount.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        Some("a mount is letters, digits, `-`, `_`, `.` and inner `/`, such as `secret` or `team/kv`")
+    } else {
+        None
+    }
+}
+
+/// The clap parser of `--vault-mount`.
+pub fn parse_mount(s: &str) -> Result<String, String> {
+    match mount_problem(s) {
+        Some(why) => Err(why.to_string()),
+        None => Ok(s.to_string()),
+    }
+}
+
+/// The credentials kept under one KV v2 mount.
+pub struct Vault {
+    mount: String,
+    timeout: Duration,
+    api: OnceLock<Api>,
+    /// The entry last read, so that the secret and its binding take one
+    /// round trip.
+    last: Mutex<HashMap<String, Value>>,
+}
+
+impl Vault {
+    pub fn new(mount: Option<&str>, timeout: Duration) -> Self {
+        Vault {
+            mount: mount.unwrap_or(DEFAULT_MOUNT).to_string(),
+            timeout,
+            api: OnceLock::new(),
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn api(&self) -> Result<&Api, VaultError> {
+        if let Some(api) = self.api.get() {
+            return Ok(api);
+        }
+        if let Some(why) = mount_problem(&self.mount) {
+            return Err(VaultError::NotKv2 {
+                mount: crate::escape::visible(&self.mount).into_owned(),
+                why: why.to_string(),
+            });
+        }
+        let api = Api::new(Settings::from_env()?, self.timeout)?;
+        Ok(self.api.get_or_init(|| api))
+    }
+
+    /// `secret/cred/NAME`, as `bao kv get` takes it.
+    pub fn shown_path(&self, name: &str) -> String {
+        format!("{}/cred/{name}", self.mount)
+    }
+
+    fn data_path(&self, name: &str) -> String {
+        format!("{}/data/cred/{name}", self.mount)
+    }
+
+    fn metadata_path(&self, name: &str) -> String {
+        format!("{}/metadata/cred/{name}", self.mount)
+    }
+
+    /// The entry's data, `None` when there is none (never written,
+    /// removed, or its latest version deleted).
+    fn read(&self, name: &str) -> Result<Option<Value>, VaultError> {
+        let api = self.api()?;
+        let path = self.data_path(name);
+        let action = Action {
+            verb: "read",
+            path: &path,
+        };
+        let (status, json) = api.call(Method::GET, &path, None, &action)?;
+        let data = match status {
+            200 => json.pointer("/data/data").cloned().unwrap_or(Value::Null),
+            404 => Value::Null,
+            _ => return Err(Api::fail(status, &json, &action)),
+        };
+        if data.is_null() {
+            self.remember(name, None);
+            return Ok(None);
+        }
+        if !data.get("secret").is_some_and(Value::is_string) {
+            return Err(VaultError::BadData {
+                path: self.shown_path(name),
+                why: "it has no `secret` string".into(),
+            });
+        }
+        self.remember(name, Some(data.clone()));
+        Ok(Some(data))
+    }
+
+    fn remember(&self, name: &str, data: Option<Value>) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        match data {
+            Some(d) => last.insert(name.to_string(), d),
+            None => last.remove(name),
+        };
+    }
+
+    fn cached_or_read(&self, name: &str) -> Result<Option<Value>, VaultError> {
+        let cached = self
+            .last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned();
+        match cached {
+            Some(d) => Ok(Some(d)),
+            None => self.read(name),
+        }
+    }
+
+    /// Writes a new version of the entry.
+    fn write(&self, name: &str, data: Value) -> Result<(), VaultError> {
+        let api = self.api()?;
+        let path = self.data_path(name);
+        let action = Action {
+            verb: "write",
+            path: &path,
+        };
+        let body = json!({ "data": data });
+        let (status, json) = api.call(Method::POST, &path, Some(&body), &action)?;
+        self.remember(name, None);
+        match status {
+            200 | 204 => Ok(()),
+            _ => Err(Api::fail(status, &json, &action)),
+        }
+    }
+
+    fn delete_entry(&self, name: &str) -> Result<(), VaultError> {
+        let api = self.api()?;
+        let path = self.metadata_path(name);
+        let action = Action {
+            verb: "delete",
+            path: &path,
+        };
+        let (status, json) = api.call(Method::DELETE, &path, None, &action)?;
+        self.remember(name, None);
+        match status {
+            200 | 204 | 404 => Ok(()),
+            _ => Err(Api::fail(status, &json, &action)),
+        }
+    }
+
+    /// The names under `<mount>/metadata/cred/`.
+    fn list(&self) -> Result<Vec<String>, VaultError> {
+        let api = self.api()?;
+        let path = format!("{}/metadata/cred/", self.mount);
+        let action = Action {
+            verb: "list",
+            path: &path,
+        };
+        let list = Method::from_bytes(b"LIST").expect("LIST is a valid method");
+        let (status, json) = api.call(list, &path, None, &action)?;
+        match status {
+            200 => Ok(json
+                .pointer("/data/keys")
+                .and_then(Value::as_array)
+                .map(|keys| {
+                    keys.iter()
+                        .filter_map(Value::as_str)
+                        // Folders (`x/`) are not cred's.
+                        .filter(|k| !k.ends_with('/'))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()),
+            404 => Ok(Vec::new()),
+            _ => Err(Api::fail(status, &json, &action)),
+        }
+    }
+
+    /// Whether the mount is a KV version 2 engine.
+    fn check_mount(&self) -> Result<(), VaultError> {
+        let api = self.api()?;
+        let path = format!("sys/internal/ui/mounts/{}", self.mount);
+        let action = Action {
+            verb: "look up the mount",
+            path: &path,
+        };
+        let not_kv2 = |why: String| VaultError::NotKv2 {
+            mount: self.mount.clone(),
+            why,
+        };
+        let (status, json) = match api.call(Method::GET, &path, None, &action) {
+            // A token that may not use the mount at all is told so the
+            // same way Vault tells it: no such mount for this token.
+            Err(VaultError::Denied { .. }) => (403, Value::Null),
+            other => other?,
+        };
+        if status != 200 {
+            return Err(not_kv2(format!(
+                "Vault answered {status} when asked about the mount (it does not exist, or this token may not use it)"
+            )));
+        }
+        let kind = json.pointer("/data/type").and_then(Value::as_str);
+        let version = json.pointer("/data/options/version").and_then(Value::as_str);
+        match (kind, version) {
+            (Some("kv"), Some("2")) => Ok(()),
+            (Some("kv"), _) => Err(not_kv2("it is KV version 1".into())),
+            (Some(other), _) => Err(not_kv2(format!(
+                "it is a `{}` engine",
+                crate::escape::visible(other)
+            ))),
+            (None, _) => Err(not_kv2("Vault did not say what it is".into())),
+        }
+    }
+
+    /// The current version of the entry, if the token may read metadata.
+    fn current_version(&self, name: &str) -> Option<u64> {
+        let api = self.api().ok()?;
+        let path = self.metadata_path(name);
+        let action = Action {
+            verb: "read",
+            path: &path,
+        };
+        match api.call(Method::GET, &path, None, &action) {
+            Ok((200, json)) => json.pointer("/data/current_version").and_then(Value::as_u64),
+            _ => None,
+        }
+    }
+}
+
+fn data(secret: &SecretString, binding: Option<&Binding>, credential: Option<&Value>) -> Value {
+    let mut data = json!({ "secret": secret.expose_secret() });
+    if let Some(b) = binding {
+        data["provider"] = json!(b.provider);
+        data["origin"] = json!(b.origin);
+    }
+    if let Some(c) = credential {
+        data["credential"] = c.clone();
+    }
+    data
+}
+
+/// The fields of `credential` a teammate may copy: no store, no local
+/// check results or dates.
+fn shared_fields(credential: &Credential) -> Value {
+    let mut c = credential.clone();
+    c.store = StoreKind::default();
+    c.vault_mount = None;
+    c.created = None;
+    c.last_check = None;
+    serde_json::to_value(&c).unwrap_or(Value::Null)
+}
+
+impl SecretStore for Vault {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Vault
+    }
+
+    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
+        Ok(self.read(name)?.and_then(|d| {
+            d.get("secret")
+                .and_then(Value::as_str)
+                .map(|s| SecretString::from(s.to_string()))
+        }))
+    }
+
+    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
+        let Some(d) = self.cached_or_read(name)? else {
+            return Ok(None);
+        };
+        let field = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+        Ok(match (field("provider"), field("origin")) {
+            (Some(provider), Some(origin)) => Some(Binding { provider, origin }),
+            _ => None,
+        })
+    }
+
+    fn set(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        binding: Option<&Binding>,
+    ) -> Result<(), StoreError> {
+        // Keep what the entry recorded besides the secret.
+        let old = self.read(name)?;
+        let binding = match binding {
+            Some(b) => Some(b.clone()),
+            None => self.binding(name)?,
+        };
+        let fields = old.as_ref().and_then(|d| d.get("credential"));
+        Ok(self.write(name, data(secret, binding.as_ref(), fields))?)
+    }
+
+    fn set_credential(
+        &self,
+        name: &str,
+        secret: &SecretString,
+        binding: &Binding,
+        credential: &Credential,
+    ) -> Result<(), StoreError> {
+        let fields = shared_fields(credential);
+        Ok(self.write(name, data(secret, Some(binding), Some(&fields)))?)
+    }
+
+    fn delete(&self, name: &str) -> Result<(), StoreError> {
+        Ok(self.delete_entry(name)?)
+    }
+
+    fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        let names = self.list()?;
+        Ok(names
+            .into_iter()
+            .map(|name| {
+                let account = self.shown_path(&name);
+                let store = Vault::new(Some(&self.mount), self.timeout);
+                let target = name.clone();
+                StoredEntry::new(
+                    account,
+                    Some(name),
+                    Box::new(move || Ok(store.delete_entry(&target)?)),
+                )
+            })
+            .collect())
+    }
+
+    fn status(&self) -> Result<(), StoreError> {
+        self.api()?.lookup_self()?;
+        Ok(self.check_mount()?)
+    }
+
+    fn shared(&self, name: &str) -> Result<Option<Value>, StoreError> {
+        let Some(d) = self.read(name)? else {
+            return Ok(None);
+        };
+        match d.get("credential") {
+            Some(c) if c.is_object() => Ok(Some(c.clone())),
+            _ => Err(VaultError::BadData {
+                path: self.shown_path(name),
+                why: "it has no `credential` fields (it was not written by `cred add`)".into(),
+            }
+            .into()),
+        }
+    }
+
+    fn locate(&self, name: &str) -> Option<String> {
+        let path = self.shown_path(name);
+        Some(match self.current_version(name) {
+            Some(v) => format!("{path}, version {v}"),
+            None => path,
+        })
+    }
+
+    fn details(&self) -> Vec<(&'static str, Value)> {
+        let mut out = Vec::new();
+        match self.api() {
+            Ok(api) => {
+                out.push(("address", json!(api.addr())));
+                if let Ok(token) = api.lookup_self() {
+                    out.push(("token", token));
+                }
+            }
+            Err(_) => return out,
+        }
+        let kv = match self.check_mount() {
+            Ok(()) => "KV version 2".to_string(),
+            Err(e) => e.to_string(),
+        };
+        out.push(("mount", json!(format!("{} ({kv})", self.mount))));
+        out
+    }
+}

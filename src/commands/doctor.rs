@@ -151,16 +151,22 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
         ctx.ui.out(&lines.join("\n"))?;
     }
 
+    let in_use: Vec<bool> = reports
+        .iter()
+        .map(|r| {
+            known
+                .credentials
+                .values()
+                .any(|c| c.store_kind() == r.kind && c.vault_mount == r.mount)
+        })
+        .collect();
+    let any_credential = !known.credentials.is_empty();
     config?;
     let mut worst = Exit::Success;
-    for r in &reports {
-        let in_use = known
-            .credentials
-            .values()
-            .any(|c| c.store_kind() == r.kind && c.vault_mount == r.mount);
+    for (r, in_use) in reports.iter().zip(in_use) {
         let problem = match &r.status {
             // A store nothing uses is reported, not failed on.
-            Err(_) if !in_use && !known.credentials.is_empty() => None,
+            Err(_) if !in_use && any_credential => None,
             Err(e) => {
                 ctx.ui.error(e);
                 Some(e.exit())

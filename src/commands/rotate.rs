@@ -86,6 +86,7 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         Some(at) => format!("{} ({at})", store.kind().describe()),
         None => store.kind().describe().to_string(),
     };
-    ctx.ui.success(&format!("Rotated `{name}`: the new key is in {place}."));
+    ctx.ui
+        .success(&format!("Rotated `{name}`: the new key is in {place}."));
     Ok(Exit::Success)
 }

@@ -12,7 +12,14 @@ use crate::error::Result;
 /// A field serde would ignore (a typo, or one a newer cred wrote) is
 /// refused with its line, rather than silently dropped on the next save.
 pub(super) fn unknown_fields(path: &Path, text: &str, config: &Config) -> Result<()> {
-    const COMMON: [&str; 5] = ["provider", "store", "description", "created", "last_check"];
+    const COMMON: [&str; 6] = [
+        "provider",
+        "store",
+        "vault_mount",
+        "description",
+        "created",
+        "last_check",
+    ];
     let Ok(raw) = toml::from_str::<toml::Table>(text) else {
         return Ok(());
     };

@@ -19,8 +19,8 @@ use crate::secrets::StoreKind;
 
 mod checks;
 
-pub use checks::{control_field, name_problem};
 use checks::{check_fields, trusted, unknown_fields};
+pub use checks::{control_field, name_problem};
 
 const FILE_NAME: &str = "config.toml";
 const LOCK_NAME: &str = ".config.lock";

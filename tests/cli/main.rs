@@ -17,6 +17,7 @@ mod security;
 mod storage;
 mod stores;
 mod trust;
+mod vault;
 mod verify;
 mod wizard;
 

@@ -120,7 +120,10 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         (Some(_), _) => {
             return Err(Error::new(
                 Exit::Usage,
-                format!("--vault-mount applies to the vault store, not {}", kind.describe()),
+                format!(
+                    "--vault-mount applies to the vault store, not {}",
+                    kind.describe()
+                ),
             )
             .hint("add --store vault, or leave --vault-mount out"));
         }

@@ -324,7 +324,13 @@ impl Api {
             return Err(Api::fail(status, &json, &action));
         }
         let data = json.get("data").cloned().unwrap_or(Value::Null);
-        let keep = ["display_name", "policies", "ttl", "expire_time", "renewable"];
+        let keep = [
+            "display_name",
+            "policies",
+            "ttl",
+            "expire_time",
+            "renewable",
+        ];
         Ok(Value::Object(
             keep.iter()
                 .filter_map(|k| data.get(*k).map(|v| (k.to_string(), v.clone())))

@@ -46,9 +46,13 @@ pub fn mount_problem(mount: &str) -> Option<&'static str> {
         || !mount.chars().all(ok)
         || mount.starts_with('/')
         || mount.ends_with('/')
-        || mount.split('/').any(|s| s.is_empty() || s == "." || s == "..")
+        || mount
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
     {
-        Some("a mount is letters, digits, `-`, `_`, `.` and inner `/`, such as `secret` or `team/kv`")
+        Some(
+            "a mount is letters, digits, `-`, `_`, `.` and inner `/`, such as `secret` or `team/kv`",
+        )
     } else {
         None
     }
@@ -243,7 +247,9 @@ impl Vault {
             )));
         }
         let kind = json.pointer("/data/type").and_then(Value::as_str);
-        let version = json.pointer("/data/options/version").and_then(Value::as_str);
+        let version = json
+            .pointer("/data/options/version")
+            .and_then(Value::as_str);
         match (kind, version) {
             (Some("kv"), Some("2")) => Ok(()),
             (Some("kv"), _) => Err(not_kv2("it is KV version 1".into())),
@@ -264,7 +270,9 @@ impl Vault {
             path: &path,
         };
         match api.call(Method::GET, &path, None, &action) {
-            Ok((200, json)) => json.pointer("/data/current_version").and_then(Value::as_u64),
+            Ok((200, json)) => json
+                .pointer("/data/current_version")
+                .and_then(Value::as_u64),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@
 
 #![allow(dead_code)]
 
+mod bao;
 mod bodies;
 mod creds;
 mod keychain;
@@ -18,6 +19,7 @@ mod leaks;
 mod process;
 mod server;
 
+pub use bao::*;
 pub use bodies::*;
 pub use creds::*;
 pub use keychain::*;

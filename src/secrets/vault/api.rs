@@ -78,9 +78,13 @@ impl From<VaultError> for Error {
                 .cause(why)
                 .hint("point VAULT_CACERT at the PEM file of the CA that signed the server's certificate"),
             VaultError::Unreachable { source, .. } => {
-                let cause = source.to_string();
-                err.cause(cause)
-                    .hint("check VAULT_ADDR and that the server is up: `bao status`")
+                let hint = match source {
+                    SendError::Tls { .. } => {
+                        "if the server's certificate comes from a private CA, point VAULT_CACERT at the CA's PEM file"
+                    }
+                    _ => "check VAULT_ADDR and that the server is up: `bao status`",
+                };
+                err.cause(source.to_string()).hint(hint)
             }
             VaultError::Sealed { .. } => err
                 .cause("a sealed Vault answers every request with 503")

@@ -22,6 +22,8 @@ pub fn bao_binary() -> String {
 pub struct Bao {
     child: Option<Child>,
     pub port: u16,
+    /// Served over TLS with a CA of its own (`-dev-tls`).
+    tls: bool,
     /// The root token (never a credential's key).
     pub root: String,
     dir: tempfile::TempDir,
@@ -31,6 +33,15 @@ impl Bao {
     /// Starts `bao server -dev` on a free loopback port and waits until it
     /// answers; KV version 2 is mounted at `secret/`.
     pub fn start() -> Bao {
+        Bao::start_with(false)
+    }
+
+    /// `bao server -dev -dev-tls`: https with a CA it makes ([`Bao::ca`]).
+    pub fn start_tls() -> Bao {
+        Bao::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Bao {
         let dir = tempfile::tempdir().unwrap();
         let root = secret("bao-root");
         let port = {
@@ -38,8 +49,14 @@ impl Bao {
             l.local_addr().unwrap().port()
         };
         let log = std::fs::File::create(dir.path().join("bao.log")).unwrap();
-        let child = Command::new(bao_binary())
-            .args(["server", "-dev", "-dev-no-store-token"])
+        let mut server = Command::new(bao_binary());
+        server.args(["server", "-dev", "-dev-no-store-token"]);
+        if tls {
+            server
+                .arg("-dev-tls")
+                .arg(format!("-dev-tls-cert-dir={}", dir.path().display()));
+        }
+        let child = server
             .arg(format!("-dev-root-token-id={root}"))
             .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
             .env_clear()
@@ -53,11 +70,12 @@ impl Bao {
         let bao = Bao {
             child: Some(child),
             port,
+            tls,
             root,
             dir,
         };
         let start = Instant::now();
-        while bao.health() != Some(200) {
+        while !bao.up() {
             assert!(
                 start.elapsed() < Duration::from_secs(60),
                 "bao server did not come up: {}",
@@ -69,7 +87,27 @@ impl Bao {
     }
 
     pub fn addr(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The CA certificate of a `-dev-tls` server (PEM).
+    pub fn ca(&self) -> std::path::PathBuf {
+        self.dir.path().join("vault-ca.pem")
+    }
+
+    fn up(&self) -> bool {
+        if !self.tls {
+            return self.health() == Some(200);
+        }
+        self.ca().exists()
+            && self
+                .command()
+                .arg("status")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
     }
 
     /// The status of `GET /v1/sys/health` (200 unsealed, 503 sealed),
@@ -153,6 +191,9 @@ impl Bao {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("VAULT_ADDR", self.addr())
             .env("VAULT_TOKEN", &self.root);
+        if self.tls {
+            cmd.env("VAULT_CACERT", self.ca());
+        }
         cmd
     }
 

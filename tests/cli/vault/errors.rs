@@ -197,3 +197,36 @@ fn doctor_reports_the_address_the_token_and_the_mount() {
     assert!(out.stderr.contains("KV version 1"), "{out}");
     assert!(out.stderr.contains("kv-v2"), "{out}");
 }
+
+#[test]
+fn a_private_ca_is_trusted_through_vault_cacert_only() {
+    let bao = Bao::start_tls();
+    let server = ok_server();
+    let env = TestEnv::new();
+    let key = secret("tls");
+    let mut vars = bao.env(&bao.root);
+    vars.push(paligo_env(&server));
+    let args = [
+        "paligo",
+        "--instance",
+        "acme",
+        "--username",
+        EMAIL,
+        "--store",
+        "vault",
+        "--no-verify",
+    ];
+    // Without the CA the server's certificate is not trusted: nothing stored.
+    let out = env.add(&args, &key, &vars);
+    out.code(7);
+    assert_one_error(&out, &format!("cannot reach Vault at {}", bao.addr()));
+    assert!(out.stderr.contains("TLS"), "{out}");
+    assert!(out.stderr.contains("VAULT_CACERT"), "{out}");
+    assert!(!bao.kv_exists("secret", "paligo"));
+
+    vars.push(("VAULT_CACERT", bao.ca().display().to_string()));
+    env.add(&args, &key, &vars).ok();
+    let out = run_env(&env, &["secret", "paligo"], &vars);
+    out.ok();
+    assert_eq!(out.stdout.trim(), key);
+}

@@ -1,7 +1,7 @@
 //! What the vault store says when it cannot be used: every case exits 7
 //! with its own cause and fix, and never shows the token.
 
-use super::{add, run, run_with_stdin};
+use super::{add, add_with, run, run_with_stdin};
 use crate::common::*;
 
 #[test]
@@ -206,18 +206,8 @@ fn a_private_ca_is_trusted_through_vault_cacert_only() {
     let key = secret("tls");
     let mut vars = bao.env(&bao.root);
     vars.push(paligo_env(&server));
-    let args = [
-        "paligo",
-        "--instance",
-        "acme",
-        "--username",
-        EMAIL,
-        "--store",
-        "vault",
-        "--no-verify",
-    ];
     // Without the CA the server's certificate is not trusted: nothing stored.
-    let out = env.add(&args, &key, &vars);
+    let out = add_with(&env, &vars, &key, &["--no-verify"]);
     out.code(7);
     assert_one_error(&out, &format!("cannot reach Vault at {}", bao.addr()));
     assert!(out.stderr.contains("TLS"), "{out}");
@@ -225,7 +215,7 @@ fn a_private_ca_is_trusted_through_vault_cacert_only() {
     assert!(!bao.kv_exists("secret", "paligo"));
 
     vars.push(("VAULT_CACERT", bao.ca().display().to_string()));
-    env.add(&args, &key, &vars).ok();
+    add_with(&env, &vars, &key, &["--no-verify"]).ok();
     let out = run_env(&env, &["secret", "paligo"], &vars);
     out.ok();
     assert_eq!(out.stdout.trim(), key);

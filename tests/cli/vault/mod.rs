@@ -31,6 +31,13 @@ fn run(env: &TestEnv, server: &Server, bao: &Bao, token: &str, args: &[&str]) ->
 
 /// `cred add paligo --store vault` with a live check against `server`.
 fn add(env: &TestEnv, server: &Server, bao: &Bao, key: &str, extra: &[&str]) -> Run {
+    let mut env_vars = bao.env(&bao.root);
+    env_vars.push(paligo_env(server));
+    add_with(env, &env_vars, key, extra)
+}
+
+/// `cred add paligo --store vault` with exactly these variables.
+fn add_with(env: &TestEnv, vars: &[(&str, String)], key: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "paligo",
         "--instance",
@@ -41,9 +48,7 @@ fn add(env: &TestEnv, server: &Server, bao: &Bao, key: &str, extra: &[&str]) -> 
         "vault",
     ];
     args.extend_from_slice(extra);
-    let mut env_vars = bao.env(&bao.root);
-    env_vars.push(paligo_env(server));
-    env.add(&args, key, &env_vars)
+    env.add(&args, key, vars)
 }
 
 #[test]

@@ -16,7 +16,8 @@
 #    over a 10,000-item answer in 100 pages against `--paginate | jq`
 # 6. /usr/bin/time -v: peak RSS of `cred call` downloading 1 GiB (and curl),
 #    and of the two --jq pipelines
-# 7. a summary table
+# 7. cred exec; the vault store against a real OpenBao dev server on loopback
+# 8. a summary table
 #
 # Needs hyperfine, curl, secret-tool, /usr/bin/time, python3 (scripts/test.sh
 # installs them) and about 1.1 GiB free in $TMPDIR (or /tmp). Takes 1-2
@@ -75,11 +76,16 @@ base=${TMPDIR:-/tmp}
 TMP=$(mktemp -d "$base/cred-bench.XXXXXX")
 TMP=$(cd "$TMP" && pwd -P)
 server_pid=
+bao_pid=
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM HUP
+    if [ -n "$bao_pid" ]; then
+        kill -TERM "$bao_pid" 2>/dev/null || true
+        wait "$bao_pid" 2>/dev/null || true
+    fi
     if [ -n "$server_pid" ]; then
         kill -TERM "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
@@ -426,6 +432,48 @@ mbps_exec=$(python3 -c "print(f'{1024 / $wall_exec:.0f}')")
 printf 'exec adds %s ms beyond the store fetch; 1 GiB masked: %s s (%s MiB/s), peak %s MiB\n' \
     "$exec_added" "$wall_exec" "$mbps_exec" "$rss_exec"
 
+# ---- 5c. the vault store ----------------------------------------------------------
+# A real OpenBao dev server on loopback (the `bao` scripts/test.sh installs,
+# or CRED_TEST_BAO): `cred call` reading the key from Vault at use time,
+# against curl with the key given and `bao kv get | curl`.
+banner "the vault store: cred call vs curl vs bao kv get | curl"
+BAO=${CRED_TEST_BAO:-$(command -v bao || true)}
+[ -x "$BAO" ] || die "no bao binary: run scripts/test.sh once (it installs OpenBao), or set CRED_TEST_BAO"
+BAO_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BAO_TOKEN_ROOT="bench-root-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+mkdir -m 700 "$TMP/bao"
+HOME="$TMP/bao" "$BAO" server -dev -dev-no-store-token -dev-root-token-id="$BAO_TOKEN_ROOT" \
+    -dev-listen-address="127.0.0.1:$BAO_PORT" >"$TMP/bao/log" 2>&1 </dev/null &
+bao_pid=$!
+export VAULT_ADDR="http://127.0.0.1:$BAO_PORT" VAULT_TOKEN="$BAO_TOKEN_ROOT"
+for ((i = 0; i < 100; i++)); do
+    curl -fs -o /dev/null "$VAULT_ADDR/v1/sys/health" && break
+    sleep 0.1
+done
+curl -fs -o /dev/null "$VAULT_ADDR/v1/sys/health" || die "bao server did not come up: $(cat "$TMP/bao/log")"
+CFGV="$TMP/cfgvault"
+mkdir -m 700 "$CFGV"
+# shellcheck disable=SC2016
+printf %s "$KEY" | "$CRED" --config-dir "$CFGV" add generic --name bench --base-url "$BASE" \
+    --template 'Bearer ${apiKey}' --no-verify --api-key-stdin --store vault >/dev/null 2>&1 ||
+    die "cred add --store vault failed"
+# shellcheck disable=SC2016
+bao_curl='sh -c '\''curl -s -o /dev/null -H "Authorization: Bearer $('"$(q "$BAO")"' kv get -field=secret secret/cred/bench)" "$BENCH_URL"'\'
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/vault.json" \
+    -n "cred call bench /small (vault store)" "$QCRED --config-dir $(q "$CFGV") call bench /small -o /dev/null" \
+    -n "curl (key given directly)" "curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small" \
+    -n "bao kv get | curl" "$bao_curl"
+read -r vault_ms vault_curl_ms bao_curl_ms <<<"$(medians "$TMP/vault.json")"
+/usr/bin/time -v -o "$TMP/t_vault.txt" "$CRED" --config-dir "$CFGV" call bench /small -o /dev/null ||
+    die "cred call through the vault store failed"
+read -r rss_vault _ < <(rss_wall "$TMP/t_vault.txt")
+kill -TERM "$bao_pid" 2>/dev/null || true
+wait "$bao_pid" 2>/dev/null || true
+bao_pid=
+unset VAULT_ADDR VAULT_TOKEN
+printf 'vault store: cred call %s, curl %s, bao kv get | curl %s; peak %s MiB\n' \
+    "$(ms_fmt "$vault_ms")" "$(ms_fmt "$vault_curl_ms")" "$(ms_fmt "$bao_curl_ms")" "$rss_vault"
+
 # ---- 6. summary -----------------------------------------------------------------
 t_end=${EPOCHREALTIME/,/.}
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
@@ -446,6 +494,7 @@ record "  ratio cred call / curl" "${ratio_curl}x  ($delta_curl ms)"
 record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
 record "cred exec bench -- true" "$(ms_fmt "$exec_ms")  (true alone $(ms_fmt "$true_ms"); added beyond the store fetch: $exec_added ms)"
 record "cred exec, child writes 1 GiB to a pipe" "$rss_exec MiB peak, ${wall_exec} s, ${mbps_exec} MiB/s"
+record "cred call, vault store (OpenBao on loopback)" "$(ms_fmt "$vault_ms")  (curl $(ms_fmt "$vault_curl_ms"), bao kv get | curl $(ms_fmt "$bao_curl_ms"))"
 record "cred call with CRED_SECRET_BENCH (no keychain)" "$(ms_fmt "$envcall_ms")"
 record "  ratio (CRED_SECRET_BENCH) cred call / curl" "${ratio_env}x  ($delta_env ms)"
 record "cred --version (process start)" "$(ms_fmt "$version_ms")"
@@ -464,6 +513,7 @@ record "cred call 1 GiB to a pipe" "$rss_cred_stdout MiB  (${wall_cred_stdout} s
 record "curl 1 GiB -o FILE" "$rss_curl MiB  (${wall_curl} s, ${mbps_curl} MiB/s; size OK)"
 record "curl 1 GiB to a pipe" "$rss_curl_stdout MiB  (${wall_curl_stdout} s, ${mbps_curl_stdout} MiB/s; size OK)"
 record "cred call --paginate --jq (10,000 items)" "$rss_jq_cred MiB"
+record "cred call /small, vault store" "$rss_vault MiB"
 record "cred call --paginate | jq -r (cred + jq)" "$rss_jq_call MiB + $rss_jq_jq MiB"
 section "this run"
 record "benchmarks (after the build)" "$(python3 -c "print(f'{$t_end - $BENCH_T_BUILT:.0f} s')")"

@@ -220,3 +220,21 @@ fn a_private_ca_is_trusted_through_vault_cacert_only() {
     out.ok();
     assert_eq!(out.stdout.trim(), key);
 }
+
+#[test]
+fn a_failed_config_write_leaves_nothing_in_vault() {
+    let bao = Bao::start();
+    let server = ok_server();
+    let env = TestEnv::new();
+    let key = secret("failwrite");
+    let mut vars = bao.env(&bao.root);
+    vars.push(paligo_env(&server));
+    vars.push(("CRED_TEST_FAIL_CONFIG_WRITE", "1".into()));
+    let out = add_with(&env, &vars, &key, &["--no-verify"]);
+    out.code(1);
+    assert!(out.stderr.contains("nothing was stored"), "{out}");
+    assert!(
+        !bao.kv_exists("secret", "paligo"),
+        "no orphan secret in Vault"
+    );
+}

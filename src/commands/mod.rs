@@ -9,6 +9,7 @@ pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod proxy;
 pub mod remove;
 pub mod rotate;
 pub mod secret;
@@ -81,6 +82,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Exec(args) => exec::run(&ctx, args),
+        Command::Proxy(args) => proxy::run(&ctx, args),
     }
 }
 

@@ -231,7 +231,7 @@ impl<'a> Pipeline<'a> {
             let target = location.to_str().ok().and_then(|l| url.join(l).ok());
             let target = match target {
                 Some(t) if self.pass_redirects => {
-                    let offsite = (!same_origin(self.base, &t)).then(|| Offsite {
+                    let offsite = (!same_origin(self.base, &t)).then_some(Offsite {
                         status,
                         target: Some(t),
                     });

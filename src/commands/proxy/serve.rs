@@ -135,19 +135,21 @@ async fn handle(
             state
                 .log
                 .request(&method, &shown, &status.as_u16().to_string(), len, started);
-            return Ok(refusal);
+            return Ok(*refusal);
         }
     };
     let (parts, body) = req.into_parts();
     let headers = forward::upstream_headers(&parts.headers, &state.up.auth, state.token.as_deref());
+    let len = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     let body = if body.is_end_stream() {
-        None
+        // An empty body the client announced (`Content-Length: 0`) goes
+        // upstream announced too: some servers want a length on a POST.
+        len.map(|_| Body::Bytes(Vec::new()))
     } else {
-        let len = parts
-            .headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
         let reader = IncomingReader {
             body,
             runtime: Handle::current(),
@@ -199,27 +201,27 @@ impl State {
         &self,
         req: &HyperRequest<Incoming>,
         path_and_query: &str,
-    ) -> Result<url::Url, Response<Out>> {
-        if let Some(token) = &self.token {
-            if !has_token(req.headers(), token) {
-                let mut r = json_answer(
-                    StatusCode::UNAUTHORIZED,
-                    "cred proxy: access token missing or wrong",
-                    "send the token cred proxy printed as CRED_PROXY_TOKEN, in `Authorization: Bearer TOKEN` or `Proxy-Authorization: Bearer TOKEN`",
-                );
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer realm=\"cred proxy\""),
-                );
-                return Err(r);
-            }
+    ) -> Result<url::Url, Box<Response<Out>>> {
+        if let Some(token) = &self.token
+            && !has_token(req.headers(), token)
+        {
+            let mut r = json_answer(
+                StatusCode::UNAUTHORIZED,
+                "cred proxy: access token missing or wrong",
+                "send the token cred proxy printed as CRED_PROXY_TOKEN, in `Authorization: Bearer TOKEN` or `Proxy-Authorization: Bearer TOKEN`",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"cred proxy\""),
+            );
+            return Err(Box::new(r));
         }
         if req.method() == Method::CONNECT {
-            return Err(json_answer(
+            return Err(Box::new(json_answer(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "cred proxy does not tunnel",
                 "send plain HTTP requests to the proxy's URL; it adds the auth and forwards them",
-            ));
+            )));
         }
         let url = resolve(&self.up.base, path_and_query).map_err(|why| {
             json_answer(
@@ -245,7 +247,7 @@ impl State {
                 header::CONTENT_TYPE,
                 header::HeaderValue::from_static("application/json"),
             );
-            return Err(r);
+            return Err(Box::new(r));
         }
         Ok(url)
     }

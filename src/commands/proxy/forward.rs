@@ -139,7 +139,9 @@ pub fn run(
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let mut head = Response::new(Out::Stream(rx));
     *head.status_mut() = status;
-    *head.headers_mut() = downstream_headers(up, &request.url, response.headers());
+    // No body to scrub (HEAD, 204, 304): the length stays as the API said.
+    let bodiless = request.method == reqwest::Method::HEAD || matches!(status.as_u16(), 204 | 304);
+    *head.headers_mut() = downstream_headers(up, &request.url, response.headers(), bodiless);
     if respond.send(head).is_err() {
         return Outcome {
             status: status.as_u16(),
@@ -206,18 +208,23 @@ impl Write for ChannelWriter<'_> {
     }
 }
 
-/// The answer's headers as the client gets them: hop-by-hop ones and
-/// `Content-Length` dropped (scrubbing may change the length; the body goes
-/// chunked), a `Location` under the base URL rewritten to the proxy, every
-/// value scrubbed.
-fn downstream_headers(up: &Upstream, request_url: &Url, from: &HeaderMap) -> HeaderMap {
+/// The answer's headers as the client gets them: hop-by-hop ones dropped,
+/// and `Content-Length` unless `bodiless` (scrubbing may change the
+/// length; the body goes chunked), a `Location` under the base URL
+/// rewritten to the proxy, every value scrubbed.
+fn downstream_headers(
+    up: &Upstream,
+    request_url: &Url,
+    from: &HeaderMap,
+    bodiless: bool,
+) -> HeaderMap {
     let named_by_connection = connection_tokens(from);
     let mut out = HeaderMap::new();
     for (name, value) in from {
         let n = name.as_str();
         if HOP_BY_HOP.contains(&n)
             || named_by_connection.iter().any(|c| c == n)
-            || name == header::CONTENT_LENGTH
+            || (name == header::CONTENT_LENGTH && !bodiless)
         {
             continue;
         }
@@ -367,6 +374,7 @@ mod tests {
                 ("Content-Length", "5"),
                 ("X-Echo", "k3y-0123456789"),
             ]),
+            false,
         );
         assert_eq!(h["location"], "https://cdn.example.net/f?sig=<redacted>");
         assert_eq!(h["x-echo"], "<redacted>");

@@ -3,6 +3,7 @@
 //! received. [`Proxy`] runs one and reads the lines it prints first.
 
 mod access;
+mod failures;
 mod generic;
 mod load;
 mod redirects;

@@ -7,24 +7,12 @@ use super::*;
 #[test]
 fn an_unreachable_api_is_a_502_with_a_json_reason() {
     let env = TestEnv::new();
-    let api = (
-        "CRED_PALIGO_URL",
-        format!("http://127.0.0.1:{}/{{instance}}/api/v2", closed_port()),
-    );
-    let key = secret("paligo");
-    env.add(
-        &[
-            "paligo",
-            "--instance",
-            "acme",
-            "--username",
-            EMAIL,
-            "--no-verify",
-        ],
-        &key,
-        &[api.clone()],
-    )
-    .ok();
+    // The credential is stored for a server that is gone when the proxy
+    // forwards to it: nothing listens on its port any more.
+    let gone = Server::start(|_| Reply::json(200, "{}"));
+    let key = add_paligo_unchecked(&env, &gone);
+    let api = paligo_env(&gone);
+    drop(gone);
     let proxy = Proxy::start(&env, &[api], &["paligo"]);
     let out = curl(&[
         "-H",

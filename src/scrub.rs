@@ -10,8 +10,8 @@
 //! errors); [`ScrubWriter`] masks a stream, also across chunk boundaries,
 //! holding back only the bytes that could still be the start of a secret.
 //!
-//! `call`'s output, `-v`, error messages and the live checks use it today;
-//! `exec` and `proxy` will.
+//! `call`'s output, `-v`, error messages, the live checks, `exec`'s child
+//! output and `proxy`'s answers and log use it.
 
 use std::io::{self, Write};
 

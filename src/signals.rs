@@ -11,6 +11,9 @@
 //!   their default action.
 //! - [`forward_to`]: while `cred exec` runs a child, those signals are
 //!   passed on to it instead, and cred waits for it to end.
+//! - [`on_stop`]: a long-running command (`cred proxy`) stops cleanly on
+//!   the first of those signals; a second one ends the process at once
+//!   (exit 130).
 
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -162,6 +165,19 @@ pub fn exit_after(after: std::time::Duration, err: crate::error::Error) {
         });
 }
 
+/// What a long-running command does on SIGINT, SIGTERM or SIGHUP (given
+/// the signal's name), once; a second signal exits 130 at once.
+type StopHook = Box<dyn Fn(&'static str) + Send + Sync>;
+
+static STOP: Mutex<Option<StopHook>> = Mutex::new(None);
+
+/// From now on the first SIGINT, SIGTERM or SIGHUP calls `stop` (which
+/// should end the command cleanly) instead of ending the process.
+pub fn on_stop(stop: impl Fn(&'static str) + Send + Sync + 'static) {
+    *STOP.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(stop));
+    watch_signals();
+}
+
 /// The child has ended: signals keep their usual effect again.
 pub fn stop_forwarding() {
     CHILD.store(0, Ordering::SeqCst);
@@ -185,6 +201,10 @@ fn guarded() -> bool {
     CANCELLING.load(Ordering::SeqCst) || SAVED.lock().map(|s| s.guards > 0).unwrap_or(true)
 }
 
+/// A stop hook ran: the next signal ends the process at once.
+#[cfg(unix)]
+static STOPPING: AtomicBool = AtomicBool::new(false);
+
 /// Starts, once, the thread that handles SIGINT, SIGTERM and SIGHUP.
 fn watch_signals() {
     static ONCE: Once = Once::new();
@@ -207,6 +227,18 @@ fn watch_signals() {
                             let _ = rustix::process::kill_process(pid, sig);
                         }
                         continue;
+                    }
+                    if let Some(stop) = STOP.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        stop(match signal {
+                            SIGINT => "SIGINT",
+                            SIGTERM => "SIGTERM",
+                            _ => "SIGHUP",
+                        });
+                        STOPPING.store(true, Ordering::SeqCst);
+                        continue;
+                    }
+                    if STOPPING.load(Ordering::SeqCst) {
+                        std::process::exit(i32::from(crate::error::Exit::Cancelled.code()));
                     }
                     if guarded() {
                         restore_terminal();

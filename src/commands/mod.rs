@@ -9,6 +9,7 @@ pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod proxy;
 pub mod pull;
 pub mod remove;
 pub mod rotate;
@@ -86,6 +87,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Exec(args) => exec::run(&ctx, args),
         Command::Pull(args) => pull::run(&ctx, args),
+        Command::Proxy(args) => proxy::run(&ctx, args),
     }
 }
 

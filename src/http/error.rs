@@ -70,6 +70,8 @@ pub enum SendError {
     Build(#[source] reqwest::Error),
     #[error("could not open a file to upload")]
     BodyFile(#[source] io::Error),
+    #[error("the request body was streamed already and cannot be sent again")]
+    BodySpent,
 }
 
 impl SendError {
@@ -180,7 +182,8 @@ impl SendError {
             SendError::UnsendableKey
             | SendError::BadHeaderName(_)
             | SendError::Build(_)
-            | SendError::BodyFile(_) => Exit::Failure,
+            | SendError::BodyFile(_)
+            | SendError::BodySpent => Exit::Failure,
             _ => Exit::Network,
         }
     }
@@ -206,7 +209,7 @@ impl SendError {
                 "check the key and the template; `cred rotate NAME` stores a new key"
             }
             SendError::BodyFile(_) => "check the path after @ in --form",
-            SendError::BadHeaderName(_) | SendError::Build(_) => "",
+            SendError::BadHeaderName(_) | SendError::Build(_) | SendError::BodySpent => "",
         }
     }
 }

@@ -10,9 +10,10 @@
 //!   the live checks both send through it.
 //!
 //! The pipeline is blocking (`reqwest::blocking`, whose runtime runs on a
-//! thread of its own). A server that needs to forward requests (the coming
-//! `proxy`) serves each connection on its own thread and calls the same
-//! pipeline; it must not call it from inside an async task.
+//! thread of its own), for every caller. `cred proxy` serves with hyper on
+//! tokio and hands each request to tokio's blocking pool
+//! (`spawn_blocking`), which calls the same pipeline; nothing may call it
+//! from inside an async task.
 
 pub mod body;
 pub mod error;

@@ -8,7 +8,9 @@
 //! redirects without it ([`Pipeline::follow_offsite`]: no auth header, no
 //! query key, no `Referer`). 429, 503 with `Retry-After`, and transient
 //! failures (reset connections, 502, 503, 504) are waited out as the
-//! [`RetryPolicy`] allows. An [`Observer`] sees each request,
+//! [`RetryPolicy`] allows. With [`Pipeline::pass_redirects`] (the proxy)
+//! no redirect is followed: every 3xx answer is handed back as it came,
+//! for the caller to pass on. An [`Observer`] sees each request,
 //! each answer and each wait (verbose output, spinners) without the
 //! pipeline knowing who is watching.
 
@@ -97,6 +99,7 @@ pub struct Pipeline<'a> {
     timeout: Duration,
     observer: &'a dyn Observer,
     follow_offsite: bool,
+    pass_redirects: bool,
 }
 
 impl<'a> Pipeline<'a> {
@@ -111,6 +114,7 @@ impl<'a> Pipeline<'a> {
             timeout,
             observer: &Quiet,
             follow_offsite: false,
+            pass_redirects: false,
         }
     }
 
@@ -129,6 +133,14 @@ impl<'a> Pipeline<'a> {
     /// later hop carries the key either.
     pub fn follow_offsite(mut self, follow: bool) -> Self {
         self.follow_offsite = follow;
+        self
+    }
+
+    /// Follow no redirect at all: a 3xx answer is the final answer (its
+    /// `offsite` still says whether it points to another origin). For a
+    /// caller that passes redirects on to its own client (`cred proxy`).
+    pub fn pass_redirects(mut self, pass: bool) -> Self {
+        self.pass_redirects = pass;
         self
     }
 
@@ -218,6 +230,13 @@ impl<'a> Pipeline<'a> {
             };
             let target = location.to_str().ok().and_then(|l| url.join(l).ok());
             let target = match target {
+                Some(t) if self.pass_redirects => {
+                    let offsite = (!same_origin(self.base, &t)).then_some(Offsite {
+                        status,
+                        target: Some(t),
+                    });
+                    return Ok((response, offsite));
+                }
                 Some(t) if keyed && same_origin(self.base, &t) => t,
                 Some(mut t) if self.follow_offsite => {
                     if keyed {
@@ -287,7 +306,7 @@ impl<'a> Pipeline<'a> {
         }
         let mut builder = self.client.request(method.clone(), url).headers(all);
         if let Some(b) = body {
-            builder = b.build(builder).map_err(SendError::BodyFile)?;
+            builder = b.build(builder)?;
         }
         builder
             .build()
@@ -296,7 +315,7 @@ impl<'a> Pipeline<'a> {
 }
 
 /// The URL without the key's query parameter (for query placement).
-fn without_auth_query(url: &mut Url, auth: &Auth) {
+pub fn without_auth_query(url: &mut Url, auth: &Auth) {
     let Some((name, _)) = auth.query() else {
         return;
     };

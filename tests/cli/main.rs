@@ -13,6 +13,7 @@ mod exec;
 mod foundations;
 mod generated;
 mod hostile;
+mod proxy;
 mod security;
 mod storage;
 mod stores;

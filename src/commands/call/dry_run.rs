@@ -94,7 +94,8 @@ pub fn dry_run(
     }
     let mut note = None;
     match &plan.body {
-        None => {}
+        // `call` never streams a body of unknown origin (only the proxy does).
+        None | Some(Body::Stream(_)) => {}
         Some(Body::Multipart(parts)) => {
             for part in parts {
                 curl.push(match part {

@@ -1,0 +1,383 @@
+//! The blocking half of the proxy: one forwarded request, run on a thread
+//! of tokio's blocking pool (never inside an async task, since the pipeline
+//! is `reqwest::blocking`). It sends through the one pipeline
+//! ([`Pipeline::pass_redirects`]: no redirect followed, so none carries the
+//! key anywhere), hands the answer's head back to the server with the
+//! hop-by-hop headers dropped, a same-origin `Location` rewritten to the
+//! proxy's address and every header value scrubbed, then streams the body
+//! through the scrubber ([`ScrubWriter`]) into a small bounded channel.
+
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::{Response, StatusCode};
+use reqwest::blocking::Client;
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::sync::{mpsc, oneshot};
+use url::Url;
+
+use super::serve::Out;
+use crate::http::pipeline::without_auth_query;
+use crate::http::{Pipeline, Request, SendError, is_under};
+use crate::providers::Auth;
+use crate::scrub::Secrets;
+
+/// Chunks of an answer in flight between the blocking reader and the
+/// connection: at most this many, so memory stays bounded per request.
+pub const CHANNEL_CHUNKS: usize = 4;
+
+/// Bytes read from the upstream answer at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Where and how requests are forwarded: shared by every request.
+pub struct Upstream {
+    pub client: Client,
+    pub auth: Auth,
+    pub base: Url,
+    /// Every form of the key (and the access token): scrubbed from answers
+    /// and from the log.
+    pub secrets: Secrets,
+    pub timeout: Duration,
+    /// How the proxy's client reaches it (`http://127.0.0.1:PORT`), for
+    /// rewriting `Location`; empty on a Unix socket (the path alone).
+    pub public: String,
+}
+
+/// How one forwarded request ended, for its log line.
+pub struct Outcome {
+    pub status: u16,
+    /// The answer was not delivered whole: why.
+    pub cut: Option<&'static str>,
+}
+
+/// Headers that describe one connection, not the message: never passed
+/// on in either direction.
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The client's headers as they go upstream: without the hop-by-hop ones,
+/// `Host` and `Content-Length` (the pipeline's client sets them),
+/// `Accept-Encoding` (the pipeline's client asks for what it decodes, so
+/// the scrubber sees the real bytes), `Expect`, the access token, and any
+/// header of the name the credential's auth uses (the auth is added once,
+/// by the pipeline).
+pub fn upstream_headers(from: &HeaderMap, auth: &Auth, token: Option<&str>) -> HeaderMap {
+    let named_by_connection = connection_tokens(from);
+    let auth_name = auth.header().map(|(n, _)| n.to_ascii_lowercase());
+    let mut out = HeaderMap::new();
+    for (name, value) in from {
+        let n = name.as_str();
+        let dropped = HOP_BY_HOP.contains(&n)
+            || named_by_connection.iter().any(|c| c == n)
+            || [
+                header::HOST,
+                header::CONTENT_LENGTH,
+                header::ACCEPT_ENCODING,
+                header::EXPECT,
+            ]
+            .contains(name)
+            || auth_name.as_deref() == Some(n)
+            || (name == header::AUTHORIZATION
+                && token.is_some_and(|t| super::access::is_bearer(value.as_bytes(), t)));
+        if !dropped {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// The header names a `Connection` header lists (hop-by-hop too).
+fn connection_tokens(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Sends `request` and delivers the answer: the head through `respond`,
+/// the body's chunks after it. `sent` counts the body bytes delivered.
+pub fn run(
+    up: &Upstream,
+    request: Request,
+    respond: oneshot::Sender<Response<Out>>,
+    sent: &AtomicU64,
+) -> Outcome {
+    let answer = Pipeline::new(&up.client, &up.auth, &up.base, up.timeout)
+        .pass_redirects(true)
+        .send(&request);
+    let mut response = match answer {
+        Ok(s) => s.response,
+        Err(e) => {
+            let status = if e.is_timeout() {
+                StatusCode::GATEWAY_TIMEOUT
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            let _ = respond.send(upstream_failed(up, status, &e));
+            return Outcome {
+                status: status.as_u16(),
+                cut: None,
+            };
+        }
+    };
+    let status = response.status();
+    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let mut head = Response::new(Out::Stream(rx));
+    *head.status_mut() = status;
+    // No body to scrub (HEAD, 204, 304): the length stays as the API said.
+    let bodiless = request.method == reqwest::Method::HEAD || matches!(status.as_u16(), 204 | 304);
+    *head.headers_mut() = downstream_headers(up, &request.url, response.headers(), bodiless);
+    if respond.send(head).is_err() {
+        return Outcome {
+            status: status.as_u16(),
+            cut: Some("the client went away"),
+        };
+    }
+    let cut = pump(&mut response, &up.secrets, &tx, sent);
+    Outcome {
+        status: status.as_u16(),
+        cut,
+    }
+}
+
+/// Copies the answer's body through the scrubber into the channel. On a
+/// broken upstream the channel gets an error, so the client's connection
+/// is aborted rather than the body ended as if it were whole.
+fn pump(
+    from: &mut impl Read,
+    secrets: &Secrets,
+    tx: &mpsc::Sender<io::Result<Bytes>>,
+    sent: &AtomicU64,
+) -> Option<&'static str> {
+    let mut w = secrets.writer(ChannelWriter { tx, sent });
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if w.write_all(&buf[..n]).is_err() {
+                    return Some("the client went away");
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => {
+                let _ = tx.blocking_send(Err(io::Error::other("the upstream answer broke off")));
+                return Some("the upstream answer broke off");
+            }
+        }
+    }
+    match w.finish() {
+        Ok(_) => None,
+        Err(_) => Some("the client went away"),
+    }
+}
+
+/// Hands each scrubbed chunk to the connection, waiting while the channel
+/// is full (the client reads slower than the upstream sends).
+struct ChannelWriter<'a> {
+    tx: &'a mpsc::Sender<io::Result<Bytes>>,
+    sent: &'a AtomicU64,
+}
+
+impl Write for ChannelWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tx
+            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        self.sent.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The answer's headers as the client gets them: hop-by-hop ones dropped,
+/// and `Content-Length` unless `bodiless` (scrubbing may change the
+/// length; the body goes chunked), a `Location` under the base URL
+/// rewritten to the proxy, every value scrubbed.
+fn downstream_headers(
+    up: &Upstream,
+    request_url: &Url,
+    from: &HeaderMap,
+    bodiless: bool,
+) -> HeaderMap {
+    let named_by_connection = connection_tokens(from);
+    let mut out = HeaderMap::new();
+    for (name, value) in from {
+        let n = name.as_str();
+        if HOP_BY_HOP.contains(&n)
+            || named_by_connection.iter().any(|c| c == n)
+            || (name == header::CONTENT_LENGTH && !bodiless)
+        {
+            continue;
+        }
+        let value = if name == header::LOCATION {
+            rewrite_location(up, request_url, value).unwrap_or_else(|| value.clone())
+        } else {
+            value.clone()
+        };
+        out.append(name.clone(), scrub_value(&up.secrets, &value));
+    }
+    out
+}
+
+/// A `Location` that points under the credential's base URL, as the same
+/// place through the proxy (without a query-placed key); `None` for one
+/// that points elsewhere (passed on as it is: the client may follow it,
+/// and it never had the key).
+fn rewrite_location(up: &Upstream, request_url: &Url, value: &HeaderValue) -> Option<HeaderValue> {
+    let mut target = request_url.join(value.to_str().ok()?).ok()?;
+    if !is_under(&up.base, &target) {
+        return None;
+    }
+    without_auth_query(&mut target, &up.auth);
+    let prefix = up.base.path().trim_end_matches('/');
+    let rest = target.path().get(prefix.len()..).unwrap_or("");
+    let mut local = format!("{}{}", up.public, if rest.is_empty() { "/" } else { rest });
+    if let Some(q) = target.query() {
+        local.push('?');
+        local.push_str(q);
+    }
+    if let Some(f) = target.fragment() {
+        local.push('#');
+        local.push_str(f);
+    }
+    HeaderValue::from_str(&local).ok()
+}
+
+/// A header value with every form of the key masked.
+fn scrub_value(secrets: &Secrets, value: &HeaderValue) -> HeaderValue {
+    let (bytes, hits) = secrets.scrub_bytes(value.as_bytes());
+    if hits == 0 {
+        return value.clone();
+    }
+    HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| HeaderValue::from_static("<redacted>"))
+}
+
+/// 502 or 504 with the reason as JSON (scrubbed: a transport error names
+/// hosts, never the key, but nothing is taken on trust).
+fn upstream_failed(up: &Upstream, status: StatusCode, e: &SendError) -> Response<Out> {
+    let mut reason = e.to_string();
+    if let Some(source) = std::error::Error::source(e) {
+        reason.push_str(": ");
+        reason.push_str(&crate::http::error::chain_text(source));
+    }
+    json_answer(
+        status,
+        "cred proxy could not reach the API",
+        &up.secrets.scrub_str(&reason),
+    )
+}
+
+/// An answer the proxy makes itself: `{"error": …, "reason": …}`.
+pub fn json_answer(status: StatusCode, error: &str, reason: &str) -> Response<Out> {
+    let body = serde_json::json!({ "error": error, "reason": reason }).to_string() + "\n";
+    let mut r = Response::new(Out::Full(Some(Bytes::from(body))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// `name: value` as header parts, for tests.
+#[cfg(test)]
+fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(
+            reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn upstream(auth: Auth) -> Upstream {
+        let key = SecretString::from("k3y-0123456789");
+        Upstream {
+            client: Client::new(),
+            secrets: Secrets::new(&key, &auth),
+            auth,
+            base: Url::parse("https://api.example.com/v1").unwrap(),
+            timeout: Duration::from_secs(1),
+            public: "http://127.0.0.1:9".into(),
+        }
+    }
+
+    #[test]
+    fn the_token_and_the_auth_header_stay_behind() {
+        let auth = Auth::basic("me", "k3y-0123456789");
+        let from = headers(&[
+            ("Authorization", "Bearer cpx_tok"),
+            ("Proxy-Authorization", "Bearer cpx_tok"),
+            ("Connection", "keep-alive, X-Hop"),
+            ("X-Hop", "1"),
+            ("Host", "127.0.0.1:9"),
+            ("Accept-Encoding", "gzip"),
+            ("Accept", "application/json"),
+        ]);
+        let out = upstream_headers(&from, &auth, Some("cpx_tok"));
+        let names: Vec<&str> = out.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["accept"]);
+        let query = Auth::Query {
+            name: "api_key".into(),
+            value: SecretString::from("k"),
+        };
+        let other = headers(&[("Authorization", "Bearer someone-elses")]);
+        assert_eq!(upstream_headers(&other, &query, Some("cpx_tok")).len(), 1);
+    }
+
+    #[test]
+    fn locations_under_the_base_point_at_the_proxy() {
+        let up = upstream(Auth::Query {
+            name: "api_key".into(),
+            value: SecretString::from("k3y-0123456789"),
+        });
+        let at = Url::parse("https://api.example.com/v1/docs?api_key=k3y-0123456789").unwrap();
+        let loc = |v: &str| rewrite_location(&up, &at, &HeaderValue::from_str(v).unwrap());
+        assert_eq!(
+            loc("/v1/docs/2?page=3&api_key=k3y-0123456789").unwrap(),
+            "http://127.0.0.1:9/docs/2?page=3"
+        );
+        assert_eq!(loc("other").unwrap(), "http://127.0.0.1:9/other");
+        assert!(loc("https://cdn.example.net/file").is_none());
+        assert!(loc("/login").is_none());
+        let h = downstream_headers(
+            &up,
+            &at,
+            &headers(&[
+                ("Location", "https://cdn.example.net/f?sig=k3y-0123456789"),
+                ("Content-Length", "5"),
+                ("X-Echo", "k3y-0123456789"),
+            ]),
+            false,
+        );
+        assert_eq!(h["location"], "https://cdn.example.net/f?sig=<redacted>");
+        assert_eq!(h["x-echo"], "<redacted>");
+        assert!(h.get("content-length").is_none());
+    }
+}

@@ -1,0 +1,418 @@
+//! The async half of the proxy: hyper's HTTP/1 server on a small tokio
+//! runtime. Each connection is a tokio task (an idle or slow client costs a
+//! task, not a thread); hyper parses the requests, with a deadline for a
+//! request's head ([`HEAD_TIMEOUT`]) so a client that sends its headers
+//! byte by byte is dropped in the end and never holds anything but its own
+//! task. A request is admitted here (the token, the path, `--allow`), then
+//! forwarded on tokio's blocking pool ([`forward::run`]), since the
+//! pipeline is blocking; its answer comes back through a bounded channel.
+//! Every request gets one log line ([`Log`]); those still running when the
+//! proxy stops get one saying they were cut ([`InFlight`]).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Buf, Bytes};
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::{Method, Request as HyperRequest, Response, StatusCode, header};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::runtime::Handle;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::access::{Allow, has_token};
+use super::forward::{self, Upstream, json_answer};
+use crate::http::{Body, Request, resolve};
+
+/// How long a client may take to send a request's head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections served at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// What the proxy knows while it runs.
+pub struct State {
+    pub up: Upstream,
+    /// The access token (TCP); `None` on a Unix socket.
+    pub token: Option<String>,
+    pub allow: Allow,
+    pub log: Log,
+    pub inflight: InFlight,
+}
+
+/// The body of an answer: made by the proxy, or streamed from upstream.
+pub enum Out {
+    Full(Option<Bytes>),
+    Stream(mpsc::Receiver<io::Result<Bytes>>),
+}
+
+impl HttpBody for Out {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        match self.get_mut() {
+            Out::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
+            Out::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|r| r.map(Frame::data))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(self, Out::Full(None))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Out::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
+            Out::Full(None) => SizeHint::with_exact(0),
+            Out::Stream(_) => SizeHint::default(),
+        }
+    }
+}
+
+/// Serves every connection `accept` yields, each as a task of its own.
+pub async fn accept_loop<S, F, Fut>(state: Arc<State>, mut accept: F)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = io::Result<S>>,
+{
+    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match accept().await {
+            Ok(s) => s,
+            Err(_) => {
+                // Out of file descriptors, or a connection gone before it
+                // was accepted: try again shortly.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEAD_TIMEOUT)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            drop(slot);
+        });
+    }
+}
+
+/// One request: refused here, or forwarded on the blocking pool.
+async fn handle(
+    req: HyperRequest<Incoming>,
+    state: Arc<State>,
+) -> Result<Response<Out>, Infallible> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let shown = state.shown(&path_and_query);
+    let url = match state.admit(&req, &path_and_query) {
+        Ok(url) => url,
+        Err(refusal) => {
+            let (status, len) = (refusal.status(), refusal.size_hint().exact().unwrap_or(0));
+            state
+                .log
+                .request(&method, &shown, &status.as_u16().to_string(), len, started);
+            return Ok(*refusal);
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let headers = forward::upstream_headers(&parts.headers, &state.up.auth, state.token.as_deref());
+    let len = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = if body.is_end_stream() {
+        // An empty body the client announced (`Content-Length: 0`) goes
+        // upstream announced too: some servers want a length on a POST.
+        len.map(|_| Body::Bytes(Vec::new()))
+    } else {
+        let reader = IncomingReader {
+            body,
+            runtime: Handle::current(),
+            chunk: Bytes::new(),
+            timeout: state.up.timeout,
+        };
+        Some(Body::Stream(crate::http::body::Streamed::new(reader, len)))
+    };
+    let request = Request {
+        method: method.clone(),
+        url,
+        headers,
+        body,
+    };
+    let (respond, answer) = oneshot::channel();
+    let id = state.inflight.begin(&method, &shown, started);
+    let job = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let sent = job.inflight.counter(id);
+        let outcome = forward::run(&job.up, request, respond, &sent);
+        if let Some(entry) = job.inflight.end(id) {
+            let status = match outcome.cut {
+                Some(why) => format!("{} cut: {why}", outcome.status),
+                None => outcome.status.to_string(),
+            };
+            job.log.request(
+                &entry.method,
+                &entry.shown,
+                &status,
+                sent.load(Ordering::Relaxed),
+                entry.started,
+            );
+        }
+    });
+    Ok(answer.await.unwrap_or_else(|_| {
+        json_answer(
+            StatusCode::BAD_GATEWAY,
+            "cred proxy could not forward the request",
+            "the forwarding thread ended without an answer",
+        )
+    }))
+}
+
+impl State {
+    /// The upstream URL for an admitted request, or the answer refusing
+    /// it: 401 without the token (TCP), 400 for a path outside the base
+    /// URL, 403 for one `--allow` does not list.
+    fn admit(
+        &self,
+        req: &HyperRequest<Incoming>,
+        path_and_query: &str,
+    ) -> Result<url::Url, Box<Response<Out>>> {
+        if let Some(token) = &self.token
+            && !has_token(req.headers(), token)
+        {
+            let mut r = json_answer(
+                StatusCode::UNAUTHORIZED,
+                "cred proxy: access token missing or wrong",
+                "send the token cred proxy printed as CRED_PROXY_TOKEN, in `Authorization: Bearer TOKEN` or `Proxy-Authorization: Bearer TOKEN`",
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"cred proxy\""),
+            );
+            return Err(Box::new(r));
+        }
+        if req.method() == Method::CONNECT {
+            return Err(Box::new(json_answer(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "cred proxy does not tunnel",
+                "send plain HTTP requests to the proxy's URL; it adds the auth and forwards them",
+            )));
+        }
+        let url = resolve(&self.up.base, path_and_query).map_err(|why| {
+            json_answer(
+                StatusCode::BAD_REQUEST,
+                "cred proxy: bad path",
+                &self.up.secrets.scrub_str(&why),
+            )
+        })?;
+        let prefix = self.up.base.path().trim_end_matches('/');
+        let under = url.path().get(prefix.len()..).unwrap_or("");
+        let under = if under.is_empty() { "/" } else { under };
+        if let Some(why) = self.allow.refusal(req.method(), under) {
+            let body = serde_json::json!({
+                "error": "cred proxy: not allowed",
+                "reason": self.up.secrets.scrub_str(&why),
+                "allowed": self.allow.rules(),
+            })
+            .to_string()
+                + "\n";
+            let mut r = Response::new(Out::Full(Some(Bytes::from(body))));
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            );
+            return Err(Box::new(r));
+        }
+        Ok(url)
+    }
+
+    /// The path and query as the log shows them: every form of the key and
+    /// the token masked, the value of a query-placed key's parameter too,
+    /// control characters escaped.
+    fn shown(&self, path_and_query: &str) -> String {
+        let mut text = self.up.secrets.scrub_str(path_and_query);
+        if let (Some((name, _)), Some((path, query))) = (self.up.auth.query(), text.split_once('?'))
+        {
+            let pairs: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((k, _)) if k == name => format!("{k}={}", crate::scrub::REDACTED),
+                    _ => pair.to_string(),
+                })
+                .collect();
+            text = format!("{path}?{}", pairs.join("&"));
+        }
+        crate::escape::visible(&text).into_owned()
+    }
+}
+
+/// The client's request body as a blocking reader for the pipeline: each
+/// read waits (on the runtime) for the next chunk hyper has, at most the
+/// proxy's timeout.
+struct IncomingReader {
+    body: Incoming,
+    runtime: Handle,
+    chunk: Bytes,
+    timeout: Duration,
+}
+
+impl Read for IncomingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.chunk.is_empty() {
+            let body = &mut self.body;
+            let next = self.runtime.block_on(tokio::time::timeout(
+                self.timeout,
+                std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx)),
+            ));
+            match next {
+                Err(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client stopped sending its request body",
+                    ));
+                }
+                Ok(None) => return Ok(0),
+                Ok(Some(Err(e))) => return Err(io::Error::other(e)),
+                Ok(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        self.chunk = data;
+                    }
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk[..n]);
+        self.chunk.advance(n);
+        Ok(n)
+    }
+}
+
+/// The request log: one line per request, to stderr or `--log FILE`.
+pub struct Log {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Log {
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        Log {
+            out: Mutex::new(out),
+        }
+    }
+
+    /// `TIME METHOD PATH STATUS BYTES B MS ms`. `shown` is already scrubbed.
+    pub fn request(
+        &self,
+        method: &Method,
+        shown: &str,
+        status: &str,
+        bytes: u64,
+        started: Instant,
+    ) {
+        let line = format!(
+            "{} {method} {shown} {status} {bytes} B {} ms",
+            humantime::format_rfc3339_seconds(SystemTime::now()),
+            started.elapsed().as_millis()
+        );
+        self.line(&line);
+    }
+
+    /// A line of its own (start, stop).
+    pub fn line(&self, text: &str) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+}
+
+/// A forwarded request still running.
+pub struct Entry {
+    pub method: Method,
+    pub shown: String,
+    pub started: Instant,
+    sent: Arc<AtomicU64>,
+}
+
+/// The forwarded requests still running, so that stopping can say which
+/// were cut.
+#[derive(Default)]
+pub struct InFlight {
+    next: AtomicU64,
+    running: Mutex<HashMap<u64, Entry>>,
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Entry>> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn begin(&self, method: &Method, shown: &str, started: Instant) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.lock().insert(
+            id,
+            Entry {
+                method: method.clone(),
+                shown: shown.to_string(),
+                started,
+                sent: Arc::new(AtomicU64::new(0)),
+            },
+        );
+        id
+    }
+
+    /// The byte counter of a running request.
+    fn counter(&self, id: u64) -> Arc<AtomicU64> {
+        self.lock()
+            .get(&id)
+            .map(|e| e.sent.clone())
+            .unwrap_or_default()
+    }
+
+    /// Takes a request out; `None` when stopping already logged it as cut.
+    fn end(&self, id: u64) -> Option<Entry> {
+        self.lock().remove(&id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Logs every request still running as cut, and forgets them.
+    pub fn cut_all(&self, log: &Log, why: &str) {
+        let cut: Vec<Entry> = self.lock().drain().map(|(_, e)| e).collect();
+        for e in cut {
+            log.request(
+                &e.method,
+                &e.shown,
+                &format!("cut: {why}"),
+                e.sent.load(Ordering::Relaxed),
+                e.started,
+            );
+        }
+    }
+}

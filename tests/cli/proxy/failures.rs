@@ -1,0 +1,55 @@
+//! `cred proxy` when the API cannot be reached or the client asks for
+//! something outside the base URL: the proxy answers itself, with JSON,
+//! and says nothing of the key.
+
+use super::*;
+
+#[test]
+fn an_unreachable_api_is_a_502_with_a_json_reason() {
+    let env = TestEnv::new();
+    // The credential is stored for a server that is gone when the proxy
+    // forwards to it: nothing listens on its port any more.
+    let gone = Server::start(|_| Reply::json(200, "{}"));
+    let key = add_paligo_unchecked(&env, &gone);
+    let api = paligo_env(&gone);
+    drop(gone);
+    let proxy = Proxy::start(&env, &[api], &["paligo"]);
+    let out = curl(&[
+        "-H",
+        &bearer(&proxy.token()),
+        "-w",
+        "\n%{http_code}",
+        &format!("{}/documents", proxy.url()),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    assert_eq!(code, "502", "{text}");
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert!(v["reason"].as_str().unwrap().contains("refused"), "{v}");
+    assert_hidden("the answer", text.as_bytes(), &paligo_forms(&key));
+    let stopped = proxy.stop();
+    assert!(
+        stopped.stderr.contains(" GET /documents 502 "),
+        "{}",
+        stopped.stderr
+    );
+}
+
+#[test]
+fn a_path_that_climbs_out_of_the_base_url_is_refused_and_not_forwarded() {
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let (proxy, _key) = paligo_proxy(&env, &server, &[]);
+    let auth = bearer(&proxy.token());
+    for path in ["/../../other", "/%2e%2e/%2e%2e/other"] {
+        let code = status_of(&[
+            "--path-as-is",
+            "-H",
+            &auth,
+            &format!("{}{path}", proxy.url()),
+        ]);
+        assert_eq!(code, 400, "{path}");
+    }
+    assert_eq!(server.count(), 0);
+    proxy.stop();
+}

@@ -27,7 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::access::{Allow, has_token};
+use super::access::{Allow, has_token, hidden_climb};
 use super::forward::{self, Upstream, json_answer};
 use crate::http::{Body, Request, resolve};
 
@@ -196,7 +196,8 @@ async fn handle(
 impl State {
     /// The upstream URL for an admitted request, or the answer refusing
     /// it: 401 without the token (TCP), 400 for a path outside the base
-    /// URL, 403 for one `--allow` does not list.
+    /// URL (also one that only climbs out once the API decodes it), 403
+    /// for one `--allow` does not list.
     fn admit(
         &self,
         req: &HyperRequest<Incoming>,
@@ -221,6 +222,17 @@ impl State {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "cred proxy does not tunnel",
                 "send plain HTTP requests to the proxy's URL; it adds the auth and forwards them",
+            )));
+        }
+        let path = path_and_query.split('?').next().unwrap_or_default();
+        if hidden_climb(path) {
+            return Err(Box::new(json_answer(
+                StatusCode::BAD_REQUEST,
+                "cred proxy: bad path",
+                &format!(
+                    "`{}` holds a `..` hidden by percent-encoding or a `;` parameter, which the API could resolve outside the base URL",
+                    self.up.secrets.scrub_str(path)
+                ),
             )));
         }
         let url = resolve(&self.up.base, path_and_query).map_err(|why| {

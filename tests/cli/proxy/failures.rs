@@ -53,3 +53,41 @@ fn a_path_that_climbs_out_of_the_base_url_is_refused_and_not_forwarded() {
     assert_eq!(server.count(), 0);
     proxy.stop();
 }
+
+/// A `..` the URL parser leaves alone but the API may resolve (an encoded
+/// `/`, dots encoded twice, a `;` parameter after them) is refused too:
+/// nothing of it reaches the API with the key, and `--allow` cannot be
+/// stepped out of that way.
+#[test]
+fn a_climb_hidden_by_encoding_or_a_path_parameter_is_refused_and_not_forwarded() {
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let (proxy, _key) = paligo_proxy(&env, &server, &[]);
+    let auth = bearer(&proxy.token());
+    for path in [
+        "/..%2f..%2fother",
+        "/documents/..%5C..%5Cother",
+        "/documents/..;/..;/other",
+        "/%252e%252e%252f%252e%252e%252fother",
+    ] {
+        let url = format!("{}{path}", proxy.url());
+        assert_eq!(
+            status_of(&["--path-as-is", "-H", &auth, &url]),
+            400,
+            "{path}"
+        );
+    }
+    // An encoded `/` inside a name still passes (GitLab-style ids).
+    let url = format!("{}/projects/group%2Fname", proxy.url());
+    assert_eq!(status_of(&["-H", &auth, &url]), 200);
+    assert_eq!(server.count(), 1, "{:?}", server.requests());
+    proxy.stop();
+
+    let args = ["paligo", "--allow", "GET /documents*"];
+    let proxy = Proxy::start(&env, &[paligo_env(&server)], &args);
+    let url = format!("{}/documents/..;/users", proxy.url());
+    let code = status_of(&["--path-as-is", "-H", &bearer(&proxy.token()), &url]);
+    assert_eq!(code, 400);
+    assert_eq!(server.count(), 1, "{:?}", server.requests());
+    proxy.stop();
+}

@@ -8,13 +8,15 @@
 //! through the scrubber ([`ScrubWriter`]) into a small bounded channel.
 
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::{Response, StatusCode};
 use reqwest::blocking::Client;
 use reqwest::header::{self, HeaderMap, HeaderValue};
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
@@ -137,7 +139,8 @@ pub fn run(
     };
     let status = response.status();
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
-    let mut head = Response::new(Out::Stream(rx));
+    let broken = Arc::new(AtomicBool::new(false));
+    let mut head = Response::new(Out::Stream(rx, broken.clone()));
     *head.status_mut() = status;
     // No body to scrub (HEAD, 204, 304): the length stays as the API said.
     let bodiless = request.method == reqwest::Method::HEAD || matches!(status.as_u16(), 204 | 304);
@@ -148,57 +151,89 @@ pub fn run(
             cut: Some("the client went away"),
         };
     }
-    let cut = pump(&mut response, &up.secrets, &tx, sent);
+    let feed = Feed {
+        tx,
+        broken,
+        runtime: Handle::current(),
+        timeout: up.timeout,
+    };
+    let cut = pump(&mut response, &up.secrets, &feed, sent);
     Outcome {
         status: status.as_u16(),
         cut,
     }
 }
 
+/// Where an answer's body goes: the channel to the client's connection.
+struct Feed {
+    tx: mpsc::Sender<Bytes>,
+    /// Set when the body is not delivered whole.
+    broken: Arc<AtomicBool>,
+    runtime: Handle,
+    /// How long a chunk may wait for the client to take it.
+    timeout: Duration,
+}
+
 /// Copies the answer's body through the scrubber into the channel. On a
-/// broken upstream the channel gets an error, so the client's connection
-/// is aborted rather than the body ended as if it were whole.
+/// broken upstream, or a client that stops reading for longer than the
+/// timeout, the stream is marked broken, so the client's connection is
+/// aborted rather than the body ended as if it were whole; either way the
+/// upstream answer is let go.
 fn pump(
     from: &mut impl Read,
     secrets: &Secrets,
-    tx: &mpsc::Sender<io::Result<Bytes>>,
+    feed: &Feed,
     sent: &AtomicU64,
 ) -> Option<&'static str> {
-    let mut w = secrets.writer(ChannelWriter { tx, sent });
+    let client_failed = |e: io::Error| {
+        feed.broken.store(true, Ordering::SeqCst);
+        if e.kind() == io::ErrorKind::TimedOut {
+            Some("the client stopped reading")
+        } else {
+            Some("the client went away")
+        }
+    };
+    let mut w = secrets.writer(ChannelWriter { feed, sent });
     let mut buf = vec![0u8; CHUNK];
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if w.write_all(&buf[..n]).is_err() {
-                    return Some("the client went away");
+                if let Err(e) = w.write_all(&buf[..n]) {
+                    return client_failed(e);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => {
-                let _ = tx.blocking_send(Err(io::Error::other("the upstream answer broke off")));
+                feed.broken.store(true, Ordering::SeqCst);
                 return Some("the upstream answer broke off");
             }
         }
     }
     match w.finish() {
         Ok(_) => None,
-        Err(_) => Some("the client went away"),
+        Err(e) => client_failed(e),
     }
 }
 
 /// Hands each scrubbed chunk to the connection, waiting while the channel
-/// is full (the client reads slower than the upstream sends).
+/// is full (the client reads slower than the upstream sends), at most the
+/// timeout for each chunk.
 struct ChannelWriter<'a> {
-    tx: &'a mpsc::Sender<io::Result<Bytes>>,
+    feed: &'a Feed,
     sent: &'a AtomicU64,
 }
 
 impl Write for ChannelWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.tx
-            .blocking_send(Ok(Bytes::copy_from_slice(buf)))
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))?;
+        let feed = self.feed;
+        let chunk = Bytes::copy_from_slice(buf);
+        let sending = async { tokio::time::timeout(feed.timeout, feed.tx.send(chunk)).await };
+        match feed.runtime.block_on(sending) {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(io::Error::from(io::ErrorKind::BrokenPipe)),
+            Err(_) => return Err(io::Error::from(io::ErrorKind::TimedOut)),
+        }
         self.sent.fetch_add(buf.len() as u64, Ordering::Relaxed);
         Ok(buf.len())
     }
@@ -314,6 +349,7 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body::Body as _;
     use secrecy::SecretString;
 
     fn upstream(auth: Auth) -> Upstream {
@@ -326,6 +362,58 @@ mod tests {
             timeout: Duration::from_secs(1),
             public: "http://127.0.0.1:9".into(),
         }
+    }
+
+    /// Pumps `body` into a channel of one chunk that nobody reads (the
+    /// client stopped reading), with a short timeout: how it ended, and
+    /// what the client would read in the end (`Err` last when cut).
+    fn pump_unread(
+        body: impl Read + Send + 'static,
+    ) -> (Option<&'static str>, Vec<io::Result<usize>>) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::channel(1);
+        let broken = Arc::new(AtomicBool::new(false));
+        let feed = Feed {
+            tx,
+            broken: broken.clone(),
+            runtime: runtime.handle().clone(),
+            timeout: Duration::from_millis(200),
+        };
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut body = body;
+            let secrets = Secrets::none();
+            let _ = done.send(pump(&mut body, &secrets, &feed, &AtomicU64::new(0)));
+        });
+        let cut = ended
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the pump is still waiting for a client that stopped reading");
+        let mut out = Out::Stream(rx, broken);
+        let frames = runtime.block_on(async {
+            let mut frames = Vec::new();
+            while let Some(f) =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut out).poll_frame(cx)).await
+            {
+                frames.push(f.map(|f| f.into_data().map_or(0, |d| d.len())));
+            }
+            frames
+        });
+        (cut, frames)
+    }
+
+    #[test]
+    fn a_client_that_stops_reading_lets_the_answer_go_and_sees_it_cut() {
+        let (cut, frames) = pump_unread(io::repeat(b'x').take(8 * CHUNK as u64));
+        assert_eq!(cut, Some("the client stopped reading"));
+        assert!(matches!(frames.last(), Some(Err(_))), "{frames:?}");
+        // Delivered whole: ends cleanly.
+        let (cut, frames) = pump_unread(io::Cursor::new(b"short".to_vec()));
+        assert_eq!(cut, None);
+        assert!(matches!(frames[..], [Ok(5)]), "{frames:?}");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
@@ -50,7 +50,10 @@ pub struct State {
 /// The body of an answer: made by the proxy, or streamed from upstream.
 pub enum Out {
     Full(Option<Bytes>),
-    Stream(mpsc::Receiver<io::Result<Bytes>>),
+    /// The chunks, and whether the stream broke off: then the end of the
+    /// channel is an error, so the client's connection is aborted rather
+    /// than the body ended as if it were whole.
+    Stream(mpsc::Receiver<Bytes>, Arc<AtomicBool>),
 }
 
 impl HttpBody for Out {
@@ -63,7 +66,13 @@ impl HttpBody for Out {
     ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match self.get_mut() {
             Out::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Out::Stream(rx) => rx.poll_recv(cx).map(|c| c.map(|r| r.map(Frame::data))),
+            Out::Stream(rx, broken) => match std::task::ready!(rx.poll_recv(cx)) {
+                Some(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+                None if broken.swap(false, Ordering::SeqCst) => {
+                    Poll::Ready(Some(Err(io::Error::other("the answer broke off"))))
+                }
+                None => Poll::Ready(None),
+            },
         }
     }
 
@@ -75,7 +84,7 @@ impl HttpBody for Out {
         match self {
             Out::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             Out::Full(None) => SizeHint::with_exact(0),
-            Out::Stream(_) => SizeHint::default(),
+            Out::Stream(..) => SizeHint::default(),
         }
     }
 }

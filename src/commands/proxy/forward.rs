@@ -68,6 +68,11 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
+/// Headers by which an API hands out a session: a cookie got with the key
+/// would let the client call the API straight, without the proxy, its
+/// `--allow` rules or its `--ttl`. Never passed to the client.
+const SESSION: [&str; 2] = ["set-cookie", "set-cookie2"];
+
 /// The client's headers as they go upstream: without the hop-by-hop ones,
 /// `Host` and `Content-Length` (the pipeline's client sets them),
 /// `Accept-Encoding` (the pipeline's client asks for what it decodes, so
@@ -243,8 +248,9 @@ impl Write for ChannelWriter<'_> {
     }
 }
 
-/// The answer's headers as the client gets them: hop-by-hop ones dropped,
-/// and `Content-Length` unless `bodiless` (scrubbing may change the
+/// The answer's headers as the client gets them: hop-by-hop ones and
+/// session cookies ([`SESSION`]) dropped, and `Content-Length` unless
+/// `bodiless` (scrubbing may change the
 /// length; the body goes chunked), a `Location` under the base URL
 /// rewritten to the proxy, every value scrubbed.
 fn downstream_headers(
@@ -259,6 +265,7 @@ fn downstream_headers(
         let n = name.as_str();
         if HOP_BY_HOP.contains(&n)
             || named_by_connection.iter().any(|c| c == n)
+            || SESSION.contains(&n)
             || (name == header::CONTENT_LENGTH && !bodiless)
         {
             continue;
@@ -414,6 +421,24 @@ mod tests {
         let (cut, frames) = pump_unread(io::Cursor::new(b"short".to_vec()));
         assert_eq!(cut, None);
         assert!(matches!(frames[..], [Ok(5)]), "{frames:?}");
+    }
+
+    #[test]
+    fn session_cookies_stay_behind() {
+        let up = upstream(Auth::basic("me", "k3y-0123456789"));
+        let at = Url::parse("https://api.example.com/v1/login").unwrap();
+        let h = downstream_headers(
+            &up,
+            &at,
+            &headers(&[
+                ("Set-Cookie", "session=s3ss10n; Path=/; HttpOnly"),
+                ("Set-Cookie2", "old=1"),
+                ("Content-Type", "application/json"),
+            ]),
+            false,
+        );
+        let names: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["content-type"]);
     }
 
     #[test]

@@ -24,8 +24,9 @@
 //! socket, where the file mode keeps other users out and no token is
 //! asked. `--allow` rules are checked on the path as it will be sent.
 //!
-//! Stopping: `--ttl`, Ctrl-C, SIGTERM or SIGHUP stop accepting; requests
-//! in flight get [`GRACE`] to finish, then are cut, each with a log line.
+//! Stopping: `--ttl`, Ctrl-C, SIGTERM or SIGHUP stop accepting, and a new
+//! request on a connection kept alive gets 503; requests in flight get
+//! [`GRACE`] to finish, then are cut, each with a log line.
 //! A second signal ends the process at once.
 
 mod access;
@@ -151,6 +152,7 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
         allow: Allow(args.allow),
         log,
         inflight: InFlight::default(),
+        stopping: std::sync::atomic::AtomicBool::new(false),
     });
     ctx.ui.status(&format!(
         "cred proxy: forwarding to {} with the key of `{}`{}; Ctrl-C stops it",
@@ -182,6 +184,11 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
             });
         }
         stop.notified().await;
+        // From now on, a request on a connection still open is refused:
+        // only those in flight may finish.
+        state
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         accepting.abort();
         let deadline = tokio::time::Instant::now() + GRACE;
         while !state.inflight.is_empty() && tokio::time::Instant::now() < deadline {

@@ -45,6 +45,8 @@ pub struct State {
     pub allow: Allow,
     pub log: Log,
     pub inflight: InFlight,
+    /// Set once the proxy is stopping: nothing new is forwarded.
+    pub stopping: AtomicBool,
 }
 
 /// The body of an answer: made by the proxy, or streamed from upstream.
@@ -137,6 +139,20 @@ async fn handle(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let shown = state.shown(&path_and_query);
+    if state.stopping.load(Ordering::SeqCst) {
+        let mut r = json_answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cred proxy is stopping",
+            "it forwards nothing more; start it again to go on",
+        );
+        r.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        let len = r.size_hint().exact().unwrap_or(0);
+        state.log.request(&method, &shown, "503", len, started);
+        return Ok(r);
+    }
     let url = match state.admit(&req, &path_and_query) {
         Ok(url) => url,
         Err(refusal) => {
@@ -233,17 +249,6 @@ impl State {
                 "send plain HTTP requests to the proxy's URL; it adds the auth and forwards them",
             )));
         }
-        let path = path_and_query.split('?').next().unwrap_or_default();
-        if hidden_climb(path) {
-            return Err(Box::new(json_answer(
-                StatusCode::BAD_REQUEST,
-                "cred proxy: bad path",
-                &format!(
-                    "`{}` holds a `..` hidden by percent-encoding or a `;` parameter, which the API could resolve outside the base URL",
-                    self.up.secrets.scrub_str(path)
-                ),
-            )));
-        }
         let url = resolve(&self.up.base, path_and_query).map_err(|why| {
             json_answer(
                 StatusCode::BAD_REQUEST,
@@ -269,6 +274,16 @@ impl State {
                 header::HeaderValue::from_static("application/json"),
             );
             return Err(Box::new(r));
+        }
+        if hidden_climb(under) {
+            return Err(Box::new(json_answer(
+                StatusCode::BAD_REQUEST,
+                "cred proxy: bad path",
+                &format!(
+                    "`{}` holds a `..` hidden by percent-encoding or a `;` parameter, which the API could resolve outside the base URL",
+                    self.up.secrets.scrub_str(under)
+                ),
+            )));
         }
         Ok(url)
     }

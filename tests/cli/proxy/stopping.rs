@@ -73,3 +73,55 @@ fn sigterm_stops_cleanly_and_logs_the_request_it_cuts() {
     // The cut download ended for the client too (a status, then a broken body).
     assert_eq!(client.join().unwrap(), 200);
 }
+
+/// Once stopping, the proxy forwards nothing new: a request on a
+/// connection it kept alive gets 503 while an earlier one finishes.
+#[test]
+fn once_stopping_a_kept_alive_connection_gets_503_and_nothing_new_is_forwarded() {
+    let server = Server::start(|seen| {
+        let reply = Reply::json(200, "{}");
+        if seen.path().ends_with("/slow") {
+            reply.delay(Duration::from_secs(3))
+        } else {
+            reply
+        }
+    });
+    let env = TestEnv::new();
+    let (mut proxy, _key) = paligo_proxy(&env, &server, &[]);
+    let (port, token) = (proxy.port(), proxy.token());
+    let mut kept = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    kept.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!(
+        "GET /documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    // One answer on a kept-alive connection: chunked, up to its last chunk.
+    let exchange = |s: &mut std::net::TcpStream| {
+        s.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !answer.ends_with(b"\r\n0\r\n\r\n") && !answer.ends_with(b"}\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+        parse_status(&answer)
+    };
+    assert_eq!(exchange(&mut kept), 200);
+    let slow = std::thread::spawn(move || raw_get(port, "/slow", &token));
+    let start = Instant::now();
+    while server.count() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no slow request");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-TERM", &proxy.pid.to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(exchange(&mut kept), 503);
+    assert_eq!(server.count(), 2, "forwarded after the stop");
+    assert_eq!(slow.join().unwrap(), 200, "the request in flight finished");
+    assert_eq!(proxy.wait_exit(Duration::from_secs(60)), Some(0));
+}

@@ -31,7 +31,7 @@ pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
     // hold a URL (`/go?next=https://…`) and stays relative.
     if path.split('?').next().unwrap_or("").contains("://") {
         let url = Url::parse(path).map_err(|e| format!("`{path}` is not a valid URL ({e})"))?;
-        if !is_under(base, &url) {
+        if !is_under(base, &url) || hidden_climb(url.path()) {
             return Err(format!(
                 "`{}` is not under this credential's base URL {}; the key is only sent where it was stored for",
                 display_url(&url),
@@ -46,6 +46,11 @@ pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
     };
     if rel_path.split('/').any(|seg| seg == "..") {
         return Err(format!("`{path}` climbs out of the base URL with `..`"));
+    }
+    if hidden_climb(rel_path) {
+        return Err(format!(
+            "`{path}` climbs out of the base URL with a `..` hidden by percent-encoding or a `;` parameter"
+        ));
     }
     let mut url = base.clone();
     let mut joined = base.path().trim_end_matches('/').to_string();
@@ -72,6 +77,55 @@ pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
     Ok(url)
 }
 
+/// Whether `path` (without the query) climbs with a `..` that only a
+/// server decoding it would see: an encoded `/` or `\` around dots
+/// (`/..%2f..%2fadmin`), dots encoded once or twice (`%252e%252e`), or a
+/// `;` parameter after them (`/..;/admin`, as Java servers strip it). The
+/// URL parser resolves a plain `..` and `%2e%2e` itself; these it passes
+/// on as they are, and the server may then answer from outside the base
+/// URL, with the key, or outside what `--allow` matched.
+pub fn hidden_climb(path: &str) -> bool {
+    let climbs = |text: &[u8]| {
+        text.split(|b| *b == b'/' || *b == b'\\')
+            .any(|segment| segment.split(|b| *b == b';').next().unwrap_or_default() == b"..")
+    };
+    let mut text = path.as_bytes().to_vec();
+    for _ in 0..3 {
+        if climbs(&text) {
+            return true;
+        }
+        let decoded = percent_decode(&text);
+        if decoded == text {
+            return false;
+        }
+        text = decoded;
+    }
+    climbs(&text)
+}
+
+/// `%XX` escapes decoded; anything else (a `%` without two hex digits
+/// too) kept as it is.
+fn percent_decode(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                text.get(i + 1).copied().and_then(hex),
+                text.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// A URL as it may be printed: without user info.
 pub fn display_url(url: &Url) -> String {
     let mut u = url.clone();
@@ -93,6 +147,33 @@ pub fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn climbs_hidden_from_the_url_parser_are_found() {
+        for bad in [
+            "/..%2f..%2fadmin",
+            "/documents/..%2Fusers",
+            "/documents/..%5cusers",
+            "/documents/..;/admin",
+            "/documents/..;jsessionid=1/admin",
+            "/documents/%252e%252e%252fadmin",
+            "/x/%25252e%25252e%25252f",
+        ] {
+            assert!(hidden_climb(bad), "{bad}");
+        }
+        for good in [
+            "/documents",
+            "/documents/a..b/c",
+            "/projects/group%2Fproject/issues",
+            "/files/report.v2..final",
+            "/search/%25",
+            "/documents/a%252e%252e%252fadmin",
+            "/",
+            "",
+        ] {
+            assert!(!hidden_climb(good), "{good}");
+        }
+    }
 
     fn u(s: &str) -> Url {
         Url::parse(s).unwrap()

@@ -27,8 +27,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Handle;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::access::{Allow, has_token, hidden_climb};
+use super::access::{Allow, has_token};
 use super::forward::{self, Upstream, json_answer};
+use crate::http::url::hidden_climb;
 use crate::http::{Body, Request, resolve};
 
 /// How long a client may take to send a request's head.

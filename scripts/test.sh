@@ -44,6 +44,8 @@ apt_packages=(
     python3-dbus     # a Secret Service that never answers (store deadline test)
     gcc-mingw-w64-x86-64  # cargo check for Windows (ring builds C for the target)
     openssl          # the TLS test makes its own CA
+    age              # age / age-keygen: the file store's real peer
+    keyutils         # keyctl: looking at the kernel keyring cache by hand
     ca-certificates
     pkg-config
 )
@@ -52,6 +54,7 @@ required_paths=(
     bash zsh fish mandoc groff nroff curl hyperfine /usr/bin/time tmux
     /etc/ssl/certs/ca-certificates.crt pkg-config timeout
     /usr/lib/python3/dist-packages/dbus/__init__.py x86_64-w64-mingw32-gcc openssl
+    age age-keygen keyctl
 )
 
 missing=()

@@ -44,4 +44,7 @@ pub enum Command {
     Exec(commands::exec::ExecArgs),
     Completions(commands::completions::CompletionsArgs),
     Doctor(commands::doctor::DoctorArgs),
+    Move(commands::relocate::MoveArgs),
+    Unlock(commands::unlock::UnlockArgs),
+    Lock(commands::unlock::LockArgs),
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Ctx;
 use crate::config::Config;
 use crate::error::{Error, Exit, Result};
-use crate::secrets::{StoreKind, StoredEntry};
+use crate::secrets::{StoreKind, StoredEntry, file};
 
 /// Check the config and the secret stores; repair orphans and duplicates
 #[derive(Debug, clap::Args)]
@@ -42,6 +42,10 @@ struct StoreReport {
     duplicates: BTreeMap<String, Vec<StoredEntry>>,
     /// Credentials whose secret is not in the store.
     missing: Vec<String>,
+    /// What else there is to say about it (the file store: path, modes,
+    /// what would open it, the cached unlock).
+    details: Vec<String>,
+    details_json: Option<serde_json::Value>,
 }
 
 pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
@@ -55,9 +59,9 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     let empty = Config::default();
     let known = config.as_ref().unwrap_or(&empty);
     let mut reports = Vec::new();
-    for kind in [StoreKind::Keychain] {
+    for kind in [StoreKind::Keychain, StoreKind::File] {
         let used = known.credentials.values().any(|c| c.store_kind() == kind);
-        if kind != StoreKind::Keychain && !used {
+        if kind != StoreKind::Keychain && !used && !present(kind) {
             continue;
         }
         reports.push(examine(ctx, kind, known)?);
@@ -79,6 +83,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                     "orphans": r.orphans.iter().map(|o| &o.account).collect::<Vec<_>>(),
                     "duplicates": r.duplicates.iter().map(|(n, e)| json!({"name": n, "entries": e.len()})).collect::<Vec<_>>(),
                     "missing": r.missing,
+                    "details": r.details_json,
                 })
             })
             .collect();
@@ -104,6 +109,9 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                         lines.push(format!("{:<11}   cause: {c}", ""));
                     }
                 }
+            }
+            for d in &r.details {
+                lines.push(format!("{:<11} {d}", ""));
             }
             for m in &r.missing {
                 lines.push(format!(
@@ -180,7 +188,21 @@ fn examine(ctx: &Ctx, kind: StoreKind, config: &Config) -> Result<StoreReport> {
         orphans: Vec::new(),
         duplicates: BTreeMap::new(),
         missing: Vec::new(),
+        details: Vec::new(),
+        details_json: None,
     };
+    if kind == StoreKind::File {
+        let inspection = file::Inspection::new(file::store_path()?, ctx.ui.interactive());
+        report.details = inspection.lines();
+        report.details_json = Some(inspection.json());
+        if inspection.would_prompt() {
+            // Looking inside would ask for the passphrase: doctor asks nothing.
+            report
+                .details
+                .push("locked: its entries were not checked (run `cred unlock` first)".into());
+            return Ok(report);
+        }
+    }
     let entries = match store.status().and_then(|()| store.entries()) {
         Ok(e) => e,
         Err(e) => {
@@ -211,6 +233,14 @@ fn examine(ctx: &Ctx, kind: StoreKind, config: &Config) -> Result<StoreReport> {
     }
     report.duplicates = mine.into_iter().filter(|(_, e)| e.len() > 1).collect();
     Ok(report)
+}
+
+/// Whether a store nobody uses yet holds anything worth a look.
+fn present(kind: StoreKind) -> bool {
+    match kind {
+        StoreKind::File => file::store_path().is_ok_and(|p| p.exists()),
+        _ => false,
+    }
 }
 
 /// Removes orphans and all but one copy of each duplicate, after asking.

@@ -9,10 +9,12 @@ pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod relocate;
 pub mod remove;
 pub mod rotate;
 pub mod secret;
 pub mod show;
+pub mod unlock;
 pub mod verify;
 
 use std::io::Read;
@@ -81,6 +83,9 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Exec(args) => exec::run(&ctx, args),
+        Command::Move(args) => relocate::run(&ctx, args),
+        Command::Unlock(args) => unlock::run_unlock(&ctx, args),
+        Command::Lock(args) => unlock::run_lock(&ctx, args),
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod deadline;
 pub mod env;
+pub mod file;
 pub mod keychain;
 pub mod txn;
 
@@ -37,12 +38,15 @@ pub enum StoreKind {
     /// Secret Service on Linux)
     #[default]
     Keychain,
+    /// One age-encrypted file (secrets.age), opened by an age identity
+    File,
 }
 
 impl StoreKind {
     pub fn id(self) -> &'static str {
         match self {
             StoreKind::Keychain => "keychain",
+            StoreKind::File => "file",
         }
     }
 
@@ -50,6 +54,7 @@ impl StoreKind {
     pub fn describe(self) -> &'static str {
         match self {
             StoreKind::Keychain => "the OS keychain",
+            StoreKind::File => "the file store",
         }
     }
 
@@ -57,6 +62,7 @@ impl StoreKind {
     pub fn place(self) -> &'static str {
         match self {
             StoreKind::Keychain => "the keychain",
+            StoreKind::File => "the file store",
         }
     }
 
@@ -122,6 +128,12 @@ impl Binding {
 /// What every store can do.
 pub trait SecretStore: Send + Sync {
     fn kind(&self) -> StoreKind;
+    /// Makes the store ready on the calling thread, before any call that
+    /// reads or writes secrets (the file store may ask for its passphrase
+    /// here, never on the worker thread that runs under the deadline).
+    fn open(&self, _ui: &Ui) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The secret of credential `name`, `None` when the store has none.
     fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError>;
     /// Where the secret was stored for, if the store recorded it (secrets
@@ -185,6 +197,11 @@ impl<'a> Resolver<'a> {
     pub fn store(&self, kind: StoreKind) -> Result<Guarded<'a>> {
         let store: Arc<dyn SecretStore> = match kind {
             StoreKind::Keychain => Arc::new(Keychain::new(self.dir_identity.clone())),
+            StoreKind::File => Arc::new(file::FileStore::new(
+                file::store_path()?,
+                self.dir_identity.clone(),
+                self.ui.interactive(),
+            )),
         };
         Guarded::new(self.ui, store)
     }

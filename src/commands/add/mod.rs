@@ -111,6 +111,8 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let kind = args.store.or(existing.default_store).unwrap_or_default();
     let store = ctx.secrets().store(kind)?;
     store.status().map_err(super::store_unusable)?;
+    // A passphrase (the file store) is asked now, before the questions.
+    store.open()?;
     let mut prompter = ui.prompter();
     let p = prompter.as_mut();
 

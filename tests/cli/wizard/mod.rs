@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 mod cancel;
+mod unlock;
 
 /// Arrows and Enter, as a terminal sends them.
 const DOWN: &str = "\x1b[B";

@@ -78,6 +78,8 @@ fn encode(identity: &x25519::Identity, until: u64) -> Zeroizing<String> {
     Zeroizing::new(format!("{until}\n{}", identity.to_string().expose_secret()))
 }
 
+// Only the kernel keyring (Linux) hands a payload back.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn decode(payload: &[u8]) -> Option<Cached> {
     let text = std::str::from_utf8(payload).ok()?;
     let (until, key) = text.split_once('\n')?;

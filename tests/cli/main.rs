@@ -10,7 +10,7 @@ mod add;
 mod call;
 mod completion;
 mod exec;
-mod file_store;
+pub mod file_store;
 mod foundations;
 mod generated;
 mod hostile;

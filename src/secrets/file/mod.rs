@@ -36,7 +36,7 @@ mod error;
 pub mod identity;
 mod inspect;
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -397,19 +397,7 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), FileError> 
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> Result<(), FileError> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .map_err(|e| FileError::io("create the directory", dir, e))
+    crate::config::private_dir(dir).map_err(|e| FileError::io("create the directory", dir, e))
 }
 
 /// The store's own lock (`.secrets.age.lock` beside it), never followed
@@ -420,16 +408,7 @@ fn lock(path: &Path) -> Result<File, FileError> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let lock_path = path.with_file_name(format!(".{name}.lock"));
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
-    }
-    let file = options
-        .open(&lock_path)
+    let file = crate::config::open_private(&lock_path)
         .map_err(|e| FileError::io("open", &lock_path, e))?;
     file.lock()
         .map_err(|e| FileError::io("lock", &lock_path, e))?;

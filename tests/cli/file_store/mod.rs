@@ -22,6 +22,12 @@ pub struct FileEnv {
     pub identity: PathBuf,
 }
 
+impl Default for FileEnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FileEnv {
     pub fn new() -> FileEnv {
         let env = TestEnv::new();
@@ -89,6 +95,17 @@ pub fn assert_no_plaintext(env: &TestEnv, forms: &[String]) {
             panic!("{} holds `{f}` in the clear", path.display());
         }
     }
+}
+
+/// The file store's entry in `cred doctor --json`.
+pub fn file_store_report(doc: &serde_json::Value) -> serde_json::Value {
+    doc["stores"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["store"] == "file")
+        .cloned()
+        .unwrap_or_else(|| panic!("no file store in {doc}"))
 }
 
 /// A server that answers every request with 200 and a small JSON body.
@@ -311,22 +328,11 @@ fn twenty_concurrent_adds_keep_twenty_secrets() {
                 "file",
                 "--api-key-stdin",
             ])
-            .args(["--name", &name])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            .args(["--name", &name]);
             for (k, v) in f.vars(&[]) {
                 cmd.env(k, v);
             }
-            let mut child = cmd.spawn().unwrap();
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(key.as_bytes())
-                .unwrap();
-            child
+            spawn_with_stdin(&mut cmd, key)
         })
         .collect();
     for child in children {
@@ -352,12 +358,7 @@ fn doctor_shows_the_file_store_and_what_opens_it() {
     // The keychain is unreachable here (no bus): that is exit 7.
     run.code(7);
     let doc = json(&run);
-    let file = doc["stores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["store"] == "file")
-        .unwrap_or_else(|| panic!("no file store in {doc}"));
+    let file = file_store_report(&doc);
     assert_eq!(file["ok"], true, "{doc}");
     assert_eq!(file["missing"].as_array().unwrap().len(), 0, "{doc}");
     let d = &file["details"];

@@ -97,13 +97,7 @@ fn the_first_add_asks_twice_then_nothing_until_cred_lock() {
     assert_eq!(run.stdout, format!("{key}\n"), "{run}");
     let run = run_env(&env, &["doctor", "--json"], &[no_bus()]);
     let doc = json(&run);
-    let file = doc["stores"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["store"] == "file")
-        .cloned()
-        .unwrap();
+    let file = crate::file_store::file_store_report(&doc);
     assert_eq!(file["details"]["opened_by"], "unlock-cache", "{doc}");
     assert!(file["details"]["unlock_until"].is_string(), "{doc}");
 
@@ -220,18 +214,8 @@ fn ctrl_c_at_the_passphrase_prompt_restores_the_terminal() {
             .contains(rustix::termios::LocalModes::ECHO),
         "the passphrase prompt did not hide the input"
     );
-    w.send("\x03");
-    let pty = w.session.process().get_file_handle().unwrap();
-    let (code, seen) = w.finish();
-    assert_eq!(code, 130, "{seen}");
+    let seen = w.ctrl_c_restores_echo();
     assert!(!seen.contains(&key), "{seen}");
-    let after = rustix::termios::tcgetattr(&pty).unwrap();
-    assert!(
-        after
-            .local_modes
-            .contains(rustix::termios::LocalModes::ECHO),
-        "echo is still off after Ctrl-C\n{seen}"
-    );
 }
 
 #[test]

@@ -39,7 +39,7 @@ mod inspect;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use age::x25519;
 use secrecy::{ExposeSecret, SecretString};
@@ -180,8 +180,19 @@ impl SecretStore for FileStore {
         if self.opened.get().is_some() {
             return Ok(());
         }
-        let identity = identity::obtain(&self.path, ui)?;
-        let _ = self.opened.set(Arc::new(identity));
+        // Once per process and store: `verify --all` or `exec` with several
+        // credentials asks at most once, even where nothing can be cached.
+        static OPENED: Mutex<Vec<(PathBuf, Arc<x25519::Identity>)>> = Mutex::new(Vec::new());
+        let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+        let identity = match opened.iter().find(|(p, _)| *p == self.path) {
+            Some((_, id)) => Arc::clone(id),
+            None => {
+                let id = Arc::new(identity::obtain(&self.path, ui)?);
+                opened.push((self.path.clone(), Arc::clone(&id)));
+                id
+            }
+        };
+        let _ = self.opened.set(identity);
         Ok(())
     }
 

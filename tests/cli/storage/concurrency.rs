@@ -1,7 +1,6 @@
 //! Storage: twenty `cred add` processes at once lose nothing and leave no
 //! temporary files.
 
-
 use crate::common::*;
 
 #[test]

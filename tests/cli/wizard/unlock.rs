@@ -243,3 +243,45 @@ fn the_real_age_opens_identity_age_with_the_same_passphrase() {
     assert!(out.contains(&format!("secret = \"{key}\"")), "{out}");
     assert!(out.contains("name = \"paymo\""), "{out}");
 }
+
+#[test]
+fn one_command_asks_once_for_several_credentials_even_with_nothing_kept() {
+    let env = TestEnv::new();
+    let _lock = LockOnDrop(&env);
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let ttl0 = ("CRED_UNLOCK_TTL", "0".to_string());
+    first_add(&env, &secret("one"), &[ttl0.clone(), paymo_env(&server)]);
+    let mut w = Wizard::start(
+        &env,
+        &[
+            "add",
+            "paymo",
+            "--no-verify",
+            "--store",
+            "file",
+            "--name",
+            "two",
+            "--description",
+            "d",
+        ],
+        &[
+            no_bus(),
+            ttl0.clone(),
+            ("CRED_API_KEY", secret("two")),
+            paymo_env(&server),
+        ],
+    );
+    w.answer_hidden("Passphrase for", PASS);
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    let mut w = Wizard::start(
+        &env,
+        &["verify", "--all"],
+        &[no_bus(), ttl0, paymo_env(&server)],
+    );
+    w.answer_hidden("Passphrase for", PASS);
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert_eq!(seen.matches("? Passphrase for").count(), 1, "{seen}");
+    assert_eq!(server.count(), 2);
+}

@@ -101,6 +101,12 @@ mod kernel {
     use super::*;
 
     fn ring() -> Result<KeyRing, Refused> {
+        // Test hook (debug builds only): a kernel keyring that refuses, as
+        // a container's seccomp profile does.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("CRED_TEST_NO_KERNEL_KEYRING").is_some() {
+            return Err(Refused("keyctl: Operation not permitted (test)".into()));
+        }
         KeyRing::from_special_id(KeyRingIdentifier::User, true)
             .map_err(|e| Refused(format!("the user keyring: {e}")))
     }

@@ -285,3 +285,46 @@ fn one_command_asks_once_for_several_credentials_even_with_nothing_kept() {
     assert_eq!(seen.matches("? Passphrase for").count(), 1, "{seen}");
     assert_eq!(server.count(), 2);
 }
+
+#[test]
+fn where_the_kernel_keyring_is_refused_cred_says_so_and_asks_each_time() {
+    let env = TestEnv::new();
+    let refused = ("CRED_TEST_NO_KERNEL_KEYRING", "1".to_string());
+    let key = secret("seccomp");
+    let seen = first_add(&env, &key, std::slice::from_ref(&refused));
+    assert_eq!(
+        seen.matches("the kernel keyring cannot keep the unlock here")
+            .count(),
+        1,
+        "{seen}"
+    );
+    for _ in 0..2 {
+        let mut w = Wizard::start(&env, &["secret", "paymo"], &[no_bus(), refused.clone()]);
+        w.answer_hidden("Passphrase for", PASS);
+        let (code, seen) = w.finish();
+        assert_eq!(code, 0, "{seen}");
+        assert!(seen.contains(&key), "{seen}");
+        assert!(
+            seen.contains("cred will ask for the passphrase on each command"),
+            "{seen}"
+        );
+    }
+    // Nothing but the encrypted files holds the key, the passphrase or the
+    // identity.
+    let forms = [
+        key.clone(),
+        PASS.to_string(),
+        "AGE-SECRET-KEY-1".to_string(),
+    ];
+    for (path, bytes) in env.files() {
+        if let Some(f) = revealed(&bytes, &forms) {
+            panic!("{} holds `{f}` in the clear", path.display());
+        }
+    }
+    let run = env.run_with(&["unlock", "--passphrase-stdin"], |c| {
+        c.write_stdin(PASS);
+        c.env(refused.0, &refused.1);
+    });
+    run.code(7);
+    assert_one_error(&run, "the kernel keyring refused to keep the unlock");
+}

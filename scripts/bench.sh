@@ -358,12 +358,16 @@ curl_cmd="curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small"
 (
     export CRED_IDENTITY_FILE="$FS/id.txt"
     "$CRED" --config-dir "$CFGF" lock >/dev/null 2>&1
+    fsmall=$("$CRED" --config-dir "$CFGF" call fbench /small) || die "cred call through the file store failed"
+    [[ $fsmall == *'"ok"'* ]] || die "cred call through the file store printed an unexpected body: $fsmall"
     "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/fileid.json" \
         -n "cred call (file store, CRED_IDENTITY_FILE)" "$fcall_cmd" \
         -n "curl (key given directly)" "$curl_cmd"
     /usr/bin/time -v -o "$TMP/t_fileid.txt" "$CRED" --config-dir "$CFGF" call fbench /small -o /dev/null
 )
 "$CRED" --config-dir "$CFGF" unlock --passphrase-stdin <"$FS/pass" >/dev/null 2>&1 || die "cred unlock failed"
+fsmall=$("$CRED" --config-dir "$CFGF" call fbench /small </dev/null) || die "cred call with a cached unlock failed"
+[[ $fsmall == *'"ok"'* ]] || die "cred call with a cached unlock printed an unexpected body: $fsmall"
 "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/fileunlock.json" \
     -n "cred call (file store, cached unlock)" "$fcall_cmd" \
     -n "curl (key given directly)" "$curl_cmd"

@@ -34,25 +34,26 @@ impl Drop for LockOnDrop<'_> {
     }
 }
 
-/// The first `add --store file` on a terminal: a new passphrase, twice.
-fn first_add(env: &TestEnv, key: &str, extra: &[(&str, String)]) -> String {
+/// `cred add paymo --store file --name NAME` on a terminal, the key in
+/// `key`, no session bus; what else it asks is the test's.
+fn add_on_terminal(env: &TestEnv, name: &str, key: &str, extra: &[(&str, String)]) -> Wizard {
     let mut vars = vec![no_bus(), ("CRED_API_KEY", key.to_string())];
     vars.extend_from_slice(extra);
-    let mut w = Wizard::start(
-        env,
-        &[
-            "add",
-            "paymo",
-            "--no-verify",
-            "--store",
-            "file",
-            "--name",
-            "paymo",
-            "--description",
-            "d",
-        ],
-        &vars,
-    );
+    let args = [
+        "add",
+        "paymo",
+        "--no-verify",
+        "--store",
+        "file",
+        "--name",
+        name,
+    ];
+    Wizard::start(env, &[&args[..], &["--description", "d"]].concat(), &vars)
+}
+
+/// The first `add --store file` on a terminal: a new passphrase, twice.
+fn first_add(env: &TestEnv, key: &str, extra: &[(&str, String)]) -> String {
+    let mut w = add_on_terminal(env, "paymo", key, extra);
     w.expect("The file store is new");
     w.answer_hidden("New passphrase for the file store", PASS);
     w.answer_hidden("Repeat the passphrase", PASS);
@@ -154,21 +155,7 @@ fn a_wrong_passphrase_is_exit_7_and_changes_nothing() {
     };
     let before = files(&env);
     let other = secret("other");
-    let mut w = Wizard::start(
-        &env,
-        &[
-            "add",
-            "paymo",
-            "--no-verify",
-            "--store",
-            "file",
-            "--name",
-            "b",
-            "--description",
-            "d",
-        ],
-        &[no_bus(), ("CRED_API_KEY", other.clone())],
-    );
+    let mut w = add_on_terminal(&env, "b", &other, &[]);
     w.answer_hidden("Passphrase for", "not the passphrase");
     let (code, seen) = w.finish();
     assert_eq!(code, 7, "{seen}");
@@ -251,25 +238,11 @@ fn one_command_asks_once_for_several_credentials_even_with_nothing_kept() {
     let server = Server::start(|_| Reply::json(200, "{}"));
     let ttl0 = ("CRED_UNLOCK_TTL", "0".to_string());
     first_add(&env, &secret("one"), &[ttl0.clone(), paymo_env(&server)]);
-    let mut w = Wizard::start(
+    let mut w = add_on_terminal(
         &env,
-        &[
-            "add",
-            "paymo",
-            "--no-verify",
-            "--store",
-            "file",
-            "--name",
-            "two",
-            "--description",
-            "d",
-        ],
-        &[
-            no_bus(),
-            ttl0.clone(),
-            ("CRED_API_KEY", secret("two")),
-            paymo_env(&server),
-        ],
+        "two",
+        &secret("two"),
+        &[ttl0.clone(), paymo_env(&server)],
     );
     w.answer_hidden("Passphrase for", PASS);
     let (code, seen) = w.finish();

@@ -46,9 +46,15 @@ impl Ctx<'_> {
 /// The store a command is about to write to cannot be used: why, and how
 /// to go on. Said before any question is asked.
 pub fn store_unusable(e: crate::secrets::StoreError) -> Error {
-    Error::from(e).hint(
+    let keychain = !matches!(e, crate::secrets::StoreError::File(_));
+    let err = Error::from(e).hint(
         "to call APIs from CI or a script without a keychain, store nothing: set CRED_SECRET_<NAME> (see the README, \"No desktop keychain\")",
-    )
+    );
+    if keychain {
+        err.hint("or keep the secret in an encrypted file instead: --store file (see the README, \"The file store\")")
+    } else {
+        err
+    }
 }
 
 /// Debug builds only: when set, cred panics on purpose (for the test of

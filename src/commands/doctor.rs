@@ -13,7 +13,7 @@ use serde_json::json;
 use super::Ctx;
 use crate::config::Config;
 use crate::error::{Error, Exit, Result};
-use crate::secrets::{StoreKind, StoredEntry};
+use crate::secrets::{StoreKind, StoredEntry, file};
 
 /// Check the config and the secret stores; repair orphans and duplicates
 #[derive(Debug, clap::Args)]
@@ -36,8 +36,11 @@ struct StoreReport {
     kind: StoreKind,
     /// Vault's mount, when not the default.
     mount: Option<String>,
-    /// What the store says of itself (address, token, …).
-    details: Vec<(&'static str, serde_json::Value)>,
+    /// What else there is to say about it, one line each (the file store:
+    /// path, modes, what would open it, the cached unlock; Vault: address,
+    /// token, mount), and the same for `--json`.
+    details: Vec<String>,
+    details_json: Option<serde_json::Value>,
     /// `Err(cause)` when the store cannot be used.
     status: std::result::Result<(), Error>,
     /// Entries of this config directory that no credential names.
@@ -67,6 +70,9 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     {
         places.push((StoreKind::Vault, None));
     }
+    if file::store_path().is_ok_and(|p| p.exists()) {
+        places.push((StoreKind::File, None));
+    }
     for c in known.credentials.values() {
         let place = (c.store_kind(), c.vault_mount.clone());
         if !places.contains(&place) {
@@ -89,7 +95,7 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                 json!({
                     "store": r.kind.id(),
                     "vault_mount": r.mount,
-                    "details": r.details.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<serde_json::Map<_, _>>(),
+                    "details": r.details_json,
                     "ok": r.status.is_ok(),
                     "error": r.status.as_ref().err().map(|e| e.message.clone()),
                     "causes": r.status.as_ref().err().map(|e| e.cause_lines()),
@@ -116,9 +122,6 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                 Some(m) => format!("{} ({m})", r.kind.id()),
                 None => r.kind.id().to_string(),
             };
-            for (key, value) in &r.details {
-                lines.push(format!("{name:<11} {key}: {}", detail_text(value)));
-            }
             match &r.status {
                 Ok(()) => lines.push(format!("{name:<11} ok")),
                 Err(e) => {
@@ -127,6 +130,9 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                         lines.push(format!("{:<11}   cause: {c}", ""));
                     }
                 }
+            }
+            for d in &r.details {
+                lines.push(format!("{:<11} {d}", ""));
             }
             for m in &r.missing {
                 lines.push(format!(
@@ -240,15 +246,39 @@ fn examine(
     config: &Config,
 ) -> Result<StoreReport> {
     let store = ctx.secrets().open(kind, mount.as_deref())?;
+    let facts = store.details();
     let mut report = StoreReport {
         kind,
-        details: store.details(),
+        details: facts
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", detail_text(v)))
+            .collect(),
+        details_json: (!facts.is_empty()).then(|| {
+            serde_json::Value::Object(
+                facts
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            )
+        }),
         mount: mount.clone(),
         status: Ok(()),
         orphans: Vec::new(),
         duplicates: BTreeMap::new(),
         missing: Vec::new(),
     };
+    if kind == StoreKind::File {
+        let inspection = file::Inspection::new(file::store_path()?, ctx.ui.interactive());
+        report.details = inspection.lines();
+        report.details_json = Some(inspection.json());
+        if inspection.would_prompt() {
+            // Looking inside would ask for the passphrase: doctor asks nothing.
+            report
+                .details
+                .push("locked: its entries were not checked (run `cred unlock` first)".into());
+            return Ok(report);
+        }
+    }
     let entries = match store.status().and_then(|()| store.entries()) {
         Ok(e) => e,
         Err(e) => {

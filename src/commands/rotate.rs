@@ -32,6 +32,7 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     // The store must work before anyone types a key for it.
     let store = ctx.secrets().store_of(&credential)?;
     store.status().map_err(super::store_unusable)?;
+    store.open()?;
     let label = format!("New {}", provider.provider().secret_label());
     let secret = args.key.read(ctx.ui, &label)?;
     let record = if args.no_verify {

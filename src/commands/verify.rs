@@ -91,7 +91,8 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
                 name: name.clone(),
                 provider: credential.provider.provider().kind().id(),
                 outcome: Outcome::NotFound(format!(
-                    "no secret in the keychain: run `cred rotate {name}`"
+                    "no secret in {}: run `cred rotate {name}`",
+                    credential.store_kind().place()
                 )),
                 elapsed: Duration::ZERO,
             }),

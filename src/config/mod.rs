@@ -388,6 +388,11 @@ pub fn unknown_credential(name: &str, config: &Config) -> Error {
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
+    private_dir(dir).map_err(|e| Error::io("create the config directory", dir, e))
+}
+
+/// Creates `dir` (and its parents) with mode 0700 unless it is there.
+pub(crate) fn private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -398,15 +403,13 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder
-        .create(dir)
-        .map_err(|e| Error::io("create the config directory", dir, e))
+    builder.create(dir)
 }
 
-/// Opens (or creates) the lock file, never through a symlink: a link
+/// Opens (or creates) a lock file, never through a symlink: a link
 /// planted there by another user must not make cred create or truncate a
 /// file elsewhere.
-fn open_private(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_private(path: &Path) -> std::io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]

@@ -48,7 +48,14 @@ impl<'a> Guarded<'a> {
         self.store.kind()
     }
 
+    /// Makes the store ready on this thread (a passphrase may be asked
+    /// here); the calls below do it themselves when needed.
+    pub fn open(&self) -> Result<(), StoreError> {
+        self.store.open(self.ui)
+    }
+
     pub fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
+        self.open()?;
         let name = name.to_string();
         self.run(move |s| s.get(&name))
     }
@@ -58,6 +65,7 @@ impl<'a> Guarded<'a> {
         &self,
         name: &str,
     ) -> Result<(Option<SecretString>, Option<Binding>), StoreError> {
+        self.open()?;
         let name = name.to_string();
         self.run(move |s| match s.get(&name)? {
             Some(secret) => Ok((Some(secret), s.binding(&name)?)),
@@ -71,6 +79,7 @@ impl<'a> Guarded<'a> {
         secret: &SecretString,
         binding: Option<&Binding>,
     ) -> Result<(), StoreError> {
+        self.open()?;
         let name = name.to_string();
         let secret = secret.clone();
         let binding = binding.cloned();
@@ -111,11 +120,13 @@ impl<'a> Guarded<'a> {
     }
 
     pub fn delete(&self, name: &str) -> Result<(), StoreError> {
+        self.open()?;
         let name = name.to_string();
         self.run(move |s| s.delete(&name))
     }
 
     pub fn entries(&self) -> Result<Vec<StoredEntry>, StoreError> {
+        self.open()?;
         self.run(|s| s.entries())
     }
 

@@ -51,6 +51,9 @@ pub enum StoreError {
         /// have been open).
         terminal: bool,
     },
+    /// The file store (its own kinds and hints).
+    #[error(transparent)]
+    File(#[from] super::file::FileError),
     #[error("the OS keychain reported an error")]
     Other {
         #[source]
@@ -99,6 +102,7 @@ impl From<StoreError> for Error {
                 };
                 Error::keychain(e.to_string()).hint(hint)
             }
+            StoreError::File(e) => e.into(),
             StoreError::Other { .. } => Error::new(Exit::Keychain, e.to_string()).with_source(e),
             StoreError::Vault(v) => v.into(),
         }

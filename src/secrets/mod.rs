@@ -14,6 +14,7 @@
 
 pub mod deadline;
 pub mod env;
+pub mod file;
 pub mod keychain;
 pub mod txn;
 pub mod vault;
@@ -42,6 +43,8 @@ pub enum StoreKind {
     /// OpenBao / HashiCorp Vault, KV version 2 (VAULT_ADDR, VAULT_TOKEN),
     /// shared by a team
     Vault,
+    /// One age-encrypted file (secrets.age), opened by an age identity
+    File,
 }
 
 impl StoreKind {
@@ -49,6 +52,7 @@ impl StoreKind {
         match self {
             StoreKind::Keychain => "keychain",
             StoreKind::Vault => "vault",
+            StoreKind::File => "file",
         }
     }
 
@@ -57,6 +61,7 @@ impl StoreKind {
         match self {
             StoreKind::Keychain => "the OS keychain",
             StoreKind::Vault => "Vault",
+            StoreKind::File => "the file store",
         }
     }
 
@@ -65,6 +70,7 @@ impl StoreKind {
         match self {
             StoreKind::Keychain => "the keychain",
             StoreKind::Vault => "Vault",
+            StoreKind::File => "the file store",
         }
     }
 
@@ -136,6 +142,12 @@ impl Binding {
 /// What every store can do.
 pub trait SecretStore: Send + Sync {
     fn kind(&self) -> StoreKind;
+    /// Makes the store ready on the calling thread, before any call that
+    /// reads or writes secrets (the file store may ask for its passphrase
+    /// here, never on the worker thread that runs under the deadline).
+    fn open(&self, _ui: &Ui) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// The secret of credential `name`, `None` when the store has none.
     fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError>;
     /// Where the secret was stored for, if the store recorded it (secrets
@@ -243,6 +255,11 @@ impl<'a> Resolver<'a> {
         let store: Arc<dyn SecretStore> = match kind {
             StoreKind::Keychain => Arc::new(Keychain::new(self.dir_identity.clone())),
             StoreKind::Vault => Arc::new(Vault::new(vault_mount, timeout)),
+            StoreKind::File => Arc::new(file::FileStore::new(
+                file::store_path()?,
+                self.dir_identity.clone(),
+                self.ui.interactive(),
+            )),
         };
         Guarded::new(self.ui, store)
     }

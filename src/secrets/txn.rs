@@ -1,12 +1,14 @@
 //! "Write the secret, then the config; undo the secret if the config cannot
-//! be written": the one transaction `add`, `rotate` and `remove` share, so
-//! that nothing is ever left half done (SPEC §4).
+//! be written": the one transaction `add`, `rotate`, `remove` and `move`
+//! share, so that nothing is ever left half done (SPEC §4). `move` adds a
+//! read-back before the config is written and deletes the old copy only
+//! after it ([`relocate`]).
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
-use super::{Binding, Guarded};
+use super::{Binding, Guarded, StoreError};
 use crate::config::Locked;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// What happens to the secret.
 pub enum SecretChange<'a> {
@@ -42,14 +44,83 @@ pub fn commit(
         },
         SecretChange::Delete => store.delete(name)?,
     }
+    save_or_put_back(locked, store, name, previous, undo)
+}
+
+/// `cred move`: copies the secret of `name` (and where it may be sent)
+/// from `from` into `to`, reads it back from `to`, saves the config held
+/// by `locked` (which the caller changed to name `to`), and only then
+/// deletes the copy in `from`. A failure up to the save leaves `from` as
+/// it was and `to` as it was before. A failure to delete the old copy
+/// comes back as `Ok(Some(error))`: the move itself is done.
+pub fn relocate(
+    locked: &Locked,
+    from: &Guarded<'_>,
+    to: &Guarded<'_>,
+    name: &str,
+    undo: Undo<'_>,
+) -> Result<Option<StoreError>> {
+    let (secret, binding) = match from.get_bound(name)? {
+        (Some(secret), binding) => (secret, binding),
+        (None, _) => {
+            return Err(StoreError::Missing {
+                name: name.to_string(),
+                store: from.kind().place(),
+            }
+            .into());
+        }
+    };
+    let previous = to.get_bound(name)?;
+    // A shared store keeps the credential's fields with the secret.
+    match (locked.config.credentials.get(name), binding.as_ref()) {
+        (Some(credential), Some(b)) => to.set_credential(name, &secret, b, credential)?,
+        _ => to.set(name, &secret, binding.as_ref())?,
+    }
+    let same = match to.get(name) {
+        Ok(Some(back)) => back.expose_secret() == secret.expose_secret(),
+        _ => false,
+    };
+    if !same {
+        let put_back = put_back(to, name, &previous);
+        let err = Error::keychain(format!(
+            "the secret of `{name}` did not read back equal from {}",
+            to.kind().describe()
+        ))
+        .cause(format!(
+            "{} still holds it; nothing was moved",
+            from.kind().describe()
+        ));
+        return Err(match put_back {
+            Ok(()) => err,
+            Err(e) => err.cause(format!("{}: {e}", undo.not_restored)),
+        });
+    }
+    save_or_put_back(locked, to, name, previous, undo)?;
+    Ok(from.delete(name).err())
+}
+
+type Previous = (Option<SecretString>, Option<Binding>);
+
+fn put_back(store: &Guarded<'_>, name: &str, previous: &Previous) -> Result<(), StoreError> {
+    match previous {
+        (Some(old), binding) => store.set(name, old, binding.as_ref()),
+        (None, _) => store.delete(name),
+    }
+}
+
+/// Saves the config; if that fails, puts the secret in `store` back as it
+/// was and returns the save's error, saying so.
+fn save_or_put_back(
+    locked: &Locked,
+    store: &Guarded<'_>,
+    name: &str,
+    previous: Previous,
+    undo: Undo<'_>,
+) -> Result<()> {
     let Err(err) = locked.save() else {
         return Ok(());
     };
-    let put_back = match &previous {
-        (Some(old), binding) => store.set(name, old, binding.as_ref()),
-        (None, _) => store.delete(name),
-    };
-    Err(match put_back {
+    Err(match put_back(store, name, &previous) {
         Ok(()) => err.cause(undo.restored),
         Err(e) => err.cause(format!("{}: {e}", undo.not_restored)),
     })

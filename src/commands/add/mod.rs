@@ -131,6 +131,8 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     };
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
     store.status().map_err(super::store_unusable)?;
+    // A passphrase (the file store) is asked now, before the questions.
+    store.open()?;
     let mut prompter = ui.prompter();
     let p = prompter.as_mut();
 

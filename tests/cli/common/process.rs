@@ -48,6 +48,25 @@ pub fn spawn_cred(
     cmd.spawn().unwrap()
 }
 
+/// Starts `cmd` with stdout and stderr piped, writes `input` to its stdin
+/// and closes it (for tests that start several at once, then wait).
+pub fn spawn_with_stdin(cmd: &mut std::process::Command, input: &str) -> std::process::Child {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child
+}
+
 /// Peak resident memory of a running process, in KiB (`VmHWM`).
 pub fn peak_rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

@@ -142,7 +142,7 @@ fn allow_lets_through_only_what_it_lists_and_refuses_the_rest_with_403_json() {
         ("POST", "/documents"),
         ("GET", "/folders"),
         ("DELETE", "/documents/7"),
-        ("GET", "/documents%2f..%2fusers"),
+        ("GET", "/documents%2fusers"),
     ] {
         let out = curl(&[
             "-X",

@@ -1,9 +1,6 @@
 //! Storage: twenty `cred add` processes at once lose nothing and leave no
 //! temporary files.
 
-use std::io::Write as _;
-use std::process::Stdio;
-
 use crate::common::*;
 
 #[test]
@@ -20,17 +17,7 @@ fn twenty_concurrent_adds_lose_nothing() {
         } else {
             cmd.args(["generic", "--base-url", "https://api.example.com"]);
         }
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(key.as_bytes())
-            .unwrap();
-        children.push((name, child));
+        children.push((name, spawn_with_stdin(&mut cmd, key)));
     }
     // All 20 were started before any is waited for.
     for (name, child) in children {

@@ -321,3 +321,45 @@ fn another_kv_mount_is_recorded_and_pulled_from() {
     out.code(2);
     assert!(out.stderr.contains("--store vault"), "{out}");
 }
+
+#[test]
+fn move_keychain_to_vault_and_back_keeps_the_secret_and_no_copy() {
+    let bao = Bao::start();
+    let server = ok_server();
+    let env = TestEnv::new();
+    let key = add_paligo_unchecked(&env, &server);
+    let out = run(
+        &env,
+        &server,
+        &bao,
+        &bao.root,
+        &["move", "paligo", "--store", "vault"],
+    );
+    out.ok();
+    assert_no_leak(&out, &forms(&key, &bao.root));
+    let data = &bao.kv_get("secret", "paligo", None)["data"]["data"];
+    assert_eq!(data["secret"], key.as_str());
+    // Moved with its fields and binding, so a teammate can pull it.
+    assert_eq!(data["credential"]["instance"], "acme");
+    assert_eq!(data["origin"], format!("{}/acme/api/v2", server.url()));
+    assert_eq!(keychain_lookup(&env, "paligo"), None, "no copy left behind");
+    let mate = TestEnv::new();
+    run(&mate, &server, &bao, &bao.root, &["pull", "paligo"]).ok();
+    let out = run(&mate, &server, &bao, &bao.root, &["secret", "paligo"]);
+    assert_eq!(out.stdout.trim(), key);
+
+    run(
+        &env,
+        &server,
+        &bao,
+        &bao.root,
+        &["move", "paligo", "--store", "keychain"],
+    )
+    .ok();
+    assert_eq!(
+        keychain_lookup(&env, "paligo").as_deref(),
+        Some(key.as_str())
+    );
+    assert!(!bao.kv_exists("secret", "paligo"), "no copy left in Vault");
+    assert_eq!(config(&env)["credentials"]["paligo"].get("store"), None);
+}

@@ -21,18 +21,8 @@ fn ctrl_c_during_the_check_spinner_stores_nothing_and_exits_130() {
     w.echo_on();
     w.answer_hidden("API key", &key);
     w.expect("Checking the key with Paymo");
-    w.send("\x03");
-    let pty = w.session.process().get_file_handle().unwrap();
-    let (code, seen) = w.finish();
-    assert_eq!(code, 130, "{seen}");
+    let seen = w.ctrl_c_restores_echo();
     assert!(seen.contains("cancelled: nothing stored"), "{seen}");
-    let after = rustix::termios::tcgetattr(&pty).unwrap();
-    assert!(
-        after
-            .local_modes
-            .contains(rustix::termios::LocalModes::ECHO),
-        "echo is off after Ctrl-C\n{seen}"
-    );
     assert_nothing_stored(&env, "paymo", Some(&key));
 }
 
@@ -56,18 +46,8 @@ fn ctrl_c_at_the_key_prompt_restores_echo_and_exits_130() {
             .contains(rustix::termios::LocalModes::ECHO),
         "the key prompt did not hide the input"
     );
-    w.send("\x03");
-    let pty = w.session.process().get_file_handle().unwrap();
-    let (code, seen) = w.finish();
-    assert_eq!(code, 130, "{seen}");
+    let seen = w.ctrl_c_restores_echo();
     assert!(seen.contains("cancelled: nothing stored"), "{seen}");
-    let after = rustix::termios::tcgetattr(&pty).unwrap();
-    assert!(
-        after
-            .local_modes
-            .contains(rustix::termios::LocalModes::ECHO),
-        "echo is still off after Ctrl-C\n{seen}"
-    );
     assert_nothing_stored(&env, "paymo", None);
 }
 

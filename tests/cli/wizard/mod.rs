@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 mod cancel;
+mod unlock;
 
 /// Arrows and Enter, as a terminal sends them.
 const DOWN: &str = "\x1b[B";
@@ -116,6 +117,23 @@ impl Wizard {
     fn termios(&self) -> rustix::termios::Termios {
         let pty = self.session.process().get_file_handle().unwrap();
         rustix::termios::tcgetattr(&pty).unwrap()
+    }
+
+    /// Sends Ctrl-C, waits for the end, and checks that cred exited 130
+    /// with the terminal's echo on again; returns what it printed.
+    fn ctrl_c_restores_echo(mut self) -> String {
+        self.send("\x03");
+        let pty = self.session.process().get_file_handle().unwrap();
+        let (code, seen) = self.finish();
+        assert_eq!(code, 130, "{seen}");
+        let after = rustix::termios::tcgetattr(&pty).unwrap();
+        assert!(
+            after
+                .local_modes
+                .contains(rustix::termios::LocalModes::ECHO),
+            "echo is still off after Ctrl-C\n{seen}"
+        );
+        seen
     }
 
     /// Turns echo on, as a person's terminal has it (rexpect starts the

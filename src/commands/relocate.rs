@@ -1,0 +1,108 @@
+//! `cred move NAME --store STORE`: the secret goes to another store without
+//! being typed again. It is written to the new store and read back, the
+//! config is changed under its lock, and only then is the old copy deleted
+//! (`secrets::txn::relocate`); any failure before that leaves the original
+//! where it was. Works for any two stores.
+
+use super::Ctx;
+use crate::error::{Error, Exit, Result};
+use crate::secrets::StoreKind;
+use crate::secrets::txn::{self, Undo};
+
+/// Move a credential's secret to another store, without typing it again
+#[derive(Debug, clap::Args)]
+pub struct MoveArgs {
+    /// The credential's name
+    #[arg(add = crate::complete::names())]
+    pub name: String,
+
+    /// The store to move the secret to
+    #[arg(long, value_enum, value_name = "STORE")]
+    pub store: StoreKind,
+
+    /// Vault's KV version 2 mount (with --store vault) [default: secret]
+    #[arg(long, value_name = "MOUNT", value_parser = crate::secrets::vault::parse_mount)]
+    pub vault_mount: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
+    let name = &args.name;
+    let credential = ctx.config.get(name)?;
+    let from_kind = credential.store_kind();
+    let mount = match (&args.vault_mount, args.store) {
+        (Some(m), StoreKind::Vault) => {
+            Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT)
+        }
+        (Some(_), _) => {
+            return Err(
+                Error::new(Exit::Usage, "--vault-mount applies to --store vault only")
+                    .hint("leave --vault-mount out, or move to --store vault"),
+            );
+        }
+        (None, _) => None,
+    };
+    if from_kind == args.store && credential.vault_mount == mount {
+        ctx.ui.status(&format!(
+            "`{name}` is already in {}; nothing to move.",
+            from_kind.describe()
+        ));
+        return Ok(Exit::Success);
+    }
+    let secrets = ctx.secrets();
+    let from = secrets.store_of(&credential)?;
+    let to = secrets.open(args.store, mount.as_deref())?;
+    // Both stores must work (and be unlocked, which may ask a passphrase)
+    // before the config is locked.
+    for store in [&from, &to] {
+        store.status().map_err(super::store_unusable)?;
+        store.open()?;
+    }
+    let mut locked = ctx.config.lock()?;
+    match locked.config.credentials.get_mut(name) {
+        Some(current)
+            if current.store_kind() == from_kind
+                && current.vault_mount == credential.vault_mount =>
+        {
+            current.store = args.store;
+            current.vault_mount = mount.clone();
+        }
+        _ => {
+            return Err(Error::user(format!(
+                "`{name}` was changed or removed while it was being moved"
+            ))
+            .cause("nothing was moved")
+            .hint(format!(
+                "run `cred move {name} --store {}` again",
+                args.store.id()
+            )));
+        }
+    }
+    let leftover = txn::relocate(
+        &locked,
+        &from,
+        &to,
+        name,
+        Undo {
+            restored: "the new copy was taken out again; the secret stays where it was",
+            not_restored: "the new copy could not be taken out again",
+        },
+    )?;
+    ctx.ui.success(&format!(
+        "Moved `{name}` from {} to {}.",
+        from_kind.describe(),
+        args.store.describe()
+    ));
+    if let Some(e) = leftover {
+        ctx.ui.error(
+            &Error::from(e)
+                .cause(format!(
+                    "the secret is in {} and config.toml says so, but the old copy is still in {}",
+                    args.store.describe(),
+                    from_kind.describe()
+                ))
+                .hint("run `cred doctor --fix` to remove the old copy"),
+        );
+        return Ok(Exit::Keychain);
+    }
+    Ok(Exit::Success)
+}

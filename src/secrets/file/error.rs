@@ -1,0 +1,116 @@
+//! Why the file store could not be opened, read or written: all exit 7
+//! (the store is unavailable or locked), each with what to do.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot find where to keep the file store: neither HOME nor XDG_DATA_HOME is set")]
+    NoPath,
+    /// Nothing at hand opens the store: each source tried, and why not.
+    #[error("nothing can open the file store {}", path.display())]
+    NoSource {
+        path: PathBuf,
+        tried: Vec<String>,
+        /// A store exists but `identity.age` does not.
+        no_identity_file: bool,
+    },
+    #[error("wrong passphrase: it does not open {}", path.display())]
+    WrongPassphrase { path: PathBuf },
+    #[error("the identity does not open the file store {}", path.display())]
+    WrongIdentity { path: PathBuf },
+    #[error("{} can be read by group or others (mode {mode:03o}); refusing to use it", path.display())]
+    Exposed { path: PathBuf, mode: u32 },
+    #[error("{source_name} holds no usable age identity")]
+    BadIdentity { source_name: String, detail: String },
+    #[error("the file store {} cannot be read", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("could not {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("the kernel keyring refused to keep the unlock")]
+    KernelKeyring { detail: String },
+    #[error("there is no {} to unlock", path.display())]
+    NothingToUnlock { path: PathBuf },
+    /// The passphrase prompt ended without an answer (Ctrl-C, no
+    /// terminal): that error, as it is.
+    #[error("no passphrase was given")]
+    Prompt(Box<Error>),
+    #[error("`{value}` is not a duration for {what}")]
+    BadTtl { what: String, value: String },
+}
+
+impl FileError {
+    pub fn io(action: &'static str, path: &Path, e: std::io::Error) -> Self {
+        FileError::Io {
+            action,
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<FileError> for Error {
+    fn from(e: FileError) -> Error {
+        if let FileError::Prompt(err) = e {
+            return *err;
+        }
+        let message = e.to_string();
+        let err = Error::keychain(message.clone());
+        match e {
+            FileError::NoPath => {
+                err.hint("set CRED_FILE_STORE to the file to use, e.g. CRED_FILE_STORE=~/.cred/secrets.age")
+            }
+            FileError::NoSource {
+                tried,
+                no_identity_file,
+                ..
+            } => {
+                let mut err = err;
+                for t in tried {
+                    err = err.cause(format!("tried {t}"));
+                }
+                let hint = if no_identity_file {
+                    "set CRED_IDENTITY_FILE to the age identity the store was encrypted to (or CRED_IDENTITY to its text)"
+                } else {
+                    "on a terminal run `cred unlock` (scripts: `cred unlock --passphrase-stdin`) and run the command again within CRED_UNLOCK_TTL; with no person at hand set CRED_IDENTITY_FILE to an age identity file (or CRED_IDENTITY to its text)"
+                };
+                err.hint(hint)
+            }
+            FileError::WrongPassphrase { .. } => err
+                .cause("nothing was written")
+                .hint("type the passphrase you chose when the file store was made; `age -d -i identity.age` takes the same one"),
+            FileError::WrongIdentity { .. } => err
+                .cause("the store is encrypted to another age recipient; nothing was written")
+                .hint("use the identity the store was made with (CRED_IDENTITY_FILE, CRED_IDENTITY, or the passphrase of identity.age); `cred lock` forgets a stale unlock"),
+            FileError::Exposed { path, .. } => err
+                .cause("an age identity opens every secret in the store")
+                .hint(format!("chmod 600 {}", path.display())),
+            FileError::BadIdentity { detail, .. } => err
+                .cause(detail)
+                .hint("give an identity made by `age-keygen` (a line starting AGE-SECRET-KEY-1)"),
+            FileError::Corrupt { detail, .. } => err
+                .cause(detail)
+                .hint("restore the file from a backup, or look at it with `age -d -i IDENTITY FILE`"),
+            FileError::Io { detail, .. } => err
+                .cause(detail)
+                .hint("check the file's directory and permissions, or point CRED_FILE_STORE elsewhere"),
+            FileError::KernelKeyring { detail } => err
+                .cause(detail)
+                .hint("here cred asks for the passphrase on each command; scripts can set CRED_IDENTITY_FILE instead"),
+            FileError::NothingToUnlock { .. } => err
+                .cause("the passphrase-protected identity is made by the first `cred add --store file` on a terminal")
+                .hint("run `cred add PROVIDER --store file` on a terminal first"),
+            FileError::Prompt(_) => err,
+            // A typo in a setting, not a store failure: exit 1.
+            FileError::BadTtl { what, .. } => Error::user(message).hint(format!(
+                "give {what} as a duration such as 15m, 1h or 30s, or 0 to keep nothing"
+            )),
+        }
+    }
+}

@@ -18,7 +18,7 @@ use crate::secrets::{StoreKind, StoredEntry, file};
 /// Check the config and the secret stores; repair orphans and duplicates
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
-    /// Remove orphaned and duplicate keychain entries (asks first)
+    /// Remove orphaned and duplicate entries of the keychain or file store (asks first)
     #[arg(long)]
     pub fix: bool,
 
@@ -323,12 +323,12 @@ fn fix(ctx: &Ctx, reports: &mut [StoreReport], yes: bool) -> Result<()> {
         let mut prompter = ctx.ui.prompter();
         if !prompter.can_prompt() {
             return Err(Error::user(format!(
-                "not removing {count} keychain entr(ies) without confirmation"
+                "not removing {count} secret-store entr(ies) without confirmation"
             ))
             .cause("there is no terminal to ask on")
             .hint("pass --yes: cred doctor --fix --yes"));
         }
-        if !prompter.confirm(&format!("Remove {count} keychain entr(ies)?"), false)? {
+        if !prompter.confirm(&format!("Remove {count} secret-store entr(ies)?"), false)? {
             ctx.ui.status("Nothing removed.");
             return Ok(());
         }

@@ -135,6 +135,18 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
         let _inside = runtime.enter();
         Listener::bind(&args)?
     };
+    // The stop hook is in place before anyone can know the proxy is up: a
+    // SIGTERM right after the first lines still stops it cleanly (and
+    // removes a --socket file). `Notify` keeps the wake-up until awaited.
+    let stop = Arc::new(Notify::new());
+    let why: Arc<Mutex<String>> = Arc::default();
+    {
+        let (stop, why) = (stop.clone(), why.clone());
+        crate::signals::on_stop(move |signal| {
+            *why.lock().unwrap_or_else(|e| e.into_inner()) = signal.to_string();
+            stop.notify_one();
+        });
+    }
     let public = listener.public();
     for line in listener.announce(token.as_deref()) {
         ctx.ui.out(&line)?;
@@ -163,15 +175,6 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
             .unwrap_or_default()
     ));
 
-    let stop = Arc::new(Notify::new());
-    let why: Arc<Mutex<String>> = Arc::default();
-    {
-        let (stop, why) = (stop.clone(), why.clone());
-        crate::signals::on_stop(move |signal| {
-            *why.lock().unwrap_or_else(|e| e.into_inner()) = signal.to_string();
-            stop.notify_one();
-        });
-    }
     runtime.block_on(async {
         let accepting = listener.serve(state.clone());
         if let Some(ttl) = args.ttl {

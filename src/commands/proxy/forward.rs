@@ -142,13 +142,31 @@ pub fn run(
             };
         }
     };
+    // The pipeline's client decodes what it asked for (gzip, deflate, br,
+    // zstd); a body still encoded is one the scrubber cannot read, so it
+    // is not passed on.
+    let bodiless =
+        request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
+    if let Some(encoding) = unreadable_encoding(response.headers()).filter(|_| !bodiless) {
+        let _ = respond.send(json_answer(
+            StatusCode::BAD_GATEWAY,
+            "cred proxy cannot pass this answer on",
+            &format!(
+                "the API answered {} with Content-Encoding `{encoding}`, which cred cannot decode, so it cannot keep the key out of it",
+                response.status().as_u16()
+            ),
+        ));
+        return Outcome {
+            status: StatusCode::BAD_GATEWAY.as_u16(),
+            cut: None,
+        };
+    }
     let status = response.status();
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let broken = Arc::new(AtomicBool::new(false));
     let mut head = Response::new(Out::Stream(rx, broken.clone()));
     *head.status_mut() = status;
     // No body to scrub (HEAD, 204, 304): the length stays as the API said.
-    let bodiless = request.method == reqwest::Method::HEAD || matches!(status.as_u16(), 204 | 304);
     *head.headers_mut() = downstream_headers(up, &request.url, response.headers(), bodiless);
     if respond.send(head).is_err() {
         return Outcome {
@@ -167,6 +185,18 @@ pub fn run(
         status: status.as_u16(),
         cut,
     }
+}
+
+/// The `Content-Encoding` of an answer the client decoded nothing of, if
+/// any (other than `identity`), shown escaped.
+fn unreadable_encoding(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_ENCODING)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("identity") {
+        return None;
+    }
+    Some(crate::escape::visible(text).into_owned())
 }
 
 /// Where an answer's body goes: the channel to the client's connection.

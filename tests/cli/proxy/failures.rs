@@ -91,3 +91,50 @@ fn a_climb_hidden_by_encoding_or_a_path_parameter_is_refused_and_not_forwarded()
     assert_eq!(server.count(), 1, "{:?}", server.requests());
     proxy.stop();
 }
+
+#[test]
+fn an_answer_in_an_encoding_cred_cannot_read_is_not_passed_on() {
+    // An API that echoes the key inside a body compressed in a way cred
+    // does not decode: the scrubber could not see the key, so the proxy
+    // answers 502 itself.
+    let key = secret("enc");
+    let echoed = key.clone();
+    let server = Server::start(move |s| match s.path() {
+        "/acme/api/v2/plain" => Reply::json(200, "{}").header("Content-Encoding", "identity"),
+        _ => {
+            Reply::new(200, format!("x-compress:{echoed}")).header("Content-Encoding", "x-compress")
+        }
+    });
+    let env = TestEnv::new();
+    add_paligo(&env, &server, &key, &["--no-verify"]).ok();
+    let proxy = Proxy::start(&env, &[paligo_env(&server)], &["paligo"]);
+    let auth = bearer(&proxy.token());
+    let out = curl(&[
+        "-H",
+        &auth,
+        "-w",
+        "\n%{http_code}",
+        &format!("{}/echo", proxy.url()),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    assert_eq!(code, "502", "{text}");
+    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert!(v["reason"].as_str().unwrap().contains("x-compress"), "{v}");
+    assert_hidden("the answer", text.as_bytes(), &paligo_forms(&key));
+    // `identity` is no encoding at all: passed on.
+    let out = curl(&[
+        "-H",
+        &auth,
+        "-w",
+        "\n%{http_code}",
+        &format!("{}/plain", proxy.url()),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with("\n200"));
+    let stopped = proxy.stop();
+    assert!(
+        stopped.stderr.contains(" GET /echo 502 "),
+        "{}",
+        stopped.stderr
+    );
+}

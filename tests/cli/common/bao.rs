@@ -130,20 +130,7 @@ impl Bao {
     /// Runs `bao ARGS` as root against this server (stdin: `input`);
     /// panics unless it succeeds; returns its stdout.
     pub fn bao(&self, args: &[&str], input: &str) -> String {
-        let mut child = self
-            .command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
+        let child = spawn_with_stdin(self.command().args(args), input);
         let out = child.wait_with_output().unwrap();
         assert!(
             out.status.success(),

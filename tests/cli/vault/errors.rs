@@ -1,7 +1,7 @@
 //! What the vault store says when it cannot be used: every case exits 7
 //! with its own cause and fix, and never shows the token.
 
-use super::{add, add_with, run, run_with_stdin};
+use super::{add, add_with, run, run_with_stdin, vars};
 use crate::common::*;
 
 #[test]
@@ -50,8 +50,7 @@ fn a_read_only_token_can_call_but_not_rotate() {
     run(&env, &server, &bao, &ro, &["call", "paligo", "/documents"]).ok();
 
     let new_key = secret("ro-new");
-    let mut vars = bao.env(&ro);
-    vars.push(paligo_env(&server));
+    let vars = vars(&server, &bao, &ro);
     let out = env.run_with(
         &["rotate", "paligo", "--api-key-stdin", "--no-verify"],
         |c| {
@@ -204,8 +203,7 @@ fn a_private_ca_is_trusted_through_vault_cacert_only() {
     let server = ok_server();
     let env = TestEnv::new();
     let key = secret("tls");
-    let mut vars = bao.env(&bao.root);
-    vars.push(paligo_env(&server));
+    let mut vars = vars(&server, &bao, &bao.root);
     // Without the CA the server's certificate is not trusted: nothing stored.
     let out = add_with(&env, &vars, &key, &["--no-verify"]);
     out.code(7);
@@ -227,8 +225,7 @@ fn a_failed_config_write_leaves_nothing_in_vault() {
     let server = ok_server();
     let env = TestEnv::new();
     let key = secret("failwrite");
-    let mut vars = bao.env(&bao.root);
-    vars.push(paligo_env(&server));
+    let mut vars = vars(&server, &bao, &bao.root);
     vars.push(("CRED_TEST_FAIL_CONFIG_WRITE", "1".into()));
     let out = add_with(&env, &vars, &key, &["--no-verify"]);
     out.code(1);

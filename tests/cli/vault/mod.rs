@@ -22,18 +22,21 @@ fn assert_no_file_holds(env: &TestEnv, forms: &[String]) {
     }
 }
 
+/// The environment for Paligo at `server` and Vault at `bao` with `token`.
+fn vars(server: &Server, bao: &Bao, token: &str) -> Vec<(&'static str, String)> {
+    let mut vars = bao.env(token);
+    vars.push(paligo_env(server));
+    vars
+}
+
 /// `cred ARGS` with Paligo at `server` and Vault at `bao` with `token`.
 fn run(env: &TestEnv, server: &Server, bao: &Bao, token: &str, args: &[&str]) -> Run {
-    let mut extra = bao.env(token);
-    extra.push(paligo_env(server));
-    run_env(env, args, &extra)
+    run_env(env, args, &vars(server, bao, token))
 }
 
 /// `cred add paligo --store vault` with a live check against `server`.
 fn add(env: &TestEnv, server: &Server, bao: &Bao, key: &str, extra: &[&str]) -> Run {
-    let mut env_vars = bao.env(&bao.root);
-    env_vars.push(paligo_env(server));
-    add_with(env, &env_vars, key, extra)
+    add_with(env, &vars(server, bao, &bao.root), key, extra)
 }
 
 /// `cred add paligo --store vault` with exactly these variables.
@@ -166,8 +169,7 @@ fn add_list_secret_call_rotate_remove_round_trip() {
 }
 
 fn run_with_stdin(env: &TestEnv, server: &Server, bao: &Bao, args: &[&str], input: &str) -> Run {
-    let mut vars = bao.env(&bao.root);
-    vars.push(paligo_env(server));
+    let vars = vars(server, bao, &bao.root);
     let input = input.to_string();
     env.run_with(args, move |c| {
         c.write_stdin(input);

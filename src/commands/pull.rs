@@ -136,7 +136,20 @@ fn fetch(
         .hint("whoever added it can write it again with `cred rotate`; or update cred")
     };
     let mut credential: Credential =
-        serde_json::from_value(fields).map_err(|e| bad(e.to_string()))?;
+        serde_json::from_value(fields.clone()).map_err(|e| bad(e.to_string()))?;
+    // A field this cred does not know (a newer cred wrote it) would be
+    // dropped silently; say so instead, as for config.toml.
+    let known = credential.provider.provider().config_keys();
+    if let Some(unknown) = fields.as_object().and_then(|o| {
+        o.keys().find(|k| {
+            !["provider", "description"].contains(&k.as_str()) && !known.contains(&k.as_str())
+        })
+    }) {
+        return Err(bad(format!(
+            "it has a field this cred does not know: `{}`",
+            crate::escape::visible(unknown)
+        )));
+    }
     if let Some((key, shown)) = control_field(&credential) {
         return Err(bad(format!(
             "its {key} holds a control character ({shown})"

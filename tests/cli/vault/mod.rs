@@ -365,3 +365,38 @@ fn move_keychain_to_vault_and_back_keeps_the_secret_and_no_copy() {
     assert!(!bao.kv_exists("secret", "paligo"), "no copy left in Vault");
     assert_eq!(config(&env)["credentials"]["paligo"].get("store"), None);
 }
+
+#[test]
+fn pull_refuses_an_entry_with_fields_it_does_not_know_and_writes_nothing() {
+    let bao = Bao::start();
+    let server = ok_server();
+    let env = TestEnv::new();
+    let entry = serde_json::json!({"data": {
+        "secret": secret("odd"),
+        "provider": "paligo",
+        "origin": format!("{}/acme/api/v2", server.url()),
+        "credential": {"provider": "paligo", "instance": "acme", "username": EMAIL,
+                       "region": "eu"},
+    }});
+    bao.bao(&["write", "secret/data/cred/odd", "-"], &entry.to_string());
+    add(
+        &TestEnv::new(),
+        &server,
+        &bao,
+        &secret("fine"),
+        &["--no-verify"],
+    )
+    .ok();
+    let out = run(&env, &server, &bao, &bao.root, &["pull"]);
+    out.code(1);
+    assert_one_error(
+        &out,
+        "secret/cred/odd in Vault is not a credential this cred can use",
+    );
+    assert!(out.stderr.contains("`region`"), "{out}");
+    assert!(
+        !env.config_path().exists(),
+        "all or nothing: {}",
+        env.config_text()
+    );
+}

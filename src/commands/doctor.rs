@@ -246,21 +246,10 @@ fn examine(
     config: &Config,
 ) -> Result<StoreReport> {
     let store = ctx.secrets().open(kind, mount.as_deref())?;
-    let facts = store.details();
     let mut report = StoreReport {
         kind,
-        details: facts
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", detail_text(v)))
-            .collect(),
-        details_json: (!facts.is_empty()).then(|| {
-            serde_json::Value::Object(
-                facts
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.clone()))
-                    .collect(),
-            )
-        }),
+        details: Vec::new(),
+        details_json: None,
         mount: mount.clone(),
         status: Ok(()),
         orphans: Vec::new(),
@@ -279,7 +268,23 @@ fn examine(
             return Ok(report);
         }
     }
-    let entries = match store.status().and_then(|()| store.entries()) {
+    let status = store.status();
+    // What the store learnt while checking its status (Vault: the token,
+    // the mount), without asking it again.
+    let facts = store.details();
+    if !facts.is_empty() {
+        report.details = facts
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", detail_text(v)))
+            .collect();
+        report.details_json = Some(serde_json::Value::Object(
+            facts
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        ));
+    }
+    let entries = match status.and_then(|()| store.entries()) {
         Ok(e) => e,
         Err(e) => {
             report.status = Err(Error::from(e));

@@ -193,8 +193,9 @@ pub trait SecretStore: Send + Sync {
         None
     }
 
-    /// Facts for `cred doctor` (address, token, …); empty when there is
-    /// nothing to say beyond the status.
+    /// Facts for `cred doctor` (address, token, …), from what `status`
+    /// found (doctor calls it after `status`); empty when there is nothing
+    /// to say beyond the status.
     fn details(&self) -> Vec<(&'static str, serde_json::Value)> {
         Vec::new()
     }

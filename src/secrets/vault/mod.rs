@@ -74,6 +74,10 @@ pub struct Vault {
     /// The entry last read, so that the secret and its binding take one
     /// round trip.
     last: Mutex<HashMap<String, Value>>,
+    /// The version each write made (Vault's answer says it), for `locate`.
+    written: Mutex<HashMap<String, u64>>,
+    /// What `status` learnt of the token (`lookup-self`), for `details`.
+    token: OnceLock<Value>,
 }
 
 impl Vault {
@@ -83,6 +87,8 @@ impl Vault {
             timeout,
             api: OnceLock::new(),
             last: Mutex::new(HashMap::new()),
+            written: Mutex::new(HashMap::new()),
+            token: OnceLock::new(),
         }
     }
 
@@ -143,7 +149,7 @@ impl Vault {
     }
 
     fn remember(&self, name: &str, data: Option<Value>) {
-        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = lock(&self.last);
         match data {
             Some(d) => last.insert(name.to_string(), d),
             None => last.remove(name),
@@ -151,12 +157,7 @@ impl Vault {
     }
 
     fn cached_or_read(&self, name: &str) -> Result<Option<Value>, VaultError> {
-        let cached = self
-            .last
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned();
+        let cached = lock(&self.last).get(name).cloned();
         match cached {
             Some(d) => Ok(Some(d)),
             None => self.read(name),
@@ -175,7 +176,12 @@ impl Vault {
         let (status, json) = api.call(Method::POST, &path, Some(&body), &action)?;
         self.remember(name, None);
         match status {
-            200 | 204 => Ok(()),
+            200 | 204 => {
+                if let Some(v) = json.pointer("/data/version").and_then(Value::as_u64) {
+                    lock(&self.written).insert(name.to_string(), v);
+                }
+                Ok(())
+            }
             _ => Err(Api::fail(status, &json, &action)),
         }
     }
@@ -278,6 +284,11 @@ impl Vault {
     }
 }
 
+/// A map behind a mutex, even one a panicking thread left poisoned.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn data(secret: &SecretString, binding: Option<&Binding>, credential: Option<&Value>) -> Value {
     let mut data = json!({ "secret": secret.expose_secret() });
     if let Some(b) = binding {
@@ -374,8 +385,10 @@ impl SecretStore for Vault {
     }
 
     fn status(&self) -> Result<(), StoreError> {
-        self.api()?.lookup_self()?;
-        Ok(self.check_mount()?)
+        let token = self.api()?.lookup_self()?;
+        self.check_mount()?;
+        let _ = self.token.set(token);
+        Ok(())
     }
 
     fn shared(&self, name: &str) -> Result<Option<Value>, StoreError> {
@@ -394,28 +407,30 @@ impl SecretStore for Vault {
 
     fn locate(&self, name: &str) -> Option<String> {
         let path = self.shown_path(name);
-        Some(match self.current_version(name) {
+        // The version a write of this process made, else Vault's metadata.
+        let version = lock(&self.written)
+            .get(name)
+            .copied()
+            .or_else(|| self.current_version(name));
+        Some(match version {
             Some(v) => format!("{path}, version {v}"),
             None => path,
         })
     }
 
+    /// What `status` found (call it first): no request of its own.
     fn details(&self) -> Vec<(&'static str, Value)> {
-        let mut out = Vec::new();
-        match self.api() {
-            Ok(api) => {
-                out.push(("address", json!(api.addr())));
-                if let Ok(token) = api.lookup_self() {
-                    out.push(("token", token));
-                }
-            }
-            Err(_) => return out,
-        }
-        let kv = match self.check_mount() {
-            Ok(()) => "KV version 2".to_string(),
-            Err(e) => e.to_string(),
+        let Ok(api) = self.api() else {
+            return Vec::new();
         };
-        out.push(("mount", json!(format!("{} ({kv})", self.mount))));
+        let mut out = vec![("address", json!(api.addr()))];
+        if let Some(token) = self.token.get() {
+            out.push(("token", token.clone()));
+            // `status` checks the mount right after the token.
+            out.push(("mount", json!(format!("{} (KV version 2)", self.mount))));
+        } else {
+            out.push(("mount", json!(self.mount)));
+        }
         out
     }
 }

@@ -45,23 +45,13 @@ impl Ctx<'_> {
     }
 }
 
-/// The store a command is about to write to cannot be used: why, and how
-/// to go on. Said before any question is asked.
-pub fn store_unusable(e: crate::secrets::StoreError) -> Error {
-    // Vault's errors carry their own fix; the keychain's ways around are
-    // the environment, or the encrypted file store.
-    if matches!(e, crate::secrets::StoreError::Vault(_)) {
-        return Error::from(e);
-    }
-    let keychain = !matches!(e, crate::secrets::StoreError::File(_));
-    let err = Error::from(e).hint(
-        "to call APIs from CI or a script without a keychain, store nothing: set CRED_SECRET_<NAME> (see the README, \"No desktop keychain\")",
-    );
-    if keychain {
-        err.hint("or keep the secret in an encrypted file instead: --store file (see the README, \"The file store\")")
-    } else {
-        err
-    }
+/// The store a command is about to write to cannot be used: why, and the
+/// ways around it that the store knows. Said before any question is asked.
+pub fn store_unusable(store: &crate::secrets::Guarded<'_>, e: crate::secrets::StoreError) -> Error {
+    store
+        .alternatives()
+        .into_iter()
+        .fold(Error::from(e), |err, hint| err.hint(hint))
 }
 
 /// Debug builds only: when set, cred panics on purpose (for the test of

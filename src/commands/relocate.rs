@@ -54,7 +54,9 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
     // Both stores must work (and be unlocked, which may ask a passphrase)
     // before the config is locked.
     for store in [&from, &to] {
-        store.status().map_err(super::store_unusable)?;
+        store
+            .status()
+            .map_err(|e| super::store_unusable(store, e))?;
         store.open()?;
     }
     let mut locked = ctx.config.lock()?;
@@ -102,7 +104,7 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
                 ))
                 .hint("run `cred doctor --fix` to remove the old copy"),
         );
-        return Ok(Exit::Keychain);
+        return Ok(Exit::Store);
     }
     Ok(Exit::Success)
 }

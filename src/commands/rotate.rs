@@ -31,7 +31,9 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     let provider = &credential.provider;
     // The store must work before anyone types a key for it.
     let store = ctx.secrets().store_of(&credential)?;
-    store.status().map_err(super::store_unusable)?;
+    store
+        .status()
+        .map_err(|e| super::store_unusable(&store, e))?;
     store.open()?;
     let label = format!("New {}", provider.provider().secret_label());
     let secret = args.key.read(ctx.ui, &label)?;

@@ -57,6 +57,11 @@ pub enum SendError {
     TooManyRedirects { max: usize },
     #[error("the server stopped sending the body for {} s", after.as_secs())]
     BodyStalled { after: Duration },
+    #[error("the API sent a corrupt compressed body (its Content-Encoding does not decode)")]
+    CorruptBody {
+        #[source]
+        source: io::Error,
+    },
     #[error("the connection broke while reading the body")]
     BodyBroken {
         #[source]
@@ -157,29 +162,41 @@ impl SendError {
     /// Classifies a failure while reading a body.
     pub fn from_body(err: io::Error, timeout: Duration) -> SendError {
         let mut timed_out = err.kind() == io::ErrorKind::TimedOut;
+        let mut corrupt = false;
         let mut next: Option<&(dyn std::error::Error + 'static)> = err
             .get_ref()
             .map(|r| r as &(dyn std::error::Error + 'static));
         while let Some(e) = next {
             if let Some(re) = e.downcast_ref::<reqwest::Error>() {
                 timed_out |= re.is_timeout();
+                corrupt |= re.is_decode();
             }
             if let Some(io) = e.downcast_ref::<io::Error>() {
                 timed_out |= io.kind() == io::ErrorKind::TimedOut;
+                corrupt |= io.kind() == io::ErrorKind::InvalidData;
             }
             next = e.source();
         }
-        if timed_out || classify_text(&chain_text(&err)) == Some(TextKind::Timeout) {
+        if corrupt && !timed_out {
+            SendError::CorruptBody { source: err }
+        } else if timed_out || classify_text(&chain_text(&err)) == Some(TextKind::Timeout) {
             SendError::BodyStalled { after: timeout }
         } else {
             SendError::BodyBroken { source: err }
         }
     }
 
+    /// Whether this is a failure of the network (exit 5) rather than of
+    /// the key, the request or the answer.
+    pub fn is_network(&self) -> bool {
+        self.exit() == Exit::Network
+    }
+
     fn exit(&self) -> Exit {
         match self {
             SendError::TooManyRedirects { .. } => Exit::HttpStatus,
             SendError::UnsendableKey
+            | SendError::CorruptBody { .. }
             | SendError::BadHeaderName(_)
             | SendError::Build(_)
             | SendError::BodyFile(_)
@@ -207,6 +224,9 @@ impl SendError {
             }
             SendError::UnsendableKey => {
                 "check the key and the template; `cred rotate NAME` stores a new key"
+            }
+            SendError::CorruptBody { .. } => {
+                "the server or a proxy in between mangled the answer; `-o FILE` keeps what came, and the API's owner can look at it"
             }
             SendError::BodyFile(_) => "check the path after @ in --form",
             SendError::BadHeaderName(_) | SendError::Build(_) | SendError::BodySpent => "",

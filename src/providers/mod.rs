@@ -107,6 +107,22 @@ impl ProviderConfig {
             ProviderConfig::Generic(p) => p,
         }
     }
+
+    /// Points the live check at `path` (validated), where the provider
+    /// lets the user choose it; `Err` says why not.
+    pub fn set_check_path(&mut self, path: &str) -> Result<(), String> {
+        match self {
+            ProviderConfig::Generic(g) => {
+                let path = generic::validate_check_path(path)?;
+                g.check_path = Some(path).filter(|p| !p.is_empty());
+                Ok(())
+            }
+            _ => Err(format!(
+                "{} has a fixed check",
+                self.provider().display_name()
+            )),
+        }
+    }
 }
 
 /// How the pages of a list are linked.

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::secrets::{Failure, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -55,13 +56,38 @@ impl FileError {
     }
 }
 
+impl FileError {
+    /// What kind of failure this is, whatever the store.
+    pub fn failure(&self) -> Failure {
+        match self {
+            FileError::NoSource { .. }
+            | FileError::WrongPassphrase { .. }
+            | FileError::WrongIdentity { .. } => Failure::Locked,
+            FileError::NoPath
+            | FileError::Exposed { .. }
+            | FileError::BadIdentity { .. }
+            | FileError::NothingToUnlock { .. } => Failure::Misconfigured,
+            FileError::Corrupt { .. } => Failure::Unreadable,
+            FileError::Io { .. } | FileError::KernelKeyring { .. } => Failure::Unreachable,
+            FileError::Prompt(_) => Failure::Cancelled,
+            FileError::BadTtl { .. } => Failure::Invalid,
+        }
+    }
+}
+
+impl From<FileError> for StoreError {
+    fn from(e: FileError) -> StoreError {
+        StoreError::new(e.failure(), "the file store", Error::from(e))
+    }
+}
+
 impl From<FileError> for Error {
     fn from(e: FileError) -> Error {
         if let FileError::Prompt(err) = e {
             return *err;
         }
         let message = e.to_string();
-        let err = Error::keychain(message.clone());
+        let err = Error::store(message.clone());
         match e {
             FileError::NoPath => {
                 err.hint("set CRED_FILE_STORE to the file to use, e.g. CRED_FILE_STORE=~/.cred/secrets.age")

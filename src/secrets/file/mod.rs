@@ -50,7 +50,7 @@ pub use error::FileError;
 pub use identity::Source;
 pub use inspect::Inspection;
 
-use super::{Binding, SecretStore, StoreError, StoreKind, StoredEntry};
+use super::{Binding, Overview, SecretStore, StoreError, StoreKind, Stored, StoredEntry};
 use crate::ui::Ui;
 
 pub const PATH_ENV: &str = "CRED_FILE_STORE";
@@ -157,13 +157,6 @@ impl FileStore {
         }
     }
 
-    fn find<'p>(&self, plain: &'p Plain, name: &str) -> Option<&'p Item> {
-        plain
-            .secrets
-            .iter()
-            .find(|i| i.name == name && i.config_dir == self.dir_identity)
-    }
-
     /// Read, change, write back, under the store's own lock.
     fn change(&self, edit: impl FnOnce(&mut Plain) -> bool) -> Result<(), StoreError> {
         let identity = self.identity()?;
@@ -196,16 +189,26 @@ impl SecretStore for FileStore {
         Ok(())
     }
 
-    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
-        let plain = read(&self.path, &*self.identity()?)?;
-        Ok(self
-            .find(&plain, name)
-            .map(|i| SecretString::from(i.secret.clone())))
+    fn name(&self) -> String {
+        format!("the file store {}", self.path.display())
     }
 
-    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
+    fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
         let plain = read(&self.path, &*self.identity()?)?;
-        Ok(self.find(&plain, name).and_then(Item::binding))
+        let mut found = plain
+            .secrets
+            .iter()
+            .filter(|i| i.name == name && i.config_dir == self.dir_identity);
+        let Some(item) = found.next() else {
+            return Ok(None);
+        };
+        if found.any(|other| other.secret != item.secret) {
+            return Err(StoreError::ambiguous(name, &self.name()));
+        }
+        Ok(Some(Stored {
+            secret: SecretString::from(item.secret.clone()),
+            binding: item.binding(),
+        }))
     }
 
     fn set(
@@ -260,9 +263,30 @@ impl SecretStore for FileStore {
             let account = format!("{}@{}", item.name, item.config_dir);
             let name = (item.config_dir == self.dir_identity).then(|| item.name.clone());
             let (path, identity) = (self.path.clone(), Arc::clone(&identity));
-            let (n, d) = (item.name.clone(), item.config_dir.clone());
-            let remove = Box::new(move || change(&path, &identity, |p| remove_item(p, &n, &d)));
-            entries.push(StoredEntry::new(account, name, remove));
+            // Exactly this entry: its name, directory, secret and binding
+            // (two copies of one credential differ at least in one of them,
+            // or are the same, when removing either keeps the other).
+            let copy = Item {
+                name: item.name.clone(),
+                config_dir: item.config_dir.clone(),
+                provider: item.provider.clone(),
+                origin: item.origin.clone(),
+                secret: item.secret.clone(),
+            };
+            let secret = SecretString::from(item.secret.clone());
+            let read = Box::new(move || Ok(Some(secret.clone())));
+            let own = item.binding().is_some();
+            let remove = Box::new(move || change(&path, &identity, |p| remove_one(p, &copy)));
+            let made_by = if own {
+                "cred"
+            } else {
+                "cred (without a recorded origin)"
+            };
+            entries.push(StoredEntry::new(account, name, read, remove).origin(
+                made_by.into(),
+                None,
+                own,
+            ));
         }
         Ok(entries)
     }
@@ -272,6 +296,49 @@ impl SecretStore for FileStore {
             return Ok(());
         }
         identity::check_available(&self.path, self.interactive).map_err(StoreError::from)
+    }
+
+    fn configured(&self) -> bool {
+        self.path.exists()
+    }
+
+    fn inspect(&self) -> Option<Overview> {
+        let inspection = Inspection::new(self.path.clone(), self.interactive);
+        Some(Overview {
+            lines: inspection.lines(),
+            json: inspection.json(),
+            closed: inspection.would_prompt(),
+        })
+    }
+
+    fn timeout_hint(&self, _terminal: bool) -> String {
+        format!(
+            "check that {} is on a disk that answers (a network mount may hang) and that no other cred holds its lock for long; CRED_STORE_TIMEOUT=SECONDS waits longer",
+            self.path.display()
+        )
+    }
+
+    fn alternatives(&self) -> Vec<String> {
+        vec!["to call APIs from CI or a script without a store, set CRED_SECRET_<NAME> (see the README, \"No desktop keychain\")".into()]
+    }
+}
+
+/// Removes one entry equal to `copy` (the first, when there are exact
+/// copies), never every entry of that name.
+fn remove_one(plain: &mut Plain, copy: &Item) -> bool {
+    let pos = plain.secrets.iter().position(|i| {
+        i.name == copy.name
+            && i.config_dir == copy.config_dir
+            && i.provider == copy.provider
+            && i.origin == copy.origin
+            && i.secret == copy.secret
+    });
+    match pos {
+        Some(p) => {
+            plain.secrets.remove(p);
+            true
+        }
+        None => false,
     }
 }
 
@@ -447,16 +514,18 @@ mod tests {
         a.set("x", &SecretString::from("one"), Some(&binding))
             .unwrap();
         b.set("x", &SecretString::from("two"), None).unwrap();
-        assert_eq!(a.get("x").unwrap().unwrap().expose_secret(), "one");
-        assert_eq!(b.get("x").unwrap().unwrap().expose_secret(), "two");
-        assert_eq!(a.binding("x").unwrap(), Some(binding.clone()));
-        assert_eq!(b.binding("x").unwrap(), None);
+        let got = a.get("x").unwrap().unwrap();
+        assert_eq!(got.secret.expose_secret(), "one");
+        assert_eq!(got.binding, Some(binding.clone()));
+        let got = b.get("x").unwrap().unwrap();
+        assert_eq!(got.secret.expose_secret(), "two");
+        assert_eq!(got.binding, None);
         // No binding given: the recorded one stays.
         a.set("x", &SecretString::from("three"), None).unwrap();
-        assert_eq!(a.binding("x").unwrap(), Some(binding));
+        assert_eq!(a.get("x").unwrap().unwrap().binding, Some(binding));
         a.delete("x").unwrap();
         assert!(a.get("x").unwrap().is_none());
-        assert_eq!(b.get("x").unwrap().unwrap().expose_secret(), "two");
+        assert_eq!(b.get("x").unwrap().unwrap().secret.expose_secret(), "two");
         let raw = fs::read(&path).unwrap();
         assert!(!raw.windows(3).any(|w| w == b"two"));
         #[cfg(unix)]
@@ -468,9 +537,7 @@ mod tests {
         let other = FileStore::new(path, "/a".into(), false);
         let _ = other.opened.set(Arc::new(x25519::Identity::generate()));
         let err = other.get("x").unwrap_err();
-        assert!(
-            matches!(err, StoreError::File(FileError::WrongIdentity { .. })),
-            "{err:?}"
-        );
+        assert_eq!(err.failure, crate::secrets::Failure::Locked, "{err:?}");
+        assert!(err.message().contains("identity does not open"), "{err:?}");
     }
 }

@@ -19,6 +19,7 @@ use url::Url;
 use crate::error::{Error, Exit};
 use crate::http::{Body, Pipeline, Request, SendError};
 use crate::providers::Auth;
+use crate::secrets::{Failure, StoreError};
 
 /// The answer bodies cred reads from Vault are small; anything bigger is
 /// cut here, so memory stays bounded whatever the server sends.
@@ -61,9 +62,33 @@ pub enum VaultError {
     BadData { path: String, why: String },
 }
 
+impl VaultError {
+    /// What kind of failure this is, whatever the store.
+    pub fn failure(&self) -> Failure {
+        match self {
+            VaultError::NoAddress
+            | VaultError::NoToken
+            | VaultError::BadAddress { .. }
+            | VaultError::CaCert { .. }
+            | VaultError::NotKv2 { .. } => Failure::Misconfigured,
+            VaultError::Unreachable { .. } => Failure::Unreachable,
+            VaultError::Sealed { .. } => Failure::Locked,
+            VaultError::BadToken | VaultError::Denied { .. } => Failure::Refused,
+            VaultError::Unexpected { .. } => Failure::Unreadable,
+            VaultError::BadData { .. } => Failure::Malformed,
+        }
+    }
+}
+
+impl From<VaultError> for StoreError {
+    fn from(e: VaultError) -> StoreError {
+        StoreError::new(e.failure(), "Vault", Error::from(e))
+    }
+}
+
 impl From<VaultError> for Error {
     fn from(e: VaultError) -> Error {
-        let err = Error::new(Exit::Keychain, e.to_string());
+        let err = Error::new(Exit::Store, e.to_string());
         match &e {
             VaultError::NoAddress => err
                 .cause("neither VAULT_ADDR nor BAO_ADDR is set")

@@ -31,7 +31,7 @@ use serde_json::{Value, json};
 pub use api::VaultError;
 use api::{Action, Api, Settings};
 
-use super::{Binding, SecretStore, StoreError, StoreKind, StoredEntry};
+use super::{Binding, SecretStore, StoreError, StoreKind, Stored, StoredEntry};
 use crate::config::Credential;
 
 /// The KV v2 mount used unless `--vault-mount` (or the credential's
@@ -71,9 +71,6 @@ pub struct Vault {
     mount: String,
     timeout: Duration,
     api: OnceLock<Api>,
-    /// The entry last read, so that the secret and its binding take one
-    /// round trip.
-    last: Mutex<HashMap<String, Value>>,
     /// The version each write made (Vault's answer says it), for `locate`.
     written: Mutex<HashMap<String, u64>>,
     /// What `status` learnt of the token (`lookup-self`), for `details`.
@@ -86,7 +83,6 @@ impl Vault {
             mount: mount.unwrap_or(DEFAULT_MOUNT).to_string(),
             timeout,
             api: OnceLock::new(),
-            last: Mutex::new(HashMap::new()),
             written: Mutex::new(HashMap::new()),
             token: OnceLock::new(),
         }
@@ -135,7 +131,6 @@ impl Vault {
             _ => return Err(Api::fail(status, &json, &action)),
         };
         if data.is_null() {
-            self.remember(name, None);
             return Ok(None);
         }
         if !data.get("secret").is_some_and(Value::is_string) {
@@ -144,24 +139,7 @@ impl Vault {
                 why: "it has no `secret` string".into(),
             });
         }
-        self.remember(name, Some(data.clone()));
         Ok(Some(data))
-    }
-
-    fn remember(&self, name: &str, data: Option<Value>) {
-        let mut last = lock(&self.last);
-        match data {
-            Some(d) => last.insert(name.to_string(), d),
-            None => last.remove(name),
-        };
-    }
-
-    fn cached_or_read(&self, name: &str) -> Result<Option<Value>, VaultError> {
-        let cached = lock(&self.last).get(name).cloned();
-        match cached {
-            Some(d) => Ok(Some(d)),
-            None => self.read(name),
-        }
     }
 
     /// Writes a new version of the entry.
@@ -174,7 +152,6 @@ impl Vault {
         };
         let body = json!({ "data": data });
         let (status, json) = api.call(Method::POST, &path, Some(&body), &action)?;
-        self.remember(name, None);
         match status {
             200 | 204 => {
                 if let Some(v) = json.pointer("/data/version").and_then(Value::as_u64) {
@@ -194,7 +171,6 @@ impl Vault {
             path: &path,
         };
         let (status, json) = api.call(Method::DELETE, &path, None, &action)?;
-        self.remember(name, None);
         match status {
             200 | 204 | 404 => Ok(()),
             _ => Err(Api::fail(status, &json, &action)),
@@ -301,6 +277,15 @@ fn data(secret: &SecretString, binding: Option<&Binding>, credential: Option<&Va
     data
 }
 
+/// Where the entry's secret was stored for, when it records both fields.
+fn binding_in(data: &Value) -> Option<Binding> {
+    let field = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(Binding {
+        provider: field("provider")?,
+        origin: field("origin")?,
+    })
+}
+
 /// The fields of `credential` a teammate may copy: no store, no local
 /// check results or dates.
 fn shared_fields(credential: &Credential) -> Value {
@@ -317,23 +302,21 @@ impl SecretStore for Vault {
         StoreKind::Vault
     }
 
-    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
-        Ok(self.read(name)?.and_then(|d| {
-            d.get("secret")
-                .and_then(Value::as_str)
-                .map(|s| SecretString::from(s.to_string()))
-        }))
+    fn name(&self) -> String {
+        match self.api() {
+            Ok(api) => format!("Vault at {}", api.addr()),
+            Err(_) => "Vault".into(),
+        }
     }
 
-    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
-        let Some(d) = self.cached_or_read(name)? else {
-            return Ok(None);
-        };
-        let field = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
-        Ok(match (field("provider"), field("origin")) {
-            (Some(provider), Some(origin)) => Some(Binding { provider, origin }),
-            _ => None,
-        })
+    fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
+        Ok(self.read(name)?.and_then(|d| {
+            let secret = d.get("secret").and_then(Value::as_str)?;
+            Some(Stored {
+                secret: SecretString::from(secret.to_string()),
+                binding: binding_in(&d),
+            })
+        }))
     }
 
     fn set(
@@ -346,7 +329,7 @@ impl SecretStore for Vault {
         let old = self.read(name)?;
         let binding = match binding {
             Some(b) => Some(b.clone()),
-            None => self.binding(name)?,
+            None => old.as_ref().and_then(binding_in),
         };
         let fields = old.as_ref().and_then(|d| d.get("credential"));
         Ok(self.write(name, data(secret, binding.as_ref(), fields))?)
@@ -375,9 +358,12 @@ impl SecretStore for Vault {
                 let account = self.shown_path(&name);
                 let store = Vault::new(Some(&self.mount), self.timeout);
                 let target = name.clone();
+                let reader = Vault::new(Some(&self.mount), self.timeout);
+                let read_name = name.clone();
                 StoredEntry::new(
                     account,
                     Some(name),
+                    Box::new(move || Ok(reader.get(&read_name)?.map(|s| s.secret))),
                     Box::new(move || Ok(store.delete_entry(&target)?)),
                 )
             })
@@ -416,6 +402,16 @@ impl SecretStore for Vault {
             Some(v) => format!("{path}, version {v}"),
             None => path,
         })
+    }
+
+    fn configured(&self) -> bool {
+        ["BAO_ADDR", "VAULT_ADDR"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|a| !a.is_empty()))
+    }
+
+    fn timeout_hint(&self, _terminal: bool) -> String {
+        "check VAULT_ADDR and that the server is up and unsealed: `bao status`; CRED_STORE_TIMEOUT=SECONDS waits longer".into()
     }
 
     /// What `status` found (call it first): no request of its own.

@@ -152,7 +152,7 @@ impl SendError {
                 host,
                 source: Box::new(err),
             },
-            None => SendError::Other {
+            Some(TextKind::Corrupt) | None => SendError::Other {
                 host,
                 source: Box::new(err),
             },
@@ -177,9 +177,11 @@ impl SendError {
             }
             next = e.source();
         }
+        let text = classify_text(&chain_text(&err));
+        corrupt |= text == Some(TextKind::Corrupt);
         if corrupt && !timed_out {
             SendError::CorruptBody { source: err }
-        } else if timed_out || classify_text(&chain_text(&err)) == Some(TextKind::Timeout) {
+        } else if timed_out || text == Some(TextKind::Timeout) {
             SendError::BodyStalled { after: timeout }
         } else {
             SendError::BodyBroken { source: err }
@@ -259,13 +261,21 @@ enum TextKind {
     /// The connection closed or was reset before the answer (hyper says so
     /// only in words: "connection closed before message completed").
     Reset,
+    /// A compressed body that does not decode (the decoders say so only in
+    /// words: "deflate decompression error", "invalid gzip header").
+    Corrupt,
 }
 
 /// The one place where the words of a third-party error decide its kind
 /// (hyper-util's resolver and rustls report only in text).
 fn classify_text(chain: &str) -> Option<TextKind> {
     let lower = chain.to_lowercase();
-    if lower.contains("timed out") {
+    if lower.contains("decompression error")
+        || lower.contains("invalid gzip header")
+        || lower.contains("corrupt deflate stream")
+    {
+        Some(TextKind::Corrupt)
+    } else if lower.contains("timed out") {
         Some(TextKind::Timeout)
     } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
         Some(TextKind::Dns)

@@ -24,7 +24,7 @@ mod repair;
 /// Check the config and the secret stores; repair orphans and duplicates
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
-    /// Remove orphaned and duplicate entries of the keychain or file store (asks first)
+    /// Remove orphaned entries and extra copies (keeping the copy the API accepts; asks first)
     #[arg(long)]
     pub fix: bool,
 

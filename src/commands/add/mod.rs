@@ -33,7 +33,7 @@ Examples:
   CRED_API_KEY=... cred add generic --name gh --base-url https://api.github.com \\
       --template 'Bearer ${apiKey}' --check-path /user";
 
-/// Set up a credential: guide, prompts, live check, store in the keychain
+/// Set up a credential: guide, prompts, live check, then store the secret (keychain, file or Vault)
 #[derive(Debug, clap::Args)]
 #[command(after_help = PROVIDERS_HELP)]
 pub struct AddArgs {

@@ -139,6 +139,8 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     p.say(args.provider.guide());
     let taken = |n: &str| existing.credentials.contains_key(n);
     let (name, replace) = wizard::name(&args, p, &taken)?;
+    // HOOK(check_writable): may this token write it, and is the name free in Vault (unless --force)?
+    crate::secrets::vault::check_writable(kind, vault_mount.as_deref(), &name, args.force)?;
 
     // A bad CRED_CHECK_TIMEOUT stops here, before any question.
     let limit = if args.no_verify {

@@ -4,6 +4,7 @@
 //! sealed or stopped server) are in `errors.rs`.
 
 mod errors;
+mod hostile;
 
 use crate::common::*;
 

@@ -7,7 +7,7 @@
 use super::{Ctx, validate_name};
 use crate::config::{Credential, control_field};
 use crate::error::{Error, Exit, Result};
-use crate::providers::{Placement, ProviderConfig};
+use crate::providers::ProviderConfig;
 use crate::secrets::vault::{DEFAULT_MOUNT, parse_mount};
 use crate::secrets::{Binding, Guarded, StoreKind};
 
@@ -144,7 +144,7 @@ fn fetch(
         .cause(why)
         .hint("whoever added it can write it again with `cred rotate`; or update cred")
     };
-    let fields = with_defaults(fields);
+    let fields = crate::secrets::vault::with_defaults(fields);
     let mut credential: Credential =
         serde_json::from_value(fields.clone()).map_err(|e| bad(e.to_string()))?;
     // A field this cred does not know (a newer cred wrote it) would be
@@ -191,34 +191,4 @@ fn fetch(
     credential.created = Some(crate::config::now_rfc3339());
     credential.last_check = None;
     Ok(credential)
-}
-
-/// The fields of a shared credential with each provider's defaults filled
-/// in, as `cred add` fills them: an entry written by hand with the fields
-/// the README documents is enough (generic: `base_url`; `placement`
-/// header, `key_name` Authorization / api_key, `template` `${apiKey}`,
-/// `label` API Key).
-fn with_defaults(mut fields: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    let Some(o) = fields.as_object_mut() else {
-        return fields;
-    };
-    if o.get("provider").and_then(Value::as_str) != Some("generic") {
-        return fields;
-    }
-    let placement = o
-        .get("placement")
-        .cloned()
-        .and_then(|p| serde_json::from_value::<Placement>(p).ok())
-        .unwrap_or(Placement::Header);
-    let defaults = [
-        ("placement", placement.id()),
-        ("key_name", placement.default_key_name()),
-        ("template", crate::providers::generic::PLACEHOLDER),
-        ("label", "API Key"),
-    ];
-    for (k, v) in defaults {
-        o.entry(k).or_insert_with(|| Value::String(v.to_string()));
-    }
-    fields
 }

@@ -607,10 +607,40 @@ fn data(secret: &SecretString, binding: Option<&Binding>, credential: Option<&Va
     data
 }
 
+/// The fields of a shared credential with each provider's defaults filled
+/// in, as `cred add` fills them: an entry written by hand with the fields
+/// the README documents is enough (generic: `base_url`; `placement`
+/// header, `key_name` Authorization / api_key, `template` `${apiKey}`,
+/// `label` API Key).
+pub fn with_defaults(mut fields: Value) -> Value {
+    let Some(o) = fields.as_object_mut() else {
+        return fields;
+    };
+    if o.get("provider").and_then(Value::as_str) != Some("generic") {
+        return fields;
+    }
+    let placement = o
+        .get("placement")
+        .cloned()
+        .and_then(|p| serde_json::from_value::<crate::providers::Placement>(p).ok())
+        .unwrap_or(crate::providers::Placement::Header);
+    let defaults = [
+        ("placement", placement.id()),
+        ("key_name", placement.default_key_name()),
+        ("template", crate::providers::generic::PLACEHOLDER),
+        ("label", "API Key"),
+    ];
+    for (k, v) in defaults {
+        o.entry(k).or_insert_with(|| Value::String(v.to_string()));
+    }
+    fields
+}
+
 /// Where the `credential` fields of an entry send its secret, when they
 /// make a credential.
 fn stored_binding(data: &Value) -> Option<Binding> {
-    let c: Credential = serde_json::from_value(data.get("credential")?.clone()).ok()?;
+    let fields = with_defaults(data.get("credential")?.clone());
+    let c: Credential = serde_json::from_value(fields).ok()?;
     Binding::of(&c).ok()
 }
 
@@ -784,5 +814,79 @@ impl SecretStore for Vault {
             out.push(("may", json!(may)));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_vaults_own_nothing_means_missing() {
+        // A live version.
+        let live = json!({"data": {"data": {"secret": "k"}, "metadata": {"version": 3}}});
+        assert_eq!(entry_of(200, &live).unwrap().1, 3);
+        // Never written: Vault's empty error list.
+        assert_eq!(entry_of(404, &json!({"errors": []})).unwrap(), (None, 0));
+        // Deleted or destroyed latest version: missing, but version 2 exists.
+        for meta in [
+            json!({"version": 2, "deletion_time": "2026-12-05T18:31:24Z", "destroyed": false}),
+            json!({"version": 2, "deletion_time": "", "destroyed": true}),
+        ] {
+            let gone = json!({"data": {"data": null, "metadata": meta}});
+            assert_eq!(entry_of(404, &gone).unwrap(), (None, 2));
+        }
+        // What is not KV v2 is never "missing".
+        for (status, bad) in [
+            (200, json!({"data": null})),
+            (200, Value::Null),
+            (200, json!({"data": {"data": {"secret": "k"}}})),
+            (
+                200,
+                json!({"data": {"data": null, "metadata": {"version": 1, "deletion_time": ""}}}),
+            ),
+            (
+                200,
+                json!({"data": {"data": "text", "metadata": {"version": 1}}}),
+            ),
+            (404, Value::Null),
+            (404, json!({"message": "not found"})),
+        ] {
+            assert!(entry_of(status, &bad).is_err(), "{status} {bad}");
+        }
+    }
+
+    #[test]
+    fn write_permission_follows_create_and_update() {
+        let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(may_write(&caps(&["create", "read"]), false));
+        assert!(!may_write(&caps(&["create", "read"]), true));
+        assert!(may_write(&caps(&["update"]), true));
+        assert!(may_write(&caps(&["root"]), true));
+        assert!(!may_write(&caps(&["read"]), false));
+        assert!(!may_write(&caps(&["deny", "update"]), true));
+    }
+
+    #[test]
+    fn generic_fields_take_add_defaults() {
+        let f = with_defaults(json!({"provider": "generic", "base_url": "https://x.test",
+                                     "placement": "query"}));
+        assert_eq!(f["key_name"], "api_key");
+        assert_eq!(f["template"], "${apiKey}");
+        assert_eq!(f["label"], "API Key");
+        let kept = with_defaults(json!({"provider": "generic", "base_url": "https://x.test",
+                                        "key_name": "X-Key"}));
+        assert_eq!(kept["key_name"], "X-Key");
+        assert_eq!(kept["placement"], "header");
+        let paligo = json!({"provider": "paligo", "instance": "acme"});
+        assert_eq!(with_defaults(paligo.clone()), paligo);
+    }
+
+    #[test]
+    fn a_failed_check_and_set_is_told_by_vaults_words() {
+        assert!(cas_mismatch(&json!({"errors": [
+            "check-and-set parameter did not match the current version"
+        ]})));
+        assert!(!cas_mismatch(&json!({"errors": ["permission denied"]})));
     }
 }

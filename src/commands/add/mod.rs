@@ -141,6 +141,12 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     p.say(args.provider.guide());
     let taken = |n: &str| existing.credentials.contains_key(n);
     let (name, replace) = wizard::name(&args, p, &taken)?;
+    // Replacing a local credential kept at the same Vault path replaces its entry too.
+    let same_entry = |c: &Credential| c.store == kind && c.vault_mount == vault_mount;
+    let replace_entry =
+        args.force || (replace && existing.credentials.get(&name).is_some_and(same_entry));
+    // HOOK(check_writable): may this token write it, and is the name free in Vault (unless replaced)?
+    crate::secrets::vault::check_writable(kind, vault_mount.as_deref(), &name, replace_entry)?;
 
     // A bad CRED_CHECK_TIMEOUT stops here, before any question.
     let limit = if args.no_verify {

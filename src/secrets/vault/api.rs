@@ -3,8 +3,11 @@
 //! one pipeline ([`Api::call`]), and what a failure means ([`VaultError`]).
 //!
 //! The token goes only to `VAULT_ADDR`'s origin, as a sensitive
-//! `X-Vault-Token` header; it is never printed, not even from the answer of
-//! `auth/token/lookup-self` (which echoes it as `id`).
+//! `X-Vault-Token` header; it is never printed: `lookup-self`'s `id` is
+//! dropped, and every string Vault sends back is shown through
+//! [`Api::shown`], which masks the token wherever a server echoes it.
+//! Answers are read up to 1 MiB; a success that is bigger or not JSON is
+//! [`VaultError::NotAnEntry`], never taken as "nothing there".
 
 use std::io::Read;
 use std::path::PathBuf;

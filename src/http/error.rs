@@ -77,6 +77,14 @@ pub enum SendError {
     BodyFile(#[source] io::Error),
     #[error("the request body was streamed already and cannot be sent again")]
     BodySpent,
+    /// The answer's body is in a transfer coding other than `chunked`
+    /// (`gzip, chunked`, say): hyper undoes the chunks only, so the body
+    /// would come out still compressed, where the scrubber cannot see the
+    /// key. cred never asks for one (it sends no `TE`).
+    #[error(
+        "the API answered {status} with Transfer-Encoding `{coding}`, which cred does not decode, so it cannot keep the key out of the answer"
+    )]
+    TransferCoding { status: u16, coding: String },
 }
 
 impl SendError {
@@ -202,7 +210,8 @@ impl SendError {
             | SendError::BadHeaderName(_)
             | SendError::Build(_)
             | SendError::BodyFile(_)
-            | SendError::BodySpent => Exit::Failure,
+            | SendError::BodySpent
+            | SendError::TransferCoding { .. } => Exit::Failure,
             _ => Exit::Network,
         }
     }
@@ -231,6 +240,9 @@ impl SendError {
                 "the server or a proxy in between mangled the answer; `-o FILE` keeps what came, and the API's owner can look at it"
             }
             SendError::BodyFile(_) => "check the path after @ in --form",
+            SendError::TransferCoding { .. } => {
+                "cred sends no `TE` header, so the API should not use a transfer coding; ask its owner, or use Content-Encoding, which cred decodes"
+            }
             SendError::BadHeaderName(_) | SendError::Build(_) | SendError::BodySpent => "",
         }
     }

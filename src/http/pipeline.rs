@@ -10,7 +10,9 @@
 //! failures (reset connections, 502, 503, 504) are waited out as the
 //! [`RetryPolicy`] allows. With [`Pipeline::pass_redirects`] (the proxy)
 //! no redirect is followed: every 3xx answer is handed back as it came,
-//! for the caller to pass on. An [`Observer`] sees each request,
+//! for the caller to pass on. An answer whose body is in a transfer coding
+//! other than `chunked` is refused ([`SendError::TransferCoding`]): it would
+//! come out still encoded, past the scrubber. An [`Observer`] sees each request,
 //! each answer and each wait (verbose output, spinners) without the
 //! pipeline knowing who is watching.
 
@@ -166,6 +168,7 @@ impl<'a> Pipeline<'a> {
                 Err(e) => return Err(e),
             };
             if offsite.is_some() {
+                foreign_transfer_coding(&request.method, &response)?;
                 return Ok(Sent {
                     response,
                     limited: None,
@@ -178,6 +181,7 @@ impl<'a> Pipeline<'a> {
                 .decide(&request.method, status, response.headers(), attempt, waited)
             {
                 Decision::Done(limited) => {
+                    foreign_transfer_coding(&request.method, &response)?;
                     return Ok(Sent {
                         response,
                         limited,
@@ -342,6 +346,39 @@ pub fn with_auth_query(mut url: Url, auth: &Auth) -> Url {
             .append_pair(name, value.expose_secret());
     }
     url
+}
+
+/// Refuses an answer whose body is in a transfer coding other than
+/// `chunked` (hyper's client undoes `chunked` only, and reqwest decodes
+/// `Content-Encoding` only): its bytes would reach the caller still
+/// encoded. An answer without a body (HEAD, 1xx, 204, 304) passes.
+fn foreign_transfer_coding(method: &Method, response: &Response) -> Result<(), SendError> {
+    let status = response.status().as_u16();
+    if *method == Method::HEAD || status < 200 || matches!(status, 204 | 304) {
+        return Ok(());
+    }
+    let values: Vec<String> = response
+        .headers()
+        .get_all(reqwest::header::TRANSFER_ENCODING)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+        .collect();
+    let foreign = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|c| {
+            !c.is_empty()
+                && !c.eq_ignore_ascii_case("chunked")
+                && !c.eq_ignore_ascii_case("identity")
+        });
+    if !foreign {
+        return Ok(());
+    }
+    Err(SendError::TransferCoding {
+        status,
+        coding: crate::escape::visible(&values.join(", ")).into_owned(),
+    })
 }
 
 /// Reads a short answer to its end so the connection can be reused.

@@ -169,10 +169,36 @@ impl Allow {
         (!passes).then(|| format!("{method} {path} is not allowed by this proxy's --allow rules"))
     }
 
+    /// Why a request carrying a header that asks the API for another
+    /// method or path than the request line's is refused: with `--allow`
+    /// set, frameworks that honour such headers (Rails, Laravel, Symfony,
+    /// ASP.NET, IIS) would act on what the rules never saw. `None` without
+    /// `--allow` (nothing is restricted) or without such a header.
+    pub fn override_refusal(&self, headers: &HeaderMap) -> Option<String> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let found = OVERRIDES.iter().find(|h| headers.contains_key(**h))?;
+        Some(format!(
+            "the request carries `{found}`, which could make the API act on another method or path than --allow checked; with --allow set, cred proxy refuses {}",
+            OVERRIDES.join(", ")
+        ))
+    }
+
     pub fn rules(&self) -> Vec<String> {
         self.0.iter().map(Rule::to_string).collect()
     }
 }
+
+/// Headers by which a client asks a server for another method or path
+/// than its request line's (lower case).
+pub const OVERRIDES: [&str; 5] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-original-url",
+    "x-rewrite-url",
+];
 
 /// `*` matches any run of bytes; everything else matches itself.
 fn glob(pattern: &[u8], text: &[u8]) -> bool {
@@ -238,6 +264,17 @@ mod tests {
         assert!(parse_rule("G-T /x").is_err());
         assert!(parse_rule("get /x?y").is_err());
         assert_eq!(parse_rule("get /x").unwrap().to_string(), "GET /x");
+    }
+
+    #[test]
+    fn override_headers_are_refused_only_under_allow() {
+        let mut h = HeaderMap::new();
+        h.insert("X-HTTP-Method-Override", "DELETE".parse().unwrap());
+        let allow = Allow(vec![parse_rule("GET /items*").unwrap()]);
+        let why = allow.override_refusal(&h).unwrap();
+        assert!(why.contains("x-http-method-override"), "{why}");
+        assert!(Allow::default().override_refusal(&h).is_none());
+        assert!(allow.override_refusal(&HeaderMap::new()).is_none());
     }
 
     #[test]

@@ -129,6 +129,17 @@ pub fn run(
         .send(&request);
     let mut response = match answer {
         Ok(s) => s.response,
+        Err(e @ SendError::TransferCoding { .. }) => {
+            let _ = respond.send(json_answer(
+                StatusCode::BAD_GATEWAY,
+                "cred proxy cannot pass this answer on",
+                &up.secrets.scrub_str(&e.to_string()),
+            ));
+            return Outcome {
+                status: StatusCode::BAD_GATEWAY.as_u16(),
+                cut: None,
+            };
+        }
         Err(e) => {
             let status = if e.is_timeout() {
                 StatusCode::GATEWAY_TIMEOUT

@@ -165,6 +165,7 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
         log,
         inflight: InFlight::default(),
         stopping: std::sync::atomic::AtomicBool::new(false),
+        unproven: serve::Unproven::default(),
     });
     ctx.ui.status(&format!(
         "cred proxy: forwarding to {} with the key of `{}`{}; Ctrl-C stops it",

@@ -9,7 +9,7 @@
 //! Every request gets one log line ([`Log`]); those still running when the
 //! proxy stops get one saying they were cut ([`InFlight`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::io::{self, Read, Write};
 use std::pin::Pin;
@@ -25,18 +25,27 @@ use hyper::{Method, Request as HyperRequest, Response, StatusCode, header};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::runtime::Handle;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use super::access::{Allow, has_token};
 use super::forward::{self, Upstream, json_answer};
 use crate::http::url::hidden_climb;
 use crate::http::{Body, Request, resolve};
 
-/// How long a client may take to send a request's head.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send a request's head, counted from when
+/// the proxy starts waiting for it (the connection accepted, or the last
+/// answer sent on a kept-alive one), as Go's `ReadHeaderTimeout` and
+/// nginx's `client_header_timeout`: a connection that has not sent a whole
+/// head by then is closed.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections served at once; more wait to be accepted.
 pub const MAX_CONNECTIONS: usize = 256;
+
+/// Of those, connections that have not shown the token yet (TCP): when one
+/// more comes, the oldest of them is closed, so that connections without
+/// the token cannot keep a client with it out.
+pub const MAX_UNPROVEN: usize = 64;
 
 /// What the proxy knows while it runs.
 pub struct State {
@@ -48,6 +57,63 @@ pub struct State {
     pub inflight: InFlight,
     /// Set once the proxy is stopping: nothing new is forwarded.
     pub stopping: AtomicBool,
+    pub unproven: Unproven,
+}
+
+/// A connection that has not shown the token yet, watched so that it can
+/// be closed to make room.
+pub struct Watch {
+    id: u64,
+    close: Notify,
+}
+
+/// The connections that have not shown the token yet, oldest first (at
+/// most [`MAX_UNPROVEN`]). A connection leaves once a request on it carries
+/// the token, or when it ends.
+#[derive(Default)]
+pub struct Unproven {
+    next: AtomicU64,
+    queue: Mutex<VecDeque<Arc<Watch>>>,
+}
+
+impl Unproven {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Watch>>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new connection; the oldest are closed past the limit.
+    fn add(&self) -> Arc<Watch> {
+        let watch = Arc::new(Watch {
+            id: self.next.fetch_add(1, Ordering::Relaxed),
+            close: Notify::new(),
+        });
+        let mut queue = self.lock();
+        while queue.len() >= MAX_UNPROVEN {
+            if let Some(old) = queue.pop_front() {
+                old.close.notify_one();
+            }
+        }
+        queue.push_back(watch.clone());
+        watch
+    }
+
+    /// Closes the oldest connection without the token other than `keep`;
+    /// whether there was one.
+    fn close_oldest(&self, keep: Option<u64>) -> bool {
+        let mut queue = self.lock();
+        let Some(at) = queue.iter().position(|w| Some(w.id) != keep) else {
+            return false;
+        };
+        if let Some(old) = queue.remove(at) {
+            old.close.notify_one();
+        }
+        true
+    }
+
+    /// The connection showed the token, or ended: no longer watched.
+    fn forget(&self, id: u64) {
+        self.lock().retain(|w| w.id != id);
+    }
 }
 
 /// The body of an answer: made by the proxy, or streamed from upstream.
@@ -92,7 +158,10 @@ impl HttpBody for Out {
     }
 }
 
-/// Serves every connection `accept` yields, each as a task of its own.
+/// Serves every connection `accept` yields, each as a task of its own, at
+/// most [`MAX_CONNECTIONS`] at once. Over TCP, connections that have not
+/// shown the token are at most [`MAX_UNPROVEN`] of them: past that, or when
+/// every slot is taken, the oldest such connection is closed to make room.
 pub async fn accept_loop<S, F, Fut>(state: Arc<State>, mut accept: F)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -101,9 +170,6 @@ where
 {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
         let stream = match accept().await {
             Ok(s) => s,
             Err(_) => {
@@ -113,17 +179,56 @@ where
                 continue;
             }
         };
+        let watch = state.token.is_some().then(|| state.unproven.add());
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                // Every slot is taken: a connection without the token gives
+                // its own up; if all have shown it, wait for one to end.
+                state.unproven.close_oldest(watch.as_ref().map(|w| w.id));
+                let Ok(slot) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                slot
+            }
+        };
         let state = state.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| handle(req, state.clone()));
-            let _ = hyper::server::conn::http1::Builder::new()
+            let service = {
+                let (state, watch) = (state.clone(), watch.clone());
+                hyper::service::service_fn(move |req| handle(req, state.clone(), watch.clone()))
+            };
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEAD_TIMEOUT)
                 .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            match &watch {
+                Some(w) => {
+                    let mut connection = std::pin::pin!(connection);
+                    let mut closed = std::pin::pin!(w.close.notified());
+                    std::future::poll_fn(|cx| {
+                        if connection.as_mut().poll(cx).is_ready()
+                            || closed.as_mut().poll(cx).is_ready()
+                        {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
+                    })
+                    .await;
+                    state.unproven.forget(w.id);
+                }
+                None => {
+                    let _ = connection.await;
+                }
+            }
             drop(slot);
         });
+        // The new connection's task gets its turn before the next accept:
+        // a client that sent its head at once shows its token before more
+        // connections can push it out.
+        tokio::task::yield_now().await;
     }
 }
 
@@ -131,8 +236,14 @@ where
 async fn handle(
     req: HyperRequest<Incoming>,
     state: Arc<State>,
+    watch: Option<Arc<Watch>>,
 ) -> Result<Response<Out>, Infallible> {
     let started = Instant::now();
+    if let (Some(w), Some(token)) = (&watch, &state.token)
+        && has_token(req.headers(), token)
+    {
+        state.unproven.forget(w.id);
+    }
     let method = req.method().clone();
     let path_and_query = req
         .uri()
@@ -223,7 +334,8 @@ impl State {
     /// The upstream URL for an admitted request, or the answer refusing
     /// it: 401 without the token (TCP), 400 for a path outside the base
     /// URL (also one that only climbs out once the API decodes it), 403
-    /// for one `--allow` does not list.
+    /// for one `--allow` does not list (or one carrying a method or URL
+    /// override header while `--allow` is set).
     fn admit(
         &self,
         req: &HyperRequest<Incoming>,
@@ -260,7 +372,11 @@ impl State {
         let prefix = self.up.base.path().trim_end_matches('/');
         let under = url.path().get(prefix.len()..).unwrap_or("");
         let under = if under.is_empty() { "/" } else { under };
-        if let Some(why) = self.allow.refusal(req.method(), under) {
+        let refusal = self
+            .allow
+            .override_refusal(req.headers())
+            .or_else(|| self.allow.refusal(req.method(), under));
+        if let Some(why) = refusal {
             let body = serde_json::json!({
                 "error": "cred proxy: not allowed",
                 "reason": self.up.secrets.scrub_str(&why),

@@ -168,6 +168,63 @@ fn allow_lets_through_only_what_it_lists_and_refuses_the_rest_with_403_json() {
     proxy.stop();
 }
 
+/// Rails, Laravel, Symfony, ASP.NET and IIS act on a method or URL named in
+/// a header rather than the request line: with `--allow` set, such a
+/// request is refused (403, JSON reason) before it reaches the API;
+/// without `--allow`, nothing is restricted and the header goes through.
+#[test]
+fn override_headers_cannot_get_around_allow() {
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let (proxy, _key) = paligo_proxy(&env, &server, &["--allow", "GET /items*"]);
+    let auth = bearer(&proxy.token());
+    let url = format!("{}/items/7", proxy.url());
+    for header in [
+        "X-HTTP-Method-Override: DELETE",
+        "X-HTTP-Method: DELETE",
+        "X-Method-Override: DELETE",
+        "X-Original-URL: /admin/users",
+        "x-rewrite-url: /admin/users",
+    ] {
+        let out = curl(&["-H", &auth, "-H", header, &url, "-w", "\n%{http_code}"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        assert_eq!(code, "403", "{header}: {text}");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let name = header.split(':').next().unwrap().to_ascii_lowercase();
+        assert!(v["reason"].as_str().unwrap().contains(&name), "{v}");
+    }
+    assert_eq!(
+        server.count(),
+        0,
+        "a request with an override header went upstream"
+    );
+    assert_eq!(status_of(&["-H", &auth, &url]), 200);
+    let stopped = proxy.stop();
+    assert_eq!(
+        stopped.stderr.matches(" 403 ").count(),
+        5,
+        "{}",
+        stopped.stderr
+    );
+
+    // Without --allow: forwarded as they came.
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let (proxy, _key) = paligo_proxy(&env, &server, &[]);
+    let auth = bearer(&proxy.token());
+    let url = format!("{}/items/7", proxy.url());
+    assert_eq!(
+        status_of(&["-H", &auth, "-H", "X-HTTP-Method-Override: DELETE", &url]),
+        200
+    );
+    assert_eq!(
+        server.only().header("x-http-method-override"),
+        Some("DELETE")
+    );
+    proxy.stop();
+}
+
 #[test]
 fn listen_on_anything_but_loopback_is_refused() {
     let server = Server::start(|_| Reply::json(200, "{}"));

@@ -138,3 +138,62 @@ fn an_answer_in_an_encoding_cred_cannot_read_is_not_passed_on() {
         stopped.stderr
     );
 }
+
+/// An answer in a transfer coding other than `chunked` (`gzip, chunked`,
+/// `deflate, chunked`, `x-gzip, chunked`) that echoes the key: the bytes
+/// that came through were still compressed, out of the scrubber's sight,
+/// and a client that decompressed them had the key. The proxy answers 502
+/// itself, naming the coding.
+#[test]
+fn an_answer_in_a_transfer_coding_is_not_passed_on() {
+    use std::io::Write as _;
+    let key = secret("te");
+    let echoed = key.clone();
+    let server = Server::start(move |s| {
+        let coding = s.path().rsplit('/').next().unwrap().to_string();
+        let body = format!(r#"{{"key":"{echoed}"}}"#);
+        let packed = if coding == "deflate" {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(body.as_bytes()).unwrap();
+            e.finish().unwrap()
+        } else {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(body.as_bytes()).unwrap();
+            e.finish().unwrap()
+        };
+        let mut framed = format!("{:x}\r\n", packed.len()).into_bytes();
+        framed.extend_from_slice(&packed);
+        framed.extend_from_slice(b"\r\n0\r\n\r\n");
+        let mut reply = Reply::new(200, framed)
+            .header("Content-Type", "application/json")
+            .header("Transfer-Encoding", &format!("{coding}, chunked"));
+        reply.length = None;
+        reply
+    });
+    let env = TestEnv::new();
+    add_paligo(&env, &server, &key, &["--no-verify"]).ok();
+    let proxy = Proxy::start(&env, &[paligo_env(&server)], &["paligo"]);
+    let auth = bearer(&proxy.token());
+    for coding in ["gzip", "deflate", "x-gzip"] {
+        let out = curl(&[
+            "-H",
+            &auth,
+            "-w",
+            "\n%{http_code}",
+            &format!("{}/echo/{coding}", proxy.url()),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        assert_eq!(code, "502", "{coding}: {text}");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let reason = v["reason"].as_str().unwrap();
+        assert!(reason.contains(&format!("`{coding}, chunked`")), "{v}");
+    }
+    let stopped = proxy.stop();
+    assert_eq!(
+        stopped.stderr.matches(" 502 ").count(),
+        3,
+        "{}",
+        stopped.stderr
+    );
+}

@@ -110,11 +110,13 @@ fn fifty_clients_at_once_are_all_answered() {
     proxy.stop();
 }
 
-/// A client sends its request head one byte at a time over about 30 s;
-/// meanwhile other clients are answered. (The waits only pace the slow
-/// client; nothing asserts how fast anything is.)
+/// A client sends its request head one byte every 100 ms (about 13 s in
+/// all); meanwhile other clients are answered, and the slow one is dropped
+/// once its head is 10 s late (as Go's `ReadHeaderTimeout`), never
+/// answered. The pacing is the slow client's; nothing asserts how fast
+/// anything is.
 #[test]
-fn a_client_sending_its_headers_byte_by_byte_does_not_block_others() {
+fn a_client_sending_its_headers_byte_by_byte_is_dropped_without_blocking_others() {
     let server = Server::start(|_| Reply::json(200, "{}"));
     let env = TestEnv::new();
     let (proxy, _key) = paligo_proxy(&env, &server, &[]);
@@ -122,7 +124,7 @@ fn a_client_sending_its_headers_byte_by_byte_does_not_block_others() {
     let head = format!(
         "GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
     );
-    let pace = Duration::from_millis(28_000 / head.len() as u64);
+    assert!(head.len() > 120, "the head must take longer than 12 s");
     let done = Arc::new(AtomicBool::new(false));
     let slow = {
         let done = done.clone();
@@ -132,7 +134,7 @@ fn a_client_sending_its_headers_byte_by_byte_does_not_block_others() {
                 if s.write_all(std::slice::from_ref(b)).is_err() {
                     break;
                 }
-                std::thread::sleep(pace);
+                std::thread::sleep(Duration::from_millis(100));
             }
             s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
             let mut answer = Vec::new();
@@ -141,21 +143,111 @@ fn a_client_sending_its_headers_byte_by_byte_does_not_block_others() {
             parse_status(&answer)
         })
     };
-    std::thread::sleep(Duration::from_secs(1));
     let mut answered = 0;
-    for i in 0..10 {
-        assert_eq!(raw_get(port, &format!("/fast/{i}"), &token), 200);
+    while !done.load(Ordering::SeqCst) {
+        assert_eq!(raw_get(port, &format!("/fast/{answered}"), &token), 200);
         answered += 1;
-        std::thread::sleep(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
-        !done.load(Ordering::SeqCst),
-        "the slow client finished early: the test did not overlap it"
+        answered >= 10,
+        "only {answered} answered while the slow client sent"
     );
-    assert_eq!(answered, 10);
-    // The slow client is answered too, or dropped at the head deadline;
-    // either way it ends.
-    let status = slow.join().unwrap();
-    assert!(status == 200 || status == 0 || status == 408, "{status}");
+    assert_eq!(slow.join().unwrap(), 0, "the slow head was answered");
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|s| s.path() != "/acme/api/v2/slow"),
+        "the slow request went upstream"
+    );
     proxy.stop();
+}
+
+/// 400 connections that never finish a request head and carry no token
+/// (more than the proxy's 256 slots) are held open; a client with the
+/// token still gets its answer (within 15 s, curl's bound in the report:
+/// a bound that today's 30-s head deadline missed, not a speed measure).
+/// Connections without the token take at most 64 slots: the oldest are
+/// closed as new ones come.
+#[test]
+fn idle_connections_without_the_token_do_not_starve_a_client_with_it() {
+    const IDLE: usize = 400;
+    raise_open_files(IDLE as u64 + 512);
+    let server = Server::start(|_| Reply::json(200, r#"{"ok":1}"#));
+    let env = TestEnv::new();
+    let (proxy, _key) = paligo_proxy(&env, &server, &[]);
+    let (port, token) = (proxy.port(), proxy.token());
+    let mut idle = Vec::with_capacity(IDLE);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    for i in 0..IDLE {
+        // Connected (the kernel completes the handshake even before the
+        // proxy accepts, while its backlog has room); half of them send
+        // part of a head.
+        // (3 s: a SYN the kernel dropped while the backlog was full is
+        // sent again after 1 s.)
+        let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) else {
+            break;
+        };
+        if i % 2 == 0 {
+            let _ = s.write_all(b"GET /documents HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+        }
+        idle.push(s);
+    }
+    assert!(
+        idle.len() > 256,
+        "only {} idle connections opened",
+        idle.len()
+    );
+    // The client with the token: its whole exchange within 15 s.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_millis(1))
+    };
+    let mut answer = Vec::new();
+    if let Ok(mut s) = std::net::TcpStream::connect_timeout(&addr, left()) {
+        let request = format!(
+            "GET /documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        s.set_write_timeout(Some(left())).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut buf = [0u8; 4096];
+        loop {
+            s.set_read_timeout(Some(left())).unwrap();
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+    assert!(
+        Instant::now() < deadline && parse_status(&answer) == 200,
+        "no answer within 15 s while {} idle connections were open: {:?}",
+        idle.len(),
+        String::from_utf8_lossy(&answer)
+    );
+    drop(idle);
+    proxy.stop();
+}
+
+/// Lifts this process's soft limit on open files to at least `want` (up to
+/// the hard limit), for tests that hold many connections.
+fn raise_open_files(want: u64) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let current = limit.current.unwrap_or(u64::MAX);
+    if current >= want {
+        return;
+    }
+    let raised = limit.maximum.map_or(want, |max| want.min(max));
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(raised),
+            maximum: limit.maximum,
+        },
+    );
 }

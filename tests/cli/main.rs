@@ -14,6 +14,7 @@ pub mod file_store;
 mod foundations;
 mod generated;
 mod hostile;
+mod mcp;
 mod proxy;
 mod security;
 mod storage;

@@ -4,7 +4,7 @@
 #   scripts/test.sh [CARGO_TEST_ARGS...]     e.g. scripts/test.sh add::
 #
 # 1. Installs what the tests need (Debian packages, rustfmt, clippy, OpenBao's
-#    `bao` in a venv under ~/.cache) if missing;
+#    `bao` and the MCP Python SDK, each in a venv under ~/.cache) if missing;
 #    does nothing, and never touches apt, when everything is already there.
 # 2. Runs, stopping at the first failure: cargo fmt --check; cargo clippy
 #    --all-targets --locked -- -D warnings; cargo check for Windows

@@ -153,7 +153,7 @@ impl Server {
             Ok(answer) => {
                 audit.status = answer.status.to_string();
                 audit.bytes = answer.bytes;
-                ToolResult::ok(answer.into_json(&request, &e.auth))
+                answer.into_result(&request, &e.auth)
             }
             Err(why) => {
                 audit.status = "failed".into();
@@ -440,7 +440,7 @@ impl Server {
                 if pages == 0 {
                     audit.status = answer.status.to_string();
                     audit.bytes = answer.bytes;
-                    return ToolResult::ok(answer.into_json(&request, &e.auth));
+                    return answer.into_result(&request, &e.auth);
                 }
                 notes.push(format!(
                     "page {} answered {}; the items before it are shown",
@@ -517,14 +517,24 @@ impl Server {
         audit.status = status.to_string();
         audit.bytes = items.len();
         let body = crate::escape::visible(&items).into_owned();
-        ToolResult::ok(json!({
-            "status": status,
-            "pages": pages,
-            "items": count,
-            "body": body,
-            "truncated": truncated,
-            "notes": notes,
-        }))
+        let mut text = format!(
+            "{} → HTTP {status}, {pages} page(s), {count} item(s) joined\n\n{body}\n",
+            audit.path.as_deref().unwrap_or("")
+        );
+        for n in &notes {
+            text.push_str(&format!("\nnote: {n}"));
+        }
+        ToolResult::with_text(
+            json!({
+                "status": status,
+                "pages": pages,
+                "items": count,
+                "body": body,
+                "truncated": truncated,
+                "notes": notes,
+            }),
+            text,
+        )
     }
 }
 
@@ -578,9 +588,30 @@ impl Answer {
         }
     }
 
-    fn into_json(self, request: &Request, auth: &Auth) -> Value {
+    /// The tool result: a readable text (request line, status, headers,
+    /// body, notes), and the same as structured content.
+    fn into_result(self, request: &Request, auth: &Auth) -> ToolResult {
+        let line = format!("{} {}", request.method, shown_url(&request.url, auth));
+        let mut text = format!("{line} → HTTP {}\n", self.status);
+        for (k, v) in &self.headers {
+            text.push_str(&format!("{k}: {}\n", v.as_str().unwrap_or("")));
+        }
+        if !self.body.is_empty() {
+            text.push('\n');
+            text.push_str(&self.body);
+            if !self.body.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        for n in &self.notes {
+            text.push_str(&format!("\nnote: {n}"));
+        }
+        ToolResult::with_text(self.into_json(line), text)
+    }
+
+    fn into_json(self, line: String) -> Value {
         json!({
-            "request": format!("{} {}", request.method, shown_url(&request.url, auth)),
+            "request": line,
             "status": self.status,
             "headers": self.headers,
             "body": self.body,

@@ -348,20 +348,28 @@ impl Server {
         let _ = self.log.flush();
     }
 
-    /// The audit line of one tool call.
+    /// The audit line of one tool call: every field one word (scrubbed,
+    /// control characters and line breaks escaped, spaces as `%20`), so a
+    /// hostile path cannot forge a line.
     fn audit(&mut self, entry: &Audit, started: Instant) {
+        let field = |text: Option<&str>| -> String {
+            let text = self.secrets.scrub_str(text.unwrap_or("-"));
+            crate::escape::visible(&text)
+                .replace('\n', "\\n")
+                .replace('\t', "\\t")
+                .replace(' ', "%20")
+        };
         let line = format!(
             "{} {} {} {} {} {} {} B {} ms",
             now(),
-            entry.tool,
-            entry.credential.as_deref().unwrap_or("-"),
-            entry.method.as_deref().unwrap_or("-"),
-            entry.path.as_deref().unwrap_or("-"),
-            entry.status,
+            field(Some(&entry.tool)),
+            field(entry.credential.as_deref()),
+            field(entry.method.as_deref()),
+            field(entry.path.as_deref()),
+            field(Some(&entry.status)),
             entry.bytes,
             started.elapsed().as_millis()
         );
-        let line = crate::escape::visible(&self.secrets.scrub_str(&line)).into_owned();
         self.audit_line(&line);
     }
 }

@@ -80,6 +80,8 @@ pub const MAX_PAGES: u32 = 100;
 pub struct ToolResult {
     pub value: Value,
     pub is_error: bool,
+    /// The text the agent reads, when not the value as JSON.
+    pub text: Option<String>,
 }
 
 impl ToolResult {
@@ -87,6 +89,17 @@ impl ToolResult {
         ToolResult {
             value,
             is_error: false,
+            text: None,
+        }
+    }
+
+    /// A result whose text is written for reading (an HTTP answer), with
+    /// the value as its structured content.
+    pub fn with_text(value: Value, text: String) -> Self {
+        ToolResult {
+            value,
+            is_error: false,
+            text: Some(text),
         }
     }
 
@@ -95,6 +108,7 @@ impl ToolResult {
         ToolResult {
             value: Value::String(text.into()),
             is_error: true,
+            text: None,
         }
     }
 }
@@ -174,9 +188,10 @@ impl Server {
     /// The MCP shape of a result: the text (JSON for an object), and the
     /// object again as `structuredContent`. Everything shown is scrubbed.
     fn shape(&self, result: ToolResult) -> Value {
-        let text = match &result.value {
-            Value::String(s) => s.clone(),
-            v => serde_json::to_string_pretty(v).unwrap_or_default(),
+        let text = match (&result.text, &result.value) {
+            (Some(t), _) => t.clone(),
+            (None, Value::String(s)) => s.clone(),
+            (None, v) => serde_json::to_string_pretty(v).unwrap_or_default(),
         };
         let text = crate::escape::visible(&self.secrets.scrub_str(&text)).into_owned();
         let mut out = json!({
@@ -279,10 +294,9 @@ impl Server {
     }
 }
 
-/// A name the agent gave, for the log: at most 64 characters, escaped.
+/// A name the agent gave, for the log: at most 64 characters.
 fn clip_name(name: &str) -> String {
-    let short: String = name.chars().take(64).collect();
-    crate::escape::visible(&short).replace(' ', "_")
+    name.chars().take(64).collect()
 }
 
 /// Arguments that do not fit a tool's schema.

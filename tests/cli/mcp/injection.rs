@@ -218,6 +218,13 @@ fn hostile_tool_requests_never_leak_the_key() {
             Expect::Sent,
         ),
         (
+            "a forged log line in the path",
+            call(
+                json!({"credential": "api", "path": "/x\n2001-01-01T00:00:00Z call api GET /forged 200 0 B 0 ms"}),
+            ),
+            Expect::Refused,
+        ),
+        (
             "an extra argument asking for the key",
             call(json!({"credential": "api", "path": "/x", "reveal_key": true})),
             Expect::Refused,
@@ -245,6 +252,11 @@ fn hostile_tool_requests_never_leak_the_key() {
         assert_hidden(what, r.to_string().as_bytes(), &all_forms);
     }
     assert_hidden("the session and the log", s.all.as_bytes(), &all_forms);
+    assert!(
+        !s.stderr.lines().any(|l| l.starts_with("2001-")),
+        "a forged log line:\n{}",
+        s.stderr
+    );
     // Nothing ever reached the other origin.
     assert_eq!(evil.count(), 0, "{:#?}", evil.requests());
     // The API got the key in its auth header only; the templates went as

@@ -24,6 +24,7 @@
 # 8. `cred proxy`: curl through a running proxy vs curl straight to the
 #    server (hyperfine), and 1 GiB downloaded through it (throughput, the
 #    proxy's peak RSS from /proc/PID/status)
+#    and `cred mcp`: initialize + one `call` tool request vs `cred call`
 # 9. a summary table
 #
 # Needs hyperfine, curl, secret-tool, /usr/bin/time, python3 (scripts/test.sh
@@ -644,6 +645,29 @@ grep -qF "$KEY" "$TMP/proxy.log" "$TMP/proxy.err" && die "the proxy's log holds 
 grep -qF "$PROXY_TOKEN" "$TMP/proxy.log" "$TMP/proxy.err" && die "the proxy's log holds the token"
 echo "proxy log: $(wc -l <"$TMP/proxy.log") lines, neither key nor token in it"
 
+# ---- 5d. cred mcp ----------------------------------------------------------------------
+banner "cred mcp: one call tool request vs cred call, same request"
+# The whole life of an MCP server for one request (initialize, one `call`,
+# stdin closed) against one `cred call`: both start a process, fetch the key
+# from the keychain and send GET /small; both run under sh -c, as the MCP
+# session needs its input piped.
+{
+    printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
+    printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+    printf '%s\n' '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"call","arguments":{"credential":"bench","path":"/small"}}}'
+} >"$TMP/mcp.in"
+mcp_out=$("$CRED" mcp bench <"$TMP/mcp.in" 2>"$TMP/mcp.err") || die "cred mcp bench failed: $(cat "$TMP/mcp.err")"
+[[ $mcp_out == *'HTTP 200'* && $mcp_out == *'"isError":false'* ]] ||
+    die "cred mcp's call tool did not answer 200: $mcp_out"
+grep -qF "$KEY" "$TMP/mcp.err" - <<<"$mcp_out" && die "cred mcp's answer or log holds the key"
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/mcp.json" \
+    -n "cred mcp bench (initialize + call /small)" "sh -c '$QCRED mcp bench <$(q "$TMP/mcp.in") 2>/dev/null'" \
+    -n "cred call bench /small" "sh -c '$QCRED call bench /small -o /dev/null'"
+read -r mcp_ms mcp_call_ms <<<"$(medians "$TMP/mcp.json")"
+delta_mcp=$(python3 -c "print(f'{$mcp_ms - $mcp_call_ms:+.1f}')")
+printf 'medians: cred mcp %s, cred call %s: %s ms added (target: under 5 ms)\n' \
+    "$(ms_fmt "$mcp_ms")" "$(ms_fmt "$mcp_call_ms")" "$delta_mcp"
+
 # ---- 6. summary -----------------------------------------------------------------
 t_end=${EPOCHREALTIME/,/.}
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
@@ -670,6 +694,7 @@ record "curl through cred proxy (50 runs)" "$(ms_fmt "$proxy_ms")"
 record "curl straight to the server (same run)" "$(ms_fmt "$direct_ms")"
 record "  ratio through proxy / straight" "${ratio_proxy}x  ($delta_proxy ms)"
 record "cred proxy, 1 GiB downloaded through it" "${proxy_secs} s, ${mbps_proxy} MiB/s (straight ${mbps_direct} MiB/s); proxy peak $rss_proxy MiB"
+record "cred mcp: initialize + one call tool request" "$(ms_fmt "$mcp_ms")  (cred call $(ms_fmt "$mcp_call_ms"), same run; $delta_mcp ms added)"
 record "cred call with CRED_SECRET_BENCH (no keychain)" "$(ms_fmt "$envcall_ms")"
 record "  ratio (CRED_SECRET_BENCH) cred call / curl" "${ratio_env}x  ($delta_env ms)"
 record "cred call, file store, CRED_IDENTITY_FILE" "$(ms_fmt "$fileid_ms")  (${ratio_fileid}x curl; peak $rss_fileid MiB)"

@@ -43,6 +43,7 @@ pub enum Command {
     Call(commands::call::CallArgs),
     Exec(commands::exec::ExecArgs),
     Proxy(commands::proxy::ProxyArgs),
+    Mcp(commands::mcp::McpArgs),
     Completions(commands::completions::CompletionsArgs),
     Doctor(commands::doctor::DoctorArgs),
     Pull(commands::pull::PullArgs),

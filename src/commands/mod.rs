@@ -9,6 +9,7 @@ pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod mcp;
 pub mod proxy;
 pub mod pull;
 pub mod recipients;
@@ -89,6 +90,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Exec(args) => exec::run(&ctx, args),
         Command::Pull(args) => pull::run(&ctx, args),
         Command::Proxy(args) => proxy::run(&ctx, args),
+        Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Move(args) => relocate::run(&ctx, args),
         Command::Unlock(args) => unlock::run_unlock(&ctx, args),
         Command::Lock(args) => unlock::run_lock(&ctx, args),

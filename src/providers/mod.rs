@@ -221,6 +221,16 @@ pub trait Provider {
 
     fn pagination(&self) -> Pagination;
 
+    /// Where the API's own reference is, for people and agents (`cred mcp`'s
+    /// `describe`).
+    fn docs_url(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// What an agent calling the API should know: its shape, lists, limits
+    /// (`cred mcp`'s `describe`).
+    fn api_notes(&self) -> &'static str;
+
     /// How long a 429 without `Retry-After` asks to wait, read from the
     /// provider's own rate-limit headers (`None`: cred backs off).
     fn rate_limit_wait(

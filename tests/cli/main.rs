@@ -17,6 +17,7 @@ mod generated;
 mod honest;
 mod hostile;
 mod masking;
+mod mcp;
 mod proxy;
 mod repair;
 mod security;

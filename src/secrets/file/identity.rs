@@ -420,7 +420,12 @@ pub fn unlock(id_path: &Path, passphrase: SecretString) -> Result<x25519::Identi
             });
         }
     };
-    let identity = scrypt::Identity::new(passphrase);
+    let mut identity = scrypt::Identity::new(passphrase);
+    // age's own limit is 16 times what this machine does in a second,
+    // measured now: on a busy machine that refuses the file cred (or
+    // `age -p`, 2^18) wrote when it was idle. 2^20 (1 GiB, a few seconds)
+    // still refuses a file made to exhaust memory.
+    identity.set_max_work_factor(20);
     let plain = match age::decrypt(&identity, &bytes) {
         Ok(p) => Zeroizing::new(p),
         Err(

@@ -140,9 +140,15 @@ pub fn from_env() -> Result<Option<(Identities, Source)>, FileError> {
 }
 
 fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, FileError> {
-    // Owner and mode of the file and its directories first (exit 1),
-    // then whether others may read it.
-    checked::trusted(path)?;
+    // A regular file of sensible size, owned and writable as ssh expects
+    // (exit 1); then, before it is used, whether others may read it.
+    let bytes = Zeroizing::new(checked::read(path, checked::SMALL_CAP)?.ok_or_else(|| {
+        FileError::io(
+            "read",
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })?);
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
@@ -154,13 +160,6 @@ fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, FileError> {
             });
         }
     }
-    let bytes = Zeroizing::new(checked::read(path, checked::SMALL_CAP)?.ok_or_else(|| {
-        FileError::io(
-            "read",
-            path,
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        )
-    })?);
     Ok(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
 }
 

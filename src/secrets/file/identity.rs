@@ -1,8 +1,12 @@
-//! What opens the file store: an age X25519 identity, found in this order
-//! (SPEC §6 "file"):
+//! What opens the file store: age identities ([`Identities`]), found in
+//! this order (SPEC §6 "file", §7 "File-store recipients"):
 //!
-//! 1. `CRED_IDENTITY_FILE`: an `age-keygen` file, refused when group or
-//!    others can read it;
+//! 1. `CRED_IDENTITY_FILE`: an `age-keygen` file (every `AGE-SECRET-KEY-1`
+//!    line is tried, as `age -d -i` does) or an unencrypted OpenSSH
+//!    `ssh-ed25519` / `ssh-rsa` private key; refused when it is not the
+//!    user's (ssh's StrictModes, [`super::checked`]) or when group or
+//!    others can read it. An encrypted SSH key and an age plugin identity
+//!    are refused, naming them;
 //! 2. `CRED_IDENTITY`: the same text (a CI or container secret);
 //! 3. an unlock kept in the kernel keyring ([`super::cache`]);
 //! 4. `identity.age` beside the store, whose passphrase is asked on a

@@ -30,22 +30,23 @@ pub enum Action {
     },
     /// Add a recipient (age1…, or an ssh-ed25519 / ssh-rsa public key) and re-encrypt the store
     Add {
-        /// The recipient, e.g. the output of `age-keygen -y IDENTITY`
+        /// The recipient, e.g. the output of `age-keygen -y IDENTITY` (an SSH key's words need no quotes)
         #[arg(
             value_name = "RECIPIENT",
+            num_args = 1..,
             required_unless_present = "file",
             conflicts_with = "file"
         )]
-        recipient: Option<String>,
+        recipient: Vec<String>,
         /// Add every recipient of a recipients file (one per line, # comments)
         #[arg(long, value_name = "FILE")]
         file: Option<PathBuf>,
     },
     /// Remove a recipient and re-encrypt the store without it
     Remove {
-        /// The recipient, as `cred recipients list` shows it
-        #[arg(value_name = "RECIPIENT")]
-        recipient: String,
+        /// The recipient, as `cred recipients list` shows it (an SSH key's words need no quotes)
+        #[arg(value_name = "RECIPIENT", num_args = 1.., required = true)]
+        recipient: Vec<String>,
     },
 }
 
@@ -54,15 +55,17 @@ pub fn run(ctx: &Ctx, args: RecipientsArgs) -> Result<Exit> {
     match args.action {
         Action::List { json } => list(ctx, &store, json),
         Action::Add { recipient, file } => {
-            let new = match (recipient, file) {
-                (Some(r), _) => {
-                    vec![Recipient::parse(&r).map_err(|why| FileError::BadRecipient {
-                        source_name: "the recipient given".into(),
-                        why,
+            let new = match (recipient.is_empty(), file) {
+                (false, _) => {
+                    vec![Recipient::parse(&recipient.join(" ")).map_err(|why| {
+                        FileError::BadRecipient {
+                            source_name: "the recipient given".into(),
+                            why,
+                        }
                     })?]
                 }
-                (None, Some(f)) => read_list(&f)?,
-                (None, None) => unreachable!("clap requires one"),
+                (true, Some(f)) => read_list(&f)?,
+                (true, None) => unreachable!("clap requires one"),
             };
             let ids = identity::obtain(&store, ctx.ui)?;
             let mut already = Vec::new();
@@ -84,7 +87,7 @@ pub fn run(ctx: &Ctx, args: RecipientsArgs) -> Result<Exit> {
             }
             if let Some(list) = changed {
                 ctx.ui.success(&format!(
-                    "{} now encrypted to {} recipient(s), listed in {}.",
+                    "{} is now encrypted to {} recipient(s), listed in {}.",
                     store.display(),
                     list.len(),
                     recipients::path(&store).display()
@@ -93,10 +96,11 @@ pub fn run(ctx: &Ctx, args: RecipientsArgs) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Action::Remove { recipient } => {
-            let gone = Recipient::parse(&recipient).map_err(|why| FileError::BadRecipient {
-                source_name: "the recipient given".into(),
-                why,
-            })?;
+            let gone =
+                Recipient::parse(&recipient.join(" ")).map_err(|why| FileError::BadRecipient {
+                    source_name: "the recipient given".into(),
+                    why,
+                })?;
             let ids = identity::obtain(&store, ctx.ui)?;
             let mut absent = false;
             let changed = file::change_recipients(&store, &ids, |list| {

@@ -146,6 +146,7 @@ pub fn check_chain(file: &Path) -> Result<(), Distrust> {
 }
 
 /// The canonical form of `dir`, or of its nearest ancestor that exists.
+#[cfg(unix)]
 fn nearest_existing(dir: &Path) -> Option<PathBuf> {
     let dir = std::path::absolute(dir).ok()?;
     dir.ancestors().find_map(|d| std::fs::canonicalize(d).ok())

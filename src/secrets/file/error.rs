@@ -190,10 +190,10 @@ impl From<FileError> for Error {
                 .cause("another user could plant entries encrypted to your recipient and swap a key under you")
                 .hint(fix),
             FileError::NotRegular { .. } => Error::user(message)
-                .hint("point CRED_FILE_STORE at the store file (secrets.age) itself"),
+                .hint("point CRED_FILE_STORE (or CRED_IDENTITY_FILE) at the file itself: cred reads only regular files"),
             FileError::TooLarge { .. } => Error::user(message)
                 .cause("a real store of 100,000 credentials is a few MiB")
-                .hint("point CRED_FILE_STORE at the store file (secrets.age), or restore it from a backup"),
+                .hint("point CRED_FILE_STORE (or CRED_IDENTITY_FILE) at the right file, or restore it from a backup"),
             FileError::BadRecipient { why, .. } => Error::user(message)
                 .cause(why)
                 .hint("a recipient is an age public key (age1…, `age-keygen -y IDENTITY` prints it) or an ssh-ed25519 / ssh-rsa public key"),

@@ -1,8 +1,12 @@
-//! What opens the file store: an age X25519 identity, found in this order
-//! (SPEC §6 "file"):
+//! What opens the file store: age identities ([`Identities`]), found in
+//! this order (SPEC §6 "file", §7 "File-store recipients"):
 //!
-//! 1. `CRED_IDENTITY_FILE`: an `age-keygen` file, refused when group or
-//!    others can read it;
+//! 1. `CRED_IDENTITY_FILE`: an `age-keygen` file (every `AGE-SECRET-KEY-1`
+//!    line is tried, as `age -d -i` does) or an unencrypted OpenSSH
+//!    `ssh-ed25519` / `ssh-rsa` private key; refused when it is not the
+//!    user's (ssh's StrictModes, [`super::checked`]) or when group or
+//!    others can read it. An encrypted SSH key and an age plugin identity
+//!    are refused, naming them;
 //! 2. `CRED_IDENTITY`: the same text (a CI or container secret);
 //! 3. an unlock kept in the kernel keyring ([`super::cache`]);
 //! 4. `identity.age` beside the store, whose passphrase is asked on a
@@ -140,9 +144,15 @@ pub fn from_env() -> Result<Option<(Identities, Source)>, FileError> {
 }
 
 fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, FileError> {
-    // Owner and mode of the file and its directories first (exit 1),
-    // then whether others may read it.
-    checked::trusted(path)?;
+    // A regular file of sensible size, owned and writable as ssh expects
+    // (exit 1); then, before it is used, whether others may read it.
+    let bytes = Zeroizing::new(checked::read(path, checked::SMALL_CAP)?.ok_or_else(|| {
+        FileError::io(
+            "read",
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })?);
     #[cfg(unix)]
     if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
@@ -154,13 +164,6 @@ fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, FileError> {
             });
         }
     }
-    let bytes = Zeroizing::new(checked::read(path, checked::SMALL_CAP)?.ok_or_else(|| {
-        FileError::io(
-            "read",
-            path,
-            std::io::Error::from(std::io::ErrorKind::NotFound),
-        )
-    })?);
     Ok(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
@@ -420,7 +423,12 @@ pub fn unlock(id_path: &Path, passphrase: SecretString) -> Result<x25519::Identi
             });
         }
     };
-    let identity = scrypt::Identity::new(passphrase);
+    let mut identity = scrypt::Identity::new(passphrase);
+    // age's own limit is 16 times what this machine does in a second,
+    // measured now: on a busy machine that refuses the file cred (or
+    // `age -p`, 2^18) wrote when it was idle. 2^20 (1 GiB, a few seconds)
+    // still refuses a file made to exhaust memory.
+    identity.set_max_work_factor(20);
     let plain = match age::decrypt(&identity, &bytes) {
         Ok(p) => Zeroizing::new(p),
         Err(

@@ -108,7 +108,13 @@ impl Inspection {
                     format!("refused: {m} (fix: {fix})")
                 }
             })
-            .collect()
+            // One directory refused for each file below it: said once.
+            .fold(Vec::new(), |mut seen, line| {
+                if !seen.contains(&line) {
+                    seen.push(line);
+                }
+                seen
+            })
     }
 
     /// Opening it now would ask for a passphrase.

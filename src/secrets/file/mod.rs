@@ -45,7 +45,7 @@ pub mod identity;
 mod inspect;
 pub mod recipients;
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -629,7 +629,7 @@ pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), FileError> 
         {
             use std::os::unix::fs::PermissionsExt;
             tmp.as_file()
-                .set_permissions(fs::Permissions::from_mode(0o600))?;
+                .set_permissions(std::fs::Permissions::from_mode(0o600))?;
         }
         tmp.write_all(bytes)?;
         tmp.as_file().sync_all()?;
@@ -693,12 +693,12 @@ mod tests {
         a.delete("x").unwrap();
         assert!(a.get("x").unwrap().is_none());
         assert_eq!(b.get("x").unwrap().unwrap().secret.expose_secret(), "two");
-        let raw = fs::read(&path).unwrap();
+        let raw = std::fs::read(&path).unwrap();
         assert!(!raw.windows(3).any(|w| w == b"two"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let other = FileStore::new(path, "/a".into(), false);

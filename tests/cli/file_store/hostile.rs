@@ -283,3 +283,18 @@ fn a_sparse_one_gib_store_is_refused_within_64_mib() {
     assert!(kib < MEMORY_LIMIT_KIB, "peak memory {kib} KiB");
     eprintln!("peak memory on a sparse 1 GiB store: {kib} KiB");
 }
+
+#[test]
+fn an_identity_file_that_is_a_device_is_refused_at_once() {
+    let (f, key) = store_with_a_secret();
+    let run = f.run(
+        &["secret", "paymo"],
+        &[("CRED_IDENTITY_FILE", "/dev/zero".to_string())],
+    );
+    run.code(1);
+    assert_one_error(
+        &run,
+        "refusing to read /dev/zero: it is a character device, not a regular file",
+    );
+    assert!(!run.all().contains(&key));
+}

@@ -8,6 +8,7 @@
 
 mod hostile;
 mod moves;
+mod recipients;
 
 use std::path::PathBuf;
 use std::process::Command;

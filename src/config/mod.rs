@@ -528,6 +528,9 @@ mod tests {
             .credentials
             .insert("m".into(), crate::providers::paymo_credential_for_tests());
         let text = toml::to_string(&config).unwrap();
+        // Check results are state: never written to config.toml.
+        assert!(!text.contains("last_check"), "{text}");
+        config.credentials.get_mut("p").unwrap().last_check = None;
         assert_eq!(parse(Path::new("x"), &text).unwrap(), config);
     }
 

@@ -246,7 +246,13 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
             } else {
                 secrets.view.held_back(&v.bytes)
             };
-            let rh = if last { 0 } else { secrets.raw.held_back(data) };
+            // Read as spelt (nothing decoded, no line break skipped): the
+            // view's forms cover the spelt ones, as for plain bytes.
+            let rh = if last || v.spans.is_empty() {
+                0
+            } else {
+                secrets.raw.held_back(data)
+            };
             v.orig_start(v.bytes.len() - vh)
                 .min(v.decided)
                 .min(data.len() - rh)
@@ -272,7 +278,9 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
                 }
                 self.found.push((from, to));
             }
-            if let Some(raw) = &secrets.raw.matcher {
+            if let Some(raw) = &secrets.raw.matcher
+                && !v.spans.is_empty()
+            {
                 for m in raw.find_iter(data) {
                     if m.start() >= hold {
                         break;

@@ -115,17 +115,46 @@ pub fn control_in(value: &str) -> Option<String> {
 }
 
 /// Writes a text body to a terminal: C0 controls (but line breaks, carriage
-/// returns and tabs), DEL and C1 shown escaped, every other byte as it
-/// came. Works on bytes, so a character split between two writes is fine.
+/// returns and tabs), DEL, C1 and format characters (bidi controls,
+/// zero-width characters) shown escaped, every other byte as it came.
+/// Works on bytes, so a character split between two writes is fine.
 pub struct TerminalText<W: std::io::Write> {
     inner: W,
-    /// A 0xC2 byte whose follower (a C1 control, or not) has not come yet.
-    held: bool,
+    /// The start of a multi-byte character whose last bytes have not come.
+    held: [u8; 4],
+    len: usize,
 }
 
 impl<W: std::io::Write> TerminalText<W> {
     pub fn new(inner: W) -> Self {
-        TerminalText { inner, held: false }
+        TerminalText {
+            inner,
+            held: [0; 4],
+            len: 0,
+        }
+    }
+}
+
+/// How many bytes the UTF-8 character that `lead` begins has.
+fn utf8_len(lead: u8) -> usize {
+    match lead {
+        0xc0..=0xdf => 2,
+        0xe0..=0xef => 3,
+        _ => 4,
+    }
+}
+
+/// One whole multi-byte character: escaped when it is C1 or a format
+/// character, else as it came (also when it is not valid UTF-8).
+fn char_for_terminal(bytes: &[u8], out: &mut Vec<u8>) {
+    let c = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.chars().next());
+    match c {
+        Some(c) if ('\u{80}'..='\u{9f}').contains(&c) || is_format(c) => {
+            let _ = write!(out_str(out), "\\u{{{:x}}}", c as u32);
+        }
+        _ => out.extend_from_slice(bytes),
     }
 }
 
@@ -133,16 +162,25 @@ impl<W: std::io::Write> std::io::Write for TerminalText<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut out = Vec::with_capacity(buf.len() + 16);
         for &b in buf {
-            if std::mem::take(&mut self.held) {
-                if (0x80..=0x9f).contains(&b) {
-                    let _ = write!(out_str(&mut out), "\\u{{{b:x}}}");
-                } else {
-                    out.extend_from_slice(&[0xc2, b]);
+            if self.len > 0 {
+                if b & 0xc0 == 0x80 {
+                    self.held[self.len] = b;
+                    self.len += 1;
+                    if self.len == utf8_len(self.held[0]) {
+                        char_for_terminal(&self.held[..self.len], &mut out);
+                        self.len = 0;
+                    }
+                    continue;
                 }
-                continue;
+                // Not a character after all: its bytes as they came.
+                out.extend_from_slice(&self.held[..self.len]);
+                self.len = 0;
             }
             match b {
-                0xc2 => self.held = true,
+                0xc2..=0xf4 => {
+                    self.held[0] = b;
+                    self.len = 1;
+                }
                 b'\n' | b'\r' | b'\t' => out.push(b),
                 0..=0x1f | 0x7f => {
                     let _ = write!(out_str(&mut out), "\\x{b:02x}");
@@ -207,14 +245,14 @@ mod tests {
     #[test]
     fn text_for_a_terminal_is_escaped_byte_by_byte() {
         use std::io::Write;
-        let body = "ok\r\n\x1b[2J é \u{9b}31m\x07".as_bytes();
+        let body = "ok\r\n\x1b[2J é \u{9b}31m\x07 \u{202e}gnp.exe \u{1f600}\u{e0001}".as_bytes();
         for cut in 0..=body.len() {
             let mut t = TerminalText::new(Vec::new());
             t.write_all(&body[..cut]).unwrap();
             t.write_all(&body[cut..]).unwrap();
             assert_eq!(
                 String::from_utf8(t.inner).unwrap(),
-                "ok\r\n\\x1b[2J é \\u{9b}31m\\x07",
+                "ok\r\n\\x1b[2J é \\u{9b}31m\\x07 \\u{202e}gnp.exe \u{1f600}\\u{e0001}",
                 "cut at {cut}"
             );
         }

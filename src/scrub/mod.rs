@@ -246,7 +246,13 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
             } else {
                 secrets.view.held_back(&v.bytes)
             };
-            let rh = if last { 0 } else { secrets.raw.held_back(data) };
+            // Read as spelt (nothing decoded, no line break skipped): the
+            // view's forms cover the spelt ones, as for plain bytes.
+            let rh = if last || v.spans.is_empty() {
+                0
+            } else {
+                secrets.raw.held_back(data)
+            };
             v.orig_start(v.bytes.len() - vh)
                 .min(v.decided)
                 .min(data.len() - rh)
@@ -272,7 +278,9 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
                 }
                 self.found.push((from, to));
             }
-            if let Some(raw) = &secrets.raw.matcher {
+            if let Some(raw) = &secrets.raw.matcher
+                && !v.spans.is_empty()
+            {
                 for m in raw.find_iter(data) {
                     if m.start() >= hold {
                         break;
@@ -413,6 +421,72 @@ mod tests {
         let (out, hits) = w.finish().unwrap();
         assert_eq!(out, b"progress 10%\rvalue <redacted> done");
         assert_eq!(hits, 1);
+    }
+
+    #[test]
+    fn escapes_hold_back_only_what_could_still_become_a_key() {
+        let s = secrets("k3y-0123456789");
+        let mut w = s.writer(Vec::new());
+        // A progress bar with colours and a percentage goes out at once.
+        w.write_all(b"\x1b[32m[=====>    ] 50%\x1b[0m\r").unwrap();
+        assert_eq!(w.inner.as_slice(), b"\x1b[32m[=====>    ] 50%\x1b[0m\r");
+        // A `%` at the very end could be `%6B` (`k`): it waits for one byte.
+        w.write_all(b" 60%").unwrap();
+        assert!(w.inner.ends_with(b" 60"));
+        w.write_all(b"\r").unwrap();
+        assert!(w.inner.ends_with(b" 60%\r"));
+        // A percent-encoded start of the key waits; the rest of it masks.
+        w.write_all(b"key=%6b3y%2D01").unwrap();
+        assert!(w.inner.ends_with(b"key="));
+        w.write_all(b"23456789 done").unwrap();
+        let (out, hits) = w.finish().unwrap();
+        assert!(
+            out.ends_with(b"key=<redacted> done"),
+            "{}",
+            String::from_utf8_lossy(&out)
+        );
+        assert_eq!(hits, 1);
+    }
+
+    #[test]
+    fn what_programs_print_is_masked() {
+        let key = "Ab3/xY+z=Q9/kLmN+pQ7==";
+        let s = secrets(key).with_mask("<concealed by cred>");
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode([b"x".repeat(50), key.as_bytes().to_vec(), b"y".repeat(40)].concat());
+        let wrapped: String = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|l| format!("{}\n", std::str::from_utf8(l).unwrap()))
+            .collect();
+        for (printed, want) in [
+            ("Ab3/xY%2Bz%3DQ9/kLmN%2BpQ7%3D%3D", "<concealed by cred>"),
+            (
+                "Ab3%2fxY%2bz%3dQ9%2fkLmN%2bpQ7%3d%3d",
+                "<concealed by cred>",
+            ),
+            (
+                "%41%62%33%2F%78%59%2B%7A%3D%51%39%2F%6B%4C%6D%4E%2B%70%51%37%3D%3D",
+                "<concealed by cred>",
+            ),
+            (
+                "Ab3\\/xY\\u002bz=Q9\\/kLmN\\u002BpQ7==",
+                "<concealed by cred>",
+            ),
+            (
+                "Ab3/xY+z=\x1b[01;31m\x1b[KQ9/kLm\x1b[m\x1b[KN+pQ7==",
+                "<concealed by cred>\x1b[01;31m\x1b[K\x1b[m\x1b[K",
+            ),
+        ] {
+            assert_eq!(
+                s.scrub_str(&format!("<{printed}>")),
+                format!("<{want}>"),
+                "{printed}"
+            );
+        }
+        let out = s.scrub_str(&wrapped);
+        assert!(out.contains("<concealed by cred>"), "{out}");
+        assert!(!out.replace('\n', "").contains(&b64[68..94]), "{out}");
     }
 
     #[test]

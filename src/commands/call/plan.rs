@@ -24,11 +24,25 @@ enum Payload {
     Multipart(Vec<Part>),
 }
 
+/// Methods a bare word names: `cred call NAME DELETE` without a path is a
+/// slip, not a call of `/DELETE`.
+const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
 pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
     let (method, path) = match &args.path {
         Some(p) => (Some(args.method_or_path.as_str()), p.as_str()),
         None => (None, args.method_or_path.as_str()),
     };
+    if method.is_none() && METHODS.contains(&path) {
+        return Err(Error::new(
+            crate::error::Exit::Usage,
+            format!("`{path}` is an HTTP method, but no path follows it"),
+        )
+        .hint(format!(
+            "give the path: cred call {} {path} /items/7 (a path of that name is written /{path})",
+            args.name
+        )));
+    }
     let method = method
         .map(|m| {
             Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
@@ -112,6 +126,25 @@ pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
         headers,
         body,
     })
+}
+
+/// A note when a `-d` body goes as `application/octet-stream` though it
+/// starts like JSON (`{` or `[`) and does not parse: most likely a typo
+/// the API will reject without saying why.
+pub fn json_lookalike(request: &Request) -> Option<String> {
+    let bytes = request.body.as_ref()?.bytes()?;
+    let octet = request
+        .headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v == "application/octet-stream");
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    if !octet || !matches!(first, b'{' | b'[') {
+        return None;
+    }
+    let e = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).err()?;
+    Some(format!(
+        "the -d body starts like JSON but does not parse ({e}); it is sent as it is, as application/octet-stream"
+    ))
 }
 
 /// Refuses `-H` of the key's own header and `-q` (or a query in PATH) of

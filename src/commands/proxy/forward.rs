@@ -22,7 +22,7 @@ use url::Url;
 
 use super::rewrite::{Links, Rewrite};
 use super::serve::Out;
-use crate::http::pipeline::without_auth_query;
+use crate::http::pipeline::{undecoded_encoding, without_auth_query};
 use crate::http::{Pipeline, Request, SendError, is_under};
 use crate::providers::Auth;
 use crate::scrub::Secrets;
@@ -162,7 +162,7 @@ pub fn run(
     // is not passed on.
     let bodiless =
         request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
-    if let Some(encoding) = unreadable_encoding(response.headers()).filter(|_| !bodiless) {
+    if let Some(encoding) = undecoded_encoding(response.headers()).filter(|_| !bodiless) {
         let _ = respond.send(json_answer(
             StatusCode::BAD_GATEWAY,
             "cred proxy cannot pass this answer on",
@@ -201,18 +201,6 @@ pub fn run(
         status: status.as_u16(),
         cut,
     }
-}
-
-/// The `Content-Encoding` of an answer the client decoded nothing of, if
-/// any (other than `identity`), shown escaped.
-fn unreadable_encoding(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::CONTENT_ENCODING)?;
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("identity") {
-        return None;
-    }
-    Some(crate::escape::visible(text).into_owned())
 }
 
 /// Where an answer's body goes: the channel to the client's connection.

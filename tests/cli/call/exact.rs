@@ -141,3 +141,52 @@ fn a_body_that_looks_like_broken_json_gets_a_warning() {
         assert!(!run.stderr.contains("starts like JSON"), "{run}");
     }
 }
+
+/// `-f k:=JSON` goes as typed (big numbers, exponents, `-0` never
+/// re-written); `tags[]=` and `a[b]=` build arrays and objects as `gh api`
+/// does; a plain key given twice is refused, naming the `[]` form.
+#[test]
+fn fields_keep_json_as_typed_and_build_arrays_and_objects() {
+    let server = Server::start(echo);
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    call(
+        &env,
+        &[],
+        &[
+            "api",
+            "POST",
+            "/anything",
+            "-f",
+            "big:=123456789012345678901234567890",
+            "-f",
+            "e:=1E2",
+            "-f",
+            "z:=-0",
+            "-f",
+            "tags[]=a",
+            "-f",
+            "tags[]=b",
+            "-f",
+            "owner[name]=Ada",
+            "-f",
+            "owner[roles][]=admin",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        String::from_utf8(server.only().body).unwrap(),
+        r#"{"big":123456789012345678901234567890,"e":1E2,"z":-0,"tags":["a","b"],"owner":{"name":"Ada","roles":["admin"]}}"#
+    );
+    let run = call(
+        &env,
+        &[],
+        &["api", "POST", "/anything", "-f", "k=a", "-f", "k=b"],
+    );
+    run.code(1);
+    assert!(
+        run.stderr.contains("given twice") && run.stderr.contains("k[]=a"),
+        "{run}"
+    );
+    assert_eq!(server.count(), 1);
+}

@@ -190,3 +190,20 @@ fn fields_keep_json_as_typed_and_build_arrays_and_objects() {
     );
     assert_eq!(server.count(), 1);
 }
+
+/// `--jq` on NDJSON (httpbin's `/stream/3`) filters each value in turn, as
+/// jq reads a stream.
+#[test]
+fn jq_reads_ndjson_one_value_at_a_time() {
+    let server = Server::start(|_| {
+        let lines: String = (0..3)
+            .map(|i| format!("{{\"id\":{i},\"url\":\"/stream/3\"}}\n"))
+            .collect();
+        Reply::new(200, lines).header("Content-Type", "application/x-ndjson")
+    });
+    let env = TestEnv::new();
+    add_generic_unchecked(&env, &server.url(), &[]);
+    let run = call(&env, &[], &["api", "/stream/3", "--jq", ".id"]);
+    run.ok();
+    assert_eq!(run.stdout, "0\n1\n2\n");
+}

@@ -122,6 +122,10 @@ impl<'a, W: Write> Rewrite<'a, W> {
 
 impl<W: Write> Write for Rewrite<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.links.is_none() {
+            self.inner.write_all(buf)?;
+            return Ok(buf.len());
+        }
         self.held.extend_from_slice(buf);
         self.pass(false)?;
         Ok(buf.len())

@@ -18,10 +18,13 @@
 #    over a 10,000-item answer in 100 pages against `--paginate | jq`
 # 6. /usr/bin/time -v: peak RSS of `cred call` downloading 1 GiB (and curl),
 #    and of the two --jq pipelines
-# 7. cred exec; the vault store against a real OpenBao dev server on loopback
+# 7. cred exec: start-up, and the masker's throughput on 1 GiB of zeros and on
+#    1 GiB of text full of escapes (percent, JSON, colours, wrapped base64);
+#    the vault store against a real OpenBao dev server on loopback
 # 8. `cred proxy`: curl through a running proxy vs curl straight to the
 #    server (hyperfine), and 1 GiB downloaded through it (throughput, the
 #    proxy's peak RSS from /proc/PID/status)
+#    and `cred mcp`: initialize + one `call` tool request vs `cred call`
 # 9. a summary table
 #
 # Needs hyperfine, curl, secret-tool, /usr/bin/time, python3 (scripts/test.sh
@@ -529,6 +532,34 @@ read -r rss_exec wall_exec <<<"$(rss_wall "$TMP/t_exec.txt")"
 mbps_exec=$(python3 -c "print(f'{1024 / $wall_exec:.0f}')")
 printf 'exec adds %s ms beyond the store fetch; 1 GiB masked: %s s (%s MiB/s), peak %s MiB\n' \
     "$exec_added" "$wall_exec" "$mbps_exec" "$rss_exec"
+# The masker on text that needs reading: lines with percent-escapes, JSON
+# escapes, colour codes and 76-column base64 (none of them the key), so
+# every chunk goes through the normalised view; 1 GiB as a 1 MiB file
+# written 1,024 times, against the same child without cred.
+python3 - "$TMP/escaped.txt" <<'PY'
+import base64, os, sys
+lines = [
+    "GET /api/items?q=a%2Fb%20c&page=2 HTTP/1.1 200 OK\n",
+    '{"path": "a\\/b", "note": "x\\u002by", "n": 12}\n',
+    "\x1b[01;31m\x1b[Kmatch\x1b[m\x1b[K in line 12: progress 45%\r\n",
+] + [l + "\n" for l in base64.encodebytes(os.urandom(570)).decode().split("\n") if l]
+text = "".join(lines).encode()
+out = (text * (1024 * 1024 // len(text) + 1))[: 1024 * 1024]
+open(sys.argv[1], "wb").write(out)
+PY
+[ "$(wc -c <"$TMP/escaped.txt")" -eq $((1024 * 1024)) ] || die "could not write the 1 MiB sample"
+# shellcheck disable=SC2016  # expanded by the child's sh
+cat1024='i=0; while [ $i -lt 1024 ]; do cat "$0"; i=$((i + 1)); done'
+text_size=$(/usr/bin/time -v -o "$TMP/t_exec_text.txt" "$CRED" exec bench -- \
+    sh -c "$cat1024" "$TMP/escaped.txt" | wc -c) || die "cred exec ... escaped text failed"
+[ "$text_size" -eq "$GIB" ] || die "cred exec passed $text_size bytes of escaped text, not $GIB"
+read -r rss_exec_text wall_exec_text <<<"$(rss_wall "$TMP/t_exec_text.txt")"
+mbps_exec_text=$(python3 -c "print(f'{1024 / $wall_exec_text:.0f}')")
+/usr/bin/time -v -o "$TMP/t_cat_text.txt" sh -c "$cat1024" "$TMP/escaped.txt" | wc -c >/dev/null
+read -r _ wall_cat_text <<<"$(rss_wall "$TMP/t_cat_text.txt")"
+mbps_cat_text=$(python3 -c "print(f'{1024 / $wall_cat_text:.0f}')")
+printf '1 GiB of escaped text masked: %s s (%s MiB/s; without cred %s MiB/s), peak %s MiB\n' \
+    "$wall_exec_text" "$mbps_exec_text" "$mbps_cat_text" "$rss_exec_text"
 
 # ---- 5c. the vault store ----------------------------------------------------------
 # A real OpenBao dev server on loopback (the `bao` scripts/test.sh installs,
@@ -614,6 +645,29 @@ grep -qF "$KEY" "$TMP/proxy.log" "$TMP/proxy.err" && die "the proxy's log holds 
 grep -qF "$PROXY_TOKEN" "$TMP/proxy.log" "$TMP/proxy.err" && die "the proxy's log holds the token"
 echo "proxy log: $(wc -l <"$TMP/proxy.log") lines, neither key nor token in it"
 
+# ---- 5d. cred mcp ----------------------------------------------------------------------
+banner "cred mcp: one call tool request vs cred call, same request"
+# The whole life of an MCP server for one request (initialize, one `call`,
+# stdin closed) against one `cred call`: both start a process, fetch the key
+# from the keychain and send GET /small; both run under sh -c, as the MCP
+# session needs its input piped.
+{
+    printf '%s\n' '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}'
+    printf '%s\n' '{"jsonrpc":"2.0","method":"notifications/initialized"}'
+    printf '%s\n' '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"call","arguments":{"credential":"bench","path":"/small"}}}'
+} >"$TMP/mcp.in"
+mcp_out=$("$CRED" mcp bench <"$TMP/mcp.in" 2>"$TMP/mcp.err") || die "cred mcp bench failed: $(cat "$TMP/mcp.err")"
+[[ $mcp_out == *'HTTP 200'* && $mcp_out == *'"isError":false'* ]] ||
+    die "cred mcp's call tool did not answer 200: $mcp_out"
+grep -qF "$KEY" "$TMP/mcp.err" - <<<"$mcp_out" && die "cred mcp's answer or log holds the key"
+"${HF[@]}" -N --warmup 3 --runs 30 --export-json "$TMP/mcp.json" \
+    -n "cred mcp bench (initialize + call /small)" "sh -c '$QCRED mcp bench <$(q "$TMP/mcp.in") 2>/dev/null'" \
+    -n "cred call bench /small" "sh -c '$QCRED call bench /small -o /dev/null'"
+read -r mcp_ms mcp_call_ms <<<"$(medians "$TMP/mcp.json")"
+delta_mcp=$(python3 -c "print(f'{$mcp_ms - $mcp_call_ms:+.1f}')")
+printf 'medians: cred mcp %s, cred call %s: %s ms added (target: under 5 ms)\n' \
+    "$(ms_fmt "$mcp_ms")" "$(ms_fmt "$mcp_call_ms")" "$delta_mcp"
+
 # ---- 6. summary -----------------------------------------------------------------
 t_end=${EPOCHREALTIME/,/.}
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
@@ -634,11 +688,13 @@ record "  ratio cred call / curl" "${ratio_curl}x  ($delta_curl ms)"
 record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
 record "cred exec bench -- true" "$(ms_fmt "$exec_ms")  (true alone $(ms_fmt "$true_ms"); added beyond the store fetch: $exec_added ms)"
 record "cred exec, child writes 1 GiB to a pipe" "$rss_exec MiB peak, ${wall_exec} s, ${mbps_exec} MiB/s"
+record "cred exec, 1 GiB of escaped text (the view)" "$rss_exec_text MiB peak, ${wall_exec_text} s, ${mbps_exec_text} MiB/s (without cred ${mbps_cat_text} MiB/s)"
 record "cred call, vault store (OpenBao on loopback)" "$(ms_fmt "$vault_ms")  (curl $(ms_fmt "$vault_curl_ms"), bao kv get | curl $(ms_fmt "$bao_curl_ms"))"
 record "curl through cred proxy (50 runs)" "$(ms_fmt "$proxy_ms")"
 record "curl straight to the server (same run)" "$(ms_fmt "$direct_ms")"
 record "  ratio through proxy / straight" "${ratio_proxy}x  ($delta_proxy ms)"
 record "cred proxy, 1 GiB downloaded through it" "${proxy_secs} s, ${mbps_proxy} MiB/s (straight ${mbps_direct} MiB/s); proxy peak $rss_proxy MiB"
+record "cred mcp: initialize + one call tool request" "$(ms_fmt "$mcp_ms")  (cred call $(ms_fmt "$mcp_call_ms"), same run; $delta_mcp ms added)"
 record "cred call with CRED_SECRET_BENCH (no keychain)" "$(ms_fmt "$envcall_ms")"
 record "  ratio (CRED_SECRET_BENCH) cred call / curl" "${ratio_env}x  ($delta_env ms)"
 record "cred call, file store, CRED_IDENTITY_FILE" "$(ms_fmt "$fileid_ms")  (${ratio_fileid}x curl; peak $rss_fileid MiB)"

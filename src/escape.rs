@@ -1,7 +1,11 @@
-//! Text from servers, files and flags never drives the terminal (SPEC §5).
+//! Text from servers, files and flags never drives the terminal (SPEC §5),
+//! and never shows other than it reads (SPEC §7, hostile input).
 //!
-//! [`visible`] shows C0 and C1 control characters and DEL escaped (`\x1b`,
-//! `\u{9b}`), keeping line breaks and tabs; `Ui` passes every message,
+//! [`visible`] shows C0 and C1 control characters, DEL and Unicode format
+//! characters (category Cf: bidi controls such as U+202E, which make
+//! `invoice \u{202e}gnp.exe` look like `invoice exe.png`, zero-width
+//! characters, the BOM) escaped (`\x1b`, `\u{9b}`, `\u{202e}`), keeping
+//! line breaks and tabs; `Ui` passes every message,
 //! warning, error and `-v` line through it, and check results are stored
 //! that way. [`json_visible`] does the same for JSON text, with JSON's own
 //! escapes, so `--json` output stays valid JSON. [`control_in`] finds a
@@ -12,9 +16,41 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// Whether `c` would be taken as a terminal control: C0 (but line break
-/// and tab), DEL, C1.
+/// and tab), DEL, C1; or is a format character.
 fn is_control(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c)
+    (c.is_control() && c != '\n' && c != '\t') || ('\u{80}'..='\u{9f}').contains(&c) || is_format(c)
+}
+
+/// Unicode's format characters (general category Cf, Unicode 15.1):
+/// invisible, and some (the bidi controls) reorder the text around them.
+pub fn is_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}'
+        | '\u{600}'..='\u{605}'
+        | '\u{61c}'
+        | '\u{6dd}'
+        | '\u{70f}'
+        | '\u{890}'..='\u{891}'
+        | '\u{8e2}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{110bd}'
+        | '\u{110cd}'
+        | '\u{13430}'..='\u{1343f}'
+        | '\u{1bca0}'..='\u{1bca3}'
+        | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0001}'
+        | '\u{e0020}'..='\u{e007f}')
+}
+
+/// The bidi controls: embeddings, overrides and isolates.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
 }
 
 /// `text` with every control character shown escaped.
@@ -37,19 +73,21 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// JSON text with DEL and C1 characters (which JSON allows raw) written as
-/// `\u00XX` escapes; serde_json already escapes C0.
+/// JSON text with DEL, C1 and format characters (which JSON allows raw)
+/// written as `\uXXXX` escapes (a surrogate pair above U+FFFF); serde_json
+/// already escapes C0. The strings mean the same; only their look changes.
 pub fn json_visible(json: &str) -> Cow<'_, str> {
-    if !json
-        .chars()
-        .any(|c| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c))
-    {
+    let raw = |c: char| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || is_format(c);
+    if !json.chars().any(raw) {
         return Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 8);
     for c in json.chars() {
-        if c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) {
-            let _ = write!(out, "\\u{:04x}", c as u32);
+        if raw(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{:04x}", u);
+            }
         } else {
             out.push(c);
         }
@@ -57,20 +95,23 @@ pub fn json_visible(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The first control character in a value that must hold none (line
-/// breaks and tabs included), for an error that names it.
+/// The first control or format character in a value that must hold none
+/// (line breaks and tabs included), for an error that names it: shown
+/// escaped, and what a format character does.
 pub fn control_in(value: &str) -> Option<String> {
-    value
+    let c = value
         .chars()
-        .find(|c| c.is_control() || ('\u{80}'..='\u{9f}').contains(c))
-        .map(|c| visible(&c.to_string()).into_owned())
-        .map(|shown| {
-            if shown.len() == 1 {
-                format!("{:?}", shown)
-            } else {
-                shown
-            }
-        })
+        .find(|&c| c.is_control() || ('\u{80}'..='\u{9f}').contains(&c) || is_format(c))?;
+    let shown = visible(&c.to_string()).into_owned();
+    Some(if shown.len() == 1 {
+        format!("{:?}", shown)
+    } else if is_bidi(c) {
+        format!("{shown}, a bidi control: it reorders how the text around it is shown")
+    } else if is_format(c) {
+        format!("{shown}, an invisible format character")
+    } else {
+        shown
+    })
 }
 
 /// Writes a text body to a terminal: C0 controls (but line breaks, carriage
@@ -142,14 +183,23 @@ mod tests {
             "a\\x1b]52;c;ZXZpbA==\\x07b"
         );
         assert_eq!(visible("x\u{9b}2Jy\u{7f}"), "x\\u{9b}2Jy\\x7f");
+        assert_eq!(
+            visible("invoice \u{202e}gnp.exe\u{200b}\u{e0001}"),
+            "invoice \\u{202e}gnp.exe\\u{200b}\\u{e0001}"
+        );
+        assert_eq!(visible("café ☕ שלום"), "café ☕ שלום");
     }
 
     #[test]
     fn json_stays_json() {
-        let v = serde_json::json!({"name": "a\u{9b}b\u{1b}c\u{7f}"});
+        let v = serde_json::json!({"name": "a\u{9b}b\u{1b}c\u{7f}\u{202e}d\u{e0001}"});
         let text = serde_json::to_string(&v).unwrap();
         let safe = json_visible(&text);
         assert!(!safe.chars().any(is_control), "{safe}");
+        assert!(
+            safe.contains("\\u202e") && safe.contains("\\udb40\\udc01"),
+            "{safe}"
+        );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, v);
     }
@@ -175,5 +225,9 @@ mod tests {
         assert_eq!(control_in("fine value"), None);
         assert_eq!(control_in("bad\x1bvalue").as_deref(), Some("\\x1b"));
         assert_eq!(control_in("two\nlines").as_deref(), Some("\"\\n\""));
+        let bidi = control_in("invoice \u{202e}gnp.exe").unwrap();
+        assert!(bidi.starts_with("\\u{202e}, a bidi control"), "{bidi}");
+        let zw = control_in("zero\u{200b}width").unwrap();
+        assert!(zw.starts_with("\\u{200b}, an invisible"), "{zw}");
     }
 }

@@ -4,7 +4,11 @@
 //! the keychain holds under cred's name that no credential uses (orphans,
 //! left by a hand-edited config) or that exist twice (duplicates, made by
 //! another client such as Python's keyring). `--fix` removes orphans and
-//! the extra copies after asking (`--yes` without a terminal).
+//! the extra copies after asking (`--yes` without a terminal), and never
+//! loses a working key: copies holding the same secret collapse to one
+//! (cred's own); copies holding different secrets are each checked against
+//! the live API, the one it accepts is kept, and when it accepts both or
+//! neither nothing is removed (a person at a terminal may pick one).
 
 use std::collections::BTreeMap;
 
@@ -13,12 +17,14 @@ use serde_json::json;
 use super::Ctx;
 use crate::config::Config;
 use crate::error::{Error, Exit, Result};
-use crate::secrets::{StoreKind, StoredEntry, file};
+use crate::secrets::{StoreKind, StoredEntry};
+
+mod repair;
 
 /// Check the config and the secret stores; repair orphans and duplicates
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
-    /// Remove orphaned and duplicate entries of the keychain or file store (asks first)
+    /// Remove orphaned entries and extra copies (keeping the copy the API accepts; asks first)
     #[arg(long)]
     pub fix: bool,
 
@@ -61,17 +67,14 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     };
     let empty = Config::default();
     let known = config.as_ref().unwrap_or(&empty);
-    // The keychain always; other stores where a credential uses them, and
-    // Vault when its address is set (before a first `cred pull`).
-    let mut places: Vec<(StoreKind, Option<String>)> = vec![(StoreKind::Keychain, None)];
-    if ["VAULT_ADDR", "BAO_ADDR"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|a| !a.is_empty()))
-    {
-        places.push((StoreKind::Vault, None));
-    }
-    if file::store_path().is_ok_and(|p| p.exists()) {
-        places.push((StoreKind::File, None));
+    // Every store that says it is set up here (the keychain always, Vault
+    // when its address is set, the file store when its file exists), and
+    // every store a credential uses.
+    let mut places: Vec<(StoreKind, Option<String>)> = Vec::new();
+    for kind in [StoreKind::Keychain, StoreKind::Vault, StoreKind::File] {
+        if ctx.secrets().open(kind, None).is_ok_and(|s| s.configured()) {
+            places.push((kind, None));
+        }
     }
     for c in known.credentials.values() {
         let place = (c.store_kind(), c.vault_mount.clone());
@@ -84,9 +87,13 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
         reports.push(examine(ctx, kind, mount, known)?);
     }
 
-    if args.fix {
-        fix(ctx, &mut reports, args.yes)?;
-    }
+    let unresolved = if args.fix {
+        repair::fix(ctx, &mut reports, known, args.yes)?
+    } else {
+        Vec::new()
+    };
+
+    let (problems, worst) = problems(&reports, known, config.is_ok(), &unresolved);
 
     if args.json {
         let stores: Vec<_> = reports
@@ -100,12 +107,18 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                     "error": r.status.as_ref().err().map(|e| e.message.clone()),
                     "causes": r.status.as_ref().err().map(|e| e.cause_lines()),
                     "orphans": r.orphans.iter().map(|o| &o.account).collect::<Vec<_>>(),
-                    "duplicates": r.duplicates.iter().map(|(n, e)| json!({"name": n, "entries": e.len()})).collect::<Vec<_>>(),
+                    "duplicates": r.duplicates.iter().map(|(n, e)| json!({
+                        "name": n,
+                        "entries": e.iter().map(|x| json!({"account": x.account, "made_by": x.made_by, "written": x.written, "own": x.own})).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
                     "missing": r.missing,
                 })
             })
             .collect();
         let doc = json!({
+            "status": if worst == Exit::Success { "ok" } else { "problems" },
+            "exit": worst.code(),
+            "unresolved": unresolved,
             "config": {
                 "path": path.display().to_string(),
                 "ok": config.is_ok(),
@@ -156,60 +169,89 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
         }
         ctx.ui.out(&lines.join("\n"))?;
     }
-
-    let in_use: Vec<bool> = reports
-        .iter()
-        .map(|r| {
-            known
-                .credentials
-                .values()
-                .any(|c| c.store_kind() == r.kind && c.vault_mount == r.mount)
-        })
-        .collect();
-    let any_credential = !known.credentials.is_empty();
     config?;
-    let mut worst = Exit::Success;
-    for (r, in_use) in reports.iter().zip(in_use) {
-        let problem = match &r.status {
-            // A store nothing uses is reported, not failed on.
-            Err(_) if !in_use && any_credential => None,
-            Err(e) => {
-                ctx.ui.error(e);
-                Some(e.exit())
-            }
-            Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => {
-                ctx.ui.error(
-                    &Error::user(format!(
-                        "{} holds entries under cred's name that need a repair: {} orphaned, {} duplicated",
-                        r.kind.describe(),
-                        r.orphans.len(),
-                        r.duplicates.len()
-                    ))
-                    .hint("run `cred doctor --fix` to remove them"),
-                );
-                Some(Exit::Failure)
-            }
-            Ok(()) if !r.missing.is_empty() => {
-                ctx.ui.error(
-                    &Error::user(format!(
-                        "{} credential(s) have no secret in {}: {}",
-                        r.missing.len(),
-                        r.kind.describe(),
-                        r.missing.join(", ")
-                    ))
-                    .hint("store one with `cred rotate NAME`"),
-                );
-                Some(Exit::Failure)
-            }
-            Ok(()) => None,
-        };
-        if let Some(exit) = problem
-            && exit.severity() > worst.severity()
-        {
-            worst = exit;
-        }
+    for p in &problems {
+        ctx.ui.error(p.error());
     }
     Ok(worst)
+}
+
+/// The problems doctor found, each as the error it prints, and the worst
+/// exit among them. A store nothing uses is reported, not failed on.
+fn problems<'r>(
+    reports: &'r [StoreReport],
+    known: &Config,
+    config_ok: bool,
+    unresolved: &[String],
+) -> (Vec<Problem<'r>>, Exit) {
+    let any_credential = !known.credentials.is_empty();
+    let mut errors = Vec::new();
+    for r in reports {
+        let in_use = known
+            .credentials
+            .values()
+            .any(|c| c.store_kind() == r.kind && c.vault_mount == r.mount);
+        let problem = match &r.status {
+            Err(_) if !in_use && any_credential => None,
+            Err(e) => Some(Problem::Store(e)),
+            Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => Some(Problem::Found(
+                Error::user(format!(
+                    "{} holds entries under cred's name that need a repair: {} orphaned, {} duplicated",
+                    r.kind.describe(),
+                    r.orphans.len(),
+                    r.duplicates.len()
+                ))
+                .hint("run `cred doctor --fix` to remove them (it keeps the copy the API accepts)"),
+            )),
+            Ok(()) if !r.missing.is_empty() => Some(Problem::Found(
+                Error::user(format!(
+                    "{} credential(s) have no secret in {}: {}",
+                    r.missing.len(),
+                    r.kind.describe(),
+                    r.missing.join(", ")
+                ))
+                .hint("store one with `cred rotate NAME`"),
+            )),
+            Ok(()) => None,
+        };
+        errors.extend(problem);
+    }
+    if !unresolved.is_empty() {
+        errors.push(Problem::Found(
+            Error::user(format!(
+                "{} duplicate(s) left as they are: {}",
+                unresolved.len(),
+                unresolved.join("; ")
+            ))
+            .hint("run `cred doctor --fix` on a terminal to pick the copy to keep, or store the right key with `cred rotate NAME` after removing the wrong copy"),
+        ));
+    }
+    let mut worst = if config_ok {
+        Exit::Success
+    } else {
+        Exit::Failure
+    };
+    for p in &errors {
+        if p.error().exit().severity() > worst.severity() {
+            worst = p.error().exit();
+        }
+    }
+    (errors, worst)
+}
+
+/// A problem doctor reports: a store's own error, or one it found.
+enum Problem<'r> {
+    Store(&'r Error),
+    Found(Error),
+}
+
+impl Problem<'_> {
+    fn error(&self) -> &Error {
+        match self {
+            Problem::Store(e) => e,
+            Problem::Found(e) => e,
+        }
+    }
 }
 
 /// A detail for people: strings as they are, lists joined, a token's
@@ -256,11 +298,10 @@ fn examine(
         duplicates: BTreeMap::new(),
         missing: Vec::new(),
     };
-    if kind == StoreKind::File {
-        let inspection = file::Inspection::new(file::store_path()?, ctx.ui.interactive());
-        report.details = inspection.lines();
-        report.details_json = Some(inspection.json());
-        if inspection.would_prompt() {
+    if let Some(overview) = store.inspect() {
+        report.details = overview.lines;
+        report.details_json = Some(overview.json);
+        if overview.closed {
             // Looking inside would ask for the passphrase: doctor asks nothing.
             report
                 .details
@@ -286,6 +327,15 @@ fn examine(
     }
     let entries = match status.and_then(|()| store.entries()) {
         Ok(e) => e,
+        // A shared store's token may read but not list (a CI token): the
+        // entries are not checked, which is no failure of the store.
+        Err(e) if kind.is_shared() && e.failure == crate::secrets::Failure::Refused => {
+            report.details.push(format!(
+                "entries: not checked ({})",
+                crate::escape::visible(e.message())
+            ));
+            return Ok(report);
+        }
         Err(e) => {
             report.status = Err(Error::from(e));
             return Ok(report);
@@ -312,48 +362,4 @@ fn examine(
     }
     report.duplicates = mine.into_iter().filter(|(_, e)| e.len() > 1).collect();
     Ok(report)
-}
-
-/// Removes orphans and all but one copy of each duplicate, after asking.
-fn fix(ctx: &Ctx, reports: &mut [StoreReport], yes: bool) -> Result<()> {
-    let count: usize = reports
-        .iter()
-        .map(|r| r.orphans.len() + r.duplicates.values().map(|e| e.len() - 1).sum::<usize>())
-        .sum();
-    if count == 0 {
-        ctx.ui.status("Nothing to fix.");
-        return Ok(());
-    }
-    if !yes {
-        let mut prompter = ctx.ui.prompter();
-        if !prompter.can_prompt() {
-            return Err(Error::user(format!(
-                "not removing {count} secret-store entr(ies) without confirmation"
-            ))
-            .cause("there is no terminal to ask on")
-            .hint("pass --yes: cred doctor --fix --yes"));
-        }
-        if !prompter.confirm(&format!("Remove {count} secret-store entr(ies)?"), false)? {
-            ctx.ui.status("Nothing removed.");
-            return Ok(());
-        }
-    }
-    for report in reports.iter_mut() {
-        let store = ctx.secrets().open(report.kind, report.mount.as_deref())?;
-        for orphan in std::mem::take(&mut report.orphans) {
-            let account = orphan.account.clone();
-            store.remove(orphan)?;
-            ctx.ui.status(&format!("Removed orphan {account}."));
-        }
-        for (name, mut entries) in std::mem::take(&mut report.duplicates) {
-            let total = entries.len();
-            for extra in entries.drain(1..) {
-                store.remove(extra)?;
-            }
-            ctx.ui.status(&format!(
-                "Kept one of {total} entries of `{name}`; if they held different keys, check it with `cred verify {name}`."
-            ));
-        }
-    }
-    Ok(())
 }

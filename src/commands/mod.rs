@@ -9,8 +9,10 @@ pub mod completions;
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod mcp;
 pub mod proxy;
 pub mod pull;
+pub mod recipients;
 pub mod relocate;
 pub mod remove;
 pub mod rotate;
@@ -45,23 +47,13 @@ impl Ctx<'_> {
     }
 }
 
-/// The store a command is about to write to cannot be used: why, and how
-/// to go on. Said before any question is asked.
-pub fn store_unusable(e: crate::secrets::StoreError) -> Error {
-    // Vault's errors carry their own fix; the keychain's ways around are
-    // the environment, or the encrypted file store.
-    if matches!(e, crate::secrets::StoreError::Vault(_)) {
-        return Error::from(e);
-    }
-    let keychain = !matches!(e, crate::secrets::StoreError::File(_));
-    let err = Error::from(e).hint(
-        "to call APIs from CI or a script without a keychain, store nothing: set CRED_SECRET_<NAME> (see the README, \"No desktop keychain\")",
-    );
-    if keychain {
-        err.hint("or keep the secret in an encrypted file instead: --store file (see the README, \"The file store\")")
-    } else {
-        err
-    }
+/// The store a command is about to write to cannot be used: why, and the
+/// ways around it that the store knows. Said before any question is asked.
+pub fn store_unusable(store: &crate::secrets::Guarded<'_>, e: crate::secrets::StoreError) -> Error {
+    store
+        .alternatives()
+        .into_iter()
+        .fold(Error::from(e), |err, hint| err.hint(hint))
 }
 
 /// Debug builds only: when set, cred panics on purpose (for the test of
@@ -98,9 +90,11 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Exec(args) => exec::run(&ctx, args),
         Command::Pull(args) => pull::run(&ctx, args),
         Command::Proxy(args) => proxy::run(&ctx, args),
+        Command::Mcp(args) => mcp::run(&ctx, args),
         Command::Move(args) => relocate::run(&ctx, args),
         Command::Unlock(args) => unlock::run_unlock(&ctx, args),
         Command::Lock(args) => unlock::run_lock(&ctx, args),
+        Command::Recipients(args) => recipients::run(&ctx, args),
     }
 }
 

@@ -7,6 +7,7 @@
 use super::{Ctx, validate_name};
 use crate::config::{Credential, control_field};
 use crate::error::{Error, Exit, Result};
+use crate::providers::ProviderConfig;
 use crate::secrets::vault::{DEFAULT_MOUNT, parse_mount};
 use crate::secrets::{Binding, Guarded, StoreKind};
 
@@ -31,6 +32,10 @@ pub struct PullArgs {
     /// Replace local credentials of the same name that live elsewhere
     #[arg(long)]
     pub force: bool,
+
+    /// Accept a credential whose plain http:// base URL is not loopback (its key would cross the network unencrypted)
+    #[arg(long)]
+    pub allow_http: bool,
 }
 
 pub fn run(ctx: &Ctx, args: PullArgs) -> Result<Exit> {
@@ -61,7 +66,10 @@ pub fn run(ctx: &Ctx, args: PullArgs) -> Result<Exit> {
 
     let mut pulled = Vec::new();
     for name in &names {
-        pulled.push((name.clone(), fetch(&store, name, shown_mount, &mount)?));
+        pulled.push((
+            name.clone(),
+            fetch(&store, name, shown_mount, &mount, args.allow_http)?,
+        ));
     }
 
     let mut locked = ctx.config.lock()?;
@@ -120,6 +128,7 @@ fn fetch(
     name: &str,
     shown_mount: &str,
     mount: &Option<String>,
+    allow_http: bool,
 ) -> Result<Credential> {
     let at = format!("{shown_mount}/cred/{name}");
     let Some(fields) = store.shared(name)? else {
@@ -135,6 +144,7 @@ fn fetch(
         .cause(why)
         .hint("whoever added it can write it again with `cred rotate`; or update cred")
     };
+    let fields = crate::secrets::vault::with_defaults(fields);
     let mut credential: Credential =
         serde_json::from_value(fields.clone()).map_err(|e| bad(e.to_string()))?;
     // A field this cred does not know (a newer cred wrote it) would be
@@ -156,6 +166,26 @@ fn fetch(
         )));
     }
     Binding::of(&credential).map_err(|e| bad(e.message.clone()))?;
+    // Plain http to another machine is the puller's choice to make, not
+    // the writer's: the key would cross the network in clear from here.
+    if let ProviderConfig::Generic(g) = &credential.provider
+        && g.allow_http
+        && let Ok(url) = url::Url::parse(&g.base_url)
+        && url.scheme() == "http"
+        && !crate::http::is_loopback(&url)
+    {
+        let host = crate::escape::visible(url.host_str().unwrap_or("?")).into_owned();
+        if !allow_http {
+            return Err(Error::user(format!(
+                "{at} in Vault sends its key over plain http to {host}"
+            ))
+            .cause("its base URL is http:// (allow_http = true): the key would cross the network unencrypted, readable by anyone on the way")
+            .cause("nothing was pulled")
+            .hint(format!(
+                "pull it only if you accept that: cred pull --allow-http {name}; better, ask whoever added it for an https:// base URL"
+            )));
+        }
+    }
     credential.store = StoreKind::Vault;
     credential.vault_mount = mount.clone();
     credential.created = Some(crate::config::now_rfc3339());

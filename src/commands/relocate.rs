@@ -23,6 +23,10 @@ pub struct MoveArgs {
     /// Vault's KV version 2 mount (with --store vault) [default: secret]
     #[arg(long, value_name = "MOUNT", value_parser = crate::secrets::vault::parse_mount)]
     pub vault_mount: Option<String>,
+
+    /// Replace an entry that already exists in Vault (writes a new version)
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
@@ -54,9 +58,13 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
     // Both stores must work (and be unlocked, which may ask a passphrase)
     // before the config is locked.
     for store in [&from, &to] {
-        store.status().map_err(super::store_unusable)?;
+        store
+            .status()
+            .map_err(|e| super::store_unusable(store, e))?;
         store.open()?;
     }
+    // HOOK(check_writable): may this token write it, and is the name free in Vault (unless --force)?
+    crate::secrets::vault::check_writable(to.kind(), mount.as_deref(), name, args.force)?;
     let mut locked = ctx.config.lock()?;
     match locked.config.credentials.get_mut(name) {
         Some(current)
@@ -102,7 +110,7 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
                 ))
                 .hint("run `cred doctor --fix` to remove the old copy"),
         );
-        return Ok(Exit::Keychain);
+        return Ok(Exit::Store);
     }
     Ok(Exit::Success)
 }

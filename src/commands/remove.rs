@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::secrets::txn::{self, SecretChange, Undo};
 
-/// Delete a credential: its config entry and its keychain entry
+/// Delete a credential: its config entry and its secret in its store
 #[derive(Debug, clap::Args)]
 pub struct RemoveArgs {
     /// The credential's name

@@ -31,8 +31,17 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
     let provider = &credential.provider;
     // The store must work before anyone types a key for it.
     let store = ctx.secrets().store_of(&credential)?;
-    store.status().map_err(super::store_unusable)?;
+    store
+        .status()
+        .map_err(|e| super::store_unusable(&store, e))?;
     store.open()?;
+    // HOOK(check_writable): may this token write it? The version read now is the one replaced.
+    crate::secrets::vault::check_writable(
+        store.kind(),
+        credential.vault_mount.as_deref(),
+        name,
+        true,
+    )?;
     let label = format!("New {}", provider.provider().secret_label());
     let secret = args.key.read(ctx.ui, &label)?;
     let record = if args.no_verify {
@@ -79,10 +88,11 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         },
     )?;
     let place = match store.locate(name) {
-        // Vault keeps the old key as an earlier version.
+        // Vault keeps the old key as an earlier version, as far as the mount keeps any.
         Some(at) if store.kind().is_shared() => format!(
-            "{} ({at} is current; earlier versions stay in its history)",
-            store.kind().describe()
+            "{} ({at} is current; {})",
+            store.kind().describe(),
+            crate::secrets::vault::history(credential.vault_mount.as_deref(), name)
         ),
         Some(at) => format!("{} ({at})", store.kind().describe()),
         None => store.kind().describe().to_string(),

@@ -151,15 +151,14 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     Ok(worst)
 }
 
-/// Writes every result into the config in one locked update.
+/// Writes every result into state.toml in one locked update; config.toml
+/// is never rewritten for a check.
 fn record(ctx: &Ctx, rows: &[Row]) -> Result<()> {
-    let mut locked = ctx.config.lock()?;
-    for row in rows {
-        if let Some(c) = locked.config.credentials.get_mut(&row.name) {
-            c.last_check = Some(row.outcome.record());
-        }
-    }
-    locked.save().map_err(|mut e| {
+    let results: Vec<_> = rows
+        .iter()
+        .map(|r| (r.name.clone(), r.outcome.record()))
+        .collect();
+    ctx.config.record_checks(&results).map_err(|mut e| {
         e.message = format!("checked, but {}", e.message);
         e
     })

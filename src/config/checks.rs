@@ -141,40 +141,23 @@ pub fn name_problem(name: &str) -> Option<String> {
     }
 }
 
-/// Like ssh's StrictModes: cred trusts only a config directory and file
-/// that are the user's own and that nobody else can write. Missing ones
-/// are fine (they will be created private).
+/// Like ssh's StrictModes ([`super::trust`]): cred trusts only a config
+/// directory and file that are the user's own and that nobody else can
+/// write. Missing ones are fine (they will be created private).
 pub(super) fn trusted(path: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let Ok(meta) = std::fs::metadata(path) else {
-            return Ok(());
+    super::trust::check_path(path).map_err(|d| {
+        let fix = match d.problem {
+            super::trust::Problem::Owner { .. } => format!(
+                "if it is really yours: {}; else use your own with --config-dir",
+                d.fix()
+            ),
+            super::trust::Problem::Writable { .. } => d.fix(),
         };
-        let me = rustix::process::geteuid().as_raw();
-        let what = if meta.is_dir() { "directory" } else { "file" };
-        let shown = path.display();
-        if meta.uid() != me && meta.uid() != 0 {
-            return Err(ConfigError::Untrusted {
-                path: path.to_path_buf(),
-                why: format!("the {what} belongs to another user (uid {})", meta.uid()),
-                fix: format!("if it is really yours: sudo chown \"$(id -u)\" '{shown}'; else use your own with --config-dir"),
-            }
-            .into());
+        ConfigError::Untrusted {
+            why: d.why(),
+            path: d.path,
+            fix,
         }
-        if meta.mode() & 0o022 != 0 {
-            return Err(ConfigError::Untrusted {
-                path: path.to_path_buf(),
-                why: format!(
-                    "the {what} can be written by group or others (mode {:o})",
-                    meta.mode() & 0o7777
-                ),
-                fix: format!("chmod go-w '{shown}'"),
-            }
-            .into());
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
+        .into()
+    })
 }

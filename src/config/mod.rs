@@ -18,6 +18,8 @@ use crate::providers::ProviderConfig;
 use crate::secrets::StoreKind;
 
 mod checks;
+pub mod state;
+pub mod trust;
 
 use checks::{check_fields, trusted, unknown_fields};
 pub use checks::{control_field, name_problem};
@@ -146,7 +148,9 @@ pub struct Credential {
     /// When the credential was added (RFC 3339, UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The last live check: state, kept in state.toml (see [`state`]);
+    /// read from config.toml only where an older cred wrote it there.
+    #[serde(default, skip_serializing)]
     pub last_check: Option<CheckRecord>,
 }
 
@@ -256,16 +260,37 @@ impl ConfigStore {
         let path = self.path();
         trusted(&self.dir)?;
         trusted(&path)?;
-        match fs::read_to_string(&path) {
-            Ok(text) => parse(&path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(source) => Err(ConfigError::Io {
-                action: "read",
-                path,
-                source,
+        let mut config = match fs::read_to_string(&path) {
+            Ok(text) => parse(&path, &text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    action: "read",
+                    path,
+                    source,
+                }
+                .into());
             }
-            .into()),
+        };
+        // The last checks are state: state.toml wins over what an older
+        // cred left in config.toml.
+        let mut checks = state::checks(&self.identity());
+        for (name, c) in config.credentials.iter_mut() {
+            if let Some(mut record) = checks.remove(name) {
+                record.clean();
+                c.last_check = Some(record);
+            }
         }
+        Ok(config)
+    }
+
+    /// Records check results in state.toml, never in config.toml.
+    pub fn record_checks(&self, results: &[(String, CheckRecord)]) -> Result<()> {
+        let updates: Vec<_> = results
+            .iter()
+            .map(|(n, r)| (n.clone(), Some(r.clone())))
+            .collect();
+        state::record(&self.identity(), &updates, false)
     }
 
     /// Reads one credential or fails with "no credential named …".
@@ -315,6 +340,16 @@ impl Locked {
     /// Writes the config atomically: temporary file in the same directory,
     /// 0600, fsync, rename over the old file, fsync of the directory.
     pub fn save(&self) -> Result<()> {
+        // The checks go to state.toml (also those an older cred kept in
+        // config.toml, which this write leaves out): one entry per
+        // credential that has one, none for those removed.
+        let checks: Vec<_> = self
+            .config
+            .credentials
+            .iter()
+            .map(|(n, c)| (n.clone(), c.last_check.clone()))
+            .collect();
+        state::record(&self.store.identity(), &checks, true)?;
         // A symlinked config.toml (dotfiles kept elsewhere) is written
         // through: the link stays, its target is replaced atomically.
         let path = match fs::symlink_metadata(self.store.path()) {

@@ -57,6 +57,11 @@ pub enum SendError {
     TooManyRedirects { max: usize },
     #[error("the server stopped sending the body for {} s", after.as_secs())]
     BodyStalled { after: Duration },
+    #[error("the API sent a corrupt compressed body (its Content-Encoding does not decode)")]
+    CorruptBody {
+        #[source]
+        source: io::Error,
+    },
     #[error("the connection broke while reading the body")]
     BodyBroken {
         #[source]
@@ -155,7 +160,7 @@ impl SendError {
                 host,
                 source: Box::new(err),
             },
-            None => SendError::Other {
+            Some(TextKind::Corrupt) | None => SendError::Other {
                 host,
                 source: Box::new(err),
             },
@@ -165,29 +170,43 @@ impl SendError {
     /// Classifies a failure while reading a body.
     pub fn from_body(err: io::Error, timeout: Duration) -> SendError {
         let mut timed_out = err.kind() == io::ErrorKind::TimedOut;
+        let mut corrupt = false;
         let mut next: Option<&(dyn std::error::Error + 'static)> = err
             .get_ref()
             .map(|r| r as &(dyn std::error::Error + 'static));
         while let Some(e) = next {
             if let Some(re) = e.downcast_ref::<reqwest::Error>() {
                 timed_out |= re.is_timeout();
+                corrupt |= re.is_decode();
             }
             if let Some(io) = e.downcast_ref::<io::Error>() {
                 timed_out |= io.kind() == io::ErrorKind::TimedOut;
+                corrupt |= io.kind() == io::ErrorKind::InvalidData;
             }
             next = e.source();
         }
-        if timed_out || classify_text(&chain_text(&err)) == Some(TextKind::Timeout) {
+        let text = classify_text(&chain_text(&err));
+        corrupt |= text == Some(TextKind::Corrupt);
+        if corrupt && !timed_out {
+            SendError::CorruptBody { source: err }
+        } else if timed_out || text == Some(TextKind::Timeout) {
             SendError::BodyStalled { after: timeout }
         } else {
             SendError::BodyBroken { source: err }
         }
     }
 
+    /// Whether this is a failure of the network (exit 5) rather than of
+    /// the key, the request or the answer.
+    pub fn is_network(&self) -> bool {
+        self.exit() == Exit::Network
+    }
+
     fn exit(&self) -> Exit {
         match self {
             SendError::TooManyRedirects { .. } => Exit::HttpStatus,
             SendError::UnsendableKey
+            | SendError::CorruptBody { .. }
             | SendError::BadHeaderName(_)
             | SendError::Build(_)
             | SendError::BodyFile(_)
@@ -216,6 +235,9 @@ impl SendError {
             }
             SendError::UnsendableKey => {
                 "check the key and the template; `cred rotate NAME` stores a new key"
+            }
+            SendError::CorruptBody { .. } => {
+                "the server or a proxy in between mangled the answer; `-o FILE` keeps what came, and the API's owner can look at it"
             }
             SendError::BodyFile(_) => "check the path after @ in --form",
             SendError::TransferCoding { .. } => {
@@ -251,13 +273,21 @@ enum TextKind {
     /// The connection closed or was reset before the answer (hyper says so
     /// only in words: "connection closed before message completed").
     Reset,
+    /// A compressed body that does not decode (the decoders say so only in
+    /// words: "deflate decompression error", "invalid gzip header").
+    Corrupt,
 }
 
 /// The one place where the words of a third-party error decide its kind
 /// (hyper-util's resolver and rustls report only in text).
 fn classify_text(chain: &str) -> Option<TextKind> {
     let lower = chain.to_lowercase();
-    if lower.contains("timed out") {
+    if lower.contains("decompression error")
+        || lower.contains("invalid gzip header")
+        || lower.contains("corrupt deflate stream")
+    {
+        Some(TextKind::Corrupt)
+    } else if lower.contains("timed out") {
         Some(TextKind::Timeout)
     } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
         Some(TextKind::Dns)

@@ -15,8 +15,10 @@
 //! (`spawn_blocking`), which calls the same pipeline; nothing may call it
 //! from inside an async task.
 
+pub mod allow;
 pub mod body;
 pub mod error;
+pub mod pages;
 pub mod pipeline;
 pub mod retry;
 pub mod url;

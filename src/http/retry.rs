@@ -92,19 +92,19 @@ impl RetryPolicy {
         waited: Duration,
     ) -> Decision {
         let retry_after = retry_after(headers);
-        let wait = match (status, retry_after) {
-            (429 | 503, Some(w)) => w,
-            (429, None) => self
-                .provider_wait
-                .and_then(|f| f(headers))
-                .map(|w| w.min(MAX_RETRY_AFTER))
-                .unwrap_or_else(|| self.backoff_wait(attempt, self.default_wait)),
+        // Whether the server named the wait, or cred chose it.
+        let (wait, asked) = match (status, retry_after) {
+            (429 | 503, Some(w)) => (w, true),
+            (429, None) => match self.provider_wait.and_then(|f| f(headers)) {
+                Some(w) => (w.min(MAX_RETRY_AFTER), true),
+                None => (self.backoff_wait(attempt, self.default_wait), false),
+            },
             (502..=504, None) if !self.backoff.is_zero() => {
-                self.backoff_wait(attempt, self.backoff)
+                (self.backoff_wait(attempt, self.backoff), false)
             }
             _ => return Decision::Done(None),
         };
-        self.bounded(method, wait, attempt, waited)
+        self.bounded(method, wait, asked, attempt, waited)
     }
 
     /// What to do when the connection broke before an answer came
@@ -116,6 +116,7 @@ impl RetryPolicy {
         match self.bounded(
             method,
             self.backoff_wait(attempt, self.backoff),
+            false,
             attempt,
             waited,
         ) {
@@ -124,8 +125,16 @@ impl RetryPolicy {
         }
     }
 
-    /// `wait` if the method, the retries and `--max-wait` allow it.
-    fn bounded(&self, method: &Method, wait: Duration, attempt: u32, waited: Duration) -> Decision {
+    /// `wait` (`asked` by the server, or chosen by cred) if the method, the
+    /// retries and `--max-wait` allow it.
+    fn bounded(
+        &self,
+        method: &Method,
+        wait: Duration,
+        asked: bool,
+        attempt: u32,
+        waited: Duration,
+    ) -> Decision {
         if !self.retries_method(method) {
             return Decision::Done(Some(Limited::Unsafe(method.clone())));
         }
@@ -136,6 +145,7 @@ impl RetryPolicy {
             return Decision::Done(Some(Limited::MaxWait {
                 wait,
                 max: self.max_wait,
+                asked,
             }));
         }
         Decision::Wait(wait)
@@ -179,8 +189,13 @@ pub enum Limited {
     Unsafe(Method),
     /// That many retries were made.
     RetriesOut(u32),
-    /// The next wait would pass the allowed total.
-    MaxWait { wait: Duration, max: Duration },
+    /// The next wait would pass the allowed total; `asked`: the server
+    /// named it (`Retry-After`, a provider's header), else cred chose it.
+    MaxWait {
+        wait: Duration,
+        max: Duration,
+        asked: bool,
+    },
 }
 
 impl Limited {
@@ -193,8 +208,17 @@ impl Limited {
                 let s = if *n == 1 { "retry" } else { "retries" };
                 format!("still failing after {n} {s}")
             }
-            Limited::MaxWait { wait, max } => format!(
+            Limited::MaxWait {
+                wait,
+                max,
+                asked: true,
+            } => format!(
                 "the server asks to wait {} s, which would pass --max-wait {}",
+                wait.as_secs_f64().ceil(),
+                max.as_secs()
+            ),
+            Limited::MaxWait { wait, max, .. } => format!(
+                "the server named no wait (no Retry-After); cred would wait {} s before retrying, which would pass --max-wait {}",
                 wait.as_secs_f64().ceil(),
                 max.as_secs()
             ),

@@ -169,6 +169,11 @@ impl Provider for GenericConfig {
         }
     }
 
+    fn api_notes(&self) -> &'static str {
+        "An HTTP API that cred knows only by its base URL and how the key is sent. \
+Lists may be paginated with RFC 8288 `Link: <…>; rel=\"next\"` headers."
+    }
+
     fn pagination(&self) -> Pagination {
         Pagination::LinkHeader
     }

@@ -107,6 +107,22 @@ impl ProviderConfig {
             ProviderConfig::Generic(p) => p,
         }
     }
+
+    /// Points the live check at `path` (validated), where the provider
+    /// lets the user choose it; `Err` says why not.
+    pub fn set_check_path(&mut self, path: &str) -> Result<(), String> {
+        match self {
+            ProviderConfig::Generic(g) => {
+                let path = generic::validate_check_path(path)?;
+                g.check_path = Some(path).filter(|p| !p.is_empty());
+                Ok(())
+            }
+            _ => Err(format!(
+                "{} has a fixed check",
+                self.provider().display_name()
+            )),
+        }
+    }
 }
 
 /// How the pages of a list are linked.
@@ -204,6 +220,16 @@ pub trait Provider {
     fn judge(&self, status: u16, body: &[u8]) -> Verdict;
 
     fn pagination(&self) -> Pagination;
+
+    /// Where the API's own reference is, for people and agents (`cred mcp`'s
+    /// `describe`).
+    fn docs_url(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// What an agent calling the API should know: its shape, lists, limits
+    /// (`cred mcp`'s `describe`).
+    fn api_notes(&self) -> &'static str;
 
     /// How long a 429 without `Retry-After` asks to wait, read from the
     /// provider's own rate-limit headers (`None`: cred backs off).

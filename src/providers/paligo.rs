@@ -126,6 +126,20 @@ impl Provider for PaligoConfig {
         }
     }
 
+    fn docs_url(&self) -> Option<&'static str> {
+        Some("https://paligo.net/docs/apidocs/en/index-en.html")
+    }
+
+    fn api_notes(&self) -> &'static str {
+        "A JSON API: folders, documents (topics and publications), forks, images, \
+publish settings, productions (start a publication with POST, then poll it with \
+GET until `status` is `done` or `cancelled`) and imports. Lists are paginated: \
+`per_page` sets the page size, and an answer carries `page`, `total_pages` and \
+`next_page` (empty on the last page). Rate limits are per minute and endpoint \
+(about 50 lists, 10 updates, 1 production a minute); past them the API answers \
+429 with Retry-After. 403 means the user is not an admin."
+    }
+
     fn pagination(&self) -> Pagination {
         Pagination::NextPageField
     }

@@ -94,6 +94,19 @@ impl Provider for PaymoConfig {
         }
     }
 
+    fn docs_url(&self) -> Option<&'static str> {
+        Some("https://github.com/paymoapp/api")
+    }
+
+    fn api_notes(&self) -> &'static str {
+        "A JSON API for projects, tasks, time entries, clients, invoices and users \
+(`/me` is the key's own user). Lists are not paginated; narrow them with \
+`where` (e.g. `active=true`) and embed related objects with `include`. POST and \
+PUT send JSON. Every answer carries X-Ratelimit-Limit, X-Ratelimit-Remaining and \
+X-Ratelimit-Decay-Period; past the limit the API answers 429. 403 means the key \
+works but the user may not do that (permission or plan)."
+    }
+
     fn pagination(&self) -> Pagination {
         Pagination::None
     }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::{Binding, SecretStore, StoreError, StoreKind, StoredEntry};
+use super::{Binding, Overview, SecretStore, StoreError, StoreKind, Stored, StoredEntry};
 use crate::config::Credential;
 use crate::error::{Error, Result};
 use crate::ui::Ui;
@@ -54,23 +54,31 @@ impl<'a> Guarded<'a> {
         self.store.open(self.ui)
     }
 
-    pub fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
+    /// The store in use, as messages name it.
+    pub fn name(&self) -> String {
+        self.store.name()
+    }
+
+    /// The secret and where it was stored for, in one call.
+    pub fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
         self.open()?;
         let name = name.to_string();
         self.run(move |s| s.get(&name))
     }
 
-    /// The secret and where it was stored for, in one call.
-    pub fn get_bound(
-        &self,
-        name: &str,
-    ) -> Result<(Option<SecretString>, Option<Binding>), StoreError> {
-        self.open()?;
-        let name = name.to_string();
-        self.run(move |s| match s.get(&name)? {
-            Some(secret) => Ok((Some(secret), s.binding(&name)?)),
-            None => Ok((None, None)),
-        })
+    /// Whether `cred doctor` should look at this store unasked.
+    pub fn configured(&self) -> bool {
+        self.store.configured()
+    }
+
+    /// What `cred doctor` can say before asking the store anything.
+    pub fn inspect(&self) -> Option<Overview> {
+        self.store.inspect()
+    }
+
+    /// Ways around the store when it cannot be used.
+    pub fn alternatives(&self) -> Vec<String> {
+        self.store.alternatives()
     }
 
     pub fn set(
@@ -150,10 +158,15 @@ impl<'a> Guarded<'a> {
             .spawn(move || {
                 let _ = tx.send(call(store.as_ref()));
             })
-            .map_err(|e| StoreError::Unavailable {
-                detail: format!("could not start a thread: {e}"),
+            .map_err(|e| {
+                StoreError::unreachable(
+                    &self.store.name(),
+                    format!("could not start a thread: {e}"),
+                )
             })?;
-        let kind = self.store.kind();
+        let timed_out = |after: Duration, terminal: bool| {
+            StoreError::timeout(&self.store.name(), after, self.store.timeout_hint(terminal))
+        };
         let (first, rest) = if self.ui.interactive() {
             (QUIET, TERMINAL_WAIT.saturating_sub(QUIET))
         } else {
@@ -161,39 +174,29 @@ impl<'a> Guarded<'a> {
         };
         match rx.recv_timeout(first) {
             Ok(result) => return result,
-            Err(RecvTimeoutError::Disconnected) => return Err(gone(kind)),
+            Err(RecvTimeoutError::Disconnected) => return Err(self.gone()),
             Err(RecvTimeoutError::Timeout) if rest.is_zero() => {
-                return Err(StoreError::Timeout {
-                    store: kind.describe(),
-                    after: first,
-                    terminal: false,
-                });
+                return Err(timed_out(first, false));
             }
             Err(RecvTimeoutError::Timeout) => {}
         }
         let spinner = self.ui.spinner(&format!(
             "{} has not answered yet (an unlock prompt may be open); waiting up to {} s, Ctrl-C to give up…",
-            capitalised(kind.describe()),
+            capitalised(&self.store.name()),
             TERMINAL_WAIT.as_secs()
         ));
         let result = match rx.recv_timeout(rest) {
             Ok(result) => result,
-            Err(RecvTimeoutError::Disconnected) => Err(gone(kind)),
-            Err(RecvTimeoutError::Timeout) => Err(StoreError::Timeout {
-                store: kind.describe(),
-                after: TERMINAL_WAIT,
-                terminal: true,
-            }),
+            Err(RecvTimeoutError::Disconnected) => Err(self.gone()),
+            Err(RecvTimeoutError::Timeout) => Err(timed_out(TERMINAL_WAIT, true)),
         };
         spinner.finish();
         result
     }
-}
 
-/// The store's thread ended without an answer (it panicked).
-fn gone(kind: StoreKind) -> StoreError {
-    StoreError::Unavailable {
-        detail: format!("{} failed without an answer", kind.describe()),
+    /// The store's thread ended without an answer (it panicked).
+    fn gone(&self) -> StoreError {
+        StoreError::unreachable(&self.store.name(), "the store failed without an answer")
     }
 }
 

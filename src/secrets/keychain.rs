@@ -8,26 +8,30 @@
 //! locked) and exit with 7.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use keyring_core::Error as KeyringError;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Binding, SecretStore, StoreKind, StoredEntry};
-use crate::error::{Error, Exit};
+use super::{Binding, Failure, SecretStore, StoreError, StoreKind, Stored, StoredEntry};
+use crate::error::Error;
 
 pub const SERVICE: &str = "cred";
 /// Item attributes recording where a secret may be sent (Secret Service;
 /// keychains without attributes record nothing).
 const PROVIDER_ATTR: &str = "cred_provider";
 const ORIGIN_ATTR: &str = "cred_origin";
+/// When cred wrote the item (RFC 3339), for `cred doctor`.
+const WRITTEN_ATTR: &str = "cred_written";
 
-/// Why a secret store could not give or take a secret. For the keychain
-/// the kind comes from the keyring crate's error variants; only the
-/// platform store's start-up failure, which the crate reports as text, is
-/// read in one place ([`unreachable`]).
+/// The OS keychain, as messages name it.
+pub const NAME: &str = "the OS keychain";
+
+/// Why the OS keychain could not give or take a secret. The kind comes from
+/// the keyring crate's error variants; only the platform store's start-up
+/// failure, which the crate reports as text, is read in one place
+/// ([`unreachable`]).
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum KeychainError {
     #[error("no D-Bus session bus is reachable")]
     NoBus { detail: String },
     #[error("no Secret Service is running on the session bus")]
@@ -39,73 +43,45 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    #[error("credential `{name}` has no secret in {store}")]
-    Missing { name: String, store: &'static str },
-    #[error("the keychain holds several entries for credential `{name}`")]
-    Ambiguous { name: String },
-    #[error("{store} did not answer within {} s", after.as_secs_f64())]
-    Timeout {
-        store: &'static str,
-        after: Duration,
-        /// Whether cred waited on a terminal (where an unlock prompt may
-        /// have been open).
-        terminal: bool,
-    },
-    /// The file store (its own kinds and hints).
-    #[error(transparent)]
-    File(#[from] super::file::FileError),
     #[error("the OS keychain reported an error")]
     Other {
         #[source]
         source: KeyringError,
     },
-    #[error(transparent)]
-    Vault(#[from] super::VaultError),
 }
 
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Error {
-        match e {
-            StoreError::NoBus { ref detail }
-            | StoreError::NoService { ref detail }
-            | StoreError::Unavailable { ref detail } => {
+impl From<KeychainError> for StoreError {
+    fn from(e: KeychainError) -> StoreError {
+        let (failure, report) = match &e {
+            KeychainError::NoBus { detail }
+            | KeychainError::NoService { detail }
+            | KeychainError::Unavailable { detail } => {
                 let hint = match e {
-                    StoreError::NoBus { .. } => {
+                    KeychainError::NoBus { .. } => {
                         "run cred inside a desktop or login session, or start one with `dbus-run-session -- $SHELL`"
                     }
-                    StoreError::NoService { .. } => {
+                    KeychainError::NoService { .. } => {
                         "start one (gnome-keyring-daemon or KeePassXC with Secret Service enabled), then try again"
                     }
                     _ => "check that your keychain service is running and unlocked",
                 };
-                Error::keychain(format!("cannot reach the OS keychain: {e}"))
+                let report = Error::store(format!("cannot reach the OS keychain: {e}"))
                     .cause(detail)
-                    .hint(hint)
+                    .hint(hint);
+                (Failure::Unreachable, report)
             }
-            StoreError::Locked { .. } => Error::keychain(e.to_string())
-                .hint("unlock your keychain (log in to the desktop session, or unlock the `login` collection), then try again")
-                .with_source(e),
-            StoreError::Missing { ref name, .. } => {
-                let hint = format!("store a new secret for it with `cred rotate {name}`");
-                Error::user(e.to_string()).hint(hint)
-            }
-            // Another client (Python's keyring, a second cred build) made a
-            // second item: the store works, the data needs a repair.
-            StoreError::Ambiguous { .. } => Error::user(e.to_string())
-                .cause("two or more items have service `cred` and the same account")
-                .hint("run `cred doctor` to see them, and `cred doctor --fix` to keep one"),
-            StoreError::Timeout { terminal, .. } => {
-                let hint = if terminal {
-                    "answer or dismiss the unlock prompt, or check that the keyring daemon is not stuck, then try again"
-                } else {
-                    "check that the keyring daemon is running and not waiting on an unlock prompt; CRED_STORE_TIMEOUT=SECONDS waits longer, and CI jobs can set CRED_SECRET_<NAME> instead"
-                };
-                Error::keychain(e.to_string()).hint(hint)
-            }
-            StoreError::File(e) => e.into(),
-            StoreError::Other { .. } => Error::new(Exit::Keychain, e.to_string()).with_source(e),
-            StoreError::Vault(v) => v.into(),
-        }
+            KeychainError::Locked { source } => (
+                Failure::Locked,
+                Error::store(e.to_string())
+                    .cause(source)
+                    .hint("unlock your keychain (log in to the desktop session, or unlock the `login` collection), then try again"),
+            ),
+            KeychainError::Other { source } => (
+                Failure::Unreachable,
+                Error::store(e.to_string()).cause(source),
+            ),
+        };
+        StoreError::new(failure, NAME, report).with_typed(e)
     }
 }
 
@@ -146,32 +122,27 @@ impl SecretStore for Keychain {
         StoreKind::Keychain
     }
 
-    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
-        let entry = self.entry(name)?;
-        match entry.get_password() {
-            Ok(s) => Ok(Some(SecretString::from(s))),
-            Err(KeyringError::NoEntry) => Ok(None),
-            Err(e) => Err(keychain_error(e, name)),
-        }
+    fn name(&self) -> String {
+        NAME.to_string()
     }
 
-    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
+    fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
         let entry = self.entry(name)?;
+        let secret = match entry.get_password() {
+            Ok(s) => SecretString::from(s),
+            Err(KeyringError::NoEntry) => return Ok(None),
+            Err(e) => return Err(keychain_error(e, name)),
+        };
         let attributes = match entry.get_attributes() {
             Ok(a) => a,
             // Keychains that keep no attributes cannot record it.
-            Err(KeyringError::NoEntry | KeyringError::NotSupportedByStore(_)) => return Ok(None),
+            Err(KeyringError::NoEntry | KeyringError::NotSupportedByStore(_)) => HashMap::new(),
             Err(e) => return Err(keychain_error(e, name)),
         };
-        Ok(
-            match (attributes.get(PROVIDER_ATTR), attributes.get(ORIGIN_ATTR)) {
-                (Some(provider), Some(origin)) => Some(Binding {
-                    provider: provider.clone(),
-                    origin: origin.clone(),
-                }),
-                _ => None,
-            },
-        )
+        Ok(Some(Stored {
+            secret,
+            binding: binding_of(&attributes),
+        }))
     }
 
     fn set(
@@ -187,9 +158,11 @@ impl SecretStore for Keychain {
         let Some(binding) = binding else {
             return Ok(());
         };
+        let written = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let attributes = HashMap::from([
             (PROVIDER_ATTR, binding.provider.as_str()),
             (ORIGIN_ATTR, binding.origin.as_str()),
+            (WRITTEN_ATTR, written.as_str()),
         ]);
         match entry.update_attributes(&attributes) {
             Ok(()) | Err(KeyringError::NotSupportedByStore(_)) => Ok(()),
@@ -218,11 +191,23 @@ impl SecretStore for Keychain {
                 continue;
             }
             let name = self.name_of(&account).map(str::to_string);
+            let attributes = entry.get_attributes().unwrap_or_default();
+            let own = binding_of(&attributes).is_some();
+            let made_by = made_by(&attributes, own);
+            let written = attributes.get(WRITTEN_ATTR).cloned();
+            let entry = std::sync::Arc::new(entry);
+            let reader = std::sync::Arc::clone(&entry);
+            let read = Box::new(move || match reader.get_password() {
+                Ok(s) => Ok(Some(SecretString::from(s))),
+                Err(KeyringError::NoEntry) => Ok(None),
+                Err(e) => Err(keychain_error(e, "*")),
+            });
             let remove = Box::new(move || match entry.delete_credential() {
                 Ok(()) | Err(KeyringError::NoEntry) => Ok(()),
                 Err(e) => Err(keychain_error(e, "*")),
             });
-            entries.push(StoredEntry::new(account, name, remove));
+            entries
+                .push(StoredEntry::new(account, name, read, remove).origin(made_by, written, own));
         }
         Ok(entries)
     }
@@ -230,51 +215,84 @@ impl SecretStore for Keychain {
     fn status(&self) -> Result<(), StoreError> {
         ensure_store()
     }
+
+    fn timeout_hint(&self, terminal: bool) -> String {
+        if terminal {
+            "answer or dismiss the unlock prompt, or check that the keyring daemon is not stuck, then try again".into()
+        } else {
+            "check that the keyring daemon is running and not waiting on an unlock prompt; CRED_STORE_TIMEOUT=SECONDS waits longer, and CI jobs can set CRED_SECRET_<NAME> instead".into()
+        }
+    }
+
+    fn alternatives(&self) -> Vec<String> {
+        vec![
+            "to call APIs from CI or a script without a keychain, store nothing: set CRED_SECRET_<NAME> (see the README, \"No desktop keychain\")".into(),
+            "or keep the secret in an encrypted file instead: --store file (see the README, \"The file store\")".into(),
+        ]
+    }
+}
+
+/// Where a secret was stored for, from its item's attributes.
+fn binding_of(attributes: &HashMap<String, String>) -> Option<Binding> {
+    match (attributes.get(PROVIDER_ATTR), attributes.get(ORIGIN_ATTR)) {
+        (Some(provider), Some(origin)) => Some(Binding {
+            provider: provider.clone(),
+            origin: origin.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// Which client wrote an item, from the attributes clients leave.
+fn made_by(attributes: &HashMap<String, String>, own: bool) -> String {
+    if own {
+        return "cred".into();
+    }
+    match attributes.get("application").map(String::as_str) {
+        Some("Python keyring library") => "Python keyring".into(),
+        Some(app) => crate::escape::visible(app).into_owned(),
+        None => "another client (not cred)".into(),
+    }
 }
 
 /// Connects to the platform store once per process; reports why it failed.
 fn ensure_store() -> Result<(), StoreError> {
     match keyring::Entry::store_status() {
         Ok(()) => Ok(()),
-        Err(e) => Err(unreachable(&e.to_string())),
+        Err(e) => Err(unreachable(&e.to_string()).into()),
     }
 }
 
 /// Why the platform store could not be opened. The crate reports this only
 /// as text (the D-Bus library's message), so this is the one place that
 /// reads it.
-fn unreachable(detail: &str) -> StoreError {
+fn unreachable(detail: &str) -> KeychainError {
     let lower = detail.to_lowercase();
     let detail = detail.to_string();
     if lower.contains("org.freedesktop.secrets")
         || lower.contains("serviceunknown")
         || lower.contains("service files")
     {
-        StoreError::NoService { detail }
+        KeychainError::NoService { detail }
     } else if lower.contains("connect")
         || lower.contains("dbus_session_bus_address")
         || lower.contains("address")
         || lower.contains("no such file")
     {
-        StoreError::NoBus { detail }
+        KeychainError::NoBus { detail }
     } else {
-        StoreError::Unavailable { detail }
+        KeychainError::Unavailable { detail }
     }
 }
 
 fn keychain_error(err: KeyringError, name: &str) -> StoreError {
     match err {
-        KeyringError::NoEntry => StoreError::Missing {
-            name: name.to_string(),
-            store: StoreKind::Keychain.place(),
-        },
-        KeyringError::NoStorageAccess(source) => StoreError::Locked { source },
-        KeyringError::NoDefaultStore => unreachable("no default credential store"),
-        KeyringError::PlatformFailure(inner) => unreachable(&inner.to_string()),
-        KeyringError::Ambiguous(_) => StoreError::Ambiguous {
-            name: name.to_string(),
-        },
-        other => StoreError::Other { source: other },
+        KeyringError::NoEntry => StoreError::missing(name, NAME),
+        KeyringError::NoStorageAccess(source) => KeychainError::Locked { source }.into(),
+        KeyringError::NoDefaultStore => unreachable("no default credential store").into(),
+        KeyringError::PlatformFailure(inner) => unreachable(&inner.to_string()).into(),
+        KeyringError::Ambiguous(_) => StoreError::ambiguous(name, NAME),
+        other => KeychainError::Other { source: other }.into(),
     }
 }
 
@@ -291,15 +309,15 @@ mod tests {
     #[test]
     fn unreachable_says_which() {
         let e = unreachable("Failed to connect to address unix:path=/run/user/0/bus");
-        assert!(matches!(e, StoreError::NoBus { .. }), "{e:?}");
-        let err = Error::from(e);
+        assert!(matches!(e, KeychainError::NoBus { .. }), "{e:?}");
+        let err = Error::from(StoreError::from(e));
         assert!(
             err.message.contains("no D-Bus session bus"),
             "{}",
             err.message
         );
-        assert_eq!(err.exit(), Exit::Keychain);
+        assert_eq!(err.exit(), crate::error::Exit::Store);
         let e = unreachable("org.freedesktop.secrets was not provided by any .service files");
-        assert!(matches!(e, StoreError::NoService { .. }), "{e:?}");
+        assert!(matches!(e, KeychainError::NoService { .. }), "{e:?}");
     }
 }

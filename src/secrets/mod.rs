@@ -14,6 +14,7 @@
 
 pub mod deadline;
 pub mod env;
+pub mod error;
 pub mod file;
 pub mod keychain;
 pub mod txn;
@@ -25,7 +26,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 pub use deadline::Guarded;
-pub use keychain::{Keychain, StoreError};
+pub use error::{Failure, StoreError};
+pub use keychain::Keychain;
 pub use vault::{Vault, VaultError};
 
 use crate::config::Credential;
@@ -85,31 +87,79 @@ impl StoreKind {
     }
 }
 
+/// A secret as a store keeps it: the secret, and where it was stored for
+/// (secrets stored before cred recorded it have no binding).
+#[derive(Debug)]
+pub struct Stored {
+    pub secret: SecretString,
+    pub binding: Option<Binding>,
+}
+
+type ReadEntry = Box<dyn Fn() -> Result<Option<SecretString>, StoreError> + Send + Sync>;
+type RemoveEntry = Box<dyn FnOnce() -> Result<(), StoreError> + Send>;
+
 /// One entry a store holds under cred's name (for `cred doctor`).
 pub struct StoredEntry {
     /// The store's own name for it (the keychain's account `NAME@DIR`).
     pub account: String,
     /// The credential name, when the entry belongs to this config directory.
     pub name: Option<String>,
+    /// Who wrote it, when the store can tell ("cred", "Python keyring").
+    pub made_by: String,
+    /// When it was written, when the store recorded it.
+    pub written: Option<String>,
+    /// Whether cred wrote it (it carries cred's record of where it goes).
+    pub own: bool,
+    /// Reads exactly this entry's secret.
+    read: ReadEntry,
     /// Removes exactly this entry.
-    remove: Box<dyn FnOnce() -> Result<(), StoreError> + Send>,
+    remove: RemoveEntry,
 }
 
 impl StoredEntry {
     pub fn new(
         account: String,
         name: Option<String>,
-        remove: Box<dyn FnOnce() -> Result<(), StoreError> + Send>,
+        read: ReadEntry,
+        remove: RemoveEntry,
     ) -> Self {
         StoredEntry {
             account,
             name,
+            made_by: "cred".into(),
+            written: None,
+            own: true,
+            read,
             remove,
         }
     }
 
+    /// Who wrote it and when, and whether it is cred's own.
+    pub fn origin(mut self, made_by: String, written: Option<String>, own: bool) -> Self {
+        self.made_by = made_by;
+        self.written = written;
+        self.own = own;
+        self
+    }
+
+    /// The secret this entry holds.
+    pub fn read(&self) -> Result<Option<SecretString>, StoreError> {
+        (self.read)()
+    }
+
     pub fn remove(self) -> Result<(), StoreError> {
         (self.remove)()
+    }
+
+    /// For people: "paligo@/home/me/.config/cred (made by Python keyring)".
+    pub fn describe(&self) -> String {
+        match &self.written {
+            Some(when) => format!(
+                "{} (made by {}, written {when})",
+                self.account, self.made_by
+            ),
+            None => format!("{} (made by {})", self.account, self.made_by),
+        }
     }
 }
 
@@ -148,11 +198,14 @@ pub trait SecretStore: Send + Sync {
     fn open(&self, _ui: &Ui) -> Result<(), StoreError> {
         Ok(())
     }
-    /// The secret of credential `name`, `None` when the store has none.
-    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError>;
-    /// Where the secret was stored for, if the store recorded it (secrets
-    /// stored before cred recorded it have none).
-    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError>;
+    /// The store in use, as messages name it: "the OS keychain", "Vault at
+    /// https://vault:8200", "the file store ~/.local/share/cred/secrets.age".
+    fn name(&self) -> String {
+        self.kind().describe().to_string()
+    }
+    /// The secret of credential `name` and where it was stored for, in one
+    /// call; `None` when the store has none.
+    fn get(&self, name: &str) -> Result<Option<Stored>, StoreError>;
     /// Stores the secret and where it may be sent (`None`: leave what the
     /// store recorded as it is).
     fn set(
@@ -199,6 +252,39 @@ pub trait SecretStore: Send + Sync {
     fn details(&self) -> Vec<(&'static str, serde_json::Value)> {
         Vec::new()
     }
+
+    /// Whether `cred doctor` should look at this store although no
+    /// credential uses it (the keychain always; Vault when its address is
+    /// set; the file store when its file exists).
+    fn configured(&self) -> bool {
+        true
+    }
+
+    /// What `cred doctor` can say before asking the store anything, and
+    /// whether looking inside would need a person (a passphrase): then
+    /// doctor checks no entry.
+    fn inspect(&self) -> Option<Overview> {
+        None
+    }
+
+    /// What to look at when the store did not answer in time.
+    fn timeout_hint(&self, _terminal: bool) -> String {
+        "check that the store is up, then try again; CRED_STORE_TIMEOUT=SECONDS waits longer".into()
+    }
+
+    /// Ways around this store when it cannot be used at all (said by
+    /// `add` before its first question).
+    fn alternatives(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// What `cred doctor` shows about a store before its status.
+pub struct Overview {
+    pub lines: Vec<String>,
+    pub json: serde_json::Value,
+    /// Looking inside would ask for a passphrase: doctor asks nothing.
+    pub closed: bool,
 }
 
 /// Where a credential's secret would come from.
@@ -285,16 +371,16 @@ impl<'a> Resolver<'a> {
             return Ok(Some(secret));
         }
         // One store call for the secret and where it was stored for.
-        let (secret, stored) = self.store_of(credential)?.get_bound(name)?;
-        if secret.is_some()
-            && let Some(stored) = stored
-        {
+        let Some(stored) = self.store_of(credential)?.get(name)? else {
+            return Ok(None);
+        };
+        if let Some(bound) = &stored.binding {
             let now = Binding::of(credential)?;
-            if stored != now {
-                return Err(moved(name, &stored, &now));
+            if *bound != now {
+                return Err(moved(name, bound, &now));
             }
         }
-        Ok(secret)
+        Ok(Some(stored.secret))
     }
 
     /// The secret, to be sent; a missing one is an error with the fix.
@@ -313,7 +399,7 @@ impl<'a> Resolver<'a> {
         if let Some(secret) = env::lookup(name)? {
             return Ok(Some(secret));
         }
-        Ok(self.store_of(credential)?.get(name)?)
+        Ok(self.store_of(credential)?.get(name)?.map(|s| s.secret))
     }
 
     pub fn reveal(&self, name: &str, credential: &Credential) -> Result<SecretString> {
@@ -323,10 +409,10 @@ impl<'a> Resolver<'a> {
 }
 
 fn missing(name: &str, credential: &Credential) -> Error {
-    Error::from(StoreError::Missing {
-        name: name.to_string(),
-        store: credential.store_kind().place(),
-    })
+    Error::from(StoreError::missing(
+        name,
+        credential.store_kind().describe(),
+    ))
 }
 
 /// The config now sends a stored secret somewhere else than it was stored

@@ -6,7 +6,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Binding, Guarded, StoreError};
+use super::{Binding, Guarded, StoreError, Stored};
 use crate::config::Locked;
 use crate::error::{Error, Result};
 
@@ -19,7 +19,7 @@ pub enum SecretChange<'a> {
 
 /// What to say when the config write failed.
 pub struct Undo<'a> {
-    /// The keychain was put back as it was.
+    /// The store was put back as it was.
     pub restored: &'a str,
     /// Putting it back failed too (followed by why).
     pub not_restored: &'a str,
@@ -36,7 +36,7 @@ pub fn commit(
     undo: Undo<'_>,
 ) -> Result<()> {
     // Kept until the config agrees, so a failed write can put it back.
-    let previous = store.get_bound(name)?;
+    let previous = previous(store, name)?;
     match change {
         SecretChange::Set(secret, binding) => match locked.config.credentials.get(name) {
             Some(credential) => store.set_credential(name, secret, binding, credential)?,
@@ -60,36 +60,26 @@ pub fn relocate(
     name: &str,
     undo: Undo<'_>,
 ) -> Result<Option<StoreError>> {
-    let (secret, binding) = match from.get_bound(name)? {
-        (Some(secret), binding) => (secret, binding),
-        (None, _) => {
-            return Err(StoreError::Missing {
-                name: name.to_string(),
-                store: from.kind().place(),
-            }
-            .into());
-        }
+    let Some(Stored { secret, binding }) = from.get(name)? else {
+        return Err(StoreError::missing(name, &from.name()).into());
     };
-    let previous = to.get_bound(name)?;
+    let previous = previous(to, name)?;
     // A shared store keeps the credential's fields with the secret.
     match (locked.config.credentials.get(name), binding.as_ref()) {
         (Some(credential), Some(b)) => to.set_credential(name, &secret, b, credential)?,
         _ => to.set(name, &secret, binding.as_ref())?,
     }
     let same = match to.get(name) {
-        Ok(Some(back)) => back.expose_secret() == secret.expose_secret(),
+        Ok(Some(back)) => back.secret.expose_secret() == secret.expose_secret(),
         _ => false,
     };
     if !same {
         let put_back = put_back(to, name, &previous);
-        let err = Error::keychain(format!(
+        let err = Error::store(format!(
             "the secret of `{name}` did not read back equal from {}",
-            to.kind().describe()
+            to.name()
         ))
-        .cause(format!(
-            "{} still holds it; nothing was moved",
-            from.kind().describe()
-        ));
+        .cause(format!("{} still holds it; nothing was moved", from.name()));
         return Err(match put_back {
             Ok(()) => err,
             Err(e) => err.cause(format!("{}: {e}", undo.not_restored)),
@@ -100,6 +90,14 @@ pub fn relocate(
 }
 
 type Previous = (Option<SecretString>, Option<Binding>);
+
+/// What `store` holds for `name` now, to put back on failure.
+fn previous(store: &Guarded<'_>, name: &str) -> Result<Previous, StoreError> {
+    Ok(match store.get(name)? {
+        Some(Stored { secret, binding }) => (Some(secret), binding),
+        None => (None, None),
+    })
+}
 
 fn put_back(store: &Guarded<'_>, name: &str, previous: &Previous) -> Result<(), StoreError> {
     match previous {

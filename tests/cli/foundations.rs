@@ -150,7 +150,7 @@ fn a_bug_is_one_internal_error_line_and_exit_1() {
 
 #[test]
 fn following_offsite_never_carries_a_query_key_in_a_kept_query() {
-    let other = Server::start(|_| Reply::new(200, "cdn"));
+    let other = Server::open(|_| Reply::new(200, "cdn"));
     let other_url = other.url();
     // Like nginx's `return 301 https://elsewhere$request_uri;`: the query,
     // key included, is kept in the Location.

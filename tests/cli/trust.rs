@@ -197,7 +197,7 @@ fn a_running_cred_leaves_no_core_file() {
 #[test]
 fn a_config_edited_to_send_a_stored_key_elsewhere_is_refused_until_rotate() {
     let home = Server::start(|_| Reply::json(200, "{}"));
-    let other = Server::start(|_| Reply::json(200, "{}"));
+    let other = Server::open(|_| Reply::json(200, "{}"));
     let env = TestEnv::new();
     let key = add_paligo_unchecked(&env, &home);
     let original = env.config_text();

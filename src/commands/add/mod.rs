@@ -33,7 +33,7 @@ Examples:
   CRED_API_KEY=... cred add generic --name gh --base-url https://api.github.com \\
       --template 'Bearer ${apiKey}' --check-path /user";
 
-/// Set up a credential: guide, prompts, live check, store in the keychain
+/// Set up a credential: guide, prompts, live check, then store the secret (keychain, file or Vault)
 #[derive(Debug, clap::Args)]
 #[command(after_help = PROVIDERS_HELP)]
 pub struct AddArgs {
@@ -130,7 +130,9 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         (None, _) => None,
     };
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
-    store.status().map_err(super::store_unusable)?;
+    store
+        .status()
+        .map_err(|e| super::store_unusable(&store, e))?;
     // A passphrase (the file store) is asked now, before the questions.
     store.open()?;
     let mut prompter = ui.prompter();
@@ -139,6 +141,12 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     p.say(args.provider.guide());
     let taken = |n: &str| existing.credentials.contains_key(n);
     let (name, replace) = wizard::name(&args, p, &taken)?;
+    // Replacing a local credential kept at the same Vault path replaces its entry too.
+    let same_entry = |c: &Credential| c.store == kind && c.vault_mount == vault_mount;
+    let replace_entry =
+        args.force || (replace && existing.credentials.get(&name).is_some_and(same_entry));
+    // HOOK(check_writable): may this token write it, and is the name free in Vault (unless replaced)?
+    crate::secrets::vault::check_writable(kind, vault_mount.as_deref(), &name, replace_entry)?;
 
     // A bad CRED_CHECK_TIMEOUT stops here, before any question.
     let limit = if args.no_verify {
@@ -153,9 +161,14 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         p.can_prompt() && !args.key.api_key_stdin && std::env::var_os(super::API_KEY_ENV).is_none();
     let mut wizard = Wizard::new(&args, p, ui);
     let mut provider = args.provider.collect(&mut wizard)?;
+    // A key kept in memory to be checked again (against another path).
+    let mut kept: Option<secrecy::SecretString> = None;
     let (secret, last_check) = loop {
         let label = provider.provider().secret_label();
-        let secret = args.key.read(ui, &label)?;
+        let secret = match kept.take() {
+            Some(s) => s,
+            None => args.key.read(ui, &label)?,
+        };
         let (Some(client), Some(limit)) = (&client, limit) else {
             break (secret, None);
         };
@@ -164,6 +177,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
             break (secret, Some(outcome.record()));
         }
         let wrong_place = outcome.is_not_found();
+        let other_path = outcome.needs_other_path();
         // Only a check that could not confirm (no answer, an unexpected
         // status) may end in storing the key anyway; a rejection may not.
         let unchecked = outcome.is_unconfirmed().then(|| outcome.unchecked_record());
@@ -174,9 +188,11 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         ui.error(&err);
         const KEY: &str = "Enter the key again";
         const ALL: &str = "Change the other answers, then the key";
+        const PATH: &str =
+            "Check another path, one that needs the key (such as /user, /me or /account)";
         const UNCHECKED: &str = "Store it unchecked (cred list shows it as unchecked)";
         const QUIT: &str = "Quit without storing anything";
-        let mut items = vec![KEY];
+        let mut items = if other_path { vec![PATH] } else { vec![KEY] };
         if args.provider.has_answers() {
             items.push(ALL);
         }
@@ -187,6 +203,23 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         let default = if wrong_place { 1 } else { 0 };
         match items[wizard.prompter().select("What now?", &items, default)?] {
             KEY => {}
+            PATH => {
+                let mut candidate = provider.clone();
+                let path = wizard.prompter().input(
+                    "Check path (relative to the base URL, answered only with a valid key)",
+                    Some("/user"),
+                    &|s: &str| {
+                        let mut c = candidate.clone();
+                        c.set_check_path(s).map(|()| s.trim().to_string())
+                    },
+                )?;
+                candidate
+                    .set_check_path(&path)
+                    .map_err(|why| Error::user(format!("invalid check path: {why}")))?;
+                provider = candidate;
+                // The same key, against the new path.
+                kept = Some(secret);
+            }
             ALL => provider = args.provider.collect(&mut wizard)?,
             UNCHECKED => break (secret, unchecked),
             _ => return Err(Error::new(err.exit(), "nothing was stored")),

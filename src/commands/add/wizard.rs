@@ -116,8 +116,24 @@ impl<'a> Wizard<'a> {
     }
 }
 
+/// Every answer is plain text first: no control character, no bidi
+/// control or other format character (SPEC §7), whatever the question.
+fn plain_text<'v>(
+    validate: &'v (dyn Fn(&str) -> std::result::Result<String, String> + 'v),
+) -> impl Fn(&str) -> std::result::Result<String, String> + 'v {
+    move |s: &str| match crate::escape::control_in(s.trim()) {
+        Some(shown) => Err(format!("it holds a control character ({shown})")),
+        None => validate(s),
+    }
+}
+
 impl Asker for Wizard<'_> {
     fn text(&mut self, q: Question<'_>) -> Result<String> {
+        let validate = plain_text(q.validate);
+        let q = Question {
+            validate: &validate,
+            ..q
+        };
         if let Some(v) = self.flag_value(q.flag) {
             return (q.validate)(&v).map_err(|why| Self::invalid_flag(q.flag, q.example, why));
         }
@@ -140,6 +156,11 @@ impl Asker for Wizard<'_> {
     }
 
     fn optional(&mut self, q: Question<'_>) -> Result<Option<String>> {
+        let validate = plain_text(q.validate);
+        let q = Question {
+            validate: &validate,
+            ..q
+        };
         if let Some(v) = self.flag_value(q.flag) {
             return (q.validate)(&v)
                 .map(Some)

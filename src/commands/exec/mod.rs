@@ -5,7 +5,7 @@
 //! and the binding check apply) before the child starts; any failure exits
 //! with cred's own code and the child never runs. The child's environment
 //! is the caller's without cred's own secret carriers (`CRED_SECRET_*`,
-//! `CRED_IDENTITY`), plus the variables asked for. Its output goes through
+//! `CRED_IDENTITY`, `CRED_IDENTITY_FILE`), plus the variables asked for. Its output goes through
 //! the one scrubber (`scrub`), each secret and the auth header value shown
 //! as `<concealed by cred>` in every encoding `Secrets` knows; on a
 //! terminal the child gets a pseudo-terminal of its own ([`pty`]) so that
@@ -138,9 +138,13 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> Result<Exit> {
     cmd.args(&args.command[1..]).env_clear();
     for (k, v) in std::env::vars_os() {
         let key = k.to_string_lossy();
-        // cred's own secret carriers: the CI override, an identity, and the
-        // key that `add` and `rotate` read.
-        if key.starts_with(SECRET_ENV_PREFIX) || key == "CRED_IDENTITY" || key == super::API_KEY_ENV
+        // cred's own secret carriers and ways into its stores: the CI
+        // override, an identity (its text or its file, which opens every
+        // secret of the file store), and the key that `add` and `rotate` read.
+        if key.starts_with(SECRET_ENV_PREFIX)
+            || key == crate::secrets::file::identity::TEXT_ENV
+            || key == crate::secrets::file::identity::FILE_ENV
+            || key == super::API_KEY_ENV
         {
             continue;
         }

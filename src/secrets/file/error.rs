@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
+use crate::secrets::{Failure, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -43,6 +44,42 @@ pub enum FileError {
     Prompt(Box<Error>),
     #[error("`{value}` is not a duration for {what}")]
     BadTtl { what: String, value: String },
+    /// Owner or mode lets someone else change what cred reads (ssh's
+    /// StrictModes).
+    #[error("refusing to use {}: {why}", path.display())]
+    Untrusted {
+        path: PathBuf,
+        why: String,
+        fix: String,
+    },
+    #[error("refusing to read {}: it is {kind}, not a regular file", path.display())]
+    NotRegular { path: PathBuf, kind: &'static str },
+    #[error("refusing to read {}: it is too large ({size} bytes; the limit is {} MiB)", path.display(), cap >> 20)]
+    TooLarge { path: PathBuf, size: u64, cap: u64 },
+    #[error(
+        "{source_name} line {line} is an identity of the age plugin age-plugin-{plugin}, which cred does not run"
+    )]
+    PluginIdentity {
+        source_name: String,
+        line: usize,
+        plugin: String,
+    },
+    #[error("{source_name} is an SSH key protected by a passphrase")]
+    SshEncrypted { source_name: String },
+    #[error("{source_name} is not a recipient cred can encrypt to")]
+    BadRecipient { source_name: String, why: String },
+    /// The store is encrypted to someone `recipients.txt` does not name
+    /// (`age -r` by hand): writing would drop them.
+    #[error("refusing to write {}: it is encrypted to {encrypted_to} recipient(s), more than the {listed} cred knows", path.display())]
+    UnknownRecipients {
+        path: PathBuf,
+        encrypted_to: String,
+        listed: usize,
+        missing: String,
+        list_exists: bool,
+    },
+    #[error("refusing to encrypt the store so that no identity at hand opens it")]
+    NoRecipientAtHand { path: PathBuf },
 }
 
 impl FileError {
@@ -55,13 +92,48 @@ impl FileError {
     }
 }
 
+impl FileError {
+    /// What kind of failure this is, whatever the store.
+    pub fn failure(&self) -> Failure {
+        match self {
+            FileError::NoSource { .. }
+            | FileError::WrongPassphrase { .. }
+            | FileError::WrongIdentity { .. } => Failure::Locked,
+            FileError::NoPath
+            | FileError::Exposed { .. }
+            | FileError::BadIdentity { .. }
+            | FileError::NothingToUnlock { .. } => Failure::Misconfigured,
+            FileError::Corrupt { .. } => Failure::Unreadable,
+            FileError::Io { .. } | FileError::KernelKeyring { .. } => Failure::Unreachable,
+            FileError::Prompt(_) => Failure::Cancelled,
+            FileError::BadTtl { .. } => Failure::Invalid,
+            FileError::PluginIdentity { .. } | FileError::SshEncrypted { .. } => {
+                Failure::Misconfigured
+            }
+            // Refused files and recipients the user must fix: exit 1.
+            FileError::Untrusted { .. }
+            | FileError::NotRegular { .. }
+            | FileError::TooLarge { .. }
+            | FileError::BadRecipient { .. }
+            | FileError::UnknownRecipients { .. }
+            | FileError::NoRecipientAtHand { .. } => Failure::Invalid,
+        }
+    }
+}
+
+impl From<FileError> for StoreError {
+    fn from(e: FileError) -> StoreError {
+        StoreError::new(e.failure(), "the file store", Error::from(e))
+    }
+}
+
 impl From<FileError> for Error {
     fn from(e: FileError) -> Error {
         if let FileError::Prompt(err) = e {
             return *err;
         }
         let message = e.to_string();
-        let err = Error::keychain(message.clone());
+        let err = Error::store(message.clone());
         match e {
             FileError::NoPath => {
                 err.hint("set CRED_FILE_STORE to the file to use, e.g. CRED_FILE_STORE=~/.cred/secrets.age")
@@ -93,7 +165,13 @@ impl From<FileError> for Error {
                 .hint(format!("chmod 600 {}", path.display())),
             FileError::BadIdentity { detail, .. } => err
                 .cause(detail)
-                .hint("give an identity made by `age-keygen` (a line starting AGE-SECRET-KEY-1)"),
+                .hint("give an identity made by `age-keygen` (lines starting AGE-SECRET-KEY-1) or an unencrypted ssh-ed25519 / ssh-rsa private key"),
+            FileError::PluginIdentity { .. } => err
+                .cause("age plugins (hardware keys and others) are separate programs; cred runs none")
+                .hint("give an identity made by `age-keygen`, and add its recipient with `cred recipients add` while the plugin identity can still open the store (`age -d`)"),
+            FileError::SshEncrypted { .. } => err
+                .cause("cred does not ask for SSH key passphrases")
+                .hint("use an age identity (`age-keygen -o FILE`, then `cred recipients add` its recipient), or an unencrypted copy of the key (`ssh-keygen -p -N '' -f COPY`) kept private"),
             FileError::Corrupt { detail, .. } => err
                 .cause(detail)
                 .hint("restore the file from a backup, or look at it with `age -d -i IDENTITY FILE`"),
@@ -107,6 +185,45 @@ impl From<FileError> for Error {
                 .cause("the passphrase-protected identity is made by the first `cred add --store file` on a terminal")
                 .hint("run `cred add PROVIDER --store file` on a terminal first"),
             FileError::Prompt(_) => err,
+            // The user's files, not the store's availability: exit 1.
+            FileError::Untrusted { fix, .. } => Error::user(message)
+                .cause("another user could plant entries encrypted to your recipient and swap a key under you")
+                .hint(fix),
+            FileError::NotRegular { .. } => Error::user(message)
+                .hint("point CRED_FILE_STORE at the store file (secrets.age) itself"),
+            FileError::TooLarge { .. } => Error::user(message)
+                .cause("a real store of 100,000 credentials is a few MiB")
+                .hint("point CRED_FILE_STORE at the store file (secrets.age), or restore it from a backup"),
+            FileError::BadRecipient { why, .. } => Error::user(message)
+                .cause(why)
+                .hint("a recipient is an age public key (age1…, `age-keygen -y IDENTITY` prints it) or an ssh-ed25519 / ssh-rsa public key"),
+            FileError::UnknownRecipients {
+                missing,
+                list_exists,
+                path,
+                ..
+            } => {
+                let list = super::recipients::path(&path);
+                let err = Error::user(message).cause(format!(
+                    "not named in {}: {missing}; cred will not drop a recipient by rewriting the file",
+                    list.display()
+                ));
+                let err = if list_exists {
+                    err
+                } else {
+                    err.cause(format!(
+                        "{} is not there yet: cred counts only the identity that opened the store",
+                        list.display()
+                    ))
+                };
+                err.hint("on the machine that holds the missing identity, `age-keygen -y IDENTITY` prints its recipient (an SSH key's is its .pub line); add it with `cred recipients add RECIPIENT`, then run the command again; `cred recipients list` shows what is named")
+            }
+            FileError::NoRecipientAtHand { path } => Error::user(message)
+                .cause(format!(
+                    "none of the recipients in {} belongs to an identity cred has now: it could not open the store again",
+                    path.display()
+                ))
+                .hint("keep (or add) the recipient of the identity you use: `cred recipients add RECIPIENT`"),
             // A typo in a setting, not a store failure: exit 1.
             FileError::BadTtl { what, .. } => Error::user(message).hint(format!(
                 "give {what} as a duration such as 15m, 1h or 30s, or 0 to keep nothing"

@@ -21,9 +21,8 @@ use age::{scrypt, x25519};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-use super::{
-    FileError, cache, create_private_dir, decrypt, identity_path, read_raw, write_private,
-};
+use super::recipients::Recipient;
+use super::{FileError, cache, checked, create_private_dir, identity_path, write_private};
 use crate::ui::Ui;
 
 pub const FILE_ENV: &str = "CRED_IDENTITY_FILE";
@@ -75,13 +74,63 @@ impl Source {
     }
 }
 
-/// The identity from `CRED_IDENTITY_FILE` or `CRED_IDENTITY`, if set.
-pub fn from_env() -> Result<Option<(x25519::Identity, Source)>, FileError> {
+/// One key that may open the store, and its recipient.
+pub struct Key {
+    secret: Secret,
+    recipient: Recipient,
+}
+
+enum Secret {
+    X25519(x25519::Identity),
+    Ssh(age::ssh::Identity),
+}
+
+impl Key {
+    pub fn recipient(&self) -> &Recipient {
+        &self.recipient
+    }
+
+    pub fn as_age(&self) -> &dyn age::Identity {
+        match &self.secret {
+            Secret::X25519(i) => i,
+            Secret::Ssh(i) => i,
+        }
+    }
+}
+
+/// Every key of an identity file (or text), tried in turn, as `age -d -i`
+/// tries them.
+pub struct Identities {
+    keys: Vec<Key>,
+}
+
+impl Identities {
+    pub fn one(id: x25519::Identity) -> Identities {
+        let recipient = Recipient::X25519(id.to_public());
+        Identities {
+            keys: vec![Key {
+                secret: Secret::X25519(id),
+                recipient,
+            }],
+        }
+    }
+
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    pub fn recipients(&self) -> Vec<Recipient> {
+        self.keys.iter().map(|k| k.recipient.clone()).collect()
+    }
+}
+
+/// The identities from `CRED_IDENTITY_FILE` or `CRED_IDENTITY`, if set.
+pub fn from_env() -> Result<Option<(Identities, Source)>, FileError> {
     if let Some(p) = std::env::var_os(FILE_ENV).filter(|v| !v.is_empty()) {
         let path = PathBuf::from(p);
         let text = read_identity_file(&path)?;
-        let id = parse(&text, &format!("{FILE_ENV} ({})", path.display()))?;
-        return Ok(Some((id, Source::File(path))));
+        let ids = parse(&text, &format!("{FILE_ENV} ({})", path.display()))?;
+        return Ok(Some((ids, Source::File(path))));
     }
     if let Some(v) = std::env::var_os(TEXT_ENV).filter(|v| !v.is_empty()) {
         let text = Zeroizing::new(v.to_string_lossy().into_owned());
@@ -91,9 +140,11 @@ pub fn from_env() -> Result<Option<(x25519::Identity, Source)>, FileError> {
 }
 
 fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, FileError> {
-    let meta = std::fs::metadata(path).map_err(|e| FileError::io("read", path, e))?;
+    // Owner and mode of the file and its directories first (exit 1),
+    // then whether others may read it.
+    checked::trusted(path)?;
     #[cfg(unix)]
-    {
+    if let Ok(meta) = std::fs::metadata(path) {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
@@ -103,33 +154,108 @@ fn read_identity_file(path: &Path) -> Result<Zeroizing<String>, FileError> {
             });
         }
     }
-    #[cfg(not(unix))]
-    let _ = meta;
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| FileError::io("read", path, e))?);
+    let bytes = Zeroizing::new(checked::read(path, checked::SMALL_CAP)?.ok_or_else(|| {
+        FileError::io(
+            "read",
+            path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })?);
     Ok(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// The first `AGE-SECRET-KEY-1…` line of an identity file's text. The
-/// text itself never goes into an error.
-pub fn parse(text: &str, source_name: &str) -> Result<x25519::Identity, FileError> {
-    let bad = |detail: &str| FileError::BadIdentity {
+/// Every key of an identity file's text: each `AGE-SECRET-KEY-1…` line,
+/// or one unencrypted OpenSSH `ssh-ed25519` / `ssh-rsa` private key. A
+/// plugin identity, an encrypted SSH key or a line that is none of these
+/// is refused. The text itself never goes into an error.
+pub fn parse(text: &str, source_name: &str) -> Result<Identities, FileError> {
+    let bad = |detail: String| FileError::BadIdentity {
         source_name: source_name.to_string(),
-        detail: detail.to_string(),
+        detail,
     };
     if text.starts_with("age-encryption.org/")
         || text.contains("-----BEGIN AGE ENCRYPTED FILE-----")
     {
         return Err(bad(
-            "it is itself encrypted (age -p); give the plain identity made by age-keygen",
+            "it is itself encrypted (age -p); give the plain identity made by age-keygen".into(),
         ));
     }
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-        .ok_or_else(|| bad("no line starts with AGE-SECRET-KEY-1"))?;
-    line.parse::<x25519::Identity>()
-        .map_err(|_| bad("its AGE-SECRET-KEY-1 line is not a valid X25519 identity"))
+    if text.contains("-----BEGIN") && text.contains("PRIVATE KEY-----") {
+        return parse_ssh(text, source_name);
+    }
+    let mut keys = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(plugin) = plugin_of_identity(line) {
+            return Err(FileError::PluginIdentity {
+                source_name: source_name.to_string(),
+                line: i + 1,
+                plugin,
+            });
+        }
+        if !line.starts_with("AGE-SECRET-KEY-1") {
+            return Err(bad(format!(
+                "line {} is not an age identity (AGE-SECRET-KEY-1…)",
+                i + 1
+            )));
+        }
+        let id = line.parse::<x25519::Identity>().map_err(|_| {
+            bad(format!(
+                "its AGE-SECRET-KEY-1 line (line {}) is not a valid X25519 identity",
+                i + 1
+            ))
+        })?;
+        keys.extend(Identities::one(id).keys);
+    }
+    if keys.is_empty() {
+        return Err(bad("no line starts with AGE-SECRET-KEY-1".into()));
+    }
+    Ok(Identities { keys })
+}
+
+/// `AGE-PLUGIN-YUBIKEY-1…` → `yubikey`.
+fn plugin_of_identity(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("AGE-PLUGIN-")?;
+    let (name, _) = rest.rsplit_once('1')?;
+    let name = name.strip_suffix('-')?;
+    Some(crate::escape::visible(&name.to_ascii_lowercase()).into_owned())
+}
+
+fn parse_ssh(text: &str, source_name: &str) -> Result<Identities, FileError> {
+    use age::ssh::{Identity, UnsupportedKey};
+    let bad = |detail: String| FileError::BadIdentity {
+        source_name: source_name.to_string(),
+        detail,
+    };
+    let identity = Identity::from_buffer(text.as_bytes(), Some(source_name.to_string()))
+        .map_err(|_| bad("it is not a valid OpenSSH private key".into()))?;
+    match identity {
+        Identity::Unencrypted(_) => {
+            let recipient = age::ssh::Recipient::try_from(identity.clone())
+                .map_err(|_| bad("age takes only ssh-ed25519 and ssh-rsa keys from SSH".into()))?;
+            Ok(Identities {
+                keys: vec![Key {
+                    secret: Secret::Ssh(identity),
+                    recipient: Recipient::Ssh(recipient),
+                }],
+            })
+        }
+        Identity::Encrypted(_)
+        | Identity::Unsupported(UnsupportedKey::EncryptedPem | UnsupportedKey::EncryptedSsh(_)) => {
+            Err(FileError::SshEncrypted {
+                source_name: source_name.to_string(),
+            })
+        }
+        Identity::Unsupported(UnsupportedKey::Hardware(t) | UnsupportedKey::Type(t)) => {
+            Err(bad(format!(
+                "age takes only ssh-ed25519 and ssh-rsa keys from SSH, not {}",
+                crate::escape::visible(&t)
+            )))
+        }
+    }
 }
 
 /// What would open the store, asking nobody: for `status` and `doctor`.
@@ -199,15 +325,16 @@ fn no_source(store: &Path, interactive: bool, refused: Option<cache::Refused>) -
 
 /// Finds the identity, asking on the terminal when it must (on the
 /// calling thread, never under a store deadline).
-pub fn obtain(store: &Path, ui: &Ui) -> Result<x25519::Identity, FileError> {
-    if let Some((id, _)) = from_env()? {
-        verify(store, &id)?;
-        return Ok(id);
+pub fn obtain(store: &Path, ui: &Ui) -> Result<Identities, FileError> {
+    if let Some((ids, _)) = from_env()? {
+        verify_all(store, &ids)?;
+        return Ok(ids);
     }
     let refused = match cache::load(store) {
         Ok(Some(c)) => {
-            if verify(store, &c.identity).is_ok() {
-                return Ok(c.identity);
+            let ids = Identities::one(c.identity);
+            if verify_all(store, &ids).is_ok() {
+                return Ok(ids);
             }
             // A stale unlock (the store was made anew): forget it.
             let _ = cache::forget(store);
@@ -232,7 +359,7 @@ pub fn obtain(store: &Path, ui: &Ui) -> Result<x25519::Identity, FileError> {
         create(ui, &id_path)?
     };
     remember(ui, store, &id, ttl, refused);
-    Ok(id)
+    Ok(Identities::one(id))
 }
 
 fn ask(ui: &Ui, prompt: &str, confirm: Option<&str>) -> Result<SecretString, FileError> {
@@ -275,15 +402,17 @@ pub fn note_refused(ui: &Ui, refused: &cache::Refused) {
 
 /// Checks that `id` opens the store (when there is one).
 pub fn verify(store: &Path, id: &x25519::Identity) -> Result<(), FileError> {
-    if let Some(bytes) = read_raw(store)? {
-        decrypt(store, id, &bytes)?;
-    }
-    Ok(())
+    verify_all(store, &Identities::one(id.clone()))
+}
+
+/// Checks that one of `ids` opens the store (when there is one).
+pub fn verify_all(store: &Path, ids: &Identities) -> Result<(), FileError> {
+    super::read(store, ids).map(|_| ())
 }
 
 /// Decrypts `identity.age` with its passphrase (one scrypt).
 pub fn unlock(id_path: &Path, passphrase: SecretString) -> Result<x25519::Identity, FileError> {
-    let bytes = match read_raw(id_path)? {
+    let bytes = match checked::read(id_path, checked::SMALL_CAP)? {
         Some(b) => b,
         None => {
             return Err(FileError::NothingToUnlock {
@@ -311,7 +440,17 @@ pub fn unlock(id_path: &Path, passphrase: SecretString) -> Result<x25519::Identi
         }
     };
     let text = Zeroizing::new(String::from_utf8_lossy(&plain).into_owned());
-    parse(&text, &id_path.display().to_string())
+    let ids = parse(&text, &id_path.display().to_string())?;
+    ids.keys
+        .into_iter()
+        .find_map(|k| match k.secret {
+            Secret::X25519(i) => Some(i),
+            Secret::Ssh(_) => None,
+        })
+        .ok_or_else(|| FileError::BadIdentity {
+            source_name: id_path.display().to_string(),
+            detail: "it holds no AGE-SECRET-KEY-1 line".into(),
+        })
 }
 
 /// A new identity, written to `id_path` encrypted with a new passphrase.
@@ -366,7 +505,10 @@ mod tests {
             id.to_string().expose_secret()
         );
         let parsed = parse(&text, "t").unwrap();
-        assert_eq!(parsed.to_public().to_string(), id.to_public().to_string());
+        assert_eq!(
+            parsed.recipients()[0].to_string(),
+            id.to_public().to_string()
+        );
         let broken = "AGE-SECRET-KEY-1NOTAKEYATALLBUTLONGENOUGHTOLOOKLIKEONE";
         let Err(err) = parse(broken, "t") else {
             panic!("a broken identity parsed")

@@ -3,8 +3,11 @@
 //! one pipeline ([`Api::call`]), and what a failure means ([`VaultError`]).
 //!
 //! The token goes only to `VAULT_ADDR`'s origin, as a sensitive
-//! `X-Vault-Token` header; it is never printed, not even from the answer of
-//! `auth/token/lookup-self` (which echoes it as `id`).
+//! `X-Vault-Token` header; it is never printed: `lookup-self`'s `id` is
+//! dropped, and every string Vault sends back is shown through
+//! [`Api::shown`], which masks the token wherever a server echoes it.
+//! Answers are read up to 1 MiB; a success that is bigger or not JSON is
+//! [`VaultError::NotAnEntry`], never taken as "nothing there".
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -19,6 +22,8 @@ use url::Url;
 use crate::error::{Error, Exit};
 use crate::http::{Body, Pipeline, Request, SendError};
 use crate::providers::Auth;
+use crate::scrub::Secrets;
+use crate::secrets::{Failure, StoreError};
 
 /// The answer bodies cred reads from Vault are small; anything bigger is
 /// cut here, so memory stays bounded whatever the server sends.
@@ -59,11 +64,69 @@ pub enum VaultError {
     },
     #[error("`{path}` in Vault is not a credential cred wrote: {why}")]
     BadData { path: String, why: String },
+    #[error("Vault at {addr} answered something that is not a KV version 2 entry")]
+    NotAnEntry {
+        addr: String,
+        path: String,
+        why: String,
+    },
+    #[error("{var} is set: cred never skips TLS verification")]
+    SkipVerify { var: &'static str },
+    #[error("{path} already exists in Vault (version {version})")]
+    Exists {
+        name: String,
+        path: String,
+        version: u64,
+    },
+    #[error(
+        "{path} was changed in Vault meanwhile: version {read} was read, version {current} is current"
+    )]
+    Changed {
+        path: String,
+        read: u64,
+        current: String,
+    },
+}
+
+impl VaultError {
+    /// The token may not list the mount's `cred/` entries (a read-only
+    /// token): their names cannot be checked, which is no failure of
+    /// the store.
+    pub fn is_list_denied(&self) -> bool {
+        matches!(self, VaultError::Denied { action: "list", .. })
+    }
+}
+
+impl VaultError {
+    /// What kind of failure this is, whatever the store.
+    pub fn failure(&self) -> Failure {
+        match self {
+            VaultError::NoAddress
+            | VaultError::NoToken
+            | VaultError::BadAddress { .. }
+            | VaultError::CaCert { .. }
+            | VaultError::NotKv2 { .. } => Failure::Misconfigured,
+            VaultError::Unreachable { .. } => Failure::Unreachable,
+            VaultError::Sealed { .. } => Failure::Locked,
+            VaultError::BadToken | VaultError::Denied { .. } => Failure::Refused,
+            VaultError::Unexpected { .. } => Failure::Unreadable,
+            VaultError::BadData { .. } => Failure::Malformed,
+            VaultError::NotAnEntry { .. } => Failure::Unreadable,
+            VaultError::SkipVerify { .. } => Failure::Misconfigured,
+            VaultError::Exists { .. } | VaultError::Changed { .. } => Failure::Conflict,
+        }
+    }
+}
+
+impl From<VaultError> for StoreError {
+    fn from(e: VaultError) -> StoreError {
+        StoreError::new(e.failure(), "Vault", Error::from(e))
+    }
 }
 
 impl From<VaultError> for Error {
     fn from(e: VaultError) -> Error {
-        let err = Error::new(Exit::Keychain, e.to_string());
+        let err = Error::new(Exit::Store, e.to_string());
         match &e {
             VaultError::NoAddress => err
                 .cause("neither VAULT_ADDR nor BAO_ADDR is set")
@@ -76,11 +139,11 @@ impl From<VaultError> for Error {
             ),
             VaultError::CaCert { why, .. } => err
                 .cause(why)
-                .hint("point VAULT_CACERT at the PEM file of the CA that signed the server's certificate"),
+                .hint("point VAULT_CACERT at the PEM file of the CA that signed the server's certificate (or VAULT_CAPATH at a directory of them)"),
             VaultError::Unreachable { source, .. } => {
                 let hint = match source {
                     SendError::Tls { .. } => {
-                        "if the server's certificate comes from a private CA, point VAULT_CACERT at the CA's PEM file"
+                        "if the server's certificate comes from a private CA, point VAULT_CACERT at the CA's PEM file (or VAULT_CAPATH at a directory of them); cred never skips verification"
                     }
                     _ => "check VAULT_ADDR and that the server is up: `bao status`",
                 };
@@ -99,10 +162,16 @@ impl From<VaultError> for Error {
                 err.cause("Vault answered 403; the token itself is valid").hint(hint)
             }
             VaultError::NotKv2 { mount, why } => {
-                let hint = format!(
-                    "pass the mount of a KV v2 engine with --vault-mount, or enable one: `bao secrets enable -path={mount} kv-v2`"
-                );
-                err.cause(why).hint(hint)
+                let hint = if why.contains("KV version 1") {
+                    format!(
+                        "upgrade it to version 2 (existing secrets are kept): `bao kv enable-versioning {mount}`; or pass another mount with --vault-mount"
+                    )
+                } else {
+                    format!(
+                        "pass the mount of a KV v2 engine with --vault-mount, or enable one: `bao secrets enable -path={mount} kv-v2`"
+                    )
+                };
+                err.cause(why.clone()).hint(hint)
             }
             VaultError::Unexpected { errors, .. } if !errors.is_empty() => {
                 err.cause(format!("Vault said: {errors}"))
@@ -111,6 +180,29 @@ impl From<VaultError> for Error {
             VaultError::BadData { .. } => err.hint(
                 "look at it with `bao kv get`; write it again with `cred rotate NAME`, or remove it",
             ),
+            VaultError::NotAnEntry { path, why, .. } => err
+                .cause(format!("asked for `{path}`: {why}"))
+                .cause("nothing was changed; the entry may be fine")
+                .hint("check that VAULT_ADDR points at Vault itself (`bao status`), not at a proxy or another service"),
+            VaultError::SkipVerify { .. } => err
+                .cause("it asks to trust any certificate, which would hand the token to whoever answers")
+                .hint("unset it; for a server whose certificate comes from a private CA, point VAULT_CACERT at the CA's PEM file (or VAULT_CAPATH at a directory of them)"),
+            VaultError::Exists { name, .. } => {
+                let hint = format!(
+                    "to use it, copy it into this config: `cred pull {name}`; to replace its key for everyone, add --force (Vault keeps the old key as an earlier version)"
+                );
+                Error::user(e.to_string())
+                    .cause("a teammate (or another config) stored it; nothing was changed")
+                    .hint(hint)
+            }
+            VaultError::Changed { path, .. } => {
+                let hint = format!(
+                    "look at what is there now with `bao kv get {path}`, then run the command again if you still mean it"
+                );
+                Error::user(e.to_string())
+                    .cause("someone else wrote it since this command read it (check-and-set); nothing was changed")
+                    .hint(hint)
+            }
         }
     }
 }
@@ -121,8 +213,14 @@ pub struct Settings {
     pub addr: Url,
     token: SecretString,
     ca: Option<PathBuf>,
+    /// `VAULT_CAPATH`: a directory of PEM files, each a trusted CA.
+    ca_dir: Option<PathBuf>,
+    /// `X-Vault-Namespace` (Vault Enterprise and OpenBao namespaces).
+    pub namespace: Option<String>,
 }
 
+/// The first of `names` that is set and not empty. `bao` reads `BAO_*`
+/// before `VAULT_*`, so callers list them in that order.
 fn env(names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| {
         std::env::var(n)
@@ -132,21 +230,55 @@ fn env(names: &[&str]) -> Option<String> {
     })
 }
 
+/// `VAULT_SKIP_VERIFY` (or `BAO_SKIP_VERIFY`) set to anything but a false
+/// value, as Vault's CLI parses it.
+fn skip_verify() -> Option<&'static str> {
+    ["BAO_SKIP_VERIFY", "VAULT_SKIP_VERIFY"]
+        .into_iter()
+        .find(|n| {
+            std::env::var(n).is_ok_and(|v| {
+                let v = v.trim().to_ascii_lowercase();
+                !v.is_empty() && !["0", "false", "f", "no", "off"].contains(&v.as_str())
+            })
+        })
+}
+
 impl Settings {
-    /// `VAULT_ADDR` (or `BAO_ADDR`), `VAULT_TOKEN` (or `BAO_TOKEN`, or the
-    /// `~/.vault-token` that `bao login` writes), `VAULT_CACERT` (or
-    /// `BAO_CACERT`).
+    /// `BAO_ADDR` (or `VAULT_ADDR`), `BAO_TOKEN` (or `VAULT_TOKEN`, or the
+    /// `~/.vault-token` that `bao login` writes), `BAO_CACERT` /
+    /// `VAULT_CACERT`, `BAO_CAPATH` / `VAULT_CAPATH`, `BAO_NAMESPACE` /
+    /// `VAULT_NAMESPACE`: `BAO_*` first, as `bao` reads them.
+    /// `VAULT_SKIP_VERIFY` is refused, never honoured.
     pub fn from_env() -> Result<Settings, VaultError> {
-        let raw = env(&["VAULT_ADDR", "BAO_ADDR"]).ok_or(VaultError::NoAddress)?;
+        if let Some(var) = skip_verify() {
+            return Err(VaultError::SkipVerify { var });
+        }
+        let raw = env(&["BAO_ADDR", "VAULT_ADDR"]).ok_or(VaultError::NoAddress)?;
         let addr = address(&raw)?;
-        let token = match env(&["VAULT_TOKEN", "BAO_TOKEN"]) {
+        let token = match env(&["BAO_TOKEN", "VAULT_TOKEN"]) {
             Some(t) => t,
             None => token_file().ok_or(VaultError::NoToken)?,
         };
+        let namespace = env(&["BAO_NAMESPACE", "VAULT_NAMESPACE"])
+            .map(|n| n.trim_matches('/').to_string())
+            .filter(|n| !n.is_empty());
+        if let Some(ns) = &namespace
+            && HeaderValue::from_str(ns).is_err()
+        {
+            return Err(VaultError::BadAddress {
+                addr: crate::escape::visible(&raw).into_owned(),
+                why: format!(
+                    "the namespace `{}` cannot be sent in a header",
+                    crate::escape::visible(ns)
+                ),
+            });
+        }
         Ok(Settings {
             addr,
             token: SecretString::from(token),
-            ca: env(&["VAULT_CACERT", "BAO_CACERT"]).map(PathBuf::from),
+            ca: env(&["BAO_CACERT", "VAULT_CACERT"]).map(PathBuf::from),
+            ca_dir: env(&["BAO_CAPATH", "VAULT_CAPATH"]).map(PathBuf::from),
+            namespace,
         })
     }
 
@@ -154,6 +286,33 @@ impl Settings {
     pub fn shown_addr(&self) -> String {
         self.addr.as_str().trim_end_matches('/').to_string()
     }
+}
+
+/// The certificates of every PEM file in `dir` (`VAULT_CAPATH`), as
+/// Vault's CLI loads them.
+fn certs_in(dir: &std::path::Path) -> Result<Vec<reqwest::Certificate>, VaultError> {
+    let ca_error = |why: String| VaultError::CaCert {
+        path: dir.to_path_buf(),
+        why,
+    };
+    let mut certs = Vec::new();
+    let list = std::fs::read_dir(dir).map_err(|e| ca_error(e.to_string()))?;
+    for entry in list {
+        let path = entry.map_err(|e| ca_error(e.to_string()))?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let pem = std::fs::read(&path).map_err(|e| ca_error(format!("{}: {e}", path.display())))?;
+        let found = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| ca_error(format!("{}: not a PEM certificate: {e}", path.display())))?;
+        certs.extend(found);
+    }
+    if certs.is_empty() {
+        return Err(ca_error(
+            "the directory (VAULT_CAPATH) holds no PEM certificate".into(),
+        ));
+    }
+    Ok(certs)
 }
 
 /// The token `bao login` / `vault login` saved, if any.
@@ -197,6 +356,9 @@ pub struct Api {
     client: reqwest::blocking::Client,
     auth: Auth,
     timeout: Duration,
+    /// The token's forms: masked in every string Vault sends back before
+    /// it is shown (a server may echo it).
+    scrub: Secrets,
 }
 
 /// What a request was for, for messages: `read`, `secret/data/cred/x`.
@@ -224,6 +386,11 @@ impl Api {
                 builder = builder.add_root_certificate(cert);
             }
         }
+        if let Some(dir) = &settings.ca_dir {
+            for cert in certs_in(dir)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
         let client = builder.build().map_err(|e| VaultError::BadAddress {
             addr: settings.shown_addr(),
             why: format!("the HTTP client could not be set up: {e}"),
@@ -232,16 +399,50 @@ impl Api {
             name: "X-Vault-Token".into(),
             value: settings.token.clone(),
         };
+        let scrub = Secrets::new(&settings.token, &auth);
         Ok(Api {
             settings,
             client,
             auth,
             timeout,
+            scrub,
         })
     }
 
     pub fn addr(&self) -> String {
         self.settings.shown_addr()
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.settings.namespace.as_deref()
+    }
+
+    /// `text` from Vault, fit to be shown: the token (and `also`, a
+    /// secret being written) masked, control characters escaped.
+    pub fn shown(&self, text: &str, also: Option<&SecretString>) -> String {
+        let masked = match also {
+            Some(secret) => {
+                let mut s = Secrets::new(&self.settings.token, &self.auth);
+                s.add(secret, None);
+                s.scrub_str(text)
+            }
+            None => self.scrub.scrub_str(text),
+        };
+        crate::escape::visible(&masked).into_owned()
+    }
+
+    /// Every string in `value` made fit to be shown ([`Api::shown`]).
+    pub fn shown_value(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.shown(s, None)),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.shown_value(v)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (self.shown(k, None), self.shown_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
     }
 
     /// Sends `method` to `/v1/{path}` with an optional JSON body: the
@@ -275,6 +476,11 @@ impl Api {
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             request.body = Some(Body::Bytes(body.to_string().into_bytes()));
         }
+        if let Some(ns) = self.namespace()
+            && let Ok(v) = HeaderValue::from_str(ns)
+        {
+            request.headers.insert("x-vault-namespace", v);
+        }
         let base = &self.settings.addr;
         let sent = Pipeline::new(&self.client, &self.auth, base, self.timeout)
             .send(&request)
@@ -284,14 +490,34 @@ impl Api {
             })?;
         let status = sent.response.status().as_u16();
         let mut text = Vec::new();
+        // One byte more than allowed tells a body that is too big; the
+        // rest of it is never read.
         sent.response
-            .take(MAX_ANSWER)
+            .take(MAX_ANSWER + 1)
             .read_to_end(&mut text)
             .map_err(|e| VaultError::Unreachable {
                 addr: self.addr(),
                 source: SendError::BodyBroken { source: e },
             })?;
-        let json = serde_json::from_slice(&text).unwrap_or(Value::Null);
+        let too_big = text.len() as u64 > MAX_ANSWER;
+        let parsed = if too_big {
+            None
+        } else {
+            serde_json::from_slice::<Value>(&text).ok()
+        };
+        // A success must say what it did in JSON (or say nothing: 204).
+        if (200..300).contains(&status) && !text.is_empty() && parsed.is_none() {
+            let why = if too_big {
+                format!(
+                    "the answer ({status}) is larger than {} MiB",
+                    MAX_ANSWER / (1024 * 1024)
+                )
+            } else {
+                format!("the answer ({status}) is not JSON")
+            };
+            return Err(self.not_an_entry(action.path, why));
+        }
+        let json = parsed.unwrap_or(Value::Null);
         match status {
             503 if self.sealed() => Err(VaultError::Sealed { addr: self.addr() }),
             403 if path != "auth/token/lookup-self" => Err(match self.token_valid() {
@@ -306,13 +532,22 @@ impl Api {
         }
     }
 
+    /// The answer at `path` is not what Vault's KV version 2 sends.
+    pub fn not_an_entry(&self, path: &str, why: String) -> VaultError {
+        VaultError::NotAnEntry {
+            addr: self.addr(),
+            path: path.to_string(),
+            why,
+        }
+    }
+
     /// An answer the caller did not expect, with what Vault said.
-    pub fn fail(status: u16, json: &Value, action: &Action<'_>) -> VaultError {
+    pub fn fail(&self, status: u16, json: &Value, action: &Action<'_>) -> VaultError {
         VaultError::Unexpected {
             status,
             action: action.verb,
             path: action.path.to_string(),
-            errors: vault_errors(json),
+            errors: self.shown(&vault_errors(json), None),
         }
     }
 
@@ -325,19 +560,25 @@ impl Api {
         };
         let (status, json) = self.call(Method::GET, path, None, &action)?;
         if status != 200 {
-            return Err(Api::fail(status, &json, &action));
+            return Err(self.fail(status, &json, &action));
         }
         let data = json.get("data").cloned().unwrap_or(Value::Null);
         let keep = [
             "display_name",
             "policies",
+            "meta",
             "ttl",
             "expire_time",
             "renewable",
         ];
+        // A server may echo the token in any of these: masked.
         Ok(Value::Object(
             keep.iter()
-                .filter_map(|k| data.get(*k).map(|v| (k.to_string(), v.clone())))
+                .filter_map(|k| {
+                    data.get(*k)
+                        .filter(|v| !v.is_null())
+                        .map(|v| (k.to_string(), self.shown_value(v)))
+                })
                 .collect(),
         ))
     }
@@ -376,10 +617,9 @@ impl Api {
     }
 }
 
-/// Vault's `{"errors": […]}`, joined, control characters shown escaped.
+/// Vault's `{"errors": […]}`, joined (shown through [`Api::shown`]).
 fn vault_errors(json: &Value) -> String {
-    let list = json
-        .get("errors")
+    json.get("errors")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -388,8 +628,7 @@ fn vault_errors(json: &Value) -> String {
                 .collect::<Vec<_>>()
                 .join("; ")
         })
-        .unwrap_or_default();
-    crate::escape::visible(&list).into_owned()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

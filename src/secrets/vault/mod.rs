@@ -15,12 +15,19 @@
 //! `credential` holds the non-secret fields a teammate's `cred pull` copies
 //! into their config.toml. The secret itself is read from Vault at use time
 //! and never written to disk. Each write is a new KV version, so Vault's own
-//! history keeps the old keys; `remove` deletes the entry with all its
-//! versions (`metadata` delete).
+//! history keeps the old keys (up to `max_versions`); `remove` deletes the
+//! entry with all its versions (`metadata` delete).
+//!
+//! Every write is check-and-set (`cas`) on the version this command read
+//! (`Plan`): `add` and `move` create an entry only where there is none
+//! (`cas=0`), `rotate` replaces only the version it read before asking for
+//! the key ([`check_writable`]), so a teammate's write is never overwritten
+//! silently. Only Vault's own "nothing here" (404, or a deleted or
+//! destroyed latest version) means missing (`entry_of`).
 
 mod api;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -31,7 +38,7 @@ use serde_json::{Value, json};
 pub use api::VaultError;
 use api::{Action, Api, Settings};
 
-use super::{Binding, SecretStore, StoreError, StoreKind, StoredEntry};
+use super::{Binding, SecretStore, StoreError, StoreKind, Stored, StoredEntry};
 use crate::config::Credential;
 
 /// The KV v2 mount used unless `--vault-mount` (or the credential's
@@ -71,13 +78,12 @@ pub struct Vault {
     mount: String,
     timeout: Duration,
     api: OnceLock<Api>,
-    /// The entry last read, so that the secret and its binding take one
-    /// round trip.
-    last: Mutex<HashMap<String, Value>>,
     /// The version each write made (Vault's answer says it), for `locate`.
     written: Mutex<HashMap<String, u64>>,
     /// What `status` learnt of the token (`lookup-self`), for `details`.
     token: OnceLock<Value>,
+    /// What `status` learnt the token may do (`capabilities-self`).
+    may: OnceLock<String>,
 }
 
 impl Vault {
@@ -86,9 +92,9 @@ impl Vault {
             mount: mount.unwrap_or(DEFAULT_MOUNT).to_string(),
             timeout,
             api: OnceLock::new(),
-            last: Mutex::new(HashMap::new()),
             written: Mutex::new(HashMap::new()),
             token: OnceLock::new(),
+            may: OnceLock::new(),
         }
     }
 
@@ -120,7 +126,9 @@ impl Vault {
     }
 
     /// The entry's data, `None` when there is none (never written,
-    /// removed, or its latest version deleted).
+    /// removed, or its latest version deleted or destroyed). Anything
+    /// else that is not a KV version 2 entry is an error, never "none":
+    /// a hint to write the key again could overwrite a good one.
     fn read(&self, name: &str) -> Result<Option<Value>, VaultError> {
         let api = self.api()?;
         let path = self.data_path(name);
@@ -129,60 +137,115 @@ impl Vault {
             path: &path,
         };
         let (status, json) = api.call(Method::GET, &path, None, &action)?;
-        let data = match status {
-            200 => json.pointer("/data/data").cloned().unwrap_or(Value::Null),
-            404 => Value::Null,
-            _ => return Err(Api::fail(status, &json, &action)),
+        let (data, version) = match status {
+            200 | 404 => entry_of(status, &json).map_err(|why| api.not_an_entry(&path, why))?,
+            _ => return Err(api.fail(status, &json, &action)),
         };
-        if data.is_null() {
-            self.remember(name, None);
+        seen(&path, version);
+        let Some(data) = data else {
             return Ok(None);
-        }
+        };
         if !data.get("secret").is_some_and(Value::is_string) {
             return Err(VaultError::BadData {
                 path: self.shown_path(name),
                 why: "it has no `secret` string".into(),
             });
         }
-        self.remember(name, Some(data.clone()));
         Ok(Some(data))
     }
 
-    fn remember(&self, name: &str, data: Option<Value>) {
-        let mut last = lock(&self.last);
-        match data {
-            Some(d) => last.insert(name.to_string(), d),
-            None => last.remove(name),
-        };
+    /// Where the entry's secret was stored for: its `provider` and
+    /// `origin`; without an origin (written by hand), where its credential
+    /// fields send it, which must agree on the provider.
+    fn binding_in(&self, name: &str, d: &Value) -> Result<Option<Binding>, VaultError> {
+        let field = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
+        Ok(match (field("provider"), field("origin")) {
+            (Some(provider), Some(origin)) => Some(Binding { provider, origin }),
+            (provider, None) => match stored_binding(d) {
+                Some(b) if provider.as_ref().is_none_or(|p| *p == b.provider) => Some(b),
+                Some(b) => {
+                    return Err(VaultError::BadData {
+                        path: self.shown_path(name),
+                        why: format!(
+                            "its `provider` ({}) is not the provider of its `credential` ({})",
+                            crate::escape::visible(provider.as_deref().unwrap_or("")),
+                            b.provider
+                        ),
+                    });
+                }
+                None => None,
+            },
+            (None, Some(_)) => None,
+        })
     }
 
-    fn cached_or_read(&self, name: &str) -> Result<Option<Value>, VaultError> {
-        let cached = lock(&self.last).get(name).cloned();
-        match cached {
-            Some(d) => Ok(Some(d)),
-            None => self.read(name),
-        }
-    }
-
-    /// Writes a new version of the entry.
+    /// Writes a new version of the entry, with check-and-set: only over
+    /// the version this command read (none: only if there is no entry),
+    /// so a teammate's write in between is never overwritten silently
+    /// (and mounts with `cas_required` work).
     fn write(&self, name: &str, data: Value) -> Result<(), VaultError> {
         let api = self.api()?;
         let path = self.data_path(name);
+        let cas = match expected(&path) {
+            Some(v) => v,
+            None => {
+                self.read(name)?;
+                expected(&path).unwrap_or(0)
+            }
+        };
         let action = Action {
             verb: "write",
             path: &path,
         };
-        let body = json!({ "data": data });
+        let secret = data
+            .get("secret")
+            .and_then(Value::as_str)
+            .map(|s| SecretString::from(s.to_string()));
+        let body = json!({ "data": data, "options": { "cas": cas } });
         let (status, json) = api.call(Method::POST, &path, Some(&body), &action)?;
-        self.remember(name, None);
         match status {
             200 | 204 => {
                 if let Some(v) = json.pointer("/data/version").and_then(Value::as_u64) {
                     lock(&self.written).insert(name.to_string(), v);
+                    wrote(&path, v);
                 }
                 Ok(())
             }
-            _ => Err(Api::fail(status, &json, &action)),
+            400 if cas_mismatch(&json) => Err(self.conflict(name, cas)),
+            _ => Err(match api.fail(status, &json, &action) {
+                VaultError::Unexpected {
+                    status,
+                    action,
+                    path,
+                    errors,
+                } => VaultError::Unexpected {
+                    status,
+                    action,
+                    path,
+                    // Vault may echo what it was sent.
+                    errors: api.shown(&errors, secret.as_ref()),
+                },
+                other => other,
+            }),
+        }
+    }
+
+    /// What a failed check-and-set means: an entry made meanwhile (when
+    /// this command meant to create it) or a version written meanwhile.
+    fn conflict(&self, name: &str, read: u64) -> VaultError {
+        let current = self.current_version(name);
+        let path = self.shown_path(name);
+        if creating(&self.data_path(name)) {
+            return VaultError::Exists {
+                name: name.to_string(),
+                path,
+                version: current.unwrap_or(read),
+            };
+        }
+        VaultError::Changed {
+            path,
+            read,
+            current: current.map_or_else(|| "another".into(), |v| v.to_string()),
         }
     }
 
@@ -194,10 +257,12 @@ impl Vault {
             path: &path,
         };
         let (status, json) = api.call(Method::DELETE, &path, None, &action)?;
-        self.remember(name, None);
         match status {
-            200 | 204 | 404 => Ok(()),
-            _ => Err(Api::fail(status, &json, &action)),
+            200 | 204 | 404 => {
+                forget(&self.data_path(name));
+                Ok(())
+            }
+            _ => Err(api.fail(status, &json, &action)),
         }
     }
 
@@ -220,12 +285,12 @@ impl Vault {
                         .filter_map(Value::as_str)
                         // Folders (`x/`) are not cred's.
                         .filter(|k| !k.ends_with('/'))
-                        .map(str::to_string)
+                        .map(|k| api.shown(k, None))
                         .collect()
                 })
                 .unwrap_or_default()),
             404 => Ok(Vec::new()),
-            _ => Err(Api::fail(status, &json, &action)),
+            _ => Err(api.fail(status, &json, &action)),
         }
     }
 
@@ -261,7 +326,7 @@ impl Vault {
             (Some("kv"), _) => Err(not_kv2("it is KV version 1".into())),
             (Some(other), _) => Err(not_kv2(format!(
                 "it is a `{}` engine",
-                crate::escape::visible(other)
+                api.shown(other, None)
             ))),
             (None, _) => Err(not_kv2("Vault did not say what it is".into())),
         }
@@ -280,6 +345,255 @@ impl Vault {
                 .pointer("/data/current_version")
                 .and_then(Value::as_u64),
             _ => None,
+        }
+    }
+
+    /// What the token may do on each of `paths` (`sys/capabilities-self`);
+    /// `None` when the token may not ask (it lacks the default policy).
+    fn capabilities(
+        &self,
+        paths: &[String],
+    ) -> Result<Option<BTreeMap<String, Vec<String>>>, VaultError> {
+        let api = self.api()?;
+        let path = "sys/capabilities-self";
+        let action = Action {
+            verb: "look up the capabilities of",
+            path,
+        };
+        let body = json!({ "paths": paths });
+        let json = match api.call(Method::POST, path, Some(&body), &action) {
+            Ok((200, json)) => json,
+            Ok(_) | Err(VaultError::Denied { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(
+            paths
+                .iter()
+                .map(|p| {
+                    let caps = json
+                        .pointer("/data")
+                        .and_then(|d| d.get(p))
+                        .or_else(|| json.get(p))
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (p.clone(), caps)
+                })
+                .collect(),
+        ))
+    }
+
+    /// In words, what the token may do with the mount's credentials:
+    /// "read, write, list, delete".
+    fn may(&self) -> Result<Option<String>, VaultError> {
+        let probe = "NAME";
+        let data = self.data_path(probe);
+        let meta = self.metadata_path(probe);
+        let list = [
+            format!("{}/metadata/cred", self.mount),
+            format!("{}/metadata/cred/", self.mount),
+        ];
+        let mut paths = vec![data.clone(), meta.clone()];
+        paths.extend(list.iter().cloned());
+        let Some(caps) = self.capabilities(&paths)? else {
+            return Ok(None);
+        };
+        let has = |p: &str, want: &[&str]| {
+            caps.get(p).is_some_and(|c| {
+                !c.iter().any(|x| x == "deny")
+                    && c.iter()
+                        .any(|x| want.contains(&x.as_str()) || x == "root" || x == "sudo")
+            })
+        };
+        let mut may = Vec::new();
+        if has(&data, &["read"]) {
+            may.push("read");
+        }
+        if has(&data, &["create", "update"]) {
+            may.push("write");
+        }
+        if list.iter().any(|p| has(p, &["list"])) {
+            may.push("list");
+        }
+        if has(&meta, &["delete"]) {
+            may.push("delete");
+        }
+        Ok(Some(if may.is_empty() {
+            "nothing with cred's entries".into()
+        } else {
+            may.join(", ")
+        }))
+    }
+}
+
+/// What a KV version 2 data read (200 or 404) says: the entry's data
+/// (`None`: there is none, or its latest version is deleted or
+/// destroyed) and the entry's current version (0: no entry at all).
+/// `Err` says why the answer is not a KV version 2 entry.
+fn entry_of(status: u16, json: &Value) -> Result<(Option<Value>, u64), String> {
+    let meta = json.pointer("/data/metadata").filter(|m| m.is_object());
+    let version = meta.and_then(|m| m.get("version")).and_then(Value::as_u64);
+    let gone = meta.is_some_and(|m| {
+        m.get("destroyed").and_then(Value::as_bool) == Some(true)
+            || m.get("deletion_time")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.is_empty())
+    });
+    match (status, json.pointer("/data/data"), version) {
+        (200, Some(d), Some(v)) if d.is_object() => Ok((Some(d.clone()), v)),
+        (_, Some(Value::Null), Some(v)) if gone => Ok((None, v)),
+        // Vault's own "nothing here": `{"errors": []}`.
+        (404, None, None) if json.get("errors").is_some_and(Value::is_array) => Ok((None, 0)),
+        (404, ..) => Err("a 404 answer that is not Vault's".into()),
+        (_, None, _) if json.is_null() => Err("the answer is empty or not JSON".into()),
+        (_, Some(Value::Null), Some(_)) => {
+            Err("its `data` is null, but the version is neither deleted nor destroyed".into())
+        }
+        (_, _, None) => Err("it has no `metadata` with a version".into()),
+        _ => Err("its `data` is not an object".into()),
+    }
+}
+
+/// Whether a 400 answer to a write is a failed check-and-set.
+fn cas_mismatch(json: &Value) -> bool {
+    json.get("errors")
+        .and_then(Value::as_array)
+        .is_some_and(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .any(|s| s.contains("check-and-set"))
+        })
+}
+
+/// What this command knows of the entries it touches (one command is one
+/// process): the version each write must replace (`cas`), and which
+/// entries it means to create, not replace. Kept here rather than in one
+/// `Vault`, because a command opens the store more than once.
+struct Plan {
+    expected: BTreeMap<String, u64>,
+    creating: BTreeSet<String>,
+}
+
+static PLAN: Mutex<Plan> = Mutex::new(Plan {
+    expected: BTreeMap::new(),
+    creating: BTreeSet::new(),
+});
+
+/// A read saw `version` at `path`: the version a write replaces, unless
+/// the command already decided on one.
+fn seen(path: &str, version: u64) {
+    lock(&PLAN)
+        .expected
+        .entry(path.to_string())
+        .or_insert(version);
+}
+
+/// This command wrote `version`: a later write of its own (putting the
+/// old key back) replaces that.
+fn wrote(path: &str, version: u64) {
+    let mut plan = lock(&PLAN);
+    plan.expected.insert(path.to_string(), version);
+    plan.creating.remove(path);
+}
+
+/// This command deleted the entry with all its versions.
+fn forget(path: &str) {
+    lock(&PLAN).expected.insert(path.to_string(), 0);
+}
+
+fn expected(path: &str) -> Option<u64> {
+    lock(&PLAN).expected.get(path).copied()
+}
+
+fn creating(path: &str) -> bool {
+    lock(&PLAN).creating.contains(path)
+}
+
+/// Capabilities that allow writing a new version.
+fn may_write(caps: &[String], exists: bool) -> bool {
+    let need = if exists { "update" } else { "create" };
+    !caps.iter().any(|c| c == "deny")
+        && caps.iter().any(|c| c == need || c == "root" || c == "sudo")
+}
+
+/// Before the first question of `add`, `rotate` or `move --store vault`:
+/// may this token write the entry of `name`, and is there one?
+/// `replace` false (`add`, `move` without `--force`): an existing entry
+/// is refused (exit 1, naming its version), and the write will create
+/// the entry only if there still is none (`cas=0`). `replace` true
+/// (`rotate`, `--force`): the write replaces the version read now, and
+/// no other. Nothing to do for other stores.
+pub fn check_writable(
+    kind: StoreKind,
+    mount: Option<&str>,
+    name: &str,
+    replace: bool,
+) -> crate::error::Result<()> {
+    if kind != StoreKind::Vault {
+        return Ok(());
+    }
+    let vault = Vault::new(mount, super::deadline::timeout()?);
+    let path = vault.data_path(name);
+    let live = vault.read(name)?.is_some();
+    let version = expected(&path).unwrap_or(0);
+    if let Some(caps) = vault.capabilities(std::slice::from_ref(&path))?
+        && !may_write(caps.get(&path).map_or(&[][..], Vec::as_slice), version > 0)
+    {
+        return Err(VaultError::Denied {
+            action: "write",
+            path,
+        }
+        .into());
+    }
+    if live && !replace {
+        return Err(VaultError::Exists {
+            name: name.to_string(),
+            path: vault.shown_path(name),
+            version,
+        }
+        .into());
+    }
+    let mut plan = lock(&PLAN);
+    plan.expected.insert(path.clone(), version);
+    if !replace {
+        plan.creating.insert(path);
+    }
+    Ok(())
+}
+
+/// What a rotation left of the old key, from the entry's and the mount's
+/// `max_versions` (0 means Vault's default, 10): "the old key stays in its
+/// history (Vault keeps the last 10 versions)".
+pub fn history(mount: Option<&str>, name: &str) -> String {
+    let vault = Vault::new(mount, super::deadline::timeout().unwrap_or_default());
+    let read = |path: String| -> Option<u64> {
+        let api = vault.api().ok()?;
+        let action = Action {
+            verb: "read",
+            path: &path,
+        };
+        match api.call(Method::GET, &path, None, &action) {
+            Ok((200, json)) => json.pointer("/data/max_versions").and_then(Value::as_u64),
+            _ => None,
+        }
+    };
+    let kept = match read(vault.metadata_path(name)) {
+        Some(n) if n > 0 => Some(n),
+        _ => match read(format!("{}/config", vault.mount)) {
+            Some(0) => Some(10),
+            other => other,
+        },
+    };
+    match kept {
+        Some(1) => "the old key is gone: the mount keeps only 1 version (max_versions)".into(),
+        Some(n) => format!("the old key stays in its history: Vault keeps the last {n} versions"),
+        None => {
+            "earlier versions stay in its history as far as the mount's max_versions allows".into()
         }
     }
 }
@@ -301,6 +615,43 @@ fn data(secret: &SecretString, binding: Option<&Binding>, credential: Option<&Va
     data
 }
 
+/// The fields of a shared credential with each provider's defaults filled
+/// in, as `cred add` fills them: an entry written by hand with the fields
+/// the README documents is enough (generic: `base_url`; `placement`
+/// header, `key_name` Authorization / api_key, `template` `${apiKey}`,
+/// `label` API Key).
+pub fn with_defaults(mut fields: Value) -> Value {
+    let Some(o) = fields.as_object_mut() else {
+        return fields;
+    };
+    if o.get("provider").and_then(Value::as_str) != Some("generic") {
+        return fields;
+    }
+    let placement = o
+        .get("placement")
+        .cloned()
+        .and_then(|p| serde_json::from_value::<crate::providers::Placement>(p).ok())
+        .unwrap_or(crate::providers::Placement::Header);
+    let defaults = [
+        ("placement", placement.id()),
+        ("key_name", placement.default_key_name()),
+        ("template", crate::providers::generic::PLACEHOLDER),
+        ("label", "API Key"),
+    ];
+    for (k, v) in defaults {
+        o.entry(k).or_insert_with(|| Value::String(v.to_string()));
+    }
+    fields
+}
+
+/// Where the `credential` fields of an entry send its secret, when they
+/// make a credential.
+fn stored_binding(data: &Value) -> Option<Binding> {
+    let fields = with_defaults(data.get("credential")?.clone());
+    let c: Credential = serde_json::from_value(fields).ok()?;
+    Binding::of(&c).ok()
+}
+
 /// The fields of `credential` a teammate may copy: no store, no local
 /// check results or dates.
 fn shared_fields(credential: &Credential) -> Value {
@@ -317,23 +668,24 @@ impl SecretStore for Vault {
         StoreKind::Vault
     }
 
-    fn get(&self, name: &str) -> Result<Option<SecretString>, StoreError> {
-        Ok(self.read(name)?.and_then(|d| {
-            d.get("secret")
-                .and_then(Value::as_str)
-                .map(|s| SecretString::from(s.to_string()))
-        }))
+    fn name(&self) -> String {
+        match self.api() {
+            Ok(api) => format!("Vault at {}", api.addr()),
+            Err(_) => "Vault".into(),
+        }
     }
 
-    fn binding(&self, name: &str) -> Result<Option<Binding>, StoreError> {
-        let Some(d) = self.cached_or_read(name)? else {
+    fn get(&self, name: &str) -> Result<Option<Stored>, StoreError> {
+        let Some(d) = self.read(name)? else {
             return Ok(None);
         };
-        let field = |k: &str| d.get(k).and_then(Value::as_str).map(str::to_string);
-        Ok(match (field("provider"), field("origin")) {
-            (Some(provider), Some(origin)) => Some(Binding { provider, origin }),
-            _ => None,
-        })
+        let Some(secret) = d.get("secret").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        Ok(Some(Stored {
+            secret: SecretString::from(secret.to_string()),
+            binding: self.binding_in(name, &d)?,
+        }))
     }
 
     fn set(
@@ -346,7 +698,10 @@ impl SecretStore for Vault {
         let old = self.read(name)?;
         let binding = match binding {
             Some(b) => Some(b.clone()),
-            None => self.binding(name)?,
+            None => match &old {
+                Some(d) => self.binding_in(name, d)?,
+                None => None,
+            },
         };
         let fields = old.as_ref().and_then(|d| d.get("credential"));
         Ok(self.write(name, data(secret, binding.as_ref(), fields))?)
@@ -375,9 +730,12 @@ impl SecretStore for Vault {
                 let account = self.shown_path(&name);
                 let store = Vault::new(Some(&self.mount), self.timeout);
                 let target = name.clone();
+                let reader = Vault::new(Some(&self.mount), self.timeout);
+                let read_name = name.clone();
                 StoredEntry::new(
                     account,
                     Some(name),
+                    Box::new(move || Ok(reader.get(&read_name)?.map(|s| s.secret))),
                     Box::new(move || Ok(store.delete_entry(&target)?)),
                 )
             })
@@ -388,6 +746,9 @@ impl SecretStore for Vault {
         let token = self.api()?.lookup_self()?;
         self.check_mount()?;
         let _ = self.token.set(token);
+        if let Some(may) = self.may()? {
+            let _ = self.may.set(may);
+        }
         Ok(())
     }
 
@@ -395,8 +756,21 @@ impl SecretStore for Vault {
         let Some(d) = self.read(name)? else {
             return Ok(None);
         };
+        let provider = d.get("provider").and_then(Value::as_str);
         match d.get("credential") {
-            Some(c) if c.is_object() => Ok(Some(c.clone())),
+            Some(c) if c.is_object() => match (provider, c.get("provider").and_then(Value::as_str))
+            {
+                (Some(p), Some(q)) if p != q => Err(VaultError::BadData {
+                    path: self.shown_path(name),
+                    why: format!(
+                        "its `provider` ({}) is not the provider of its `credential` ({})",
+                        crate::escape::visible(p),
+                        crate::escape::visible(q)
+                    ),
+                }
+                .into()),
+                _ => Ok(Some(c.clone())),
+            },
             _ => Err(VaultError::BadData {
                 path: self.shown_path(name),
                 why: "it has no `credential` fields (it was not written by `cred add`)".into(),
@@ -418,12 +792,25 @@ impl SecretStore for Vault {
         })
     }
 
+    fn configured(&self) -> bool {
+        ["BAO_ADDR", "VAULT_ADDR"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|a| !a.is_empty()))
+    }
+
+    fn timeout_hint(&self, _terminal: bool) -> String {
+        "check VAULT_ADDR and that the server is up and unsealed: `bao status`; CRED_STORE_TIMEOUT=SECONDS waits longer".into()
+    }
+
     /// What `status` found (call it first): no request of its own.
     fn details(&self) -> Vec<(&'static str, Value)> {
         let Ok(api) = self.api() else {
             return Vec::new();
         };
         let mut out = vec![("address", json!(api.addr()))];
+        if let Some(ns) = api.namespace() {
+            out.push(("namespace", json!(crate::escape::visible(ns))));
+        }
         if let Some(token) = self.token.get() {
             out.push(("token", token.clone()));
             // `status` checks the mount right after the token.
@@ -431,6 +818,83 @@ impl SecretStore for Vault {
         } else {
             out.push(("mount", json!(self.mount)));
         }
+        if let Some(may) = self.may.get() {
+            out.push(("may", json!(may)));
+        }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_vaults_own_nothing_means_missing() {
+        // A live version.
+        let live = json!({"data": {"data": {"secret": "k"}, "metadata": {"version": 3}}});
+        assert_eq!(entry_of(200, &live).unwrap().1, 3);
+        // Never written: Vault's empty error list.
+        assert_eq!(entry_of(404, &json!({"errors": []})).unwrap(), (None, 0));
+        // Deleted or destroyed latest version: missing, but version 2 exists.
+        for meta in [
+            json!({"version": 2, "deletion_time": "2026-12-05T18:31:24Z", "destroyed": false}),
+            json!({"version": 2, "deletion_time": "", "destroyed": true}),
+        ] {
+            let gone = json!({"data": {"data": null, "metadata": meta}});
+            assert_eq!(entry_of(404, &gone).unwrap(), (None, 2));
+        }
+        // What is not KV v2 is never "missing".
+        for (status, bad) in [
+            (200, json!({"data": null})),
+            (200, Value::Null),
+            (200, json!({"data": {"data": {"secret": "k"}}})),
+            (
+                200,
+                json!({"data": {"data": null, "metadata": {"version": 1, "deletion_time": ""}}}),
+            ),
+            (
+                200,
+                json!({"data": {"data": "text", "metadata": {"version": 1}}}),
+            ),
+            (404, Value::Null),
+            (404, json!({"message": "not found"})),
+        ] {
+            assert!(entry_of(status, &bad).is_err(), "{status} {bad}");
+        }
+    }
+
+    #[test]
+    fn write_permission_follows_create_and_update() {
+        let caps = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(may_write(&caps(&["create", "read"]), false));
+        assert!(!may_write(&caps(&["create", "read"]), true));
+        assert!(may_write(&caps(&["update"]), true));
+        assert!(may_write(&caps(&["root"]), true));
+        assert!(!may_write(&caps(&["read"]), false));
+        assert!(!may_write(&caps(&["deny", "update"]), true));
+    }
+
+    #[test]
+    fn generic_fields_take_add_defaults() {
+        let f = with_defaults(json!({"provider": "generic", "base_url": "https://x.test",
+                                     "placement": "query"}));
+        assert_eq!(f["key_name"], "api_key");
+        assert_eq!(f["template"], "${apiKey}");
+        assert_eq!(f["label"], "API Key");
+        let kept = with_defaults(json!({"provider": "generic", "base_url": "https://x.test",
+                                        "key_name": "X-Key"}));
+        assert_eq!(kept["key_name"], "X-Key");
+        assert_eq!(kept["placement"], "header");
+        let paligo = json!({"provider": "paligo", "instance": "acme"});
+        assert_eq!(with_defaults(paligo.clone()), paligo);
+    }
+
+    #[test]
+    fn a_failed_check_and_set_is_told_by_vaults_words() {
+        assert!(cas_mismatch(&json!({"errors": [
+            "check-and-set parameter did not match the current version"
+        ]})));
+        assert!(!cas_mismatch(&json!({"errors": ["permission denied"]})));
     }
 }

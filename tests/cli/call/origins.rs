@@ -10,7 +10,7 @@ use crate::common::*;
 #[test]
 fn absolute_urls_under_the_base_are_accepted_others_refused() {
     let home = Server::start(|_| Reply::new(200, "home"));
-    let other = Server::start(|_| Reply::new(200, "other"));
+    let other = Server::open(|_| Reply::new(200, "other"));
     let env = TestEnv::new();
     let key = add_paligo_unchecked(&env, &home);
     let p = [paligo_env(&home)];
@@ -53,7 +53,7 @@ fn absolute_urls_under_the_base_are_accepted_others_refused() {
 
 #[test]
 fn a_redirect_to_another_origin_is_not_followed_and_the_key_stays_home() {
-    let other = Server::start(|_| Reply::new(200, "stolen"));
+    let other = Server::open(|_| Reply::new(200, "stolen"));
     let other_url = other.url();
     let home = Server::start(move |s| match s.path() {
         "/acme/api/v2/away" => {
@@ -113,7 +113,7 @@ fn a_not_modified_answer_is_not_mistaken_for_a_redirect() {
 /// it (a redirect that repeats it, an error status, a network error).
 #[test]
 fn query_placement_keeps_the_key_out_of_every_message() {
-    let other = Server::start(|_| Reply::new(200, "stolen"));
+    let other = Server::open(|_| Reply::new(200, "stolen"));
     let other_url = other.url();
     let server = Server::start(move |s| match s.path() {
         // Sends the caller on to another origin, repeating the full URL.
@@ -195,7 +195,7 @@ fn an_echoing_server_cannot_make_cred_print_the_secret() {
 /// refuses, and the hint names the flag.
 #[test]
 fn follow_offsite_follows_another_origin_without_any_credential() {
-    let cdn = Server::start(|_| {
+    let cdn = Server::open(|_| {
         Reply::new(200, "tarball bytes").header("Content-Type", "application/gzip")
     });
     let cdn_url = cdn.url();
@@ -249,7 +249,7 @@ fn follow_offsite_follows_another_origin_without_any_credential() {
 
 #[test]
 fn follow_offsite_never_sends_a_header_key_and_stops_after_ten_hops() {
-    let cdn = Server::start(|s| match s.path() {
+    let cdn = Server::open(|s| match s.path() {
         "/loop" => Reply::new(302, "").header("Location", "/loop"),
         _ => Reply::new(200, "ok"),
     });

@@ -97,7 +97,7 @@ fn paginate_accepts_a_bare_array_page() {
 
 #[test]
 fn paginate_does_not_follow_a_next_page_outside_the_base_url() {
-    let other = Server::start(|s| paligo_pages(s, 2, 1));
+    let other = Server::open(|s| paligo_pages(s, 2, 1));
     let other_url = other.url();
     let server = Server::start(move |_| {
         Reply::json(

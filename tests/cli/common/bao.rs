@@ -140,6 +140,44 @@ impl Bao {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs `bao ARGS` as root with extra variables (`VAULT_NAMESPACE`);
+    /// panics unless it succeeds; returns its stdout.
+    pub fn bao_env(&self, vars: &[(&str, &str)], args: &[&str], input: &str) -> String {
+        let mut cmd = self.command();
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = spawn_with_stdin(cmd.args(args), input)
+            .wait_with_output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "bao {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `bao kv metadata get -format=json MOUNT/cred/NAME`: `current_version`,
+    /// `max_versions`, `cas_required`, …
+    pub fn kv_metadata(&self, mount: &str, name: &str) -> Value {
+        let path = format!("{mount}/cred/{name}");
+        serde_json::from_str(&self.bao(&["kv", "metadata", "get", "-format=json", &path], ""))
+            .unwrap()
+    }
+
+    /// A directory holding a `bao` that is this server's binary, for
+    /// running shell text (the README's examples) as written.
+    pub fn bin_dir(&self) -> std::path::PathBuf {
+        let dir = self.dir.path().join("bin");
+        if !dir.exists() {
+            std::fs::create_dir(&dir).unwrap();
+            let bin = std::fs::canonicalize(bao_binary()).unwrap_or_else(|_| which(&bao_binary()));
+            std::os::unix::fs::symlink(bin, dir.join("bao")).unwrap();
+        }
+        dir
+    }
+
     /// A token holding only `policy` (HCL), made with the real CLI.
     pub fn token_with_policy(&self, name: &str, policy: &str) -> String {
         self.bao(&["policy", "write", name, "-"], policy);
@@ -191,6 +229,16 @@ impl Bao {
             let _ = child.wait();
         }
     }
+}
+
+/// `program` found on PATH.
+fn which(program: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("`{program}` is not on PATH"))
 }
 
 impl Drop for Bao {

@@ -73,10 +73,21 @@ pub fn config(env: &TestEnv) -> toml::Table {
     env.config_text().parse().expect("config.toml parses")
 }
 
-/// `credentials.NAME.last_check` as (result, at), if recorded.
+/// The state file where cred records check results (never config.toml).
+pub fn state_path(env: &TestEnv) -> std::path::PathBuf {
+    env.home().join(".local/state/cred/state.toml")
+}
+
+/// The last check of credential NAME as (result, at), if recorded (in
+/// state.toml, under this environment's config directory).
 pub fn last_check(env: &TestEnv, name: &str) -> Option<(String, String)> {
-    let cfg = config(env);
-    let check = cfg.get("credentials")?.get(name)?.get("last_check")?;
+    let text = std::fs::read_to_string(state_path(env)).ok()?;
+    let state: toml::Table = text.parse().expect("state.toml parses");
+    let dir = std::fs::canonicalize(env.config_dir()).unwrap_or_else(|_| env.config_dir());
+    let check = state
+        .get("checks")?
+        .get(dir.display().to_string().as_str())?
+        .get(name)?;
     Some((
         check.get("result")?.as_str()?.to_string(),
         check.get("at")?.as_str()?.to_string(),

@@ -2,7 +2,8 @@
 //! private bus, and `secret-tool` lookups and deletions of a credential's
 //! entry.
 
-use std::process::Stdio;
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use super::TestEnv;
 
@@ -56,4 +57,47 @@ pub fn keychain_lookup(env: &TestEnv, name: &str) -> Option<String> {
 pub fn keychain_clear(env: &TestEnv, name: &str) {
     let out = secret_tool(&["clear", "service", "cred", "username", &account(env, name)]);
     assert!(out.status.success(), "secret-tool clear failed: {out:?}");
+}
+
+/// Stores an item with `secret-tool`, as another client would (with the
+/// `application` attribute Python's keyring library sets).
+pub fn secret_tool_store(service: &str, account: &str, value: &str) {
+    // As Python's keyring library stores it: its own `application`
+    // attribute, so the item sits beside cred's instead of replacing it.
+    let mut child = Command::new("secret-tool")
+        .args([
+            "store",
+            "--label",
+            "test item",
+            "service",
+            service,
+            "username",
+            account,
+            "application",
+            "Python keyring library",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("secret-tool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(value.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+pub fn count_items(service: &str, account: &str) -> usize {
+    let out = Command::new("secret-tool")
+        .args(["search", "--all", "service", service, "username", account])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter(|l| l.starts_with("[/"))
+        .count()
 }

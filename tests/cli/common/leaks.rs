@@ -56,7 +56,7 @@ pub fn assert_no_leak(run: &Run, forms: &[String]) {
 
 /// No request `server` saw (method, URL, headers, body) holds any of `forms`.
 pub fn assert_no_key_in_any_request(server: &Server, forms: &[String]) {
-    for seen in server.requests() {
+    for seen in server.all_requests() {
         let text = format!(
             "{} {} {:?} {}",
             seen.method,

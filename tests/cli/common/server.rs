@@ -19,6 +19,8 @@ pub struct Seen {
     pub conn: usize,
     /// When the server had read it (to check the gaps between requests).
     pub at: Instant,
+    /// Refused with 401 before the handler, for carrying no credential.
+    pub refused: bool,
 }
 
 impl Seen {
@@ -86,6 +88,13 @@ type Handler = dyn Fn(&Seen) -> Reply + Send + Sync;
 /// A real HTTP/1.1 server on 127.0.0.1: a thread per connection, keep-alive,
 /// every request recorded (with the connection it came on and when), and
 /// the most requests it was answering at once ([`Server::max_in_flight`]).
+///
+/// Like every real API, a server made with [`Server::start`] answers 401 to
+/// a request that carries no credential at all (no `Authorization`, no
+/// header or query parameter naming a key, token or signature), whatever
+/// its handler says; cred's honest check relies on that. A server that
+/// must answer anyone (a CDN an offsite redirect points to) is made with
+/// [`Server::open`].
 pub struct Server {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     max_in_flight: Arc<AtomicUsize>,
@@ -95,18 +104,31 @@ pub struct Server {
 
 struct Shared {
     handler: Box<Handler>,
+    /// Answers requests without any credential too.
+    open: bool,
     seen: Arc<Mutex<Vec<Seen>>>,
     in_flight: AtomicUsize,
     max_in_flight: Arc<AtomicUsize>,
 }
 
 impl Server {
+    /// An API: requests without any credential get 401.
     pub fn start(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Server {
+        Server::serve(handler, false)
+    }
+
+    /// A server that answers anyone (no credential needed).
+    pub fn open(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static) -> Server {
+        Server::serve(handler, true)
+    }
+
+    fn serve(handler: impl Fn(&Seen) -> Reply + Send + Sync + 'static, open: bool) -> Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let shared = Arc::new(Shared {
             handler: Box::new(handler),
+            open,
             seen: Arc::new(Mutex::new(Vec::new())),
             in_flight: AtomicUsize::new(0),
             max_in_flight: Arc::new(AtomicUsize::new(0)),
@@ -136,12 +158,28 @@ impl Server {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The requests the handler answered (those refused for carrying no
+    /// credential are in [`Server::all_requests`]).
     pub fn requests(&self) -> Vec<Seen> {
+        self.all_requests()
+            .into_iter()
+            .filter(|s| !s.refused)
+            .collect()
+    }
+
+    /// Every request that reached the server, refused ones included.
+    pub fn all_requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 
+    /// How many requests the handler answered.
     pub fn count(&self) -> usize {
-        self.seen.lock().unwrap().len()
+        self.requests().len()
+    }
+
+    /// How many requests were refused for carrying no credential.
+    pub fn refused(&self) -> usize {
+        self.all_requests().iter().filter(|s| s.refused).count()
     }
 
     /// The most requests that were in flight at once: read by the server
@@ -226,18 +264,25 @@ fn serve_connection(
             reader.read_exact(&mut body)?;
         }
         let close = get("connection").is_some_and(|v| v.contains("close"));
-        let seen = Seen {
+        let mut seen = Seen {
             method,
             url,
             headers,
             body,
             conn,
             at: Instant::now(),
+            refused: false,
         };
+        let admitted = shared.open || carries_credential(&seen);
+        seen.refused = !admitted;
         shared.seen.lock().unwrap().push(seen.clone());
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        let mut reply = (shared.handler)(&seen);
+        let mut reply = if admitted {
+            (shared.handler)(&seen)
+        } else {
+            Reply::json(401, r#"{"error":"no credential"}"#)
+        };
         std::thread::sleep(reply.delay);
         // No longer in flight once the answer starts: counting until it was
         // written would let the client's next request (on another
@@ -271,6 +316,24 @@ fn serve_connection(
             return Ok(());
         }
     }
+}
+
+/// Whether a request carries anything like a credential: an
+/// `Authorization` header, or a header or query parameter whose name speaks
+/// of a key, token, auth or signature.
+fn carries_credential(seen: &Seen) -> bool {
+    let credential_name = |name: &str| {
+        let n = name.to_ascii_lowercase();
+        ["auth", "key", "token", "sig"]
+            .iter()
+            .any(|w| n.contains(w))
+    };
+    seen.headers.iter().any(|(k, _)| credential_name(k))
+        || seen
+            .query()
+            .split('&')
+            .filter_map(|p| p.split('=').next())
+            .any(credential_name)
 }
 
 fn reason(status: u16) -> &'static str {

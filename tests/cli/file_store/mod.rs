@@ -6,6 +6,7 @@
 //! refused, and a store nothing can open is exit 7 naming each source.
 //! `moves`: `cred move` between the keychain and the file store.
 
+mod hostile;
 mod moves;
 
 use std::path::PathBuf;

@@ -43,7 +43,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "6",
         "Rate limited, and the wait would pass \\-\\-max\\-wait or the retries ran out.",
     ),
-    ("7", "The OS keychain is unavailable or locked."),
+    (
+        "7",
+        "The secret store (the OS keychain, the file store or Vault) is unavailable or locked.",
+    ),
 ];
 
 const ENVIRONMENT: &[(&str, &str)] = &[

@@ -5,7 +5,7 @@ use super::*;
 
 #[test]
 fn a_redirect_to_another_origin_is_passed_back_and_the_other_origin_sees_no_key() {
-    let elsewhere = Server::start(|_| Reply::new(200, "from the CDN"));
+    let elsewhere = Server::open(|_| Reply::new(200, "from the CDN"));
     let target = format!("{}/files/export.zip?sig=abc", elsewhere.url());
     let t = target.clone();
     let server = Server::start(move |_| Reply::new(302, "").header("Location", &t));

@@ -51,7 +51,7 @@ fn missing_keychain_entry_points_to_rotate() {
     keychain_clear(&env, "work");
     let run = env.run(&["secret", "work"]);
     run.code(1);
-    assert_one_error(&run, "credential `work` has no secret in the keychain");
+    assert_one_error(&run, "credential `work` has no secret in the OS keychain");
     assert!(
         run.stderr.contains("hint:") && run.stderr.contains("cred rotate work"),
         "{run}"

@@ -194,7 +194,12 @@ fn doctor_reports_the_address_the_token_and_the_mount() {
     out.code(7);
     assert_one_error(&out, "`old-kv` is not a KV version 2 secrets engine");
     assert!(out.stderr.contains("KV version 1"), "{out}");
-    assert!(out.stderr.contains("kv-v2"), "{out}");
+    // The command that works on a KV v1 mount (enabling kv-v2 there fails).
+    assert!(
+        out.stderr.contains("`bao kv enable-versioning old-kv`"),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("secrets enable"), "{out}");
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! teammates, and another KV mount. Failures (policies, revoked tokens, a
 //! sealed or stopped server) are in `errors.rs`.
 
+mod compat;
 mod errors;
+mod hostile;
 
 use crate::common::*;
 

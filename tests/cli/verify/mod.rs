@@ -13,6 +13,7 @@ mod command;
 mod redirects;
 mod requests;
 mod rotate;
+mod state;
 mod tls;
 
 /// The request of a Paligo check (instance `acme`): path and query.

@@ -9,7 +9,7 @@ use crate::common::*;
 
 #[test]
 fn a_redirect_to_another_origin_does_not_carry_the_key() {
-    let other = Server::start(|_| Reply::json(200, r#"{"folders":[]}"#));
+    let other = Server::open(|_| Reply::json(200, r#"{"folders":[]}"#));
     let target = format!("{}/acme/api/v2/folders?per_page=1", other.url());
     let server = Server::start(move |_| Reply::new(302, "").header("Location", &target));
     let env = TestEnv::new();
@@ -35,7 +35,7 @@ fn a_redirect_to_another_origin_does_not_carry_the_key() {
 #[test]
 fn a_redirect_to_another_origin_does_not_carry_a_query_key() {
     // A hostile server copies the query (with the key) into the Location.
-    let other = Server::start(|_| Reply::json(200, "{}"));
+    let other = Server::open(|_| Reply::json(200, "{}"));
     let other_url = other.url();
     let server = Server::start(move |seen| {
         Reply::new(301, "").header("Location", &format!("{other_url}/steal?{}", seen.query()))
@@ -59,7 +59,7 @@ fn a_redirect_to_another_origin_does_not_carry_a_query_key() {
 fn a_redirect_from_verify_to_another_origin_does_not_carry_the_key() {
     let env = TestEnv::new();
     let key = secret("redirect-verify");
-    let other = Server::start(|_| Reply::json(200, "{}"));
+    let other = Server::open(|_| Reply::json(200, "{}"));
     let target = format!("{}/api/me", other.url());
     let moved = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = moved.clone();
@@ -114,7 +114,7 @@ fn a_same_origin_redirect_is_followed_with_the_key() {
 fn a_same_host_redirect_to_another_port_is_another_origin() {
     // localhost and 127.0.0.1 on one port are different origins too, but a
     // different port is the sharpest case: the host name alone matches.
-    let other = Server::start(|_| Reply::json(200, "{}"));
+    let other = Server::open(|_| Reply::json(200, "{}"));
     let target = format!("http://127.0.0.1:{}/v1/me", other.port);
     let server = Server::start(move |_| Reply::new(308, "").header("Location", &target));
     let env = TestEnv::new();

@@ -3,36 +3,103 @@
 //! [`Secrets`] holds every form in which a secret could appear in what a
 //! server sends back or what cred prints: the raw key, the value the auth
 //! puts on the wire (`Bearer KEY`, `Basic base64(user:KEY)` and its token),
-//! its percent-encodings, its JSON string escapings, and its base64 and
-//! base64url encodings in all three alignments (so the key is found also
-//! inside a longer encoded string, such as a Basic header a program built
-//! itself). [`Secrets::scrub_str`] masks text (messages, `-v` headers,
-//! errors); [`ScrubWriter`] masks a stream, also across chunk boundaries,
-//! holding back only the bytes that could still be the start of a secret.
+//! and its base64 and base64url encodings in all three alignments (so the
+//! key is found also inside a longer encoded string, such as a Basic header
+//! a program built itself) (`forms.rs`).
+//!
+//! The forms are matched in a normalised view of the output (`view.rs`):
+//! percent-escapes, JSON escapes and terminal sequences read as what they
+//! stand for, and line breaks inside wrapped base64 skipped. So a key is
+//! found however a program spells it: `urllib.parse.quote` (which leaves
+//! `/` plain), `%2f` or `%2F`, every character escaped, `\/` mixed with
+//! `\u002b`, base64 wrapped at 76 columns, colours inside the key. A match
+//! maps back to the original bytes, and all of them are concealed. The
+//! original bytes are matched too, so an escape that happens to begin just
+//! before a key cannot hide it.
+//!
+//! [`Secrets::scrub_str`] masks text (messages, `-v` headers, errors);
+//! [`ScrubWriter`] masks a stream, also across chunk boundaries, holding
+//! back only the bytes that could still be the start of a secret (in the
+//! view: an escape cut short, or the start of a form).
 //!
 //! `call`'s output, `-v`, error messages, the live checks, `exec`'s child
 //! output and `proxy`'s answers and log use it.
 
+mod forms;
+mod view;
+
 use std::io::{self, Write};
 
 use aho_corasick::{AhoCorasick, MatchKind};
-use base64::Engine as _;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use zeroize::Zeroizing;
 
 use crate::providers::Auth;
+use view::View;
 
 /// What `call` and error messages print in place of a secret.
 pub const REDACTED: &str = "<redacted>";
 
-/// Partial base64 forms shorter than this are not matched: too many
-/// ordinary strings would contain them.
-const MIN_PARTIAL_BASE64: usize = 8;
+/// At most this much output is held back, however it could still grow
+/// into a key (a key with a colour change between every two characters
+/// takes well under 1 KiB): memory stays bounded, and output flows.
+const MAX_HELD: usize = 16 * 1024;
+
+/// A set of byte strings, a matcher for them, and which bytes begin one.
+#[derive(Default)]
+struct Patterns {
+    /// Longest first.
+    list: Vec<Zeroizing<Vec<u8>>>,
+    matcher: Option<AhoCorasick>,
+    first: Vec<bool>,
+}
+
+impl Patterns {
+    fn add(&mut self, p: Zeroizing<Vec<u8>>) {
+        if !p.is_empty() && !self.list.iter().any(|have| **have == *p) {
+            self.list.push(p);
+        }
+    }
+
+    fn build(&mut self) {
+        // Longest first: at one place the longest form wins.
+        self.list.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        self.first = vec![false; 256];
+        for p in &self.list {
+            self.first[usize::from(p[0])] = true;
+        }
+        self.matcher = if self.list.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(self.list.iter().map(|f| f.as_slice()))
+                .ok()
+        };
+    }
+
+    /// How many bytes at the end of `data` could be the start of a
+    /// pattern (a proper prefix of one), and so must wait for more.
+    fn held_back(&self, data: &[u8]) -> usize {
+        let longest = self.list.first().map_or(0, |f| f.len());
+        let max = longest.saturating_sub(1).min(data.len());
+        (1..=max)
+            .rev()
+            .find(|&k| {
+                let tail = &data[data.len() - k..];
+                self.first[usize::from(tail[0])]
+                    && self.list.iter().any(|f| f.len() > k && f.starts_with(tail))
+            })
+            .unwrap_or(0)
+    }
+}
 
 /// Every revealing form of one or more secrets, and a matcher for them.
 pub struct Secrets {
-    forms: Vec<Zeroizing<Vec<u8>>>,
-    matcher: Option<AhoCorasick>,
+    /// The forms as they are spelt, matched in the original bytes.
+    raw: Patterns,
+    /// The forms as the view reads them, matched in the view.
+    view: Patterns,
     mask: &'static str,
 }
 
@@ -46,8 +113,8 @@ impl Secrets {
     /// Nothing to hide.
     pub fn none() -> Self {
         Secrets {
-            forms: Vec::new(),
-            matcher: None,
+            raw: Patterns::default(),
+            view: Patterns::default(),
             mask: REDACTED,
         }
     }
@@ -67,25 +134,17 @@ impl Secrets {
 
     /// Adds another secret (and how it is presented).
     pub fn add(&mut self, secret: &SecretString, auth: Option<&Auth>) {
-        for f in forms(secret, auth) {
-            if !self.forms.iter().any(|have| **have == *f) {
-                self.forms.push(f);
-            }
+        for f in forms::forms(secret, auth) {
+            self.view
+                .add(Zeroizing::new(view::normalised(f.as_slice())));
+            self.raw.add(f);
         }
-        // Longest first: at one place the longest form wins.
-        self.forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
-        self.matcher = if self.forms.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(self.forms.iter().map(|f| f.as_slice()))
-                .ok()
-        };
+        self.raw.build();
+        self.view.build();
     }
 
     pub fn is_empty(&self) -> bool {
-        self.forms.is_empty()
+        self.raw.list.is_empty()
     }
 
     /// `text` with every form replaced by the mask.
@@ -107,134 +166,6 @@ impl Secrets {
     pub fn writer<W: Write>(&self, inner: W) -> ScrubWriter<'_, W> {
         ScrubWriter::new(self, inner)
     }
-
-    /// How many bytes at the end of `data` could be the start of a form
-    /// (a proper prefix of one), and so must wait for more.
-    fn held_back(&self, data: &[u8]) -> usize {
-        let longest = self.forms.first().map_or(0, |f| f.len());
-        let max = longest.saturating_sub(1).min(data.len());
-        (1..=max)
-            .rev()
-            .find(|&k| {
-                let tail = &data[data.len() - k..];
-                self.forms
-                    .iter()
-                    .any(|f| f.len() > k && f.starts_with(tail))
-            })
-            .unwrap_or(0)
-    }
-}
-
-/// The revealing forms of one secret, as bytes.
-fn forms(secret: &SecretString, auth: Option<&Auth>) -> Vec<Zeroizing<Vec<u8>>> {
-    let raw = secret.expose_secret();
-    let mut out: Vec<Zeroizing<String>> = vec![Zeroizing::new(raw.to_string())];
-    if let Some(auth) = auth {
-        if let Some((_, value)) = auth.header() {
-            let v = value.expose_secret();
-            out.push(Zeroizing::new(v.to_string()));
-            if let Some(token) = v.strip_prefix("Basic ") {
-                out.push(Zeroizing::new(token.to_string()));
-            }
-        }
-        if let Some((_, value)) = auth.query() {
-            let v = value.expose_secret();
-            out.push(Zeroizing::new(v.to_string()));
-            out.push(Zeroizing::new(
-                url::form_urlencoded::byte_serialize(v.as_bytes()).collect(),
-            ));
-        }
-    }
-    // Percent-encoded, as a query string (`+` for a space) or a path
-    // (`%20`) would carry it.
-    let form_encoded: Zeroizing<String> =
-        Zeroizing::new(url::form_urlencoded::byte_serialize(raw.as_bytes()).collect());
-    out.push(Zeroizing::new(form_encoded.replace('+', "%20")));
-    out.push(form_encoded);
-    // Inside a JSON string, also with `/` escaped as `\/`, and as the
-    // encoders that write `\uXXXX` for some characters do (Go: `<>&`;
-    // .NET: those and `+'"`; some: every non-alphanumeric), in upper and
-    // lower case hex.
-    if let Ok(json) = serde_json::to_string(raw) {
-        let json = Zeroizing::new(json);
-        let inner = &json[1..json.len() - 1];
-        out.push(Zeroizing::new(inner.to_string()));
-        out.push(Zeroizing::new(inner.replace('/', "\\/")));
-        for set in ["<>&", "<>&+'\"", ""] {
-            for upper in [true, false] {
-                out.push(u_escaped(raw, set, upper));
-            }
-        }
-    }
-    let mut bytes: Vec<Zeroizing<Vec<u8>>> = out
-        .iter()
-        .filter(|f| !f.is_empty())
-        .map(|f| Zeroizing::new(f.as_bytes().to_vec()))
-        .collect();
-    bytes.extend(base64_forms(raw.as_bytes()));
-    bytes
-}
-
-/// `raw` as a JSON string body with the characters of `set` (every ASCII
-/// character that is not alphanumeric when `set` is empty) written as
-/// `\u00XX`, the rest as serde_json writes them.
-fn u_escaped(raw: &str, set: &str, upper: bool) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::with_capacity(raw.len() * 2));
-    for c in raw.chars() {
-        let escape = if set.is_empty() {
-            c.is_ascii() && !c.is_ascii_alphanumeric()
-        } else {
-            set.contains(c)
-        };
-        if escape {
-            if upper {
-                out.push_str(&format!("\\u{:04X}", c as u32));
-            } else {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-        } else {
-            match serde_json::to_string(&c.to_string()) {
-                Ok(j) => out.push_str(&j[1..j.len() - 1]),
-                Err(_) => out.push(c),
-            }
-        }
-    }
-    out
-}
-
-/// The base64 and base64url characters that encode `raw` whatever
-/// surrounds it, for each of the three alignments it can have inside a
-/// longer encoded string.
-fn base64_forms(raw: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
-    let mut out = Vec::new();
-    // The key encoded on its own, padding included, goes whole.
-    if raw.len() >= 6 {
-        for engine in [
-            &base64::engine::general_purpose::STANDARD,
-            &base64::engine::general_purpose::URL_SAFE,
-        ] {
-            out.push(Zeroizing::new(engine.encode(raw).into_bytes()));
-        }
-    }
-    for offset in 0..3usize {
-        let mut padded = Zeroizing::new(vec![0u8; offset]);
-        padded.extend_from_slice(raw);
-        // Character c covers bits 6c..6c+6; keep those that lie wholly
-        // within the secret's bits 8·offset..8·(offset+len).
-        let first = (8 * offset).div_ceil(6);
-        let end = (8 * (offset + raw.len())) / 6;
-        if end <= first || end - first < MIN_PARTIAL_BASE64 {
-            continue;
-        }
-        for engine in [
-            &base64::engine::general_purpose::STANDARD_NO_PAD,
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
-        ] {
-            let encoded = Zeroizing::new(engine.encode(padded.as_slice()));
-            out.push(Zeroizing::new(encoded.as_bytes()[first..end].to_vec()));
-        }
-    }
-    out
 }
 
 /// Masks every form of the secrets in what is written through it, also
@@ -246,6 +177,13 @@ pub struct ScrubWriter<'a, W: Write> {
     pending: Vec<u8>,
     out: Vec<u8>,
     hits: usize,
+    /// The view of `pending`, when it holds something to decode.
+    view: View,
+    /// Original ranges to conceal (scratch).
+    found: Vec<(usize, usize)>,
+    /// How many base64 characters came just before `pending` (for the
+    /// line breaks of wrapped base64).
+    run_before: usize,
 }
 
 impl<'a, W: Write> ScrubWriter<'a, W> {
@@ -256,6 +194,9 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
             pending: Vec::new(),
             out: Vec::new(),
             hits: 0,
+            view: View::default(),
+            found: Vec::new(),
+            run_before: 0,
         }
     }
 
@@ -278,36 +219,122 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
     /// the mask for each match, and (unless `last`) keeps back a tail that
     /// could still become a secret.
     fn process(&mut self, last: bool) {
-        let Some(matcher) = &self.secrets.matcher else {
+        let secrets = self.secrets;
+        let Some(matcher) = &secrets.view.matcher else {
             self.out.append(&mut self.pending);
             return;
         };
-        let mut start = 0;
-        loop {
-            let rest = &self.pending[start..];
-            let hold = if last {
+        let data = self.pending.as_slice();
+        if data.is_empty() {
+            return;
+        }
+        self.found.clear();
+        // Plain bytes (nothing to decode) are their own view.
+        let plain = view::find_special(data).is_none();
+        let mut hold = if plain {
+            data.len()
+                - if last {
+                    0
+                } else {
+                    secrets.view.held_back(data)
+                }
+        } else {
+            view::decode(data, self.run_before, last, &mut self.view);
+            let v = &self.view;
+            let vh = if last {
                 0
             } else {
-                self.secrets.held_back(rest)
+                secrets.view.held_back(&v.bytes)
             };
-            let decided = rest.len() - hold;
-            match matcher.find(rest) {
-                // A match that starts where the held-back tail begins might
-                // still grow into a longer form: wait for it.
-                Some(m) if m.start() < decided => {
-                    self.out.extend_from_slice(&rest[..m.start()]);
-                    self.out.extend_from_slice(self.secrets.mask.as_bytes());
-                    self.hits += 1;
-                    start += m.end();
-                }
-                _ => {
-                    self.out.extend_from_slice(&rest[..decided]);
-                    start += decided;
+            let rh = if last { 0 } else { secrets.raw.held_back(data) };
+            v.orig_start(v.bytes.len() - vh)
+                .min(v.decided)
+                .min(data.len() - rh)
+        };
+        if !last {
+            hold = hold.max(data.len().saturating_sub(MAX_HELD));
+        }
+        if plain {
+            // A match that starts where the held-back tail begins might
+            // still grow into a longer form: wait for it.
+            for m in matcher.find_iter(data) {
+                if m.start() >= hold {
                     break;
                 }
+                self.found.push((m.start(), m.end()));
             }
+        } else {
+            let v = &self.view;
+            for m in matcher.find_iter(&v.bytes) {
+                let (from, to) = (v.orig_start(m.start()), v.orig_end(m.end()));
+                if from >= hold {
+                    break;
+                }
+                self.found.push((from, to));
+            }
+            if let Some(raw) = &secrets.raw.matcher {
+                for m in raw.find_iter(data) {
+                    if m.start() >= hold {
+                        break;
+                    }
+                    self.found.push((m.start(), m.end()));
+                }
+            }
+            self.found.sort_unstable();
         }
-        self.pending.drain(..start);
+        let mut cursor = 0;
+        let mut masked_to = None;
+        let mut i = 0;
+        while i < self.found.len() {
+            let (from, mut to) = self.found[i];
+            i += 1;
+            // Overlapping matches (the view's and the original's) are one.
+            while let Some(&(f, t)) = self.found.get(i)
+                && f < to
+            {
+                to = to.max(t);
+                i += 1;
+            }
+            self.out.extend_from_slice(&data[cursor..from]);
+            self.out.extend_from_slice(secrets.mask.as_bytes());
+            if !plain {
+                for (a, b) in self.view.csi_within(from, to) {
+                    self.out.extend_from_slice(&data[a..b]);
+                }
+            }
+            self.hits += 1;
+            cursor = to;
+            masked_to = Some(to);
+        }
+        let end = cursor.max(hold);
+        self.out.extend_from_slice(&data[cursor..end]);
+        self.run_before = run_after(&data[..end], masked_to, self.run_before);
+        self.pending.drain(..end);
+    }
+}
+
+/// How many base64 characters end `done` (line breaks not counting as a
+/// break), for the next view: none after a mask; `before` counts when
+/// `done` is all base64.
+fn run_after(done: &[u8], masked_to: Option<usize>, before: usize) -> usize {
+    let from = masked_to.unwrap_or(0);
+    let mut n = 0;
+    for &b in done[from..].iter().rev() {
+        match b {
+            b'\r' | b'\n' => {}
+            b if view::is_base64(b) => {
+                n += 1;
+                if n >= view::WRAP_RUN {
+                    return n;
+                }
+            }
+            _ => return n,
+        }
+    }
+    if masked_to.is_some() {
+        n
+    } else {
+        (n + before).min(view::WRAP_RUN)
     }
 }
 
@@ -327,8 +354,13 @@ impl<W: Write> Write for ScrubWriter<'_, W> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use secrecy::ExposeSecret;
 
     fn secrets(key: &str) -> Secrets {
         let key = SecretString::from(key.to_string());

@@ -1,0 +1,804 @@
+//! The `call` tool: one request for the agent, under a credential's base
+//! URL, through the one pipeline (`http::Pipeline`: the auth on every hop,
+//! same-origin redirects only, rate limits and transient failures waited
+//! out), and its answer scrubbed of every form of every exposed key.
+//!
+//! Refused before anything is sent, each with the rule that refuses it: a
+//! method `--read-only` does not allow; a path outside the base URL (also
+//! one that climbs out only once the API decodes it); a path `--allow` does
+//! not list; the key's own query parameter; auth, cookie, connection and
+//! method-override headers; header values with line breaks.
+//!
+//! The body is read through the scrubber into a buffer capped at
+//! `--max-body`: once full, reading stops (the rest is never read into
+//! memory), a tail held back as a possible start of a key is dropped, and
+//! a note says the body was cut. Text passes the terminal sanitizer
+//! (`escape::visible`); binary bodies are not shown.
+
+use std::cell::{Cell, RefCell};
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use super::tools::{MAX_PAGES, ToolResult};
+use super::{Audit, Exposed, Server, TIMEOUT};
+use crate::http::url::hidden_climb;
+use crate::http::{self, Pipeline, Request, RetryPolicy};
+use crate::providers::{Auth, Pagination};
+use crate::scrub::{REDACTED, Secrets};
+
+/// The `call` tool's arguments.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallInput {
+    credential: String,
+    #[serde(default)]
+    method: Option<String>,
+    path: String,
+    #[serde(default)]
+    query: Option<Map<String, Value>>,
+    #[serde(default)]
+    headers: Option<Map<String, Value>>,
+    #[serde(default)]
+    body: Option<Box<RawValue>>,
+    #[serde(default)]
+    paginate: bool,
+    #[serde(default)]
+    max_pages: Option<u32>,
+}
+
+/// Headers the agent may not set, and why.
+const REFUSED_HEADERS: [(&str, &str); 19] = [
+    ("authorization", "cred adds the credential's auth itself"),
+    ("proxy-authorization", "it carries credentials"),
+    ("cookie", "it carries credentials"),
+    ("host", "cred sets it from the base URL"),
+    ("content-length", "cred sets it from the body"),
+    ("transfer-encoding", "cred sets it from the body"),
+    ("connection", "it describes cred's own connection"),
+    ("keep-alive", "it describes cred's own connection"),
+    ("proxy-connection", "it describes cred's own connection"),
+    ("te", "it describes cred's own connection"),
+    ("trailer", "it describes cred's own connection"),
+    ("upgrade", "it describes cred's own connection"),
+    ("expect", "it describes cred's own connection"),
+    (
+        "accept-encoding",
+        "cred asks for what it can decode, so the key can be scrubbed from the answer",
+    ),
+    (
+        "x-http-method-override",
+        "it would change the method after --read-only and --allow saw it",
+    ),
+    (
+        "x-http-method",
+        "it would change the method after --read-only and --allow saw it",
+    ),
+    (
+        "x-method-override",
+        "it would change the method after --read-only and --allow saw it",
+    ),
+    (
+        "x-original-url",
+        "it would change the path after --allow saw it",
+    ),
+    (
+        "x-rewrite-url",
+        "it would change the path after --allow saw it",
+    ),
+];
+
+/// The answer headers shown to the agent (never cookies).
+const SHOWN_HEADERS: [&str; 15] = [
+    "content-type",
+    "content-length",
+    "content-range",
+    "content-disposition",
+    "location",
+    "link",
+    "retry-after",
+    "etag",
+    "last-modified",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-ratelimit-decay-period",
+    "x-total-count",
+    "x-request-id",
+];
+
+/// Bytes read from the API at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// Default number of pages joined with `paginate`.
+const DEFAULT_PAGES: u32 = 10;
+
+impl Server {
+    /// Runs the `call` tool.
+    pub fn call(&self, input: CallInput, audit: &mut Audit) -> ToolResult {
+        audit.credential = Some(input.credential.clone());
+        let method = input
+            .method
+            .as_deref()
+            .unwrap_or("GET")
+            .trim()
+            .to_ascii_uppercase();
+        audit.method = Some(clip(&method, 20));
+        audit.path = Some(clip(&input.path, 200));
+        let e = match self.exposed(&input.credential) {
+            Ok(e) => e,
+            Err(r) => {
+                audit.status = "refused".into();
+                return r;
+            }
+        };
+        let request = match self.plan(e, &method, &input) {
+            Ok(r) => r,
+            Err(why) => {
+                audit.status = "refused".into();
+                return ToolResult::error(format!("refused: {why}; nothing was sent"));
+            }
+        };
+        audit.path = Some(shown_path(&request.url, &e.auth));
+        if input.paginate {
+            return self.paginate(e, request, input.max_pages, audit);
+        }
+        match self.send(e, &request) {
+            Ok(answer) => {
+                audit.status = answer.status.to_string();
+                audit.bytes = answer.bytes;
+                answer.into_result(&request, &e.auth)
+            }
+            Err(why) => {
+                audit.status = "failed".into();
+                ToolResult::error(why)
+            }
+        }
+    }
+
+    /// The request the agent asked for, or why it is refused.
+    fn plan(&self, e: &Exposed, method: &str, input: &CallInput) -> Result<Request, String> {
+        if method.is_empty()
+            || method.len() > 20
+            || !method.bytes().all(|b| b.is_ascii_alphabetic())
+        {
+            return Err(format!("`{}` is not an HTTP method", clip(method, 20)));
+        }
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("`{method}` is not an HTTP method"))?;
+        if self.read_only && method != Method::GET && method != Method::HEAD {
+            return Err(format!(
+                "{method} is not allowed: this server runs with --read-only, which allows GET and HEAD only"
+            ));
+        }
+        if let Some(c) = crate::escape::control_in(&input.path) {
+            return Err(format!("the path holds a control character ({c})"));
+        }
+        let mut url = http::resolve(&e.base, &input.path)?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(
+                "the URL holds a user name or password, which would be sent as credentials of their own"
+                    .into(),
+            );
+        }
+        for (k, v) in input.query.iter().flatten() {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                _ => {
+                    return Err(format!(
+                        "the query parameter `{}` must be a string, a number or a boolean",
+                        clip(k, 60)
+                    ));
+                }
+            };
+            url.query_pairs_mut().append_pair(k, &v);
+        }
+        if let Some((name, _)) = e.auth.query()
+            && url.query_pairs().any(|(k, _)| k == name)
+        {
+            return Err(format!(
+                "the `{name}` query parameter carries the credential's key, which cred adds itself"
+            ));
+        }
+        let under = under_base(&e.base, &url);
+        if hidden_climb(&under) {
+            return Err(format!(
+                "the path `{}` holds a `..` hidden by percent-encoding or a `;` parameter, which the API could resolve outside the base URL",
+                clip(&under, 200)
+            ));
+        }
+        if let Some(why) = e.allow.refusal(&method, &under) {
+            return Err(format!(
+                "{} (rules for `{}`: {})",
+                clip(&why, 300),
+                e.name,
+                e.allow.rules().join(", ")
+            ));
+        }
+        let headers = self.headers(e, input.headers.as_ref())?;
+        let mut request = Request {
+            method,
+            url,
+            headers,
+            body: None,
+        };
+        if let Some(body) = &input.body {
+            let (bytes, content_type) = if body.get().starts_with('"') {
+                let text: String = serde_json::from_str(body.get()).map_err(|e| e.to_string())?;
+                (text.into_bytes(), "text/plain; charset=utf-8")
+            } else {
+                (body.get().as_bytes().to_vec(), "application/json")
+            };
+            if !request.headers.contains_key(CONTENT_TYPE) {
+                request
+                    .headers
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            }
+            request.body = Some(http::Body::Bytes(bytes));
+        }
+        if !request.headers.contains_key(ACCEPT) {
+            request.headers.insert(
+                ACCEPT,
+                HeaderValue::from_static("application/json, */*;q=0.5"),
+            );
+        }
+        Ok(request)
+    }
+
+    /// The agent's headers, or why one is refused.
+    fn headers(
+        &self,
+        e: &Exposed,
+        given: Option<&Map<String, Value>>,
+    ) -> Result<HeaderMap, String> {
+        let auth_header = e.auth.header().map(|(n, _)| n.to_ascii_lowercase());
+        let mut out = HeaderMap::new();
+        for (k, v) in given.into_iter().flatten() {
+            let name = HeaderName::from_bytes(k.trim().as_bytes())
+                .map_err(|_| format!("`{}` is not a header name", clip(k, 60)))?;
+            let lower = name.as_str();
+            if auth_header.as_deref() == Some(lower) {
+                return Err(format!(
+                    "the `{k}` header carries the credential's key, which cred adds itself"
+                ));
+            }
+            if let Some((_, why)) = REFUSED_HEADERS.iter().find(|(n, _)| *n == lower) {
+                return Err(format!("the `{k}` header may not be set: {why}"));
+            }
+            let Value::String(text) = v else {
+                return Err(format!("the value of the `{k}` header must be a string"));
+            };
+            let value = HeaderValue::from_str(text).map_err(|_| {
+                format!(
+                    "the value of the `{k}` header holds characters a header cannot carry (a line break or another control character)"
+                )
+            })?;
+            out.append(name, value);
+        }
+        Ok(out)
+    }
+
+    /// Sends through the pipeline and reads the answer within the cap.
+    fn send(&self, e: &Exposed, request: &Request) -> Result<Answer, String> {
+        self.send_capped(e, request, self.max_body)
+    }
+
+    fn send_capped(&self, e: &Exposed, request: &Request, cap: usize) -> Result<Answer, String> {
+        let provider = e.credential.provider.provider();
+        let policy = RetryPolicy {
+            retries: 3,
+            max_wait: Duration::from_secs(30),
+            default_wait: Duration::from_secs(1),
+            unsafe_methods: false,
+            backoff: Duration::from_millis(500),
+            provider_wait: provider.rate_limit_wait(),
+        };
+        let sent = Pipeline::new(&e.client, &e.auth, &e.base, TIMEOUT)
+            .retry(policy)
+            .send(request)
+            .map_err(|err| {
+                let mut text = err.to_string();
+                if let Some(source) = std::error::Error::source(&err) {
+                    text.push_str(": ");
+                    text.push_str(&http::error::chain_text(source));
+                }
+                format!("the request failed: {}", self.secrets.scrub_str(&text))
+            })?;
+        let mut response = sent.response;
+        let status = response.status().as_u16();
+        let mut notes = Vec::new();
+        if let Some(off) = &sent.offsite {
+            let target = off
+                .target
+                .as_ref()
+                .map(|t| self.secrets.scrub_str(&http::display_url(t)))
+                .unwrap_or_else(|| "an unreadable address".into());
+            notes.push(format!(
+                "the API redirected ({}) to another origin, {target}; cred did not follow it, since the key goes only to {}",
+                off.status,
+                origin(&e.base)
+            ));
+        }
+        if let Some(limited) = &sent.limited {
+            notes.push(format!("rate limited: {}", limited.cause()));
+        }
+        let headers = self.shown_headers(response.headers());
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let mut answer = Answer {
+            status,
+            headers,
+            body: String::new(),
+            bytes: 0,
+            truncated: false,
+            notes,
+            raw: Vec::new(),
+            link_next: http::pages::link_next(response.headers()),
+        };
+        if request.method == Method::HEAD {
+            return Ok(answer);
+        }
+        if let Some(encoding) = unreadable_encoding(response.headers()) {
+            answer.notes.push(format!(
+                "the body is encoded with `{encoding}`, which cred cannot decode, so it cannot keep the key out of it: not shown"
+            ));
+            return Ok(answer);
+        }
+        let (bytes, cut) = read_capped(&mut response, &self.secrets, cap).map_err(|err| {
+            format!(
+                "the answer broke off: {}",
+                self.secrets.scrub_str(&err.to_string())
+            )
+        })?;
+        answer.truncated = cut;
+        answer.set_body(bytes, &content_type, cap);
+        Ok(answer)
+    }
+
+    /// The answer headers the agent sees: scrubbed, control characters
+    /// escaped.
+    fn shown_headers(&self, from: &HeaderMap) -> Map<String, Value> {
+        let mut out = Map::new();
+        for name in SHOWN_HEADERS {
+            let values: Vec<String> = from
+                .get_all(name)
+                .iter()
+                .map(|v| {
+                    let text = self
+                        .secrets
+                        .scrub_str(&String::from_utf8_lossy(v.as_bytes()));
+                    crate::escape::visible(&text).into_owned()
+                })
+                .collect();
+            if !values.is_empty() {
+                out.insert(name.to_string(), Value::String(values.join(", ")));
+            }
+        }
+        out
+    }
+
+    /// `paginate`: follows the provider's pages (only under the base URL,
+    /// never one already fetched), joining their items into one JSON
+    /// array, within `max_pages` and the body cap.
+    fn paginate(
+        &self,
+        e: &Exposed,
+        first: Request,
+        max_pages: Option<u32>,
+        audit: &mut Audit,
+    ) -> ToolResult {
+        let kind = e.credential.provider.provider().pagination();
+        if kind == Pagination::None {
+            audit.status = "refused".into();
+            return ToolResult::error(format!(
+                "refused: {} does not paginate its lists (every answer is complete); call without paginate",
+                e.credential.provider.provider().display_name()
+            ));
+        }
+        if first.method != Method::GET {
+            audit.status = "refused".into();
+            return ToolResult::error("refused: paginate works with GET requests only");
+        }
+        let max_pages = max_pages.unwrap_or(DEFAULT_PAGES).clamp(1, MAX_PAGES);
+        let asked: Vec<(String, String)> = first
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut request = first;
+        let mut visited = std::collections::HashSet::new();
+        let mut items = String::from("[");
+        let mut count = 0usize;
+        let mut pages = 0u32;
+        let mut notes = Vec::new();
+        let mut status;
+        let mut truncated = false;
+        loop {
+            visited.insert(request.url.clone());
+            let room = self.max_body.saturating_sub(items.len());
+            let answer = match self.send_capped(e, &request, room) {
+                Ok(a) => a,
+                Err(why) => {
+                    audit.status = "failed".into();
+                    return ToolResult::error(why);
+                }
+            };
+            status = answer.status;
+            notes.extend(answer.notes.iter().cloned());
+            if !(200..300).contains(&answer.status) {
+                if pages == 0 {
+                    audit.status = answer.status.to_string();
+                    audit.bytes = answer.bytes;
+                    return answer.into_result(&request, &e.auth);
+                }
+                notes.push(format!(
+                    "page {} answered {}; the items before it are shown",
+                    pages + 1,
+                    answer.status
+                ));
+                break;
+            }
+            if answer.truncated {
+                truncated = true;
+                notes.push(format!(
+                    "page {} did not fit in the {} bytes left of the cap (--max-body); the items before it are shown",
+                    pages + 1,
+                    room
+                ));
+                break;
+            }
+            pages += 1;
+            let page = match http::pages::parse_page(answer.raw.as_slice()) {
+                Ok(p) => p,
+                Err(why) => {
+                    audit.status = "failed".into();
+                    return ToolResult::error(format!(
+                        "page {pages} cannot be joined: {}; call without paginate to see the answer",
+                        self.secrets.scrub_str(&why)
+                    ));
+                }
+            };
+            for item in &page.items {
+                if count > 0 {
+                    items.push(',');
+                }
+                items.push_str(item.get());
+                count += 1;
+            }
+            let next = match kind {
+                Pagination::NextPageField => page.next,
+                Pagination::LinkHeader => answer.link_next,
+                Pagination::None => None,
+            };
+            let Some(next) = next else { break };
+            let Ok(mut next_url) = request.url.join(&next) else {
+                notes.push(format!(
+                    "page {pages} links to a next page that is not a URL"
+                ));
+                break;
+            };
+            http::pages::keep_query(&mut next_url, &asked);
+            if !http::is_under(&e.base, &next_url) || visited.contains(&next_url) {
+                notes.push(format!(
+                    "page {pages} links to a next page outside the base URL or already fetched; not followed"
+                ));
+                break;
+            }
+            if pages >= max_pages {
+                truncated = true;
+                notes.push(format!(
+                    "stopped after {pages} pages (max_pages); more pages follow"
+                ));
+                break;
+            }
+            if e.allow
+                .refusal(&Method::GET, &under_base(&e.base, &next_url))
+                .is_some()
+            {
+                notes.push(format!(
+                    "the next page is not allowed by the --allow rules; stopped after {pages} pages"
+                ));
+                break;
+            }
+            request.url = next_url;
+        }
+        items.push(']');
+        audit.status = status.to_string();
+        audit.bytes = items.len();
+        let body = crate::escape::visible(&items).into_owned();
+        let mut text = format!(
+            "{} → HTTP {status}, {pages} page(s), {count} item(s) joined\n\n{body}\n",
+            audit.path.as_deref().unwrap_or("")
+        );
+        for n in &notes {
+            text.push_str(&format!("\nnote: {n}"));
+        }
+        ToolResult::with_text(
+            json!({
+                "status": status,
+                "pages": pages,
+                "items": count,
+                "body": body,
+                "truncated": truncated,
+                "notes": notes,
+            }),
+            text,
+        )
+    }
+}
+
+/// What the agent gets back from one request.
+struct Answer {
+    status: u16,
+    headers: Map<String, Value>,
+    /// The body as text for the agent (scrubbed, sanitized).
+    body: String,
+    /// Body bytes kept (scrubbed).
+    bytes: usize,
+    truncated: bool,
+    notes: Vec<String>,
+    /// The scrubbed body as it came, for joining pages.
+    raw: Vec<u8>,
+    /// The `Link: rel="next"` target, for joining pages.
+    link_next: Option<String>,
+}
+
+impl Answer {
+    /// Takes the scrubbed body: text is sanitized; binary is not shown.
+    fn set_body(&mut self, mut bytes: Vec<u8>, content_type: &str, cap: usize) {
+        if self.truncated {
+            // A character cut in two at the cap is dropped.
+            if let Err(e) = std::str::from_utf8(&bytes)
+                && e.error_len().is_none()
+            {
+                bytes.truncate(e.valid_up_to());
+            }
+            self.notes.push(format!(
+                "the body was cut at {cap} bytes (--max-body); ask for less (a smaller page, a filter) to see the rest"
+            ));
+        }
+        self.bytes = bytes.len();
+        match std::str::from_utf8(&bytes) {
+            Ok(text) if !text.contains('\0') => {
+                self.body = crate::escape::visible(text).into_owned();
+                self.raw = bytes;
+            }
+            _ => {
+                let shown = if content_type.is_empty() {
+                    "no content type".to_string()
+                } else {
+                    crate::escape::visible(content_type).into_owned()
+                };
+                self.notes.push(format!(
+                    "the body is binary ({shown}, {} bytes read) and is not shown",
+                    bytes.len()
+                ));
+            }
+        }
+    }
+
+    /// The tool result: a readable text (request line, status, headers,
+    /// body, notes), and the same as structured content.
+    fn into_result(self, request: &Request, auth: &Auth) -> ToolResult {
+        let line = format!("{} {}", request.method, shown_url(&request.url, auth));
+        let mut text = format!("{line} → HTTP {}\n", self.status);
+        for (k, v) in &self.headers {
+            text.push_str(&format!("{k}: {}\n", v.as_str().unwrap_or("")));
+        }
+        if !self.body.is_empty() {
+            text.push('\n');
+            text.push_str(&self.body);
+            if !self.body.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        for n in &self.notes {
+            text.push_str(&format!("\nnote: {n}"));
+        }
+        ToolResult::with_text(self.into_json(line), text)
+    }
+
+    fn into_json(self, line: String) -> Value {
+        json!({
+            "request": line,
+            "status": self.status,
+            "headers": self.headers,
+            "body": self.body,
+            "bytes": self.bytes,
+            "truncated": self.truncated,
+            "notes": self.notes,
+        })
+    }
+}
+
+/// A writer into a buffer of at most `cap` bytes that notes when more
+/// came (shared, so the reader can look while the scrubber writes).
+struct Capped {
+    buf: RefCell<Vec<u8>>,
+    cap: usize,
+    full: Cell<bool>,
+}
+
+impl Write for &Capped {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let mut buf = self.buf.borrow_mut();
+        let room = self.cap.saturating_sub(buf.len());
+        if data.len() > room {
+            self.full.set(true);
+        }
+        buf.extend_from_slice(&data[..data.len().min(room)]);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads `from` through the scrubber into at most `cap` bytes; whether it
+/// was cut. Once the cap is reached nothing more is read, and what the
+/// scrubber still held back (a possible start of a key) is dropped.
+fn read_capped(from: &mut impl Read, secrets: &Secrets, cap: usize) -> io::Result<(Vec<u8>, bool)> {
+    let capped = Capped {
+        buf: RefCell::new(Vec::new()),
+        cap,
+        full: Cell::new(false),
+    };
+    let mut chunk = vec![0u8; CHUNK];
+    {
+        let mut w = secrets.writer(&capped);
+        loop {
+            let n = match from.read(&mut chunk) {
+                Ok(0) => {
+                    w.finish()?;
+                    break;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            w.write_all(&chunk[..n])?;
+            if capped.full.get() {
+                break;
+            }
+        }
+    }
+    let cut = capped.full.get();
+    Ok((capped.buf.into_inner(), cut))
+}
+
+/// The path under the base URL as `--allow` rules see it.
+fn under_base(base: &Url, url: &Url) -> String {
+    let prefix = base.path().trim_end_matches('/');
+    let under = url.path().get(prefix.len()..).unwrap_or("");
+    if under.is_empty() {
+        "/".into()
+    } else {
+        under.into()
+    }
+}
+
+/// Path and query for the log, the value of a query-placed key masked.
+fn shown_path(url: &Url, auth: &Auth) -> String {
+    let mut text = url.path().to_string();
+    if let Some(q) = masked_query(url, auth) {
+        text.push('?');
+        text.push_str(&q);
+    }
+    text
+}
+
+/// The URL as shown to the agent: no user info, a query-placed key masked.
+fn shown_url(url: &Url, auth: &Auth) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    let mut text = http::display_url(&u);
+    if let Some(q) = masked_query(url, auth) {
+        text.push('?');
+        text.push_str(&q);
+    }
+    text
+}
+
+fn masked_query(url: &Url, auth: &Auth) -> Option<String> {
+    let query = url.query()?;
+    let name = auth.query().map(|(n, _)| n);
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if Some(k) == name => format!("{k}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    Some(pairs.join("&"))
+}
+
+/// The origin of a base URL, for messages.
+fn origin(base: &Url) -> String {
+    base.origin().ascii_serialization()
+}
+
+/// The `Content-Encoding` of an answer the client did not decode, if any
+/// (other than `identity`), shown escaped.
+fn unreadable_encoding(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(reqwest::header::CONTENT_ENCODING)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("identity") {
+        return None;
+    }
+    Some(crate::escape::visible(text).into_owned())
+}
+
+/// At most `max` characters of a value the agent gave, escaped, for a
+/// message.
+fn clip(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    crate::escape::visible(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::SecretString;
+
+    fn secrets() -> Secrets {
+        let key = SecretString::from("k3y-0123456789");
+        Secrets::new(&key, &Auth::basic("me", "k3y-0123456789"))
+    }
+
+    #[test]
+    fn a_body_is_cut_at_the_cap_and_a_key_across_it_never_shows() {
+        let s = secrets();
+        let body = b"0123456789abcdefk3y-0123456789 tail".to_vec();
+        let (out, cut) = read_capped(&mut body.as_slice(), &s, 100).unwrap();
+        assert_eq!(
+            (String::from_utf8(out).unwrap(), cut),
+            ("0123456789abcdef<redacted> tail".into(), false)
+        );
+        // Wherever the cap falls and however the body is split between
+        // reads, no start of the key is shown.
+        for cap in 1..body.len() {
+            for split in 0..body.len() {
+                let mut pieces = body[..split].chain(&body[split..]);
+                let (out, cut) = read_capped(&mut pieces, &s, cap).unwrap();
+                let out = String::from_utf8(out).unwrap();
+                assert!(!out.contains("k3y"), "cap {cap}, split {split}: {out}");
+                assert_eq!(cut, cap < 31, "cap {cap}");
+                assert!(out.len() <= cap);
+            }
+        }
+        // A long body: nothing past the cap is kept.
+        let mut long = io::repeat(b'x').take(10 * CHUNK as u64);
+        let (out, cut) = read_capped(&mut long, &s, 1000).unwrap();
+        assert_eq!((out.len(), cut), (1000, true));
+    }
+
+    #[test]
+    fn query_keys_are_masked_in_what_is_shown() {
+        let auth = Auth::Query {
+            name: "api_key".into(),
+            value: SecretString::from("k3y"),
+        };
+        let url = Url::parse("http://127.0.0.1:9/v1/x?a=1&api_key=k3y").unwrap();
+        assert_eq!(shown_path(&url, &auth), "/v1/x?a=1&api_key=<redacted>");
+        assert_eq!(
+            shown_url(&url, &auth),
+            "http://127.0.0.1:9/v1/x?a=1&api_key=<redacted>"
+        );
+    }
+}

@@ -54,10 +54,21 @@ fn dot_segments_are_resolved_before_the_climb_check() {
     call(&env, &[], &["api", "anything/./x/.."]).ok();
     let urls: Vec<String> = server.requests().iter().map(|s| s.url.clone()).collect();
     assert_eq!(urls, ["/v1/anything/a/c", "/v1/anything/"]);
+    // Side by side: curl sends the same path for the same URL.
+    require_command("curl");
+    let curled = std::process::Command::new("curl")
+        .args(["-sS", "--noproxy", "*", "-o", "/dev/null"])
+        .args(["-H", "Authorization: curl"])
+        .arg(format!("{}/v1/anything/a/b/../c", server.url()))
+        .status()
+        .unwrap();
+    assert!(curled.success());
+    assert_eq!(server.requests()[2].url, "/v1/anything/a/c");
+    let before = server.count();
     let run = call(&env, &[], &["api", "/anything/../../other"]);
     run.code(1);
     assert!(run.stderr.contains("climbs out"), "{run}");
-    assert_eq!(server.count(), 2);
+    assert_eq!(server.count(), before);
 }
 
 #[test]

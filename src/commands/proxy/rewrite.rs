@@ -60,6 +60,31 @@ pub struct Rewrite<'a, W: Write> {
     links: Option<&'a Links>,
     /// Bytes not yet passed on: they may be the start of a link.
     held: Vec<u8>,
+    /// Inside a rewritten link (until its closing `"`): a `<` or `>` there
+    /// (the scrubber's `<redacted>` in place of a query-placed key) is
+    /// percent-encoded, so that the link can be sent as it is (a request
+    /// line may not hold them) and the proxy knows its own mask again.
+    in_link: bool,
+}
+
+/// Appends `bytes` to `out`; inside a link, `<` and `>` percent-encoded.
+fn emit(out: &mut Vec<u8>, bytes: &[u8], in_link: &mut bool) {
+    if !*in_link {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'<' => out.extend_from_slice(b"%3C"),
+            b'>' => out.extend_from_slice(b"%3E"),
+            b'"' | 0..=b' ' => {
+                *in_link = false;
+                out.extend_from_slice(&bytes[i..]);
+                return;
+            }
+            _ => out.push(*b),
+        }
+    }
 }
 
 impl<'a, W: Write> Rewrite<'a, W> {
@@ -68,6 +93,7 @@ impl<'a, W: Write> Rewrite<'a, W> {
             inner,
             links,
             held: Vec::new(),
+            in_link: false,
         }
     }
 
@@ -99,8 +125,9 @@ impl<'a, W: Write> Rewrite<'a, W> {
                 }
                 Some(next) if !ends_base(*next) => {}
                 _ => {
-                    out.extend_from_slice(&held[done..m.start()]);
+                    emit(&mut out, &held[done..m.start()], &mut self.in_link);
                     out.extend_from_slice(&links.replacements[m.pattern().as_usize()]);
+                    self.in_link = true;
                     done = m.end();
                 }
             }
@@ -114,7 +141,7 @@ impl<'a, W: Write> Rewrite<'a, W> {
                 .saturating_sub(links.longest.saturating_sub(1))
                 .max(done),
         };
-        out.extend_from_slice(&held[done..keep_from]);
+        emit(&mut out, &held[done..keep_from], &mut self.in_link);
         self.held = held[keep_from..].to_vec();
         self.inner.write_all(&out)
     }
@@ -162,6 +189,15 @@ mod tests {
         let text = r#"{"next_page":"https://acme.paligoapp.com/api/v2/documents?page=2","self":"https:\/\/acme.paligoapp.com\/api\/v2\/documents\/7","root":"https://acme.paligoapp.com/api/v2","other":"https://acme.paligoapp.com/api/v20/x","host":"https://acme.paligoapp.com.evil.example/api/v2/x","cdn":"https://cdn.example.net/f","end":"https://acme.paligoapp.com/api/v2"#;
         let want = r#"{"next_page":"http://127.0.0.1:9/documents?page=2","self":"http:\/\/127.0.0.1:9\/documents\/7","root":"http://127.0.0.1:9","other":"https://acme.paligoapp.com/api/v20/x","host":"https://acme.paligoapp.com.evil.example/api/v2/x","cdn":"https://cdn.example.net/f","end":"http://127.0.0.1:9"#;
         for step in [1, 2, 3, 7, 33, 64, 4096] {
+            assert_eq!(rewrite(text, step), want, "in pieces of {step}");
+        }
+    }
+
+    #[test]
+    fn a_mask_inside_a_rewritten_link_is_percent_encoded() {
+        let text = r#"{"next":"https://acme.paligoapp.com/api/v2/x?page=2&api_key=<redacted>","note":"<b>"}"#;
+        let want = r#"{"next":"http://127.0.0.1:9/x?page=2&api_key=%3Credacted%3E","note":"<b>"}"#;
+        for step in [1, 5, 4096] {
             assert_eq!(rewrite(text, step), want, "in pieces of {step}");
         }
     }

@@ -103,3 +103,59 @@ fn no_rewrite_leaves_the_links_as_the_api_wrote_them() {
     assert_eq!(v["next_page"], format!("{api}/documents?page=2"));
     proxy.stop();
 }
+
+/// An API with a query-placed key that writes the key into its next link
+/// (`?page=2&api_key=KEY`): the client sees the link through the proxy with
+/// the key masked (`%3Credacted%3E`, so the link can be sent as it is),
+/// follows it, and the proxy puts the key back in place of its own mask
+/// (once), rather than refusing the link it wrote.
+#[test]
+fn a_next_link_carrying_a_query_key_is_followed_with_the_key_put_back() {
+    let base: Arc<Mutex<String>> = Arc::default();
+    let server_base = base.clone();
+    let server = Server::start(move |s| {
+        let key = url::form_urlencoded::parse(s.query().as_bytes())
+            .find(|(k, _)| k == "api_key")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let base = server_base.lock().unwrap().clone();
+        if s.query().contains("page=2") {
+            Reply::json(200, r#"{"items":[2],"next":null}"#)
+        } else {
+            Reply::json(
+                200,
+                &format!(r#"{{"items":[1],"next":"{base}/items?page=2&api_key={key}"}}"#),
+            )
+        }
+    });
+    *base.lock().unwrap() = format!("{}/v1", server.url());
+    let env = TestEnv::new();
+    let key = add_generic_unchecked(&env, &server.url(), &["--placement", "query"]);
+    let proxy = Proxy::start(&env, &[], &["api"]);
+    let auth = bearer(&proxy.token());
+    let first = curl(&["-f", "-H", &auth, &format!("{}/items", proxy.url())]);
+    let v: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    let next = v["next"].as_str().unwrap().to_string();
+    assert_eq!(
+        next,
+        format!("{}/items?page=2&api_key=%3Credacted%3E", proxy.url())
+    );
+    let second = curl(&["-f", "-g", "-H", &auth, &next]);
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(v["items"][0], 2);
+    let seen = server.requests();
+    assert_eq!(seen.len(), 2);
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(seen[1].query().as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(
+        pairs,
+        [("page".into(), "2".into()), ("api_key".into(), key)]
+    );
+    proxy.stop();
+}

@@ -381,6 +381,20 @@ fn foreign_transfer_coding(method: &Method, response: &Response) -> Result<(), S
     })
 }
 
+/// The `Content-Encoding` of an answer the client decoded nothing of, if
+/// any (other than `identity`), shown escaped: the client decodes what it
+/// asked for (gzip, deflate, br, zstd), so a body still encoded is one the
+/// scrubber cannot read.
+pub fn undecoded_encoding(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(reqwest::header::CONTENT_ENCODING)?;
+    let text = String::from_utf8_lossy(value.as_bytes());
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("identity") {
+        return None;
+    }
+    Some(crate::escape::visible(text).into_owned())
+}
+
 /// Reads a short answer to its end so the connection can be reused.
 fn drain(response: Response) {
     let _ = io::copy(&mut response.take(64 * 1024), &mut io::sink());

@@ -44,14 +44,6 @@ pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
         Some((p, q)) => (p, Some(q)),
         None => (path, None),
     };
-    if rel_path.split('/').any(|seg| seg == "..") {
-        return Err(format!("`{path}` climbs out of the base URL with `..`"));
-    }
-    if hidden_climb(rel_path) {
-        return Err(format!(
-            "`{path}` climbs out of the base URL with a `..` hidden by percent-encoding or a `;` parameter"
-        ));
-    }
     let mut url = base.clone();
     let mut joined = base.path().trim_end_matches('/').to_string();
     let rel = rel_path.trim_start_matches('/');
@@ -69,10 +61,17 @@ pub fn resolve(base: &Url, path: &str) -> Result<Url, String> {
         (b, _) => b.map(str::to_string),
     };
     url.set_query(combined.as_deref());
-    // The URL parser resolves encoded dot segments (`%2e%2e`) and
-    // backslashes, so check where the path really ended up.
+    // The URL parser resolves dot segments (`..`, `%2e%2e`) and
+    // backslashes: a `..` that stays under the base (`a/b/../c`) is
+    // fine, one that leaves it is refused, by where the path really
+    // ended up.
     if !is_under(base, &url) {
         return Err(format!("`{path}` climbs out of the base URL"));
+    }
+    if hidden_climb(url.path()) {
+        return Err(format!(
+            "`{path}` climbs out of the base URL with a `..` hidden by percent-encoding or a `;` parameter"
+        ));
     }
     Ok(url)
 }
@@ -195,6 +194,15 @@ mod tests {
             "https://acme.paligoapp.com/api/v2"
         );
         assert!(resolve(&base, "/../../etc").is_err());
+        assert!(resolve(&base, "/../v1/x").is_err());
+        assert_eq!(
+            resolve(&base, "/anything/a/b/../c?x=1").unwrap().as_str(),
+            "https://acme.paligoapp.com/api/v2/anything/a/c?x=1"
+        );
+        assert_eq!(
+            resolve(&base, "docs/./..").unwrap().as_str(),
+            "https://acme.paligoapp.com/api/v2/"
+        );
         assert!(resolve(&base, "/%2e%2e/%2E%2E/etc").is_err());
         assert!(resolve(&base, "a\\..\\..\\..\\etc").is_err());
         assert_eq!(

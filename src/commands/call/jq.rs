@@ -1,7 +1,8 @@
 //! `cred call --jq EXPR`: the answer (or the `--paginate` array) filtered
 //! by a jq program, run by jaq (a real jq implementation, not a subset).
 //! As `gh api --jq` does, string results are printed raw and every other
-//! result as compact JSON, one per line.
+//! result as compact JSON, one per line. An answer of several JSON values
+//! (NDJSON) is filtered one value at a time, as jq reads it.
 //!
 //! The filter is compiled before any request is sent, so a typo costs no
 //! API call. jq needs the whole value, and jaq's values take about 20-25
@@ -61,14 +62,27 @@ impl Jq {
         Ok(Jq { filter })
     }
 
-    /// Runs the program on the JSON text `input` and writes each result:
-    /// strings raw, other values as compact JSON, one per line.
+    /// Runs the program on each JSON value of `input` in turn (one value,
+    /// or NDJSON and other streams of values, as jq reads them) and writes
+    /// each result: strings raw, other values as compact JSON, one per line.
     pub fn run(&self, input: &[u8], out: &mut dyn Write) -> Result<()> {
-        let value = jaq_json::read::parse_single(input).map_err(|e| {
+        let not_json = |e: String| {
             Error::user("the answer is not JSON, so --jq cannot filter it")
-                .cause(e.to_string())
+                .cause(e)
                 .hint("drop --jq to see the raw answer")
-        })?;
+        };
+        if input.iter().all(u8::is_ascii_whitespace) {
+            return Err(not_json("the answer is empty".into()));
+        }
+        for value in jaq_json::read::parse_many(input) {
+            let value = value.map_err(|e| not_json(e.to_string()))?;
+            self.run_one(value, out)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the program on one value.
+    fn run_one(&self, value: Val, out: &mut dyn Write) -> Result<()> {
         let ctx = Ctx::<data::JustLut<Val>>::new(&self.filter.lut, Vars::new([]));
         let write_err = |e: std::io::Error| crate::error::stdout_error(e);
         for result in self.filter.id.run((ctx, value)).map(unwrap_valr) {
@@ -140,6 +154,26 @@ mod tests {
         assert_eq!(
             run(".", "123456789012345678901234567890"),
             "123456789012345678901234567890\n"
+        );
+    }
+
+    #[test]
+    fn each_value_of_a_stream_in_turn() {
+        assert_eq!(
+            run(".id", "{\"id\":0}\n{\"id\":1}\n{\"id\":2}\n"),
+            "0\n1\n2\n"
+        );
+        assert!(
+            Jq::compile(".")
+                .unwrap()
+                .run(b"{} nope", &mut Vec::new())
+                .is_err()
+        );
+        assert!(
+            Jq::compile(".")
+                .unwrap()
+                .run(b"  ", &mut Vec::new())
+                .is_err()
         );
     }
 

@@ -187,8 +187,12 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     });
     let (secret, client) = (secret?, client?);
     let auth = provider.auth(&secret);
+    if let Some(note) = plan::json_lookalike(&plan) {
+        ctx.ui.warn(&note);
+    }
     let caller = Caller {
         ui: ctx.ui,
+        method: plan.method.clone(),
         args: &args,
         client,
         secrets: Secrets::new(&secret, &auth),
@@ -208,6 +212,8 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
 /// One call's state: what it sends with and what it hides.
 struct Caller<'a> {
     ui: &'a Ui,
+    /// The request's method (a HEAD answer has no body).
+    method: Method,
     args: &'a CallArgs,
     client: Client,
     auth: Auth,

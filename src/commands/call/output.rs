@@ -7,9 +7,10 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
+use reqwest::Method;
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
-use reqwest::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 
 use super::Caller;
 use super::jq::{Jq, MAX_INPUT};
@@ -32,6 +33,25 @@ impl Caller<'_> {
             return Err(self.refused_redirect(offsite));
         }
         let status = response.status();
+        let bodiless = matches!(status.as_u16(), 204 | 304) || self.method == Method::HEAD;
+        if let Some(encoding) =
+            http::pipeline::undecoded_encoding(response.headers()).filter(|_| !bodiless)
+        {
+            match &self.args.output {
+                Some(path) => self.ui.warn(&format!(
+                    "the answer is in Content-Encoding `{encoding}`, which cred cannot decode: written to {} still encoded, where cred cannot see the key, so it was not scanned for it",
+                    path.display()
+                )),
+                None => {
+                    return Err(Error::user(format!(
+                        "the API answered {} in Content-Encoding `{encoding}`, which cred cannot decode",
+                        status.as_u16()
+                    ))
+                    .cause("cred could not look for the key in it, so it printed nothing")
+                    .hint("use -o FILE to save the raw bytes (not scanned for the key)"));
+                }
+            }
+        }
         if self.args.include {
             self.ui.out_bytes(
                 self.secrets
@@ -255,9 +275,27 @@ pub(super) fn request_head(request: &reqwest::blocking::Request) -> String {
         };
         lines.push(format!("> {k}: {shown}"));
     }
+    // What the client adds on the way out: the encodings it decodes, and
+    // the length of a body held in memory.
+    if !request.headers().contains_key(ACCEPT_ENCODING) {
+        lines.push(format!("> accept-encoding: {ACCEPTED_ENCODINGS}"));
+    }
+    if !request.headers().contains_key(CONTENT_LENGTH)
+        && let Some(bytes) = request.body().and_then(|b| b.as_bytes())
+        && (!bytes.is_empty()
+            || ![Method::GET, Method::HEAD, Method::DELETE, Method::OPTIONS]
+                .contains(request.method()))
+    {
+        lines.push(format!("> content-length: {}", bytes.len()));
+    }
     lines.push(">".into());
     lines.join("\n")
 }
+
+/// The `Accept-Encoding` the client sends when the request has none: what
+/// reqwest's gzip, deflate, brotli and zstd features decode (tower-http's
+/// decompression layer writes it in this order).
+const ACCEPTED_ENCODINGS: &str = "zstd,gzip,deflate,br";
 
 /// Headers whose values `-v` never shows: other credentials than the key
 /// (a session cookie, a proxy's password) are secrets too.

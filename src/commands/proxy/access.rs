@@ -11,13 +11,22 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, PROXY_AUTHORIZATION};
 use crate::error::{Error, Result};
 pub use crate::http::allow::{Allow, Rule, parse_rule};
 
-/// `--listen`: `127.0.0.1:PORT`, `[::1]:PORT`, `localhost:PORT` or a bare
-/// `PORT` (on 127.0.0.1). Anything that is not loopback is refused: any
-/// local user can reach a loopback port, nobody else can.
+/// `--listen`: `127.0.0.1:PORT`, `[::1]:PORT`, `localhost:PORT`, a bare
+/// `PORT` (on 127.0.0.1), or an address alone (`127.0.0.1`, `::1`,
+/// `[::1]`, `localhost`: a free port). Anything that is not loopback is
+/// refused: any local user can reach a loopback port, nobody else can.
 pub fn parse_listen(text: &str) -> std::result::Result<SocketAddr, String> {
     let text = text.trim();
+    let bare = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
     let addr = if let Ok(port) = text.parse::<u16>() {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port)
+    } else if let Ok(ip) = bare.parse::<IpAddr>() {
+        SocketAddr::new(ip, 0)
+    } else if bare.eq_ignore_ascii_case("localhost") {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)
     } else if let Some(port) = text
         .strip_prefix("localhost:")
         .map(|p| p.parse::<u16>().map_err(|e| format!("bad port `{p}`: {e}")))
@@ -25,7 +34,9 @@ pub fn parse_listen(text: &str) -> std::result::Result<SocketAddr, String> {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port?)
     } else {
         text.parse::<SocketAddr>().map_err(|_| {
-            format!("`{text}` is not an address with a port, such as 127.0.0.1:8080")
+            format!(
+                "`{text}` is not a loopback address, with or without a port, such as 127.0.0.1:8080, [::1]:8080 or 127.0.0.1"
+            )
         })?
     };
     if !addr.ip().is_loopback() {
@@ -101,6 +112,11 @@ mod tests {
         assert!(parse_listen("[::1]:0").is_ok());
         assert!(parse_listen("localhost:9").unwrap().ip().is_loopback());
         assert!(parse_listen("7000").unwrap().ip().is_loopback());
+        for alone in ["127.0.0.1", "::1", "[::1]", "localhost"] {
+            let a = parse_listen(alone).unwrap();
+            assert!(a.ip().is_loopback() && a.port() == 0, "{alone}");
+        }
+        assert_eq!(parse_listen("[::1]:8080").unwrap().port(), 8080);
         for bad in [
             "0.0.0.0:8080",
             "[::]:1",

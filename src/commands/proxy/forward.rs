@@ -20,8 +20,9 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
+use super::rewrite::{Links, Rewrite};
 use super::serve::Out;
-use crate::http::pipeline::without_auth_query;
+use crate::http::pipeline::{undecoded_encoding, without_auth_query};
 use crate::http::{Pipeline, Request, SendError, is_under};
 use crate::providers::Auth;
 use crate::scrub::Secrets;
@@ -45,6 +46,9 @@ pub struct Upstream {
     /// How the proxy's client reaches it (`http://127.0.0.1:PORT`), for
     /// rewriting `Location`; empty on a Unix socket (the path alone).
     pub public: String,
+    /// Links under the base URL in JSON answers, rewritten to the proxy
+    /// (`None` with `--no-rewrite`, or on a Unix socket).
+    pub links: Option<Links>,
 }
 
 /// How one forwarded request ended, for its log line.
@@ -158,7 +162,7 @@ pub fn run(
     // is not passed on.
     let bodiless =
         request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
-    if let Some(encoding) = unreadable_encoding(response.headers()).filter(|_| !bodiless) {
+    if let Some(encoding) = undecoded_encoding(response.headers()).filter(|_| !bodiless) {
         let _ = respond.send(json_answer(
             StatusCode::BAD_GATEWAY,
             "cred proxy cannot pass this answer on",
@@ -191,23 +195,12 @@ pub fn run(
         runtime: Handle::current(),
         timeout: up.timeout,
     };
-    let cut = pump(&mut response, &up.secrets, &feed, sent);
+    let links = up.links.as_ref().filter(|_| is_json(response.headers()));
+    let cut = pump(&mut response, &up.secrets, links, &feed, sent);
     Outcome {
         status: status.as_u16(),
         cut,
     }
-}
-
-/// The `Content-Encoding` of an answer the client decoded nothing of, if
-/// any (other than `identity`), shown escaped.
-fn unreadable_encoding(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::CONTENT_ENCODING)?;
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("identity") {
-        return None;
-    }
-    Some(crate::escape::visible(text).into_owned())
 }
 
 /// Where an answer's body goes: the channel to the client's connection.
@@ -228,6 +221,7 @@ struct Feed {
 fn pump(
     from: &mut impl Read,
     secrets: &Secrets,
+    links: Option<&Links>,
     feed: &Feed,
     sent: &AtomicU64,
 ) -> Option<&'static str> {
@@ -239,7 +233,7 @@ fn pump(
             Some("the client went away")
         }
     };
-    let mut w = secrets.writer(ChannelWriter { feed, sent });
+    let mut w = secrets.writer(Rewrite::new(ChannelWriter { feed, sent }, links));
     let mut buf = vec![0u8; CHUNK];
     loop {
         match from.read(&mut buf) {
@@ -256,10 +250,19 @@ fn pump(
             }
         }
     }
-    match w.finish() {
+    match w.finish().and_then(|(rewrite, _)| rewrite.finish()) {
         Ok(_) => None,
         Err(e) => client_failed(e),
     }
+}
+
+/// Whether an answer is JSON by its `Content-Type` (`application/json`,
+/// `application/hal+json`, `application/x-ndjson`, …).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"))
 }
 
 /// Hands each scrubbed chunk to the connection, waiting while the channel
@@ -409,6 +412,7 @@ mod tests {
             base: Url::parse("https://api.example.com/v1").unwrap(),
             timeout: Duration::from_secs(1),
             public: "http://127.0.0.1:9".into(),
+            links: None,
         }
     }
 
@@ -435,7 +439,7 @@ mod tests {
         std::thread::spawn(move || {
             let mut body = body;
             let secrets = Secrets::none();
-            let _ = done.send(pump(&mut body, &secrets, &feed, &AtomicU64::new(0)));
+            let _ = done.send(pump(&mut body, &secrets, None, &feed, &AtomicU64::new(0)));
         });
         let cut = ended
             .recv_timeout(Duration::from_secs(30))

@@ -6,7 +6,8 @@
 //! through the one request pipeline (`http::Pipeline`, the provider's
 //! auth added on the way out, nothing followed to another origin),
 //! and the answer comes back scrubbed of every form of the key
-//! (`scrub::ScrubWriter`), bodies streamed both ways with bounded memory.
+//! (`scrub::ScrubWriter`), links to the API in JSON answers pointed at the
+//! proxy ([`rewrite`]), bodies streamed both ways with bounded memory.
 //!
 //! Execution model (`docs/ARCHITECTURE.md`, "One execution model"): the
 //! pipeline stays blocking. hyper's HTTP/1 server runs on a small tokio
@@ -20,7 +21,8 @@
 //!
 //! Access ([`access`]): `--listen` takes loopback addresses only; on TCP
 //! every request must carry the random token printed at start, and the
-//! header carrying it is never forwarded; `--socket` makes a 0600 Unix
+//! header carrying it is never forwarded (connections that have not shown
+//! it hold at most [`serve::MAX_UNPROVEN`] slots); `--socket` makes a 0600 Unix
 //! socket, where the file mode keeps other users out and no token is
 //! asked. `--allow` rules are checked on the path as it will be sent.
 //!
@@ -31,6 +33,7 @@
 
 mod access;
 mod forward;
+mod rewrite;
 mod serve;
 
 use std::io::Write;
@@ -66,8 +69,9 @@ Prints CRED_PROXY_URL=http://127.0.0.1:PORT and CRED_PROXY_TOKEN=TOKEN
 first (with --socket: CRED_PROXY_URL=http+unix://PATH-ENCODED and
 CRED_PROXY_SOCKET=PATH, and no token). Every request over TCP must carry
 `Authorization: Bearer TOKEN` (or Proxy-Authorization); that header is
-never forwarded. Each request logs one line: time, method, path, status,
-bytes, milliseconds.
+never forwarded. Links to the API in JSON answers are pointed at the
+proxy (--no-rewrite keeps them). Each request, and each refusal, logs one
+line: time, method, path, status, bytes, milliseconds.
 
 Examples:
   cred proxy paligo
@@ -79,7 +83,7 @@ pub struct ProxyArgs {
     #[arg(add = crate::complete::names())]
     pub name: String,
 
-    /// Listen on this loopback address [default: 127.0.0.1, a free port]
+    /// Listen on this loopback address: 127.0.0.1:PORT, [::1]:PORT, or an address alone for a free port [default: 127.0.0.1]
     #[arg(long, value_name = "ADDR", value_parser = access::parse_listen, conflicts_with = "socket")]
     pub listen: Option<std::net::SocketAddr>,
 
@@ -94,6 +98,10 @@ pub struct ProxyArgs {
     /// Stop after this long, e.g. 90s, 15m, 2h
     #[arg(long, value_name = "DURATION", value_parser = access::parse_ttl)]
     pub ttl: Option<Duration>,
+
+    /// Leave links to the API in JSON answers as they are, instead of pointing them at the proxy
+    #[arg(long)]
+    pub no_rewrite: bool,
 
     /// Append the request log to FILE instead of standard error
     #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
@@ -158,6 +166,8 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
             base: base.clone(),
             secrets,
             timeout: TIMEOUT,
+            links: (!args.no_rewrite && !public.is_empty())
+                .then(|| rewrite::Links::new(&base, &public)),
             public,
         },
         token,

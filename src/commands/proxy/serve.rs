@@ -29,6 +29,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use super::access::{Allow, has_token};
 use super::forward::{self, Upstream, json_answer};
+use crate::http::pipeline::without_auth_query;
 use crate::http::url::hidden_climb;
 use crate::http::{Body, Request, resolve};
 
@@ -65,6 +66,8 @@ pub struct State {
 pub struct Watch {
     id: u64,
     close: Notify,
+    /// A request on it carried the token.
+    proven: AtomicBool,
 }
 
 /// The connections that have not shown the token yet, oldest first (at
@@ -86,6 +89,7 @@ impl Unproven {
         let watch = Arc::new(Watch {
             id: self.next.fetch_add(1, Ordering::Relaxed),
             close: Notify::new(),
+            proven: AtomicBool::new(false),
         });
         let mut queue = self.lock();
         while queue.len() >= MAX_UNPROVEN {
@@ -203,25 +207,30 @@ where
                 .header_read_timeout(HEAD_TIMEOUT)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), service);
-            match &watch {
+            let started = Instant::now();
+            // `None`: closed to make room for a newer connection.
+            let ended = match &watch {
                 Some(w) => {
                     let mut connection = std::pin::pin!(connection);
                     let mut closed = std::pin::pin!(w.close.notified());
-                    std::future::poll_fn(|cx| {
-                        if connection.as_mut().poll(cx).is_ready()
-                            || closed.as_mut().poll(cx).is_ready()
-                        {
-                            Poll::Ready(())
+                    let ended = std::future::poll_fn(|cx| {
+                        if let Poll::Ready(r) = connection.as_mut().poll(cx) {
+                            Poll::Ready(Some(r))
+                        } else if closed.as_mut().poll(cx).is_ready() {
+                            Poll::Ready(None)
                         } else {
                             Poll::Pending
                         }
                     })
                     .await;
                     state.unproven.forget(w.id);
+                    ended
                 }
-                None => {
-                    let _ = connection.await;
-                }
+                None => Some(connection.await),
+            };
+            let unproven = watch.is_some_and(|w| !w.proven.load(Ordering::SeqCst));
+            if let Some(why) = refused_connection(ended.as_ref(), unproven) {
+                state.log.connection(&why, started);
             }
             drop(slot);
         });
@@ -229,6 +238,35 @@ where
         // a client that sent its head at once shows its token before more
         // connections can push it out.
         tokio::task::yield_now().await;
+    }
+}
+
+/// The log's status for a connection hyper ended without a request to
+/// hand over: a head refused as too large (hyper answered 431) or
+/// unreadable (400), one not whole within [`HEAD_TIMEOUT`] on a connection
+/// that never showed the token (an idle kept-alive connection closes
+/// quietly), or one closed to make room (`ended` is `None`).
+fn refused_connection(ended: Option<&Result<(), hyper::Error>>, unproven: bool) -> Option<String> {
+    let e = match ended {
+        None => {
+            return Some(format!(
+                "closed: the oldest of {MAX_UNPROVEN} connections without the token"
+            ));
+        }
+        Some(Ok(())) => return None,
+        Some(Err(e)) => e,
+    };
+    if e.is_parse_too_large() {
+        Some("431 refused: the request head is too large".into())
+    } else if e.is_parse() {
+        Some(format!("400 refused: {e}"))
+    } else if e.is_timeout() && unproven {
+        Some(format!(
+            "closed: no whole request head within {} s",
+            HEAD_TIMEOUT.as_secs()
+        ))
+    } else {
+        None
     }
 }
 
@@ -242,6 +280,7 @@ async fn handle(
     if let (Some(w), Some(token)) = (&watch, &state.token)
         && has_token(req.headers(), token)
     {
+        w.proven.store(true, Ordering::SeqCst);
         state.unproven.forget(w.id);
     }
     let method = req.method().clone();
@@ -333,7 +372,8 @@ async fn handle(
 impl State {
     /// The upstream URL for an admitted request, or the answer refusing
     /// it: 401 without the token (TCP), 400 for a path outside the base
-    /// URL (also one that only climbs out once the API decodes it), 403
+    /// URL (also one that only climbs out once the API decodes it) or a
+    /// query carrying the credential's own key parameter, 403
     /// for one `--allow` does not list (or one carrying a method or URL
     /// override header while `--allow` is set).
     fn admit(
@@ -369,6 +409,29 @@ impl State {
                 &self.up.secrets.scrub_str(&why),
             )
         })?;
+        let mut url = url;
+        if let Some((name, _)) = self.up.auth.query()
+            && url.query_pairs().any(|(k, _)| k == name)
+        {
+            // A link the proxy passed on with the key masked comes back
+            // with the mask: dropped, the pipeline puts the key there.
+            // Any other value is the client's own key, not silently
+            // replaced.
+            if url
+                .query_pairs()
+                .any(|(k, v)| k == name && v != crate::scrub::REDACTED)
+            {
+                return Err(Box::new(json_answer(
+                    StatusCode::BAD_REQUEST,
+                    "cred proxy: the request carries its own key",
+                    &format!(
+                        "the query parameter `{}` is the one cred proxy sets from the stored key; leave it out",
+                        crate::escape::visible(name)
+                    ),
+                )));
+            }
+            without_auth_query(&mut url, &self.up.auth);
+        }
         let prefix = self.up.base.path().trim_end_matches('/');
         let under = url.path().get(prefix.len()..).unwrap_or("");
         let under = if under.is_empty() { "/" } else { under };
@@ -489,6 +552,17 @@ impl Log {
     ) {
         let line = format!(
             "{} {method} {shown} {status} {bytes} B {} ms",
+            humantime::format_rfc3339_seconds(SystemTime::now()),
+            started.elapsed().as_millis()
+        );
+        self.line(&line);
+    }
+
+    /// `TIME - - WHY 0 B MS ms`: a connection ended without a request
+    /// (a head refused or too slow, a connection closed to make room).
+    pub fn connection(&self, why: &str, started: Instant) {
+        let line = format!(
+            "{} - - {why} 0 B {} ms",
             humantime::format_rfc3339_seconds(SystemTime::now()),
             started.elapsed().as_millis()
         );

@@ -12,6 +12,7 @@ mod auth;
 mod compression;
 mod dry_run;
 mod errors;
+mod exact;
 mod forms;
 mod jq;
 mod origins;

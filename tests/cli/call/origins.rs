@@ -35,7 +35,7 @@ fn absolute_urls_under_the_base_are_accepted_others_refused() {
     for path in [
         "/../../other",
         "/%2e%2e/%2E%2E/other",
-        "docs/..",
+        "docs/../..",
         "a/%2e%2e/%2e%2e/%2e%2e/x",
         // A `..` the URL parser leaves alone, which a server that decodes
         // (or drops `;` parameters) before resolving would still climb.

@@ -225,6 +225,87 @@ fn override_headers_cannot_get_around_allow() {
     proxy.stop();
 }
 
+/// `--listen` takes a loopback address alone (a free port) and IPv6's
+/// `::1`, bare or bracketed with a port.
+#[test]
+fn listen_takes_an_address_alone_and_ipv6_loopback() {
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    add_paligo_unchecked(&env, &server);
+    let free = closed_port().to_string();
+    for (addr, prefix) in [
+        ("127.0.0.1", "http://127.0.0.1:"),
+        ("localhost", "http://127.0.0.1:"),
+        ("::1", "http://[::1]:"),
+        ("[::1]", "http://[::1]:"),
+        (&format!("[::1]:{free}"), &format!("http://[::1]:{free}")),
+    ] {
+        let proxy = Proxy::start(&env, &[paligo_env(&server)], &["paligo", "--listen", addr]);
+        let url = proxy.url();
+        assert!(
+            url.starts_with(prefix) && proxy.port() != 0,
+            "{addr}: {url}"
+        );
+        let code = status_of(&["-H", &bearer(&proxy.token()), &format!("{url}/documents")]);
+        assert_eq!(code, 200, "{addr}");
+        proxy.stop();
+    }
+}
+
+/// Every refusal gets a log line, also those hyper answers before a
+/// request exists (a head too large: 431) and a connection without the
+/// token dropped because its head did not come whole in time.
+#[test]
+fn every_refusal_is_logged_even_a_head_too_large() {
+    let server = Server::start(|_| Reply::json(200, "{}"));
+    let env = TestEnv::new();
+    let (proxy, _key) = paligo_proxy(&env, &server, &["--allow", "GET /documents*"]);
+    let (port, token) = (proxy.port(), proxy.token());
+    // 200 headers: more than hyper reads.
+    let mut head =
+        format!("GET /documents HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n");
+    for i in 0..200 {
+        head.push_str(&format!("X-Filler-{i}: {i}\r\n"));
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    assert_eq!(parse_status(&answer), 431);
+    let auth = bearer(&token);
+    let base = proxy.url();
+    assert_eq!(status_of(&[&format!("{base}/documents")]), 401);
+    assert_eq!(status_of(&["-H", &auth, &format!("{base}/folders")]), 403);
+    assert_eq!(
+        status_of(&["--path-as-is", "-H", &auth, &format!("{base}/../x")]),
+        400
+    );
+    // A connection without the token that never finishes its head.
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.write_all(b"GET /documents HTTP/1.1\r\n").unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let _ = idle.read_to_end(&mut Vec::new());
+    // The line is written once the proxy has closed the connection.
+    let waited = Instant::now();
+    while !proxy.stderr().contains(" - - closed: ") && waited.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stopped = proxy.stop();
+    let log = stopped.stderr;
+    assert!(log.contains(" - - 431 refused: "), "{log}");
+    assert!(log.contains(" GET /documents 401 "), "{log}");
+    assert!(log.contains(" GET /folders 403 "), "{log}");
+    assert!(log.contains(" 400 "), "{log}");
+    assert!(
+        log.contains(" - - closed: no whole request head within 10 s "),
+        "{log}"
+    );
+    assert_eq!(server.count(), 0);
+}
+
 #[test]
 fn listen_on_anything_but_loopback_is_refused() {
     let server = Server::start(|_| Reply::json(200, "{}"));

@@ -5,6 +5,7 @@
 mod access;
 mod failures;
 mod generic;
+mod links;
 mod load;
 mod redirects;
 mod stopping;

@@ -324,3 +324,69 @@ fn the_log_file_is_private_and_has_one_line_per_tool_call() {
     );
     assert_hidden("the log", text.as_bytes(), &forms(&key));
 }
+
+#[test]
+fn paligo_pages_follow_next_page_and_describe_links_the_docs() {
+    let env = TestEnv::new();
+    let port: std::sync::Arc<std::sync::Mutex<u16>> = Default::default();
+    let p2 = port.clone();
+    let server = Server::start(move |seen| {
+        let next = if seen.query().contains("page=2") {
+            String::new()
+        } else {
+            format!(
+                "http://127.0.0.1:{}/acme/api/v2/folders?page=2",
+                p2.lock().unwrap()
+            )
+        };
+        let id = if next.is_empty() { 2 } else { 1 };
+        Reply::json(
+            200,
+            &json!({"page": id, "next_page": next, "folders": [{"id": id}]}).to_string(),
+        )
+    });
+    *port.lock().unwrap() = server.port;
+    let key = add_paligo_unchecked(&env, &server);
+    let s = drive(
+        &env,
+        &[paligo_env(&server)],
+        &["paligo", "--read-only"],
+        vec![
+            call(
+                json!({"credential": "paligo", "path": "folders", "query": {"per_page": 1}, "paginate": true}),
+            ),
+            tool("describe", json!({"credential": "paligo"})),
+            call(
+                json!({"credential": "paligo", "method": "POST", "path": "/productions", "paginate": true}),
+            ),
+        ],
+    );
+    assert!(!s.is_error(0), "{}", s.text(0));
+    let a = s.answer(0);
+    assert_eq!(a["body"], r#"[{"id":1},{"id":2}]"#, "{a}");
+    assert_eq!(
+        (a["pages"].clone(), a["truncated"].clone()),
+        (json!(2), json!(false))
+    );
+    let urls: Vec<String> = server.requests().iter().map(|r| r.url.clone()).collect();
+    assert_eq!(
+        urls,
+        [
+            "/acme/api/v2/folders?per_page=1",
+            "/acme/api/v2/folders?page=2&per_page=1"
+        ]
+    );
+    for r in server.requests() {
+        assert_eq!(r.header("authorization"), Some(basic(EMAIL, &key).as_str()));
+    }
+    assert_eq!(
+        s.answer(1)["docs"],
+        "https://paligo.net/docs/apidocs/en/index-en.html"
+    );
+    assert!(
+        s.is_error(2) && s.text(2).contains("--read-only"),
+        "{}",
+        s.text(2)
+    );
+    assert_hidden("the session", s.all.as_bytes(), &paligo_forms(&key));
+}

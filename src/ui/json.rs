@@ -63,9 +63,11 @@ pub struct Pretty<W: Write> {
     /// An opened bracket whose newline waits for its first item (so an
     /// empty `[]` or `{}` stays on one line).
     open_pending: bool,
-    /// A 0xC2 byte inside a string, waiting to see whether a C1 control
-    /// character follows.
-    c2_pending: bool,
+    /// The start of a multi-byte character inside a string, waiting for
+    /// its last bytes: a C1 control or a format character (a bidi control,
+    /// a zero-width space) is escaped, any other comes out as it was.
+    held: [u8; 4],
+    held_len: usize,
     /// Bytes seen (for the error's position).
     offset: u64,
     out: Vec<u8>,
@@ -80,7 +82,8 @@ impl<W: Write> Pretty<W> {
             expect: Expect::Value,
             token: Token::None,
             open_pending: false,
-            c2_pending: false,
+            held: [0; 4],
+            held_len: 0,
             offset: 0,
             out: Vec::with_capacity(8 * 1024),
         }
@@ -254,14 +257,40 @@ impl<W: Write> Pretty<W> {
     }
 
     fn string_byte(&mut self, b: u8, key: bool, escaped: bool) {
-        if self.c2_pending {
-            self.c2_pending = false;
-            if (0x80..=0x9f).contains(&b) {
-                self.out
-                    .extend_from_slice(format!("\\u{:04x}", b).as_bytes());
+        if self.held_len > 0 {
+            if b & 0xc0 == 0x80 {
+                self.held[self.held_len] = b;
+                self.held_len += 1;
+                let want = match self.held[0] {
+                    0xc0..=0xdf => 2,
+                    0xe0..=0xef => 3,
+                    _ => 4,
+                };
+                if self.held_len == want {
+                    let bytes = &self.held[..want];
+                    match std::str::from_utf8(bytes)
+                        .ok()
+                        .and_then(|t| t.chars().next())
+                    {
+                        Some(c)
+                            if ('\u{80}'..='\u{9f}').contains(&c)
+                                || crate::escape::is_format(c) =>
+                        {
+                            let mut units = [0u16; 2];
+                            for u in c.encode_utf16(&mut units) {
+                                self.out
+                                    .extend_from_slice(format!("\\u{:04x}", u).as_bytes());
+                            }
+                        }
+                        _ => self.out.extend_from_slice(bytes),
+                    }
+                    self.held_len = 0;
+                }
                 return;
             }
-            self.out.push(0xc2);
+            // Not a whole character: its bytes as they came.
+            self.out.extend_from_slice(&self.held[..self.held_len]);
+            self.held_len = 0;
         }
         if escaped {
             self.out.push(b);
@@ -290,7 +319,10 @@ impl<W: Write> Pretty<W> {
                 self.out
                     .extend_from_slice(format!("\\u{:04x}", b).as_bytes());
             }
-            0xc2 => self.c2_pending = true,
+            0xc2..=0xf4 => {
+                self.held[0] = b;
+                self.held_len = 1;
+            }
             _ => self.out.push(b),
         }
     }
@@ -357,6 +389,11 @@ mod tests {
         assert_eq!(
             pretty("[\"a\u{1b}[2Jb\u{85}c\u{e9}\"]"),
             "[\n  \"a\\u001b[2Jb\\u0085c\u{e9}\"\n]\n"
+        );
+        // Bidi controls and zero-width characters too; other text stays.
+        assert_eq!(
+            pretty("[\"invoice \u{202e}gnp.exe\u{200b} \u{1f600}\u{e0001} שלום\"]"),
+            "[\n  \"invoice \\u202egnp.exe\\u200b \u{1f600}\\udb40\\udc01 שלום\"\n]\n"
         );
     }
 

@@ -549,3 +549,44 @@ fn a_rejected_key_from_the_environment_is_not_asked_again() {
     assert_eq!(server.count(), 1);
     assert_eq!(keychain_lookup(&env, "paymo"), None);
 }
+
+#[test]
+fn answers_with_bidi_or_zero_width_characters_are_asked_again() {
+    let env = TestEnv::new();
+    let key = secret("fmt");
+    let mut w = Wizard::start(
+        &env,
+        &[
+            "add",
+            "generic",
+            "--name",
+            "api",
+            "--base-url",
+            "https://api.example.com",
+            "--placement",
+            "header",
+            "--key-name",
+            "X-Api-Key",
+            "--template",
+            "${apiKey}",
+            "--check-path",
+            "/me",
+            "--no-verify",
+        ],
+        &[],
+    );
+    w.answer("What the API calls the key", "API\u{200b}Key");
+    w.expect("\\u{200b}, an invisible format character");
+    w.answer("What the API calls the key", "API Key");
+    w.answer_hidden("API Key", &key);
+    w.answer("Description (optional)", "invoice \u{202e}gnp.exe");
+    w.expect("\\u{202e}, a bidi control");
+    w.answer("Description (optional)", "invoice");
+    w.expect("Stored `api`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    let c = config(&env);
+    let g = c["credentials"]["api"].as_table().unwrap();
+    assert_eq!(g["label"].as_str(), Some("API Key"));
+    assert_eq!(g["description"].as_str(), Some("invoice"));
+}

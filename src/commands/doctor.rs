@@ -17,7 +17,7 @@ use serde_json::json;
 use super::Ctx;
 use crate::config::Config;
 use crate::error::{Error, Exit, Result};
-use crate::secrets::{StoreKind, StoredEntry};
+use crate::secrets::{StoreKind, StoredEntry, env};
 
 mod repair;
 
@@ -87,6 +87,14 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
         reports.push(examine(ctx, kind, mount, known)?);
     }
 
+    // Credentials whose secret comes from CRED_SECRET_<NAME> (CI): no
+    // store is asked for them.
+    let from_env: Vec<(String, String)> = known
+        .credentials
+        .keys()
+        .filter_map(|n| env::var_name_if_set(n).map(|v| (n.clone(), v)))
+        .collect();
+
     let unresolved = if args.fix {
         repair::fix(ctx, &mut reports, known, args.yes)?
     } else {
@@ -126,10 +134,22 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                 "credentials": known.credentials.len(),
             },
             "stores": stores,
+            "environment": from_env.iter().map(|(n, v)| json!({"name": n, "variable": v})).collect::<Vec<_>>(),
         });
         ctx.ui.out_json(&doc)?;
     } else {
         let mut lines = vec![format!("config      {}: {config_text}", path.display())];
+        if !from_env.is_empty() {
+            let served: Vec<String> = from_env
+                .iter()
+                .map(|(n, v)| format!("`{n}` from {v}"))
+                .collect();
+            lines.push(format!(
+                "environment {} (no store is asked for {})",
+                served.join(", "),
+                if from_env.len() == 1 { "it" } else { "them" }
+            ));
+        }
         for r in &reports {
             let name = match &r.mount {
                 Some(m) => format!("{} ({m})", r.kind.id()),
@@ -137,6 +157,12 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
             };
             match &r.status {
                 Ok(()) => lines.push(format!("{name:<11} ok")),
+                Err(e) if !r.needed(known) && !known.credentials.is_empty() => {
+                    lines.push(format!(
+                        "{name:<11} unavailable, and no credential here needs it: {}",
+                        e.message
+                    ));
+                }
                 Err(e) => {
                     lines.push(format!("{name:<11} unavailable: {}", e.message));
                     for c in e.cause_lines() {
@@ -187,10 +213,7 @@ fn problems<'r>(
     let any_credential = !known.credentials.is_empty();
     let mut errors = Vec::new();
     for r in reports {
-        let in_use = known
-            .credentials
-            .values()
-            .any(|c| c.store_kind() == r.kind && c.vault_mount == r.mount);
+        let in_use = r.needed(known);
         let problem = match &r.status {
             Err(_) if !in_use && any_credential => None,
             Err(e) => Some(Problem::Store(e)),
@@ -237,6 +260,18 @@ fn problems<'r>(
         }
     }
     (errors, worst)
+}
+
+impl StoreReport {
+    /// Whether a credential needs this store: one that keeps its secret
+    /// there and does not take it from CRED_SECRET_<NAME>.
+    fn needed(&self, known: &Config) -> bool {
+        known.credentials.iter().any(|(n, c)| {
+            c.store_kind() == self.kind
+                && c.vault_mount == self.mount
+                && env::var_name_if_set(n).is_none()
+        })
+    }
 }
 
 /// A problem doctor reports: a store's own error, or one it found.
@@ -356,7 +391,7 @@ fn examine(
         }
     }
     for (name, c) in &config.credentials {
-        if here(c) && !mine.contains_key(name) {
+        if here(c) && !mine.contains_key(name) && env::var_name_if_set(name).is_none() {
             report.missing.push(name.clone());
         }
     }

@@ -371,7 +371,8 @@ impl<'a> Resolver<'a> {
             return Ok(Some(secret));
         }
         // One store call for the secret and where it was stored for.
-        let Some(stored) = self.store_of(credential)?.get(name)? else {
+        let store = self.store_of(credential)?;
+        let Some(stored) = store.get(name).map_err(|e| unusable(name, &store, e))? else {
             return Ok(None);
         };
         if let Some(bound) = &stored.binding {
@@ -399,13 +400,38 @@ impl<'a> Resolver<'a> {
         if let Some(secret) = env::lookup(name)? {
             return Ok(Some(secret));
         }
-        Ok(self.store_of(credential)?.get(name)?.map(|s| s.secret))
+        let store = self.store_of(credential)?;
+        Ok(store
+            .get(name)
+            .map_err(|e| unusable(name, &store, e))?
+            .map(|s| s.secret))
     }
 
     pub fn reveal(&self, name: &str, credential: &Credential) -> Result<SecretString> {
         self.reveal_optional(name, credential)?
             .ok_or_else(|| missing(name, credential))
     }
+}
+
+/// The store of `name` cannot be used now: the store's own words, then
+/// the ways around it for this credential, by name: its
+/// `CRED_SECRET_<NAME>` (CI, scripts, headless boxes) and, for a store
+/// other than the file store, `--store file`.
+pub fn unusable(name: &str, store: &Guarded<'_>, e: StoreError) -> Error {
+    if !e.failure.is_unavailable() {
+        return Error::from(e);
+    }
+    let var = env::var_name(name);
+    let mut err = Error::from(e).hint(format!(
+        "in CI or a script, set {var} to the key: cred then uses it and opens no store (see the README, \"No desktop keychain\")"
+    ));
+    if store.kind() != StoreKind::File {
+        err = err.hint(format!(
+            "or keep the secret in an encrypted file instead: `cred move {name} --store file` where {} answers, or add it again with `--store file`",
+            store.name()
+        ));
+    }
+    err
 }
 
 fn missing(name: &str, credential: &Credential) -> Error {

@@ -8,6 +8,7 @@ mod common;
 
 mod add;
 mod call;
+mod ci_mode;
 mod completion;
 mod exec;
 pub mod file_store;

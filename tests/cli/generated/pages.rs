@@ -55,6 +55,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The directory holding config.toml (same as \\-\\-config\\-dir).",
     ),
     (
+        "CRED_SECRET_<NAME>",
+        "The secret of credential NAME (upper\\-cased, \\- and . written as _: CRED_SECRET_ACME_DOCS for acme\\-docs). call, verify, exec and secret use it instead of the credential's store and open no store at all: for CI jobs and scripts. A key the API rejects is fixed by updating the variable (the CI secret), not with cred rotate.",
+    ),
+    (
         "CRED_API_KEY",
         "The API key for add and rotate, instead of the hidden prompt. Never pass a key as a flag value.",
     ),

@@ -39,10 +39,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Add(commands::add::AddArgs),
+    #[command(visible_alias = "ls")]
     List(commands::list::ListArgs),
     Show(commands::show::ShowArgs),
     Secret(commands::secret::SecretArgs),
     Rotate(commands::rotate::RotateArgs),
+    #[command(visible_alias = "rm")]
     Remove(commands::remove::RemoveArgs),
     Verify(commands::verify::VerifyArgs),
     Call(commands::call::CallArgs),

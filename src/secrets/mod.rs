@@ -455,11 +455,59 @@ fn moved(name: &str, stored: &Binding, now: &Binding) -> Error {
             stored.origin, now.origin
         )
     };
-    Error::user(format!(
+    let err = Error::user(format!(
         "refusing to send the secret of `{name}` where it was not stored for: {changed}"
-    ))
-    .cause("config.toml (or CRED_PALIGO_URL / CRED_PAYMO_URL) now points the credential elsewhere")
+    ));
+    // The same provider at its default address now, stored elsewhere: the
+    // variable that moved it (a mirror, a test server) is not set in this
+    // shell.
+    if let Some(var) = url_var(&now.provider).filter(|var| {
+        stored.provider == now.provider
+            && std::env::var(var).map_or(true, |v| v.trim().is_empty())
+            && !same_domain(&stored.origin, &now.origin)
+    }) {
+        return err
+            .cause(format!(
+                "{var} is not set now, so cred uses the default address; the secret was stored while {var} pointed it to {}",
+                stored.origin
+            ))
+            .hint(format!(
+                "set {var} again as it was when you stored the key (export {var}=…), then try again"
+            ))
+            .hint(format!(
+                "or, to use the default address from now on, enter the key again: cred rotate {name}"
+            ));
+    }
+    err.cause(
+        "config.toml (or CRED_PALIGO_URL / CRED_PAYMO_URL) now points the credential elsewhere",
+    )
     .hint(format!(
         "if the change is yours, confirm it by entering the key again: cred rotate {name}"
     ))
+}
+
+/// Whether `stored` is on the default address's domain (another Paligo
+/// instance: config.toml changed, not the variable).
+fn same_domain(stored: &str, default: &str) -> bool {
+    let host = |o: &str| {
+        url::Url::parse(o)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    };
+    match (host(stored), host(default)) {
+        (Some(s), Some(d)) => {
+            let domain = d.split_once('.').map_or(d.as_str(), |(_, rest)| rest);
+            s == d || s.ends_with(&format!(".{domain}"))
+        }
+        _ => false,
+    }
+}
+
+/// The variable that overrides a provider's address, by provider id.
+fn url_var(provider: &str) -> Option<&'static str> {
+    match provider {
+        "paligo" => Some(crate::providers::paligo::URL_ENV),
+        "paymo" => Some(crate::providers::paymo::URL_ENV),
+        _ => None,
+    }
 }

@@ -10,6 +10,7 @@ mod add;
 mod call;
 mod ci_mode;
 mod completion;
+mod docs;
 mod everyday;
 mod exec;
 pub mod file_store;

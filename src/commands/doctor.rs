@@ -197,27 +197,27 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     }
     config?;
     for p in &problems {
-        ctx.ui.error(p.error());
+        ctx.ui.error(p);
     }
     Ok(worst)
 }
 
 /// The problems doctor found, each as the error it prints, and the worst
 /// exit among them. A store nothing uses is reported, not failed on.
-fn problems<'r>(
-    reports: &'r [StoreReport],
+fn problems(
+    reports: &[StoreReport],
     known: &Config,
     config_ok: bool,
     unresolved: &[String],
-) -> (Vec<Problem<'r>>, Exit) {
+) -> (Vec<Error>, Exit) {
     let any_credential = !known.credentials.is_empty();
     let mut errors = Vec::new();
     for r in reports {
         let in_use = r.needed(known);
         let problem = match &r.status {
             Err(_) if !in_use && any_credential => None,
-            Err(e) => Some(Problem::Store(e)),
-            Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => Some(Problem::Found(
+            Err(e) => Some(with_env_hint(e, r, known)),
+            Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => Some(
                 Error::user(format!(
                     "{} holds entries under cred's name that need a repair: {} orphaned, {} duplicated",
                     r.kind.describe(),
@@ -225,8 +225,8 @@ fn problems<'r>(
                     r.duplicates.len()
                 ))
                 .hint("run `cred doctor --fix` to remove them (it keeps the copy the API accepts)"),
-            )),
-            Ok(()) if !r.missing.is_empty() => Some(Problem::Found(
+            ),
+            Ok(()) if !r.missing.is_empty() => Some(
                 Error::user(format!(
                     "{} credential(s) have no secret in {}: {}",
                     r.missing.len(),
@@ -234,20 +234,20 @@ fn problems<'r>(
                     r.missing.join(", ")
                 ))
                 .hint("store one with `cred rotate NAME`"),
-            )),
+            ),
             Ok(()) => None,
         };
         errors.extend(problem);
     }
     if !unresolved.is_empty() {
-        errors.push(Problem::Found(
+        errors.push(
             Error::user(format!(
                 "{} duplicate(s) left as they are: {}",
                 unresolved.len(),
                 unresolved.join("; ")
             ))
             .hint("run `cred doctor --fix` on a terminal to pick the copy to keep, or store the right key with `cred rotate NAME` after removing the wrong copy"),
-        ));
+        );
     }
     let mut worst = if config_ok {
         Exit::Success
@@ -255,11 +255,38 @@ fn problems<'r>(
         Exit::Failure
     };
     for p in &errors {
-        if p.error().exit().severity() > worst.severity() {
-            worst = p.error().exit();
+        if p.exit().severity() > worst.severity() {
+            worst = p.exit();
         }
     }
     (errors, worst)
+}
+
+/// A store the credentials here need cannot be used: its own words, and
+/// the variables that would serve those credentials without it (CI).
+fn with_env_hint(e: &Error, r: &StoreReport, known: &Config) -> Error {
+    let mut err = Error::new(e.exit(), e.message.clone());
+    err.causes = e.cause_lines();
+    err.hints = e.hints.clone();
+    let vars: Vec<String> = known
+        .credentials
+        .iter()
+        .filter(|(n, c)| {
+            c.store_kind() == r.kind
+                && c.vault_mount == r.mount
+                && env::var_name_if_set(n).is_none()
+        })
+        .map(|(n, _)| env::var_name(n))
+        .collect();
+    if !vars.is_empty() {
+        err.hints.push(format!(
+            "in CI or a script, set {} to the key{}: cred then opens no store for {}",
+            vars.join(", "),
+            if vars.len() == 1 { "" } else { "s" },
+            if vars.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    err
 }
 
 impl StoreReport {
@@ -271,21 +298,6 @@ impl StoreReport {
                 && c.vault_mount == self.mount
                 && env::var_name_if_set(n).is_none()
         })
-    }
-}
-
-/// A problem doctor reports: a store's own error, or one it found.
-enum Problem<'r> {
-    Store(&'r Error),
-    Found(Error),
-}
-
-impl Problem<'_> {
-    fn error(&self) -> &Error {
-        match self {
-            Problem::Store(e) => e,
-            Problem::Found(e) => e,
-        }
     }
 }
 

@@ -221,6 +221,7 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
         return ctx.ui.out_json(&items);
     }
     let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
+    let id_w = rows.iter().map(|r| r.id().len()).max().unwrap_or(0).max(12);
     let mut lines = Vec::new();
     for r in rows {
         let (mark, color) = if r.store.is_none() && r.outcome.is_valid() {
@@ -229,7 +230,7 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
             ("FAIL", "31")
         };
         lines.push(format!(
-            "{} {:<name_w$}  {:<7}  {:<12}  {:>6.2}s  {}",
+            "{} {:<name_w$}  {:<7}  {:<id_w$}  {:>6.2}s  {}",
             ctx.ui.paint_out(color, mark),
             r.name,
             r.provider,

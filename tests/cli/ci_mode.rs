@@ -162,8 +162,15 @@ fn doctor_in_ci_names_the_environment_and_needs_no_keychain() {
     let report = json(run_env(&env, &["doctor", "--json"], &vars).ok());
     assert_eq!(report["environment"][0]["name"], "api");
     assert_eq!(report["environment"][0]["variable"], "CRED_SECRET_API");
-    // Without the variable the keychain is needed, and missing: exit 7.
-    run_env(&env, &["doctor"], &ci(&[])).code(7);
+    // Without the variable the keychain is needed, and missing: exit 7,
+    // naming the variable that would do without it.
+    let run = run_env(&env, &["doctor"], &ci(&[]));
+    run.code(7);
+    assert!(
+        run.stderr
+            .contains("hint: in CI or a script, set CRED_SECRET_API to the key"),
+        "{run}"
+    );
 }
 
 #[test]

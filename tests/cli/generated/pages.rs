@@ -99,8 +99,12 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "How long cred unlock keeps the file store's key in the kernel keyring; default 15m.",
     ),
     (
-        "VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_CAPATH, VAULT_NAMESPACE, VAULT_SKIP_VERIFY",
-        "The Vault (or OpenBao) server, token, CA certificate or directory, namespace and TLS check of the vault store, as Vault's own CLI reads them. BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_CAPATH, BAO_NAMESPACE and BAO_SKIP_VERIFY are read first.",
+        "VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_CAPATH, VAULT_NAMESPACE",
+        "The Vault (or OpenBao) server, token, CA certificate or directory and namespace of the vault store, as Vault's own CLI reads them. BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_CAPATH and BAO_NAMESPACE are read first.",
+    ),
+    (
+        "VAULT_SKIP_VERIFY, BAO_SKIP_VERIFY",
+        "Refused with a message when set to a true value: cred always verifies Vault's certificate (give its CA with VAULT_CACERT).",
     ),
     (
         "HTTPS_PROXY, ALL_PROXY, NO_PROXY",

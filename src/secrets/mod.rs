@@ -415,8 +415,8 @@ impl<'a> Resolver<'a> {
 
 /// The store of `name` cannot be used now: the store's own words, then
 /// the ways around it for this credential, by name: its
-/// `CRED_SECRET_<NAME>` (CI, scripts, headless boxes) and, for a store
-/// other than the file store, `--store file`.
+/// `CRED_SECRET_<NAME>` (CI, scripts, headless boxes) and, for the
+/// keychain (neither the file store nor a team's Vault), `--store file`.
 pub fn unusable(name: &str, store: &Guarded<'_>, e: StoreError) -> Error {
     if !e.failure.is_unavailable() {
         return Error::from(e);
@@ -425,7 +425,8 @@ pub fn unusable(name: &str, store: &Guarded<'_>, e: StoreError) -> Error {
     let mut err = Error::from(e).hint(format!(
         "in CI or a script, set {var} to the key: cred then uses it and opens no store (see the README, \"No desktop keychain\")"
     ));
-    if store.kind() != StoreKind::File {
+    // A team's shared store is where the secret belongs: no local copy.
+    if store.kind() != StoreKind::File && !store.kind().is_shared() {
         err = err.hint(format!(
             "or keep the secret in an encrypted file instead: `cred move {name} --store file` where {} answers, or add it again with `--store file`",
             store.name()

@@ -189,3 +189,37 @@ fn help_and_the_man_page_name_the_variable() {
         "man/cred.1 ENVIRONMENT"
     );
 }
+
+#[test]
+fn a_stopped_vault_names_the_variable_but_offers_no_local_copy() {
+    let mut bao = Bao::start();
+    let server = ok_server();
+    let env = TestEnv::new();
+    let mut vars = bao.env(&bao.root);
+    vars.push(paligo_env(&server));
+    env.add(
+        &[
+            "paligo",
+            "--instance",
+            "acme",
+            "--username",
+            EMAIL,
+            "--store",
+            "vault",
+            "--no-verify",
+        ],
+        &secret("team"),
+        &vars,
+    )
+    .ok();
+    bao.stop();
+    let run = run_env(&env, &["call", "paligo", "/documents"], &vars);
+    run.code(7);
+    assert!(
+        run.stderr
+            .contains("hint: in CI or a script, set CRED_SECRET_PALIGO to the key"),
+        "{run}"
+    );
+    // A team's secret belongs in the team's store.
+    assert!(!run.stderr.contains("--store file"), "{run}");
+}

@@ -12,7 +12,7 @@ use super::Ctx;
 use crate::check::{self, Outcome};
 use crate::config::Credential;
 use crate::error::{Error, Exit, Result};
-use crate::secrets::env;
+use crate::secrets::{self, StoreKind, env};
 
 /// How many checks run at once.
 const CONCURRENCY: usize = 8;
@@ -88,8 +88,27 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     let secrets = ctx.secrets();
     let mut jobs = Vec::new();
     let mut rows = Vec::new();
+    // A local store that could not be used is not asked again for the next
+    // credential (a keychain that never answers costs its deadline once).
+    let mut failed: Vec<(StoreKind, String, Error)> = Vec::new();
     for name in &names {
         let credential: &Credential = &config.credentials[name];
+        let kind = credential.store_kind();
+        let known_failure = failed
+            .iter()
+            .find(|(k, _, _)| *k == kind)
+            .filter(|_| env::var_name_if_set(name).is_none());
+        if let Some((_, first, e)) = known_failure {
+            let again = same_failure(e, first, name, kind);
+            rows.push(Row {
+                name: name.clone(),
+                provider: credential.provider.provider().kind().id(),
+                outcome: Outcome::Error(again.message.clone()),
+                elapsed: Duration::ZERO,
+                store: Some(again),
+            });
+            continue;
+        }
         let found = match secrets.get_optional(name, credential) {
             Ok(found) => found,
             // The config now sends it elsewhere: this one fails, the
@@ -107,6 +126,9 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
             // Its store cannot be used now: this one fails (exit 7), the
             // others are still checked.
             Err(e) if e.exit() == Exit::Store => {
+                if !kind.is_shared() && env::var_name_if_set(name).is_none() {
+                    failed.push((kind, name.clone(), same_failure(&e, name, name, kind)));
+                }
                 rows.push(Row {
                     name: name.clone(),
                     provider: credential.provider.provider().kind().id(),
@@ -240,6 +262,23 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
         ));
     }
     ctx.ui.out(&lines.join("\n"))
+}
+
+/// The failure of a store already found unusable for credential `first`,
+/// said for `name`: the same message and causes, the hints that name a
+/// credential made for `name`.
+fn same_failure(e: &Error, first: &str, name: &str, kind: StoreKind) -> Error {
+    let theirs = secrets::ways_around(first, kind, kind.describe());
+    let mut again = Error::new(e.exit(), e.message.clone());
+    again.causes = e.cause_lines();
+    again.hints = e
+        .hints
+        .iter()
+        .filter(|h| !theirs.contains(h))
+        .cloned()
+        .chain(secrets::ways_around(name, kind, kind.describe()))
+        .collect();
+    again
 }
 
 /// A key from `CRED_SECRET_<NAME>` that the API refused is fixed where it

@@ -414,25 +414,31 @@ impl<'a> Resolver<'a> {
 }
 
 /// The store of `name` cannot be used now: the store's own words, then
-/// the ways around it for this credential, by name: its
-/// `CRED_SECRET_<NAME>` (CI, scripts, headless boxes) and, for the
-/// keychain (neither the file store nor a team's Vault), `--store file`.
+/// [`ways_around`] it for this credential.
 pub fn unusable(name: &str, store: &Guarded<'_>, e: StoreError) -> Error {
     if !e.failure.is_unavailable() {
         return Error::from(e);
     }
+    ways_around(name, store.kind(), &store.name())
+        .into_iter()
+        .fold(Error::from(e), |err, hint| err.hint(hint))
+}
+
+/// The ways around an unusable store for credential `name`, by name: its
+/// `CRED_SECRET_<NAME>` (CI, scripts, headless boxes) and, for the
+/// keychain (neither the file store nor a team's Vault), `--store file`.
+pub fn ways_around(name: &str, kind: StoreKind, store_name: &str) -> Vec<String> {
     let var = env::var_name(name);
-    let mut err = Error::from(e).hint(format!(
+    let mut hints = vec![format!(
         "in CI or a script, set {var} to the key: cred then uses it and opens no store (see the README, \"No desktop keychain\")"
-    ));
+    )];
     // A team's shared store is where the secret belongs: no local copy.
-    if store.kind() != StoreKind::File && !store.kind().is_shared() {
-        err = err.hint(format!(
-            "or keep the secret in an encrypted file instead: `cred move {name} --store file` where {} answers, or add it again with `--store file`",
-            store.name()
+    if kind != StoreKind::File && !kind.is_shared() {
+        hints.push(format!(
+            "or keep the secret in an encrypted file instead: `cred move {name} --store file` where {store_name} answers, or add it again with `--store file`"
         ));
     }
-    err
+    hints
 }
 
 fn missing(name: &str, credential: &Credential) -> Error {

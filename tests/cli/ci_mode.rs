@@ -110,6 +110,30 @@ fn verify_reports_every_credential_when_one_store_cannot_be_used() {
     // Nothing was checked for `later`: nothing recorded for it.
     assert!(last_check(&env, "later").is_none());
     assert_eq!(last_check(&env, "api").unwrap().0, "valid");
+
+    // A second credential in the same unusable keychain: its own line and
+    // its own variable, the store's failure said once.
+    add_generic(
+        &env,
+        "zeta",
+        &format!("{}/v1", server.url()),
+        &secret("zeta"),
+        &["--no-verify", "--check-path", "/me"],
+    )
+    .ok();
+    let run = run_env(&env, &["verify"], &vars);
+    run.code(7);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{run}");
+    assert!(lines[2].starts_with("FAIL zeta"), "{run}");
+    assert_error_line(&run, "`later`: cannot reach the OS keychain");
+    for var in ["CRED_SECRET_LATER", "CRED_SECRET_ZETA"] {
+        assert!(
+            run.stderr
+                .contains(&format!("hint: in CI or a script, set {var} to the key")),
+            "{var}\n{run}"
+        );
+    }
 }
 
 #[test]

@@ -9,6 +9,9 @@
 //! (cred's own); copies holding different secrets are each checked against
 //! the live API, the one it accepts is kept, and when it accepts both or
 //! neither nothing is removed (a person at a terminal may pick one).
+//! Credentials whose secret comes from `CRED_SECRET_<NAME>` (CI) are listed
+//! as served by the environment; a store only they would use is not needed,
+//! so its failure is reported, not failed on.
 
 use std::collections::BTreeMap;
 

@@ -1,6 +1,9 @@
 //! `cred verify [NAME…]`: re-checks stored credentials against the live APIs,
 //! several at once, records when and with what result, and exits with the
-//! code of the worst failure.
+//! code of the worst failure. Every credential gets its line: a store that
+//! cannot be used fails only the credentials kept in it (exit 7, its error
+//! said once after the table with each one's `CRED_SECRET_<NAME>`), and a
+//! rejected key from `CRED_SECRET_<NAME>` says to update that variable.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};

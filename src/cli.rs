@@ -9,6 +9,11 @@ use clap::{Parser, Subcommand};
 use crate::commands;
 
 const AFTER_HELP: &str = "\
+CI and scripts: CRED_SECRET_<NAME> holds the secret of credential NAME (upper-cased,
+`-` and `.` as `_`: CRED_SECRET_ACME_DOCS for acme-docs); call, verify, exec and secret
+then use it and open no store. Without a keychain, `--store file` keeps secrets in an
+encrypted file. Every variable cred reads is in `man cred`, ENVIRONMENT.
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 HTTP error status, 4 credential rejected,
 5 network, 6 rate limited, 7 secret store unavailable or locked, 130 cancelled.
 See `cred help COMMAND` or `man cred` for details.";
@@ -34,10 +39,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Add(commands::add::AddArgs),
+    #[command(visible_alias = "ls")]
     List(commands::list::ListArgs),
     Show(commands::show::ShowArgs),
     Secret(commands::secret::SecretArgs),
     Rotate(commands::rotate::RotateArgs),
+    #[command(visible_alias = "rm")]
     Remove(commands::remove::RemoveArgs),
     Verify(commands::verify::VerifyArgs),
     Call(commands::call::CallArgs),

@@ -9,6 +9,9 @@
 //! (cred's own); copies holding different secrets are each checked against
 //! the live API, the one it accepts is kept, and when it accepts both or
 //! neither nothing is removed (a person at a terminal may pick one).
+//! Credentials whose secret comes from `CRED_SECRET_<NAME>` (CI) are listed
+//! as served by the environment; a store only they would use is not needed,
+//! so its failure is reported, not failed on.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +20,7 @@ use serde_json::json;
 use super::Ctx;
 use crate::config::Config;
 use crate::error::{Error, Exit, Result};
-use crate::secrets::{StoreKind, StoredEntry};
+use crate::secrets::{StoreKind, StoredEntry, env};
 
 mod repair;
 
@@ -87,6 +90,14 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
         reports.push(examine(ctx, kind, mount, known)?);
     }
 
+    // Credentials whose secret comes from CRED_SECRET_<NAME> (CI): no
+    // store is asked for them.
+    let from_env: Vec<(String, String)> = known
+        .credentials
+        .keys()
+        .filter_map(|n| env::var_name_if_set(n).map(|v| (n.clone(), v)))
+        .collect();
+
     let unresolved = if args.fix {
         repair::fix(ctx, &mut reports, known, args.yes)?
     } else {
@@ -126,10 +137,22 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
                 "credentials": known.credentials.len(),
             },
             "stores": stores,
+            "environment": from_env.iter().map(|(n, v)| json!({"name": n, "variable": v})).collect::<Vec<_>>(),
         });
         ctx.ui.out_json(&doc)?;
     } else {
         let mut lines = vec![format!("config      {}: {config_text}", path.display())];
+        if !from_env.is_empty() {
+            let served: Vec<String> = from_env
+                .iter()
+                .map(|(n, v)| format!("`{n}` from {v}"))
+                .collect();
+            lines.push(format!(
+                "environment {} (no store is asked for {})",
+                served.join(", "),
+                if from_env.len() == 1 { "it" } else { "them" }
+            ));
+        }
         for r in &reports {
             let name = match &r.mount {
                 Some(m) => format!("{} ({m})", r.kind.id()),
@@ -137,6 +160,12 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
             };
             match &r.status {
                 Ok(()) => lines.push(format!("{name:<11} ok")),
+                Err(e) if !r.needed(known) && !known.credentials.is_empty() => {
+                    lines.push(format!(
+                        "{name:<11} unavailable, and no credential here needs it: {}",
+                        e.message
+                    ));
+                }
                 Err(e) => {
                     lines.push(format!("{name:<11} unavailable: {}", e.message));
                     for c in e.cause_lines() {
@@ -171,30 +200,27 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
     }
     config?;
     for p in &problems {
-        ctx.ui.error(p.error());
+        ctx.ui.error(p);
     }
     Ok(worst)
 }
 
 /// The problems doctor found, each as the error it prints, and the worst
 /// exit among them. A store nothing uses is reported, not failed on.
-fn problems<'r>(
-    reports: &'r [StoreReport],
+fn problems(
+    reports: &[StoreReport],
     known: &Config,
     config_ok: bool,
     unresolved: &[String],
-) -> (Vec<Problem<'r>>, Exit) {
+) -> (Vec<Error>, Exit) {
     let any_credential = !known.credentials.is_empty();
     let mut errors = Vec::new();
     for r in reports {
-        let in_use = known
-            .credentials
-            .values()
-            .any(|c| c.store_kind() == r.kind && c.vault_mount == r.mount);
+        let in_use = r.needed(known);
         let problem = match &r.status {
             Err(_) if !in_use && any_credential => None,
-            Err(e) => Some(Problem::Store(e)),
-            Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => Some(Problem::Found(
+            Err(e) => Some(with_env_hint(e, r, known)),
+            Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => Some(
                 Error::user(format!(
                     "{} holds entries under cred's name that need a repair: {} orphaned, {} duplicated",
                     r.kind.describe(),
@@ -202,8 +228,8 @@ fn problems<'r>(
                     r.duplicates.len()
                 ))
                 .hint("run `cred doctor --fix` to remove them (it keeps the copy the API accepts)"),
-            )),
-            Ok(()) if !r.missing.is_empty() => Some(Problem::Found(
+            ),
+            Ok(()) if !r.missing.is_empty() => Some(
                 Error::user(format!(
                     "{} credential(s) have no secret in {}: {}",
                     r.missing.len(),
@@ -211,20 +237,20 @@ fn problems<'r>(
                     r.missing.join(", ")
                 ))
                 .hint("store one with `cred rotate NAME`"),
-            )),
+            ),
             Ok(()) => None,
         };
         errors.extend(problem);
     }
     if !unresolved.is_empty() {
-        errors.push(Problem::Found(
+        errors.push(
             Error::user(format!(
                 "{} duplicate(s) left as they are: {}",
                 unresolved.len(),
                 unresolved.join("; ")
             ))
             .hint("run `cred doctor --fix` on a terminal to pick the copy to keep, or store the right key with `cred rotate NAME` after removing the wrong copy"),
-        ));
+        );
     }
     let mut worst = if config_ok {
         Exit::Success
@@ -232,25 +258,49 @@ fn problems<'r>(
         Exit::Failure
     };
     for p in &errors {
-        if p.error().exit().severity() > worst.severity() {
-            worst = p.error().exit();
+        if p.exit().severity() > worst.severity() {
+            worst = p.exit();
         }
     }
     (errors, worst)
 }
 
-/// A problem doctor reports: a store's own error, or one it found.
-enum Problem<'r> {
-    Store(&'r Error),
-    Found(Error),
+/// A store the credentials here need cannot be used: its own words, and
+/// the variables that would serve those credentials without it (CI).
+fn with_env_hint(e: &Error, r: &StoreReport, known: &Config) -> Error {
+    let mut err = Error::new(e.exit(), e.message.clone());
+    err.causes = e.cause_lines();
+    err.hints = e.hints.clone();
+    let vars: Vec<String> = known
+        .credentials
+        .iter()
+        .filter(|(n, c)| {
+            c.store_kind() == r.kind
+                && c.vault_mount == r.mount
+                && env::var_name_if_set(n).is_none()
+        })
+        .map(|(n, _)| env::var_name(n))
+        .collect();
+    if !vars.is_empty() {
+        err.hints.push(format!(
+            "in CI or a script, set {} to the key{}: cred then opens no store for {}",
+            vars.join(", "),
+            if vars.len() == 1 { "" } else { "s" },
+            if vars.len() == 1 { "it" } else { "them" }
+        ));
+    }
+    err
 }
 
-impl Problem<'_> {
-    fn error(&self) -> &Error {
-        match self {
-            Problem::Store(e) => e,
-            Problem::Found(e) => e,
-        }
+impl StoreReport {
+    /// Whether a credential needs this store: one that keeps its secret
+    /// there and does not take it from CRED_SECRET_<NAME>.
+    fn needed(&self, known: &Config) -> bool {
+        known.credentials.iter().any(|(n, c)| {
+            c.store_kind() == self.kind
+                && c.vault_mount == self.mount
+                && env::var_name_if_set(n).is_none()
+        })
     }
 }
 
@@ -356,7 +406,7 @@ fn examine(
         }
     }
     for (name, c) in &config.credentials {
-        if here(c) && !mine.contains_key(name) {
+        if here(c) && !mine.contains_key(name) && env::var_name_if_set(name).is_none() {
             report.missing.push(name.clone());
         }
     }

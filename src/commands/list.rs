@@ -4,7 +4,7 @@
 use super::Ctx;
 use crate::error::{Exit, Result};
 
-/// List stored credentials (reads the config only, never the keychain)
+/// List stored credentials (reads the config only, never a secret store)
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
     /// Print JSON for scripts

@@ -116,10 +116,42 @@ pub fn report_usage_error(err: clap::Error) -> ExitCode {
         }
         _ => {
             let rendered = err.render().to_string();
-            eprint!("{}", usage_error_text(&rendered));
+            let mut text = usage_error_text(&rendered);
+            if let Some(hint) = unknown_provider_hint(&err) {
+                text.push_str(&format!("hint: {hint}\n"));
+            }
+            eprint!("{text}");
             Exit::Usage.into()
         }
     }
+}
+
+/// `cred add github`: a provider cred has no guide for is a generic
+/// credential with that name.
+fn unknown_provider_hint(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::InvalidValue {
+        return None;
+    }
+    let arg = match err.get(ContextKind::InvalidArg)? {
+        ContextValue::String(s) => s,
+        _ => return None,
+    };
+    if arg != "<PROVIDER>" {
+        return None;
+    }
+    let value = match err.get(ContextKind::InvalidValue)? {
+        ContextValue::String(s) => s.to_ascii_lowercase(),
+        _ => return None,
+    };
+    let name = if validate_name(&value).is_ok() {
+        value
+    } else {
+        "NAME".to_string()
+    };
+    Some(format!(
+        "for any other API-key HTTP API: cred add generic --name {name} --base-url URL"
+    ))
 }
 
 /// Reshapes clap's error text into `cred: error: …` (one line, with the

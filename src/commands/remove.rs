@@ -1,6 +1,8 @@
 //! `cred remove NAME`: deletes the keychain entry, then the config entry
 //! (putting the secret back if the config cannot be written, `secrets::txn`).
-//! Asks first on a terminal; without one it needs `--yes`.
+//! Asks first on a terminal; without one it needs `--yes`. `--local`
+//! forgets the credential in config.toml only and leaves its secret where
+//! it is (a teammate's credential in a shared Vault).
 
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
@@ -16,6 +18,10 @@ pub struct RemoveArgs {
     /// Do not ask for confirmation (needed without a terminal)
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Forget the credential in config.toml only; its secret stays in its store (a shared Vault credential stays for everyone else)
+    #[arg(long)]
+    pub local: bool,
 }
 
 pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
@@ -31,27 +37,60 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
             );
         }
         let kind = credential.store_kind();
-        let question = format!(
-            "Remove `{name}` ({}, {}) and its secret from {}{}?",
-            credential.provider.provider().kind().id(),
-            credential.provider.provider().target(),
-            kind.place(),
-            if kind.is_shared() {
-                " (for everyone who uses it)"
-            } else {
-                ""
-            }
-        );
+        let question = if args.local {
+            format!(
+                "Forget `{name}` here (its secret stays in {})?",
+                kind.place()
+            )
+        } else {
+            format!(
+                "Remove `{name}` ({}, {}) and its secret from {}{}?",
+                credential.provider.provider().kind().id(),
+                credential.provider.provider().target(),
+                kind.place(),
+                if kind.is_shared() {
+                    " (for everyone who uses it)"
+                } else {
+                    ""
+                }
+            )
+        };
         if !prompter.confirm(&question, false)? {
             ctx.ui.status("Nothing removed.");
             return Ok(Exit::Failure);
         }
     }
+    if args.local {
+        let mut locked = ctx.config.lock()?;
+        if locked.config.credentials.remove(name).is_some() {
+            locked.save()?;
+        }
+        ctx.ui.success(&format!(
+            "Forgot `{name}` here; its secret is still in {}.",
+            credential.store_kind().place()
+        ));
+        return Ok(Exit::Success);
+    }
     let store = ctx.secrets().store_of(&credential)?;
+    let shared = store.kind().is_shared();
+    // A shared store may refuse the delete (a policy without it): forgetting
+    // the credential here is then what the user can do.
+    let offer_local = |e: Error| {
+        if shared && e.exit() == Exit::Store {
+            e.hint(format!(
+                "to forget it here only and keep it in {} for everyone else: cred remove {name} --local",
+                store.kind().place()
+            ))
+        } else {
+            e
+        }
+    };
     let mut locked = ctx.config.lock()?;
     if locked.config.credentials.remove(name).is_none() {
         // Removed meanwhile by another cred: the secret may still be there.
-        store.delete(name)?;
+        store
+            .delete(name)
+            .map_err(|e| offer_local(Error::from(e)))?;
     } else {
         txn::commit(
             &locked,
@@ -68,7 +107,8 @@ pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
                     store.kind().place()
                 ),
             },
-        )?;
+        )
+        .map_err(offer_local)?;
     }
     ctx.ui.success(&format!("Removed `{name}`."));
     Ok(Exit::Success)

@@ -1,10 +1,13 @@
 //! `cred show NAME`: every field of one credential, the secret masked.
+//! The non-secret fields come from config.toml alone: a store that cannot
+//! be used (locked, unreachable) leaves them shown, and the secret line
+//! says why it could not be read.
 
 use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::Ctx;
-use crate::error::{Exit, Result};
+use crate::error::{Error, Exit, Result};
 
 /// Show every field of a credential, the secret masked
 #[derive(Debug, clap::Args)]
@@ -22,9 +25,26 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
     let credential = ctx.config.get(&args.name)?;
     let secrets = ctx.secrets();
     let source = secrets.source(&args.name, &credential);
-    let secret = secrets.reveal_optional(&args.name, &credential)?;
+    // A store that cannot be used now is said on the secret line, after
+    // every field the config holds; the error follows.
+    let (secret, unread): (_, Option<Error>) =
+        match secrets.reveal_optional(&args.name, &credential) {
+            Ok(s) => (s, None),
+            Err(e) if e.exit() == Exit::Store || e.exit() == Exit::Cancelled => (None, Some(e)),
+            Err(e) => return Err(e),
+        };
     let masked = secret.as_ref().map(|s| mask(s.expose_secret()));
     let p = credential.provider.provider();
+    // Where the secret is sent (Paligo's comes from its instance and
+    // CRED_PALIGO_URL), when the provider's fields do not say it.
+    let base_url = if p.fields().iter().any(|f| f.key == "base_url") {
+        None
+    } else {
+        Some(match p.base_url() {
+            Ok(u) => crate::http::url::display_url(&u),
+            Err(e) => format!("(cannot be used: {})", e.message),
+        })
+    };
     if args.json {
         let mut v = credential.summary_json(&args.name);
         let fields: serde_json::Map<String, serde_json::Value> = p
@@ -33,6 +53,10 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
             .map(|f| (f.key.to_string(), json!(f.value)))
             .collect();
         v["fields"] = serde_json::Value::Object(fields);
+        if let Some(url) = &base_url {
+            v["base_url"] = json!(url);
+        }
+        v["secret_error"] = json!(unread.as_ref().map(|e| e.message.clone()));
         v["created"] = json!(credential.created);
         v["secret"] = json!(masked);
         v["secret_source"] = json!(source.id());
@@ -43,6 +67,9 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
             ("provider", p.kind().id().to_string()),
         ];
         rows.extend(p.fields().into_iter().map(|f| (f.label, f.value)));
+        if let Some(url) = &base_url {
+            rows.push(("base URL", url.clone()));
+        }
         rows.push((
             "description",
             credential.description.clone().unwrap_or_default(),
@@ -58,13 +85,15 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
         }
         rows.push((
             "secret",
-            masked.clone().unwrap_or_else(|| {
-                format!(
+            match (&masked, &unread) {
+                (Some(m), _) => m.clone(),
+                (None, Some(e)) => format!("not read: {}", e.message),
+                (None, None) => format!(
                     "MISSING from {}: run `cred rotate {}`",
                     credential.store_kind().place(),
                     args.name
-                )
-            }),
+                ),
+            },
         ));
         rows.push(("source", source.describe()));
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
@@ -73,6 +102,9 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
             .map(|(k, v)| format!("{k:<width$}  {v}").trim_end().to_string())
             .collect();
         ctx.ui.out(&text.join("\n"))?;
+    }
+    if let Some(e) = unread {
+        return Err(e);
     }
     if masked.is_none() {
         ctx.ui.warn(&format!(

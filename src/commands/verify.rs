@@ -1,6 +1,9 @@
 //! `cred verify [NAME…]`: re-checks stored credentials against the live APIs,
 //! several at once, records when and with what result, and exits with the
-//! code of the worst failure.
+//! code of the worst failure. Every credential gets its line: a store that
+//! cannot be used fails only the credentials kept in it (exit 7, its error
+//! said once after the table with each one's `CRED_SECRET_<NAME>`), and a
+//! rejected key from `CRED_SECRET_<NAME>` says to update that variable.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +14,8 @@ use serde_json::json;
 use super::Ctx;
 use crate::check::{self, Outcome};
 use crate::config::Credential;
-use crate::error::{Exit, Result};
+use crate::error::{Error, Exit, Result};
+use crate::secrets::{self, StoreKind, env};
 
 /// How many checks run at once.
 const CONCURRENCY: usize = 8;
@@ -37,6 +41,25 @@ struct Row {
     provider: &'static str,
     outcome: Outcome,
     elapsed: Duration,
+    /// The store this credential's secret is in could not be used: no
+    /// check was made (the outcome only carries the message).
+    store: Option<Error>,
+}
+
+impl Row {
+    fn exit(&self) -> Exit {
+        match &self.store {
+            Some(e) => e.exit(),
+            None => self.outcome.exit(),
+        }
+    }
+
+    fn id(&self) -> &'static str {
+        match &self.store {
+            Some(_) => "store-unavailable",
+            None => self.outcome.id(),
+        }
+    }
 }
 
 pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
@@ -68,8 +91,27 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     let secrets = ctx.secrets();
     let mut jobs = Vec::new();
     let mut rows = Vec::new();
+    // A local store that could not be used is not asked again for the next
+    // credential (a keychain that never answers costs its deadline once).
+    let mut failed: Vec<(StoreKind, String, Error)> = Vec::new();
     for name in &names {
         let credential: &Credential = &config.credentials[name];
+        let kind = credential.store_kind();
+        let known_failure = failed
+            .iter()
+            .find(|(k, _, _)| *k == kind)
+            .filter(|_| env::var_name_if_set(name).is_none());
+        if let Some((_, first, e)) = known_failure {
+            let again = same_failure(e, first, name, kind);
+            rows.push(Row {
+                name: name.clone(),
+                provider: credential.provider.provider().kind().id(),
+                outcome: Outcome::Error(again.message.clone()),
+                elapsed: Duration::ZERO,
+                store: Some(again),
+            });
+            continue;
+        }
         let found = match secrets.get_optional(name, credential) {
             Ok(found) => found,
             // The config now sends it elsewhere: this one fails, the
@@ -80,6 +122,22 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
                     provider: credential.provider.provider().kind().id(),
                     outcome: Outcome::Error(e.message),
                     elapsed: Duration::ZERO,
+                    store: None,
+                });
+                continue;
+            }
+            // Its store cannot be used now: this one fails (exit 7), the
+            // others are still checked.
+            Err(e) if e.exit() == Exit::Store => {
+                if !kind.is_shared() && env::var_name_if_set(name).is_none() {
+                    failed.push((kind, name.clone(), same_failure(&e, name, name, kind)));
+                }
+                rows.push(Row {
+                    name: name.clone(),
+                    provider: credential.provider.provider().kind().id(),
+                    outcome: Outcome::Error(e.message.clone()),
+                    elapsed: Duration::ZERO,
+                    store: Some(e),
                 });
                 continue;
             }
@@ -95,6 +153,7 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
                     credential.store_kind().place()
                 )),
                 elapsed: Duration::ZERO,
+                store: None,
             }),
         }
     }
@@ -130,8 +189,9 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
                     done.lock().unwrap_or_else(|e| e.into_inner()).push(Row {
                         name: name.clone(),
                         provider: provider.provider().kind().id(),
-                        outcome: checked.outcome,
+                        outcome: from_env(name, checked.outcome),
                         elapsed: checked.elapsed,
+                        store: None,
                     });
                 }
             });
@@ -143,9 +203,10 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
 
     record(ctx, &rows)?;
     report(ctx, &rows, args.json)?;
+    explain_stores(ctx, &rows);
     let worst = rows
         .iter()
-        .map(|r| r.outcome.exit())
+        .map(Row::exit)
         .max_by_key(|e| e.severity())
         .unwrap_or(Exit::Success);
     Ok(worst)
@@ -154,8 +215,10 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
 /// Writes every result into state.toml in one locked update; config.toml
 /// is never rewritten for a check.
 fn record(ctx: &Ctx, rows: &[Row]) -> Result<()> {
+    // A store that could not be used checked nothing: nothing to record.
     let results: Vec<_> = rows
         .iter()
+        .filter(|r| r.store.is_none())
         .map(|r| (r.name.clone(), r.outcome.record()))
         .collect();
     ctx.config.record_checks(&results).map_err(|mut e| {
@@ -172,33 +235,91 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
                 json!({
                     "name": r.name,
                     "provider": r.provider,
-                    "result": r.outcome.id(),
-                    "ok": r.outcome.is_valid(),
+                    "result": r.id(),
+                    "ok": r.store.is_none() && r.outcome.is_valid(),
                     "message": r.outcome.message(),
                     "seconds": (r.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
-                    "exit_code": r.outcome.exit().code(),
+                    "exit_code": r.exit().code(),
                 })
             })
             .collect();
         return ctx.ui.out_json(&items);
     }
     let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
+    let id_w = rows.iter().map(|r| r.id().len()).max().unwrap_or(0).max(12);
     let mut lines = Vec::new();
     for r in rows {
-        let (mark, color) = if r.outcome.is_valid() {
+        let (mark, color) = if r.store.is_none() && r.outcome.is_valid() {
             ("ok  ", "32")
         } else {
             ("FAIL", "31")
         };
         lines.push(format!(
-            "{} {:<name_w$}  {:<7}  {:<12}  {:>6.2}s  {}",
+            "{} {:<name_w$}  {:<7}  {:<id_w$}  {:>6.2}s  {}",
             ctx.ui.paint_out(color, mark),
             r.name,
             r.provider,
-            r.outcome.id(),
+            r.id(),
             r.elapsed.as_secs_f64(),
             r.outcome.message()
         ));
     }
     ctx.ui.out(&lines.join("\n"))
+}
+
+/// The failure of a store already found unusable for credential `first`,
+/// said for `name`: the same message and causes, the hints that name a
+/// credential made for `name`.
+fn same_failure(e: &Error, first: &str, name: &str, kind: StoreKind) -> Error {
+    let theirs = secrets::ways_around(first, kind, kind.describe());
+    let mut again = Error::new(e.exit(), e.message.clone());
+    again.causes = e.cause_lines();
+    again.hints = e
+        .hints
+        .iter()
+        .filter(|h| !theirs.contains(h))
+        .cloned()
+        .chain(secrets::ways_around(name, kind, kind.describe()))
+        .collect();
+    again
+}
+
+/// A key from `CRED_SECRET_<NAME>` that the API refused is fixed where it
+/// came from: the CI secret, not the store (`cred rotate` would change a
+/// secret this run never read).
+fn from_env(name: &str, outcome: Outcome) -> Outcome {
+    match (env::var_name_if_set(name), outcome) {
+        (Some(var), Outcome::Rejected(m)) => Outcome::Rejected(format!(
+            "{m} (the key came from {var}: update that CI secret or variable)"
+        )),
+        (_, outcome) => outcome,
+    }
+}
+
+/// After the table: why the stores that could not be used failed, and
+/// the ways around them, each said once.
+fn explain_stores(ctx: &Ctx, rows: &[Row]) {
+    let mut said: Vec<&str> = Vec::new();
+    for r in rows {
+        let Some(e) = &r.store else { continue };
+        if said.contains(&e.message.as_str()) {
+            // The same store, once more: only the hints that name this
+            // credential (its CRED_SECRET_<NAME>) are new.
+            continue;
+        }
+        said.push(&e.message);
+        let mut err = Error::new(e.exit(), format!("`{}`: {}", r.name, e.message));
+        err.causes = e.cause_lines();
+        let mut hints = e.hints.clone();
+        for other in rows.iter().filter(|o| o.name != r.name) {
+            if let Some(oe) = &other.store
+                && oe.message == e.message
+            {
+                let var = env::var_name(&other.name);
+                hints.extend(oe.hints.iter().filter(|h| h.contains(&var)).cloned());
+            }
+        }
+        err.hints = hints;
+        ctx.ui.error(&err);
+    }
 }

@@ -90,9 +90,14 @@ impl From<ConfigError> for Error {
             ConfigError::Parse { ref detail, .. } => Error::user(e.to_string())
                 .cause(detail)
                 .hint("fix the file by hand; cred will not overwrite a file it cannot read"),
-            ConfigError::Unknown { ref known, .. } => {
+            ConfigError::Unknown {
+                ref name,
+                ref known,
+            } => {
                 let hint = if known.is_empty() {
                     "add one with `cred add PROVIDER`".to_string()
+                } else if let Some(close) = closest(name, known) {
+                    format!("did you mean `{close}`?")
                 } else {
                     format!("stored credentials: {}", known.join(", "))
                 };
@@ -414,6 +419,35 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The known name closest to `name` by edit distance, when it is close
+/// enough to be a typo (at most 2 edits, and fewer than half its length).
+pub fn closest<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), k))
+        .filter(|(d, k)| *d <= 2 && *d * 2 < k.chars().count().max(name.chars().count()))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k.as_str())
+}
+
+/// Levenshtein distance, in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(above + 1)
+                .min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 pub fn unknown_credential(name: &str, config: &Config) -> Error {
     ConfigError::Unknown {
         name: name.to_string(),
@@ -475,6 +509,17 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closest_names_a_typo_and_nothing_far() {
+        let known = vec!["paligo".to_string(), "paymo".to_string(), "api".to_string()];
+        assert_eq!(edit_distance("paligoo", "paligo"), 1);
+        assert_eq!(closest("paligoo", &known), Some("paligo"));
+        assert_eq!(closest("paymoo", &known), Some("paymo"));
+        assert_eq!(closest("apx", &known), Some("api"));
+        assert_eq!(closest("github", &known), None);
+        assert_eq!(closest("x", &known), None);
+    }
     use crate::providers::{GenericConfig, PaligoConfig, Placement};
 
     #[test]

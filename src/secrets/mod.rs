@@ -371,7 +371,8 @@ impl<'a> Resolver<'a> {
             return Ok(Some(secret));
         }
         // One store call for the secret and where it was stored for.
-        let Some(stored) = self.store_of(credential)?.get(name)? else {
+        let store = self.store_of(credential)?;
+        let Some(stored) = store.get(name).map_err(|e| unusable(name, &store, e))? else {
             return Ok(None);
         };
         if let Some(bound) = &stored.binding {
@@ -399,13 +400,45 @@ impl<'a> Resolver<'a> {
         if let Some(secret) = env::lookup(name)? {
             return Ok(Some(secret));
         }
-        Ok(self.store_of(credential)?.get(name)?.map(|s| s.secret))
+        let store = self.store_of(credential)?;
+        Ok(store
+            .get(name)
+            .map_err(|e| unusable(name, &store, e))?
+            .map(|s| s.secret))
     }
 
     pub fn reveal(&self, name: &str, credential: &Credential) -> Result<SecretString> {
         self.reveal_optional(name, credential)?
             .ok_or_else(|| missing(name, credential))
     }
+}
+
+/// The store of `name` cannot be used now: the store's own words, then
+/// [`ways_around`] it for this credential.
+pub fn unusable(name: &str, store: &Guarded<'_>, e: StoreError) -> Error {
+    if !e.failure.is_unavailable() {
+        return Error::from(e);
+    }
+    ways_around(name, store.kind(), &store.name())
+        .into_iter()
+        .fold(Error::from(e), |err, hint| err.hint(hint))
+}
+
+/// The ways around an unusable store for credential `name`, by name: its
+/// `CRED_SECRET_<NAME>` (CI, scripts, headless boxes) and, for the
+/// keychain (neither the file store nor a team's Vault), `--store file`.
+pub fn ways_around(name: &str, kind: StoreKind, store_name: &str) -> Vec<String> {
+    let var = env::var_name(name);
+    let mut hints = vec![format!(
+        "in CI or a script, set {var} to the key: cred then uses it and opens no store (see the README, \"No desktop keychain\")"
+    )];
+    // A team's shared store is where the secret belongs: no local copy.
+    if kind != StoreKind::File && !kind.is_shared() {
+        hints.push(format!(
+            "or keep the secret in an encrypted file instead: `cred move {name} --store file` where {store_name} answers, or add it again with `--store file`"
+        ));
+    }
+    hints
 }
 
 fn missing(name: &str, credential: &Credential) -> Error {
@@ -429,11 +462,59 @@ fn moved(name: &str, stored: &Binding, now: &Binding) -> Error {
             stored.origin, now.origin
         )
     };
-    Error::user(format!(
+    let err = Error::user(format!(
         "refusing to send the secret of `{name}` where it was not stored for: {changed}"
-    ))
-    .cause("config.toml (or CRED_PALIGO_URL / CRED_PAYMO_URL) now points the credential elsewhere")
+    ));
+    // The same provider at its default address now, stored elsewhere: the
+    // variable that moved it (a mirror, a test server) is not set in this
+    // shell.
+    if let Some(var) = url_var(&now.provider).filter(|var| {
+        stored.provider == now.provider
+            && std::env::var(var).map_or(true, |v| v.trim().is_empty())
+            && !same_domain(&stored.origin, &now.origin)
+    }) {
+        return err
+            .cause(format!(
+                "{var} is not set now, so cred uses the default address; the secret was stored while {var} pointed it to {}",
+                stored.origin
+            ))
+            .hint(format!(
+                "set {var} again as it was when you stored the key (export {var}=…), then try again"
+            ))
+            .hint(format!(
+                "or, to use the default address from now on, enter the key again: cred rotate {name}"
+            ));
+    }
+    err.cause(
+        "config.toml (or CRED_PALIGO_URL / CRED_PAYMO_URL) now points the credential elsewhere",
+    )
     .hint(format!(
         "if the change is yours, confirm it by entering the key again: cred rotate {name}"
     ))
+}
+
+/// Whether `stored` is on the default address's domain (another Paligo
+/// instance: config.toml changed, not the variable).
+fn same_domain(stored: &str, default: &str) -> bool {
+    let host = |o: &str| {
+        url::Url::parse(o)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    };
+    match (host(stored), host(default)) {
+        (Some(s), Some(d)) => {
+            let domain = d.split_once('.').map_or(d.as_str(), |(_, rest)| rest);
+            s == d || s.ends_with(&format!(".{domain}"))
+        }
+        _ => false,
+    }
+}
+
+/// The variable that overrides a provider's address, by provider id.
+fn url_var(provider: &str) -> Option<&'static str> {
+    match provider {
+        "paligo" => Some(crate::providers::paligo::URL_ENV),
+        "paymo" => Some(crate::providers::paymo::URL_ENV),
+        _ => None,
+    }
 }

@@ -8,7 +8,10 @@ mod common;
 
 mod add;
 mod call;
+mod ci_mode;
 mod completion;
+mod docs;
+mod everyday;
 mod exec;
 pub mod file_store;
 mod format_chars;

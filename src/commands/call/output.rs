@@ -211,9 +211,14 @@ impl Caller<'_> {
         match (&limited, code) {
             (Some(l), _) => err = err.cause(l.cause()).hint(l.hint()),
             (None, 401) => {
-                err = err.hint(format!(
-                    "the API rejected `{name}`; check it with `cred verify {name}`, or store a new key with `cred rotate {name}`"
-                ));
+                err = err.hint(match crate::secrets::env::var_name_if_set(name) {
+                    Some(var) => format!(
+                        "the API rejected the key in {var}; update that CI secret or variable (`cred rotate` would not change it)"
+                    ),
+                    None => format!(
+                        "the API rejected `{name}`; check it with `cred verify {name}`, or store a new key with `cred rotate {name}`"
+                    ),
+                });
             }
             (None, 403) => {
                 err = err

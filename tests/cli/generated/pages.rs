@@ -55,6 +55,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The directory holding config.toml (same as \\-\\-config\\-dir).",
     ),
     (
+        "CRED_SECRET_<NAME>",
+        "The secret of credential NAME (upper\\-cased, \\- and . written as _: CRED_SECRET_ACME_DOCS for acme\\-docs). call, verify, exec and secret use it instead of the credential's store and open no store at all: for CI jobs and scripts. A key the API rejects is fixed by updating the variable (the CI secret), not with cred rotate.",
+    ),
+    (
         "CRED_API_KEY",
         "The API key for add and rotate, instead of the hidden prompt. Never pass a key as a flag value.",
     ),
@@ -69,6 +73,46 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     (
         "CRED_CHECK_TIMEOUT",
         "Seconds a live check (add, verify, rotate) waits for an answer; default 20.",
+    ),
+    (
+        "CRED_STORE",
+        "The store add keeps a new secret in: keychain, file or vault (same as \\-\\-store); default: default_store in config.toml, else keychain.",
+    ),
+    (
+        "CRED_STORE_TIMEOUT",
+        "Seconds a secret store may take to answer without a terminal; default 10 (on a terminal cred waits up to 2 minutes, an unlock prompt may be open).",
+    ),
+    (
+        "CRED_FILE_STORE",
+        "The file store's path; default $XDG_DATA_HOME/cred/secrets.age, else ~/.local/share/cred/secrets.age.",
+    ),
+    (
+        "CRED_IDENTITY_FILE",
+        "A file holding the age identity that opens the file store (instead of identity.age and its passphrase).",
+    ),
+    (
+        "CRED_IDENTITY",
+        "The age identity that opens the file store, as text (AGE\\-SECRET\\-KEY\\-1...): for CI.",
+    ),
+    (
+        "CRED_UNLOCK_TTL",
+        "How long cred unlock keeps the file store's key in the kernel keyring; default 15m.",
+    ),
+    (
+        "VAULT_ADDR, VAULT_TOKEN, VAULT_CACERT, VAULT_CAPATH, VAULT_NAMESPACE",
+        "The Vault (or OpenBao) server, token, CA certificate or directory and namespace of the vault store, as Vault's own CLI reads them. BAO_ADDR, BAO_TOKEN, BAO_CACERT, BAO_CAPATH and BAO_NAMESPACE are read first.",
+    ),
+    (
+        "VAULT_SKIP_VERIFY, BAO_SKIP_VERIFY",
+        "Refused with a message when set to a true value: cred always verifies Vault's certificate (give its CA with VAULT_CACERT).",
+    ),
+    (
+        "HTTPS_PROXY, ALL_PROXY, NO_PROXY",
+        "A proxy for https requests (it sees a CONNECT tunnel, never the key); plain http requests never go through a proxy.",
+    ),
+    (
+        "XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME",
+        "Where config.toml (XDG_CONFIG_HOME/cred), the file store (XDG_DATA_HOME/cred) and state.toml with the last check of each credential (XDG_STATE_HOME/cred) live; defaults ~/.config, ~/.local/share, ~/.local/state. On Windows APPDATA and LOCALAPPDATA.",
     ),
     ("NO_COLOR", "When set and not empty, no colour is used."),
     (
@@ -146,9 +190,16 @@ fn page(cmd: &clap::Command, root: bool) -> Vec<u8> {
              Non-secret fields of every credential (default directory: $XDG_CONFIG_HOME/cred, \
              else ~/.config/cred). Directory mode 0700, file mode 0600, written atomically under \
              the lock file .config.lock.\n\
-             .TP\n.B OS keychain\nThe secrets: service \\(lqcred\\(rq, account NAME@CONFIG_DIR \
+             .TP\n.B OS keychain\nThe secrets, by default: service \\(lqcred\\(rq, account NAME@CONFIG_DIR \
              (macOS Keychain, Windows Credential Manager, the Secret Service on Linux, \
-             where the account is the \\(lqusername\\(rq attribute).\n",
+             where the account is the \\(lqusername\\(rq attribute).\n\
+             .TP\n.I $XDG_DATA_HOME/cred/secrets.age\nThe file store (\\-\\-store file): \
+             one age\\-encrypted file, opened by identity.age beside it (a passphrase) or \
+             CRED_IDENTITY_FILE / CRED_IDENTITY.\n\
+             .TP\n.B Vault\nThe vault store (\\-\\-store vault): KV version 2 at VAULT_ADDR, \
+             path cred/NAME under the mount (default secret).\n\
+             .TP\n.I $XDG_STATE_HOME/cred/state.toml\nThe last check of each credential \
+             (cred verify never rewrites config.toml).\n",
         );
     }
     roff.push_str(".SH \"SEE ALSO\"\n");

@@ -118,7 +118,7 @@ impl From<ConfigError> for Error {
                 .cause("cred would drop it when it next writes the file")
                 .hint("remove it, or check its spelling against `cred show NAME --json`"),
             ConfigError::ControlChar { .. } => Error::user(e.to_string())
-                .cause("control characters could drive the terminal when cred prints the value")
+                .cause("control characters could drive the terminal, and format characters (bidi controls, zero-width) could disguise the value, when cred prints it")
                 .hint("remove it from config.toml by hand"),
             ConfigError::BadField { .. } => Error::user(e.to_string())
                 .hint("correct it in config.toml by hand"),

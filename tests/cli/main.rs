@@ -10,6 +10,7 @@ mod add;
 mod call;
 mod completion;
 mod exec;
+mod exec_jobs;
 pub mod file_store;
 mod foundations;
 mod generated;

@@ -1,0 +1,282 @@
+//! `cred exec` as a job (SPEC §2, §7 "exec"): Ctrl-Z suspends a masked
+//! program on a terminal and `fg` resumes it as in a plain run; stdout and
+//! stderr sent to one file keep their order; a program that is missing or
+//! cannot be run exits 127 or 126 as shells say; SIGQUIT is passed on.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, spawn_with_options};
+
+use crate::common::*;
+
+/// A Paligo credential `paligo` (no check); returns the key.
+fn paligo(env: &TestEnv) -> String {
+    let key = format!("{}/+&\"x", secret("jobs"));
+    env.add(
+        &[
+            "paligo",
+            "--instance",
+            "acme",
+            "--username",
+            EMAIL,
+            "--no-verify",
+        ],
+        &key,
+        &[],
+    )
+    .ok();
+    std::fs::create_dir_all(env.home()).unwrap();
+    key
+}
+
+fn exec(env: &TestEnv, args: &[&str]) -> Run {
+    let mut full = vec!["exec"];
+    full.extend_from_slice(args);
+    env.run(&full)
+}
+
+/// A process's state letter (`S`, `R`, `T` for stopped…) and parent.
+fn state(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the name, which is in parentheses and may hold spaces.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    let parent = fields.next()?.parse().ok()?;
+    Some((state, parent))
+}
+
+/// Waits (15 s at most) until `pid` is in state `want`.
+fn wait_for_state(pid: u32, want: char, what: &str) {
+    let start = Instant::now();
+    loop {
+        let now = state(pid);
+        if now.map(|(s, _)| s) == Some(want) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "{what} (pid {pid}) never reached state {want}: {now:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn ctrl_z_suspends_a_masked_program_under_an_interactive_shell_and_fg_resumes_it() {
+    let env = TestEnv::new();
+    let key = paligo(&env);
+    let go = env.home().join("go");
+    let script = env.home().join("wait.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import os, time\n\
+             print('pid', os.getpid(), 'ready', os.environ['PALIGO_API_KEY'], flush=True)\n\
+             while not os.path.exists('{}'):\n    time.sleep(0.02)\n\
+             print('fin' + 'ished', flush=True)\n",
+            go.display()
+        ),
+    )
+    .unwrap();
+    let mut bash = std::process::Command::new("bash");
+    bash.args(["--norc", "--noprofile", "-i"])
+        .env_clear()
+        .envs(env.sealed_env())
+        .env("PS1", "$ ")
+        .env("TERM", "dumb")
+        .env("CRED", env!("CARGO_BIN_EXE_cred"))
+        .current_dir(env.home());
+    let mut session = spawn_with_options(
+        bash,
+        Options::new()
+            .timeout_ms(Some(20_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
+    session.exp_string("$ ").unwrap();
+    session
+        .send_line(&format!(
+            "\"$CRED\" exec paligo -- python3 {}",
+            script.display()
+        ))
+        .unwrap();
+    let (_, line) = session.exp_regex(r"pid \d+ ready [^\r\n]*").unwrap();
+    assert!(line.ends_with("<concealed by cred>"), "{line:?}");
+    assert!(!line.contains(&key), "{line}");
+    let child: u32 = line.split(' ').nth(1).unwrap().parse().unwrap();
+    let (_, cred) = state(child).expect("the program runs");
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{cred}/exe")).unwrap(),
+        std::path::Path::new(env!("CARGO_BIN_EXE_cred")),
+        "the program's parent is cred"
+    );
+
+    // Ctrl-Z: the program and cred stop, the shell says so and lists the
+    // job as stopped.
+    session.send("\x1a").unwrap();
+    session.flush().unwrap();
+    session.exp_string("Stopped").unwrap();
+    wait_for_state(child, 'T', "the program");
+    wait_for_state(cred, 'T', "cred");
+    session.exp_string("$ ").unwrap();
+    session.send_line("jobs").unwrap();
+    let (_, listed) = session.exp_regex(r"\[1\]\+ +Stopped[^\r\n]*").unwrap();
+    assert!(listed.contains("exec paligo"), "{listed}");
+
+    // fg: both run again, and the program finishes with its status.
+    session.exp_string("$ ").unwrap();
+    session.send_line("fg").unwrap();
+    wait_for_state(cred, 'S', "cred");
+    let start = Instant::now();
+    while state(child).is_some_and(|(s, _)| s == 'T') {
+        assert!(start.elapsed() < Duration::from_secs(15), "still stopped");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::write(&go, "").unwrap();
+    session.exp_string("finished").unwrap();
+    session.exp_string("$ ").unwrap();
+    session.send_line("echo \"rc=$?\"").unwrap();
+    session.exp_string("rc=0").unwrap();
+    session.send_line("exit").unwrap();
+    session.exp_eof().unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+}
+
+/// Alternates 200 lines between stdout and stderr, flushing each, with the
+/// key in one of them.
+const ALTERNATING: &str = "import os, sys\n\
+for i in range(200):\n    \
+    s = sys.stdout if i % 2 == 0 else sys.stderr\n    \
+    s.write('line %d%s\\n' % (i, ' ' + os.environ['PALIGO_API_KEY'] if i == 101 else ''))\n    \
+    s.flush()\n";
+
+#[test]
+fn stdout_and_stderr_to_one_file_keep_their_order_and_their_masking() {
+    let env = TestEnv::new();
+    paligo(&env);
+    let expected: String = (0..200)
+        .map(|i| {
+            if i == 101 {
+                format!("line {i} <concealed by cred>\n")
+            } else {
+                format!("line {i}\n")
+            }
+        })
+        .collect();
+    let path = env.home().join("both");
+    for _ in 0..5 {
+        // `> both 2>&1`: one open file for both.
+        let file = std::fs::File::create(&path).unwrap();
+        let status = std_cmd(&env)
+            .args(["exec", "paligo", "--", "python3", "-c", ALTERNATING])
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .status()
+            .unwrap();
+        assert!(status.success(), "{status:?}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), expected);
+    }
+    // Two files: each gets its own lines.
+    let out = env.home().join("out");
+    let err = env.home().join("err");
+    let status = std_cmd(&env)
+        .args(["exec", "paligo", "--", "python3", "-c", ALTERNATING])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let lines = |even: bool| -> String {
+        expected
+            .lines()
+            .enumerate()
+            .filter(|(i, _)| (i % 2 == 0) == even)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect()
+    };
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), lines(true));
+    assert_eq!(std::fs::read_to_string(&err).unwrap(), lines(false));
+}
+
+#[test]
+fn a_missing_program_exits_127_and_one_that_cannot_run_126() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    paligo(&env);
+    let run = exec(&env, &["paligo", "--", "no-such-program-here"]);
+    run.code(127);
+    assert_one_error(
+        &run,
+        "could not run `no-such-program-here`: command not found",
+    );
+    assert!(run.stderr.contains("hint: "), "{run}");
+    let missing = env.home().join("nowhere/prog");
+    let run = exec(&env, &["paligo", "--", missing.to_str().unwrap()]);
+    run.code(127);
+    assert_one_error(&run, "could not run `");
+
+    let script = env.home().join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = exec(&env, &["paligo", "--", script.to_str().unwrap()]);
+    run.code(126);
+    assert_one_error(
+        &run,
+        &format!("could not run `{}`: it is not executable", script.display()),
+    );
+    assert!(run.stderr.contains("chmod +x"), "{run}");
+    assert!(!run.stdout.contains("ran"), "{run}");
+
+    let dir = env.home();
+    let run = exec(&env, &["paligo", "--", dir.to_str().unwrap()]);
+    run.code(126);
+    assert_one_error(
+        &run,
+        &format!("could not run `{}`: it is a directory", dir.display()),
+    );
+}
+
+#[test]
+fn sigquit_to_cred_reaches_the_program() {
+    let env = TestEnv::new();
+    paligo(&env);
+    let marker = env.home().join("got-quit");
+    let ready = env.home().join("ready");
+    let program = format!(
+        "import signal, sys, time\n\
+         def bye(*_):\n    open('{}', 'w').write('quit'); sys.exit(7)\n\
+         signal.signal(signal.SIGQUIT, bye)\n\
+         open('{}', 'w').write('ready')\n\
+         time.sleep(30)\n",
+        marker.display(),
+        ready.display()
+    );
+    let mut child = std_cmd(&env)
+        .args(["exec", "paligo", "--", "python3", "-c", &program])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !ready.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the program never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args(["-QUIT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(7), "{status:?}");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "quit");
+}

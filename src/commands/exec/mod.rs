@@ -9,8 +9,12 @@
 //! the one scrubber (`scrub`), each secret and the auth header value shown
 //! as `<concealed by cred>` in every encoding `Secrets` knows; on a
 //! terminal the child gets a pseudo-terminal of its own ([`pty`]) so that
-//! colours, progress bars and prompts keep working. Signals are forwarded
-//! and cred exits with the child's status (128+N after signal N).
+//! colours, progress bars and prompts keep working, and Ctrl-Z suspends
+//! it as a shell job. Off a terminal, a stdout and stderr that are the
+//! same file share one pipe, so the child's lines keep their order.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded and cred exits with
+//! the child's status (128+N after signal N); a program not found is 127,
+//! one that cannot be run 126.
 
 #[cfg(unix)]
 mod pty;
@@ -37,6 +41,9 @@ NAME_INSTANCE (NAME upper-cased, `-` and `.` as `_`). With --env, only the
 variables named there are set. FIELD is api_key, base_url, auth_header (the
 header value cred would send, e.g. `Basic ...`), username or instance;
 with several credentials write NAME:FIELD.
+
+Exit status: the program's (128+N after signal N); 127 when it is not
+found, 126 when it cannot be run.
 
 Examples:
   cred exec paligo -- python3 export.py

@@ -135,6 +135,19 @@ fn ctrl_z_suspends_a_masked_program_under_an_interactive_shell_and_fg_resumes_it
         assert!(start.elapsed() < Duration::from_secs(15), "still stopped");
         std::thread::sleep(Duration::from_millis(10));
     }
+
+    // SIGTSTP sent to cred does the same.
+    std::process::Command::new("kill")
+        .args(["-TSTP", &cred.to_string()])
+        .status()
+        .unwrap();
+    session.exp_string("Stopped").unwrap();
+    wait_for_state(child, 'T', "the program");
+    wait_for_state(cred, 'T', "cred");
+    session.exp_string("$ ").unwrap();
+    session.send_line("fg").unwrap();
+    wait_for_state(cred, 'S', "cred");
+
     std::fs::write(&go, "").unwrap();
     session.exp_string("finished").unwrap();
     session.exp_string("$ ").unwrap();

@@ -313,7 +313,7 @@ fn spawn_error(program: &std::ffi::OsStr, e: io::Error) -> Error {
     }
     let (why, hint) = if has_slash && path.is_dir() {
         ("it is a directory", None)
-    } else if e.kind() == io::ErrorKind::PermissionDenied {
+    } else if e.raw_os_error() == Some(rustix::io::Errno::ACCESS.raw_os_error()) {
         (
             "it is not executable",
             Some(format!(

@@ -10,7 +10,9 @@
 //!   is printed and cred exits 130. Without a guard those signals keep
 //!   their default action.
 //! - [`forward_to`]: while `cred exec` runs a child, those signals and
-//!   SIGQUIT are passed on to it instead, and cred waits for it to end.
+//!   SIGQUIT are passed on to it instead (not those the terminal sent to
+//!   a child in cred's own process group, which has them already), and
+//!   cred waits for it to end.
 //!   SIGQUIT otherwise keeps its usual effect (after the terminal is put
 //!   back when a guard is live).
 //! - [`stop_self`]: job control for `cred exec` on a terminal, which stops
@@ -235,6 +237,25 @@ fn guarded() -> bool {
 #[cfg(unix)]
 static STOPPING: AtomicBool = AtomicBool::new(false);
 
+/// Whether a signal was sent by the terminal (Ctrl-C, Ctrl-\\, a hangup) to
+/// its whole foreground group while `child` is in cred's own group: the
+/// child has had it already, and passing it on would deliver it twice.
+#[cfg(unix)]
+fn from_our_terminal_to_both(code: i32, child: rustix::process::Pid) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // si_code of a signal the kernel itself sends (the terminal's).
+        const SI_KERNEL: i32 = 0x80;
+        code == SI_KERNEL
+            && rustix::process::getpgid(Some(child)).ok() == rustix::process::getpgid(None).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (code, child);
+        false
+    }
+}
+
 /// Starts, once, the thread that handles SIGINT, SIGTERM, SIGHUP and
 /// SIGQUIT.
 fn watch_signals() {
@@ -242,21 +263,24 @@ fn watch_signals() {
     #[cfg(unix)]
     ONCE.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        use signal_hook::iterator::{SignalsInfo, exfiltrator::WithRawSiginfo};
         let Ok(mut signals) =
-            signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+            SignalsInfo::<WithRawSiginfo>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         else {
             return;
         };
         let _ = std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
-                for signal in signals.forever() {
+                for info in signals.forever() {
+                    let signal = info.si_signo;
                     let child = CHILD.load(Ordering::SeqCst);
                     if child > 0 {
                         if let (Some(pid), Some(sig)) = (
                             rustix::process::Pid::from_raw(child),
                             rustix::process::Signal::from_named_raw(signal),
-                        ) {
+                        ) && !from_our_terminal_to_both(info.si_code, pid)
+                        {
                             let _ = rustix::process::kill_process(pid, sig);
                         }
                         continue;

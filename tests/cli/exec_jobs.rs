@@ -293,3 +293,66 @@ fn sigquit_to_cred_reaches_the_program() {
     assert_eq!(status.code(), Some(7), "{status:?}");
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "quit");
 }
+
+#[test]
+fn ctrl_c_at_the_terminal_reaches_a_program_with_piped_output_once() {
+    let env = TestEnv::new();
+    paligo(&env);
+    let count = env.home().join("count");
+    let go = env.home().join("go");
+    let script = env.home().join("count.py");
+    std::fs::write(
+        &script,
+        format!(
+            "import os, signal, sys, time\n\
+             n = 0\n\
+             def got(*_):\n    global n\n    n += 1\n    open('{0}', 'w').write(str(n))\n\
+             signal.signal(signal.SIGINT, got)\n\
+             sys.stderr.write('ready\\n'); sys.stderr.flush()\n\
+             while not os.path.exists('{1}'):\n    time.sleep(0.01)\n",
+            count.display(),
+            go.display()
+        ),
+    )
+    .unwrap();
+    // Output to a file, so no pseudo-terminal: the program shares cred's
+    // process group, which the terminal's Ctrl-C reaches as a whole.
+    let mut sh = std::process::Command::new("sh");
+    sh.args([
+        "-c",
+        &format!(
+            "exec \"$CRED\" exec paligo -- python3 '{}' > '{}'",
+            script.display(),
+            env.home().join("out").display()
+        ),
+    ])
+    .env_clear()
+    .envs(env.sealed_env())
+    .env("CRED", env!("CARGO_BIN_EXE_cred"))
+    .current_dir(env.home());
+    let mut session = spawn_with_options(
+        sh,
+        Options::new()
+            .timeout_ms(Some(20_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
+    session.exp_string("ready").unwrap();
+    let read = || std::fs::read_to_string(&count).unwrap_or_default();
+    for n in 1..=3 {
+        session.send("\x03").unwrap();
+        session.flush().unwrap();
+        let start = Instant::now();
+        while read().is_empty() || read() == (n - 1).to_string() {
+            assert!(start.elapsed() < Duration::from_secs(15), "no SIGINT");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // A second copy, passed on by cred, would follow within this.
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(read(), n.to_string(), "Ctrl-C number {n}");
+    }
+    std::fs::write(&go, "").unwrap();
+    session.exp_eof().unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+}

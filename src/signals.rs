@@ -12,9 +12,8 @@
 //! - [`forward_to`]: while `cred exec` runs a child, those signals and
 //!   SIGQUIT are passed on to it instead (not those the terminal sent to
 //!   a child in cred's own process group, which has them already), and
-//!   cred waits for it to end.
-//!   SIGQUIT otherwise keeps its usual effect (after the terminal is put
-//!   back when a guard is live).
+//!   cred waits for it to end. Without a child, SIGQUIT keeps its usual
+//!   effect (after the terminal is put back when a guard is live).
 //! - [`stop_self`]: job control for `cred exec` on a terminal, which stops
 //!   itself once its child is stopped and its terminal put back.
 //! - [`on_stop`]: a long-running command (`cred proxy`) stops cleanly on

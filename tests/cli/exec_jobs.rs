@@ -356,3 +356,123 @@ fn ctrl_c_at_the_terminal_reaches_a_program_with_piped_output_once() {
     let status = session.process().wait().unwrap();
     assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
 }
+
+/// `cred` in /proc running under the test's config dir.
+fn cred_pid(env: &TestEnv) -> u32 {
+    let start = Instant::now();
+    loop {
+        let found = std::fs::read_dir("/proc").unwrap().flatten().find(|e| {
+            std::fs::read_link(e.path().join("exe"))
+                .is_ok_and(|p| p == std::path::Path::new(env!("CARGO_BIN_EXE_cred")))
+                && std::fs::read(e.path().join("environ")).is_ok_and(|v| {
+                    let marker = format!("CRED_CONFIG_DIR={}\0", env.config_dir().display());
+                    v.windows(marker.len()).any(|w| w == marker.as_bytes())
+                })
+        });
+        if let Some(e) = found {
+            return e.file_name().to_string_lossy().parse().unwrap();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no cred in /proc"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn ctrl_z_does_nothing_to_a_program_that_ignores_it_as_in_a_plain_run() {
+    let env = TestEnv::new();
+    paligo(&env);
+    let program = "import signal\n\
+                   signal.signal(signal.SIGTSTP, signal.SIG_IGN)\n\
+                   line = input('ready? ')\n\
+                   print('got', line, flush=True)\n";
+    let mut cmd = std_cmd(&env);
+    cmd.args(["exec", "paligo", "--", "python3", "-c", program])
+        .env("TERM", "dumb");
+    let mut session = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(20_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
+    session.exp_string("ready? ").unwrap();
+    let cred = cred_pid(&env);
+    session.send("\x1a").unwrap();
+    session.flush().unwrap();
+    // Typed after the key: the program still reads them.
+    session.send("go\r").unwrap();
+    session.flush().unwrap();
+    session.exp_string("got go").unwrap();
+    assert_ne!(state(cred).map(|(s, _)| s), Some('T'), "cred stopped");
+    session.exp_eof().unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+}
+
+#[test]
+fn a_shell_run_under_cred_keeps_its_own_job_control() {
+    let env = TestEnv::new();
+    paligo(&env);
+    let mut cmd = std_cmd(&env);
+    cmd.args([
+        "exec",
+        "paligo",
+        "--",
+        "bash",
+        "--norc",
+        "--noprofile",
+        "-i",
+    ])
+    .env("TERM", "dumb")
+    .env("PS1", "inner$ ");
+    let mut session = spawn_with_options(
+        cmd,
+        Options::new()
+            .timeout_ms(Some(20_000))
+            .strip_ansi_escape_codes(true),
+    )
+    .unwrap();
+    session.exp_string("inner$ ").unwrap();
+    let cred = cred_pid(&env);
+    // At the inner shell's prompt, Ctrl-Z does nothing.
+    session.send("\x1a").unwrap();
+    session.flush().unwrap();
+    session.send_line("echo still-$((40+2))").unwrap();
+    session.exp_string("still-42").unwrap();
+    assert_ne!(state(cred).map(|(s, _)| s), Some('T'), "cred stopped");
+    // A job of the inner shell is stopped by the inner shell, not cred.
+    session.exp_string("inner$ ").unwrap();
+    session.send_line("sleep 30").unwrap();
+    // Once the inner shell's job runs (its child is `sleep`).
+    let children = |parent: u32| -> Vec<u32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter(|&pid| state(pid).is_some_and(|(_, p)| p == parent))
+            .collect()
+    };
+    let start = Instant::now();
+    while !children(cred).into_iter().any(|bash| {
+        children(bash).into_iter().any(|c| {
+            std::fs::read_to_string(format!("/proc/{c}/comm")).is_ok_and(|n| n.trim() == "sleep")
+        })
+    }) {
+        assert!(start.elapsed() < Duration::from_secs(15), "no sleep");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    session.send("\x1a").unwrap();
+    session.flush().unwrap();
+    session.exp_string("Stopped").unwrap();
+    assert_ne!(state(cred).map(|(s, _)| s), Some('T'), "cred stopped");
+    session.exp_string("inner$ ").unwrap();
+    session
+        .send_line("kill -CONT %1; kill %1; wait; exit 3")
+        .unwrap();
+    session.exp_eof().unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(matches!(status, WaitStatus::Exited(_, 3)), "{status:?}");
+}

@@ -18,8 +18,8 @@ use rustix::fs::{Mode, OFlags};
 use rustix::process::{Signal, kill_process_group};
 use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
 use rustix::termios::{
-    LocalModes, OptionalActions, SpecialCodeIndex, Termios, tcgetattr, tcgetwinsize, tcsetattr,
-    tcsetwinsize,
+    LocalModes, OptionalActions, SpecialCodeIndex, Termios, tcgetattr, tcgetpgrp, tcgetwinsize,
+    tcsetattr, tcsetwinsize,
 };
 
 use super::{ExecArgs, pump, spawn};
@@ -138,10 +138,14 @@ impl Job {
                     }
                     break;
                 };
-                if to.write_all(&rest[..at]).is_err() {
+                if self.child_would_stop() {
+                    if to.write_all(&rest[..at]).is_err() {
+                        return;
+                    }
+                    self.suspend();
+                } else if to.write_all(&rest[..=at]).is_err() {
                     return;
                 }
-                self.suspend();
                 rest = &rest[at + 1..];
             }
         }
@@ -155,6 +159,21 @@ impl Job {
         let t = tcgetattr(&self.master).ok()?;
         let key = t.special_codes[SpecialCodeIndex::VSUSP];
         (t.local_modes.contains(LocalModes::ISIG) && key != 0).then_some(key)
+    }
+
+    /// Whether the suspend key would stop the child in a plain run but
+    /// does not here. Not when the foreground of its terminal is another
+    /// group (a job of a shell run under cred, whose own job control gets
+    /// the key), nor when the child ignores SIGTSTP (a shell at its
+    /// prompt), where the key does nothing, as in a plain run.
+    fn child_would_stop(&self) -> bool {
+        let Some(group) = self.group else {
+            return false;
+        };
+        if tcgetpgrp(&self.master).is_ok_and(|fg| fg != group) {
+            return false;
+        }
+        !ignores_sigtstp(group)
     }
 
     /// Stops the child and cred (our terminal put back meanwhile); returns
@@ -193,6 +212,19 @@ impl Job {
         self.ended.store(true, Ordering::SeqCst);
         restore(stdin, saved.clone());
     }
+}
+
+/// Whether process `pid` ignores SIGTSTP (its `SigIgn` mask in /proc).
+fn ignores_sigtstp(pid: rustix::process::Pid) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", pid.as_raw_nonzero()))
+    else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal_hook::consts::SIGTSTP - 1)) != 0)
 }
 
 /// SIGTSTP sent to cred (`kill -TSTP`, or a terminal not in raw mode)

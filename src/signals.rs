@@ -9,8 +9,13 @@
 //!   are put back, the cursor is shown again, "cancelled: nothing stored"
 //!   is printed and cred exits 130. Without a guard those signals keep
 //!   their default action.
-//! - [`forward_to`]: while `cred exec` runs a child, those signals are
-//!   passed on to it instead, and cred waits for it to end.
+//! - [`forward_to`]: while `cred exec` runs a child, those signals and
+//!   SIGQUIT are passed on to it instead (not those the terminal sent to
+//!   a child in cred's own process group, which has them already), and
+//!   cred waits for it to end. Without a child, SIGQUIT keeps its usual
+//!   effect (after the terminal is put back when a guard is live).
+//! - [`stop_self`]: job control for `cred exec` on a terminal, which stops
+//!   itself once its child is stopped and its terminal put back.
 //! - [`on_stop`]: a long-running command (`cred proxy`) stops cleanly on
 //!   the first of those signals; a second one ends the process at once
 //!   (exit 130).
@@ -145,7 +150,7 @@ pub fn restore_terminal() {
 /// The child `cred exec` runs, while it runs (0: none).
 static CHILD: AtomicI32 = AtomicI32::new(0);
 
-/// Passes SIGINT, SIGTERM and SIGHUP on to `pid` from now on.
+/// Passes SIGINT, SIGTERM, SIGHUP and SIGQUIT on to `pid` from now on.
 pub fn forward_to(pid: u32) {
     CHILD.store(i32::try_from(pid).unwrap_or(0), Ordering::SeqCst);
     watch_signals();
@@ -178,6 +183,32 @@ pub fn on_stop(stop: impl Fn(&'static str) + Send + Sync + 'static) {
     watch_signals();
 }
 
+/// Stops the whole process (SIGSTOP, which no handler can catch) and
+/// returns once it is continued (SIGCONT, as a shell's `fg` sends).
+#[cfg(unix)]
+pub fn stop_self() {
+    use std::sync::{Arc, OnceLock};
+    static CONTINUED: OnceLock<Option<Arc<AtomicBool>>> = OnceLock::new();
+    let continued = CONTINUED.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGCONT, Arc::clone(&flag))
+            .ok()
+            .map(|_| flag)
+    });
+    if let Some(flag) = continued {
+        flag.store(false, Ordering::SeqCst);
+    }
+    let stopped =
+        rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
+    // The stop may be taken by another thread while this one runs on for a
+    // moment: wait until the process has been stopped and continued.
+    if let (Ok(()), Some(flag)) = (stopped, continued) {
+        while !flag.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
+
 /// The child has ended: signals keep their usual effect again.
 pub fn stop_forwarding() {
     CHILD.store(0, Ordering::SeqCst);
@@ -205,27 +236,59 @@ fn guarded() -> bool {
 #[cfg(unix)]
 static STOPPING: AtomicBool = AtomicBool::new(false);
 
-/// Starts, once, the thread that handles SIGINT, SIGTERM and SIGHUP.
+/// Whether a signal was sent by the terminal (Ctrl-C, Ctrl-\\, a hangup) to
+/// its whole foreground group while `child` is in cred's own group: the
+/// child has had it already, and passing it on would deliver it twice.
+#[cfg(unix)]
+fn from_our_terminal_to_both(code: i32, child: rustix::process::Pid) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // si_code of a signal the kernel itself sends (the terminal's).
+        const SI_KERNEL: i32 = 0x80;
+        code == SI_KERNEL
+            && rustix::process::getpgid(Some(child)).ok() == rustix::process::getpgid(None).ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (code, child);
+        false
+    }
+}
+
+/// Starts, once, the thread that handles SIGINT, SIGTERM, SIGHUP and
+/// SIGQUIT.
 fn watch_signals() {
     static ONCE: Once = Once::new();
     #[cfg(unix)]
     ONCE.call_once(|| {
-        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+        use signal_hook::iterator::{SignalsInfo, exfiltrator::WithRawSiginfo};
+        let Ok(mut signals) =
+            SignalsInfo::<WithRawSiginfo>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        else {
             return;
         };
         let _ = std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
-                for signal in signals.forever() {
+                for info in signals.forever() {
+                    let signal = info.si_signo;
                     let child = CHILD.load(Ordering::SeqCst);
                     if child > 0 {
                         if let (Some(pid), Some(sig)) = (
                             rustix::process::Pid::from_raw(child),
                             rustix::process::Signal::from_named_raw(signal),
-                        ) {
+                        ) && !from_our_terminal_to_both(info.si_code, pid)
+                        {
                             let _ = rustix::process::kill_process(pid, sig);
                         }
+                        continue;
+                    }
+                    if signal == SIGQUIT {
+                        // Not a way to cancel or stop cleanly: its usual
+                        // effect, with the terminal put back first.
+                        restore_terminal();
+                        let _ = signal_hook::low_level::emulate_default_handler(signal);
                         continue;
                     }
                     if let Some(stop) = STOP.lock().unwrap_or_else(|e| e.into_inner()).take() {

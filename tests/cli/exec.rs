@@ -232,7 +232,7 @@ fn a_failure_before_the_start_means_the_program_never_runs() {
     assert!(run.stderr.contains("has no field `nothing`"), "{run}");
     assert!(!marker.exists(), "the program ran");
     let run = exec(&env, &["paligo", "--", "no-such-program-here"], &[]);
-    run.code(1);
+    run.code(127);
     assert_one_error(&run, "could not run `no-such-program-here`");
 }
 

@@ -13,6 +13,7 @@ mod completion;
 mod docs;
 mod everyday;
 mod exec;
+mod exec_jobs;
 pub mod file_store;
 mod format_chars;
 mod foundations;

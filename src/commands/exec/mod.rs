@@ -9,8 +9,12 @@
 //! the one scrubber (`scrub`), each secret and the auth header value shown
 //! as `<concealed by cred>` in every encoding `Secrets` knows; on a
 //! terminal the child gets a pseudo-terminal of its own ([`pty`]) so that
-//! colours, progress bars and prompts keep working. Signals are forwarded
-//! and cred exits with the child's status (128+N after signal N).
+//! colours, progress bars and prompts keep working, and Ctrl-Z suspends
+//! it as a shell job. Off a terminal, a stdout and stderr that are the
+//! same file share one pipe, so the child's lines keep their order.
+//! SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded and cred exits with
+//! the child's status (128+N after signal N); a program not found is 127,
+//! one that cannot be run 126.
 
 #[cfg(unix)]
 mod pty;
@@ -37,6 +41,9 @@ NAME_INSTANCE (NAME upper-cased, `-` and `.` as `_`). With --env, only the
 variables named there are set. FIELD is api_key, base_url, auth_header (the
 header value cred would send, e.g. `Basic ...`), username or instance;
 with several credentials write NAME:FIELD.
+
+Exit status: the program's (128+N after signal N); 127 when it is not
+found, 126 when it cannot be run.
 
 Examples:
   cred exec paligo -- python3 export.py
@@ -228,14 +235,32 @@ fn run_plain(mut cmd: Command, args: &ExecArgs) -> Result<ExitStatus> {
 }
 
 /// The child's stdout and stderr through the scrubber (pipes), stdin
-/// passed through.
+/// passed through. When our stdout and stderr are the same file (`> f
+/// 2>&1`, or one pipe both go to), the child gets one pipe for both, so
+/// that its lines keep the order a direct run gives them.
 fn run_masked(mut cmd: Command, args: &ExecArgs, mask: &Secrets) -> Result<ExitStatus> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let shared = if same_file(&io::stdout(), &io::stderr()) {
+        let io_err =
+            |e: io::Error| Error::user("could not set up the program's output").with_source(e);
+        let (reader, writer) = io::pipe().map_err(io_err)?;
+        cmd.stdout(writer.try_clone().map_err(io_err)?)
+            .stderr(writer);
+        Some(reader)
+    } else {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        None
+    };
     let mut child = spawn(&mut cmd, args)?;
+    // Our copies of the shared pipe's writing end must go, or its end
+    // would never be seen.
+    drop(cmd);
     crate::signals::forward_to(child.id());
     let out = child.stdout.take();
     let err = child.stderr.take();
     std::thread::scope(|s| {
+        if let Some(both) = shared {
+            s.spawn(move || pump(both, io::stdout(), mask));
+        }
         if let Some(out) = out {
             s.spawn(move || pump(out, io::stdout(), mask));
         }
@@ -248,12 +273,65 @@ fn run_masked(mut cmd: Command, args: &ExecArgs, mask: &Secrets) -> Result<ExitS
     status.map_err(|e| Error::user("could not wait for the program").with_source(e))
 }
 
+/// Whether two descriptors are the same file (same device and inode).
+#[cfg(unix)]
+fn same_file(a: &impl std::os::fd::AsFd, b: &impl std::os::fd::AsFd) -> bool {
+    match (rustix::fs::fstat(a), rustix::fs::fstat(b)) {
+        (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file<T>(_: &T, _: &T) -> bool {
+    false
+}
+
+/// Starts the program. One that is not found is exit 127, one that cannot
+/// be run (no execute permission, a directory, not a program) 126, as
+/// `env`, `timeout` and shells report them.
 fn spawn(cmd: &mut Command, args: &ExecArgs) -> Result<std::process::Child> {
-    cmd.spawn().map_err(|e| {
-        let program = args.command[0].to_string_lossy();
-        let err = Error::new(Exit::Failure, format!("could not run `{program}`")).with_source(e);
-        err.hint("check the command's name and that it is on PATH; cred runs it directly, without a shell")
-    })
+    cmd.spawn().map_err(|e| spawn_error(&args.command[0], e))
+}
+
+fn spawn_error(program: &std::ffi::OsStr, e: io::Error) -> Error {
+    let path = std::path::Path::new(program);
+    let program = program.to_string_lossy();
+    let has_slash = program.contains('/');
+    if e.kind() == io::ErrorKind::NotFound {
+        let err = Error::new(
+            Exit::Child(127),
+            format!("could not run `{program}`: command not found"),
+        );
+        return if has_slash {
+            err.hint("check the path to the program")
+        } else {
+            err.hint(
+                "check the command's name and that it is on PATH; cred runs it directly, without a shell",
+            )
+        };
+    }
+    let (why, hint) = if has_slash && path.is_dir() {
+        ("it is a directory", None)
+    } else if e.raw_os_error() == Some(rustix::io::Errno::ACCESS.raw_os_error()) {
+        (
+            "it is not executable",
+            Some(format!(
+                "give it execute permission (chmod +x {program}), or run it through its interpreter"
+            )),
+        )
+    } else {
+        ("it cannot be executed", None)
+    };
+    let err = Error::new(
+        Exit::Child(126),
+        format!("could not run `{program}`: {why}"),
+    )
+    .with_source(e);
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
 }
 
 /// Copies `from` to `to` through the scrubber, flushing after every read

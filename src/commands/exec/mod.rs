@@ -283,7 +283,7 @@ fn same_file(a: &impl std::os::fd::AsFd, b: &impl std::os::fd::AsFd) -> bool {
 }
 
 #[cfg(not(unix))]
-fn same_file<T>(_: &T, _: &T) -> bool {
+fn same_file<A, B>(_: &A, _: &B) -> bool {
     false
 }
 
@@ -313,7 +313,7 @@ fn spawn_error(program: &std::ffi::OsStr, e: io::Error) -> Error {
     }
     let (why, hint) = if has_slash && path.is_dir() {
         ("it is a directory", None)
-    } else if e.raw_os_error() == Some(rustix::io::Errno::ACCESS.raw_os_error()) {
+    } else if e.kind() == io::ErrorKind::PermissionDenied {
         (
             "it is not executable",
             Some(format!(

@@ -154,20 +154,13 @@ fn edit_file_store(f: &FileEnv, edit: impl FnOnce(String) -> String) {
         .unwrap();
     let recipient = String::from_utf8(recipient.stdout).unwrap();
     let out_path = f.store().with_extension("new");
-    let mut child = Command::new("age")
-        .args(["-r", recipient.trim(), "-o"])
-        .arg(&out_path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(plain.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let child = spawn_with_stdin(
+        Command::new("age")
+            .args(["-r", recipient.trim(), "-o"])
+            .arg(&out_path),
+        &plain,
+    );
+    assert!(child.wait_with_output().unwrap().status.success());
     std::fs::rename(&out_path, f.store()).unwrap();
     chmod(&f.store(), 0o600);
 }

@@ -12,13 +12,11 @@ fn ctrl_c_during_the_check_spinner_stores_nothing_and_exits_130() {
     let env = TestEnv::new();
     let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_secs(20)));
     let key = secret("spinner");
-    let mut w = Wizard::start(
+    let mut w = Wizard::start_echoing(
         &env,
         &["add", "paymo", "--name", "paymo"],
         &[paymo_env(&server)],
     );
-    w.pid();
-    w.echo_on();
     w.answer_hidden("API key", &key);
     w.expect("Checking the key with Paymo");
     let seen = w.ctrl_c_restores_echo();
@@ -29,15 +27,12 @@ fn ctrl_c_during_the_check_spinner_stores_nothing_and_exits_130() {
 #[test]
 fn ctrl_c_at_the_key_prompt_restores_echo_and_exits_130() {
     let env = TestEnv::new();
-    let mut w = Wizard::start(
+    // Echo on before cred starts, as a shell leaves the terminal.
+    let mut w = Wizard::start_echoing(
         &env,
         &["add", "paymo", "--no-verify", "--name", "paymo"],
         &[],
     );
-    // Once cred runs (rexpect turned echo off before exec), give the
-    // terminal echo, as a shell does; cred asks for the key well after.
-    w.pid();
-    w.echo_on();
     w.wait_reading("API key");
     let hidden = w.termios();
     assert!(

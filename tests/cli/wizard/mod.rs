@@ -36,6 +36,35 @@ impl Wizard {
     fn start_with(env: &TestEnv, args: &[&str], extra: &[(&str, String)], strip: bool) -> Wizard {
         let mut cmd = std_cmd(env);
         cmd.args(args).env("TERM", "xterm");
+        Wizard::spawn(env, cmd, extra, strip)
+    }
+
+    /// Like [`Wizard::start`], with the terminal's echo on before cred
+    /// starts, as a shell leaves it (rexpect turns it off before exec):
+    /// `stty echo` runs first, so nothing races cred's first prompt.
+    fn start_echoing(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Wizard {
+        let inner = std_cmd(env);
+        let mut cmd = std::process::Command::new("sh");
+        cmd.env_clear().current_dir(env.dir.path());
+        for (k, v) in inner.get_envs() {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
+        }
+        cmd.arg("-c")
+            .arg("stty echo && exec \"$0\" \"$@\"")
+            .arg(inner.get_program())
+            .args(args)
+            .env("TERM", "xterm");
+        Wizard::spawn(env, cmd, extra, true)
+    }
+
+    fn spawn(
+        env: &TestEnv,
+        mut cmd: std::process::Command,
+        extra: &[(&str, String)],
+        strip: bool,
+    ) -> Wizard {
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -134,15 +163,6 @@ impl Wizard {
             "echo is still off after Ctrl-C\n{seen}"
         );
         seen
-    }
-
-    /// Turns echo on, as a person's terminal has it (rexpect starts the
-    /// child with echo off).
-    fn echo_on(&self) {
-        let pty = self.session.process().get_file_handle().unwrap();
-        let mut t = rustix::termios::tcgetattr(&pty).unwrap();
-        t.local_modes |= rustix::termios::LocalModes::ECHO;
-        rustix::termios::tcsetattr(&pty, rustix::termios::OptionalActions::Now, &t).unwrap();
     }
 
     /// Waits until `text` is printed.

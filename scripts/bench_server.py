@@ -10,7 +10,10 @@ Keep-alive with Content-Length on every answer.
     GET /api/small           200, a small JSON object
     GET /api/big?bytes=N     200, N bytes streamed in 1 MiB chunks from one
                              reused buffer (never N bytes in memory)
-    GET /api/slow            sleeps 300 ms, then 200 with a small JSON object
+    GET /api/slow            sleeps 300 ms, then 200 with a small JSON object;
+                             401 without an Authorization header, as a real
+                             API answers (cred's check sends one request
+                             without the key to make sure a 200 means it)
     anything else            404, JSON
 """
 
@@ -69,6 +72,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/small":
             self._send(200, SMALL)
         elif path == "/api/slow":
+            if not self.headers.get("Authorization"):
+                self._send(401, b'{"error":"no credential"}')
+                return
             time.sleep(SLOW_DELAY)
             self._send(200, SMALL)
         elif path == "/api/items":

@@ -13,26 +13,6 @@ use rexpect::session::{Options, spawn_with_options};
 
 use crate::common::*;
 
-/// A Paligo credential `paligo` (no check) with a key that has characters
-/// every encoding changes; returns the key.
-fn paligo(env: &TestEnv) -> String {
-    let key = format!("{}/+&\"x", secret("exec"));
-    env.add(
-        &[
-            "paligo",
-            "--instance",
-            "acme",
-            "--username",
-            EMAIL,
-            "--no-verify",
-        ],
-        &key,
-        &[],
-    )
-    .ok();
-    key
-}
-
 fn exec(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Run {
     let mut full = vec!["exec"];
     full.extend_from_slice(args);
@@ -42,7 +22,7 @@ fn exec(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Run {
 #[test]
 fn the_program_gets_the_variables_and_not_creds_own_secrets() {
     let env = TestEnv::new();
-    let key = paligo(&env);
+    let key = add_paligo_for_exec(&env, "exec");
     let out = env.home().join("vars");
     std::fs::create_dir_all(env.home()).unwrap();
     let script = format!(
@@ -105,7 +85,7 @@ fn the_program_gets_the_variables_and_not_creds_own_secrets() {
 #[test]
 fn every_common_encoding_of_the_key_is_masked_in_the_output() {
     let env = TestEnv::new();
-    let key = paligo(&env);
+    let key = add_paligo_for_exec(&env, "exec");
     // One write, byte by byte, split across two writes, base64 alone and
     // inside a Basic header the program built, base64url, percent-encoded,
     // JSON-escaped; on stdout and stderr.
@@ -151,7 +131,7 @@ say("stderr:" + k, sys.stderr)
 #[test]
 fn exit_statuses_pass_through() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "exec");
     for code in [0, 3, 42] {
         let run = exec(
             &env,
@@ -167,7 +147,7 @@ fn exit_statuses_pass_through() {
 #[test]
 fn sigterm_to_cred_reaches_the_program() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "exec");
     std::fs::create_dir_all(env.home()).unwrap();
     let marker = env.home().join("got-term");
     let ready = env.home().join("ready");
@@ -207,7 +187,7 @@ fn sigterm_to_cred_reaches_the_program() {
 #[test]
 fn a_failure_before_the_start_means_the_program_never_runs() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "exec");
     std::fs::create_dir_all(env.home()).unwrap();
     let marker = env.home().join("ran");
     let touch = format!("touch '{}'", marker.display());
@@ -239,7 +219,7 @@ fn a_failure_before_the_start_means_the_program_never_runs() {
 #[test]
 fn on_a_terminal_the_program_gets_one_and_the_terminal_is_put_back() {
     let env = TestEnv::new();
-    let key = paligo(&env);
+    let key = add_paligo_for_exec(&env, "exec");
     let program = r#"
 import os, sys
 print("tty:", os.isatty(0), os.isatty(1), os.isatty(2), flush=True)
@@ -302,7 +282,7 @@ print("\x1b[31mred\x1b[0m", os.environ["PALIGO_API_KEY"], flush=True)
 #[test]
 fn sigterm_to_cred_on_a_terminal_ends_the_program_and_puts_the_terminal_back() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "exec");
     let program = "import os, time\nprint('parent', os.getppid(), flush=True)\ntime.sleep(30)\n";
     let mut cmd = std_cmd(&env);
     cmd.args(["exec", "paligo", "--", "python3", "-c", program])

@@ -11,26 +11,6 @@ use rexpect::session::{Options, spawn_with_options};
 
 use crate::common::*;
 
-/// A Paligo credential `paligo` (no check); returns the key.
-fn paligo(env: &TestEnv) -> String {
-    let key = format!("{}/+&\"x", secret("jobs"));
-    env.add(
-        &[
-            "paligo",
-            "--instance",
-            "acme",
-            "--username",
-            EMAIL,
-            "--no-verify",
-        ],
-        &key,
-        &[],
-    )
-    .ok();
-    std::fs::create_dir_all(env.home()).unwrap();
-    key
-}
-
 fn exec(env: &TestEnv, args: &[&str]) -> Run {
     let mut full = vec!["exec"];
     full.extend_from_slice(args);
@@ -67,7 +47,7 @@ fn wait_for_state(pid: u32, want: char, what: &str) {
 #[test]
 fn ctrl_z_suspends_a_masked_program_under_an_interactive_shell_and_fg_resumes_it() {
     let env = TestEnv::new();
-    let key = paligo(&env);
+    let key = add_paligo_for_exec(&env, "jobs");
     let go = env.home().join("go");
     let script = env.home().join("wait.py");
     std::fs::write(
@@ -170,7 +150,7 @@ for i in range(200):\n    \
 #[test]
 fn stdout_and_stderr_to_one_file_keep_their_order_and_their_masking() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "jobs");
     let expected: String = (0..200)
         .map(|i| {
             if i == 101 {
@@ -221,7 +201,7 @@ fn stdout_and_stderr_to_one_file_keep_their_order_and_their_masking() {
 fn a_missing_program_exits_127_and_one_that_cannot_run_126() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "jobs");
     let run = exec(&env, &["paligo", "--", "no-such-program-here"]);
     run.code(127);
     assert_one_error(
@@ -258,7 +238,7 @@ fn a_missing_program_exits_127_and_one_that_cannot_run_126() {
 #[test]
 fn sigquit_to_cred_reaches_the_program() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "jobs");
     let marker = env.home().join("got-quit");
     let ready = env.home().join("ready");
     let program = format!(
@@ -297,7 +277,7 @@ fn sigquit_to_cred_reaches_the_program() {
 #[test]
 fn ctrl_c_at_the_terminal_reaches_a_program_with_piped_output_once() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "jobs");
     let count = env.home().join("count");
     let go = env.home().join("go");
     let script = env.home().join("count.py");
@@ -383,7 +363,7 @@ fn cred_pid(env: &TestEnv) -> u32 {
 #[test]
 fn ctrl_z_does_nothing_to_a_program_that_ignores_it_as_in_a_plain_run() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "jobs");
     let program = "import signal\n\
                    signal.signal(signal.SIGTSTP, signal.SIG_IGN)\n\
                    line = input('ready? ')\n\
@@ -415,7 +395,7 @@ fn ctrl_z_does_nothing_to_a_program_that_ignores_it_as_in_a_plain_run() {
 #[test]
 fn a_shell_run_under_cred_keeps_its_own_job_control() {
     let env = TestEnv::new();
-    paligo(&env);
+    add_paligo_for_exec(&env, "jobs");
     let mut cmd = std_cmd(&env);
     cmd.args([
         "exec",

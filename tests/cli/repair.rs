@@ -124,20 +124,7 @@ fn exact_copies_collapse_to_creds_own_item() {
     env.run(&["doctor", "--fix", "--yes"]).ok();
     assert_eq!(count_items("cred", &account(&env, "api")), 1);
     // The copy left is cred's: it still records where the key may go.
-    let out = Command::new("secret-tool")
-        .args([
-            "search",
-            "--all",
-            "service",
-            "cred",
-            "username",
-            &account(&env, "api"),
-        ])
-        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
-        .output()
-        .unwrap();
-    let listing =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let listing = items_listing("cred", &account(&env, "api"));
     assert!(listing.contains("cred_origin"), "{listing}");
     assert_eq!(server.count(), 0, "exact copies need no check");
     let report = json(env.run(&["doctor", "--json"]).ok());

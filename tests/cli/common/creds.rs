@@ -23,6 +23,24 @@ pub fn add_paligo_unchecked(env: &TestEnv, server: &Server) -> String {
     key
 }
 
+/// A Paligo credential `paligo` (no check) for `cred exec` tests, with a key
+/// that has characters every encoding changes (`/+&"`); returns the key.
+/// The test's HOME exists afterwards (for files the program writes).
+pub fn add_paligo_for_exec(env: &TestEnv, tag: &str) -> String {
+    let key = format!("{}/+&\"x", secret(tag));
+    let args = [
+        "paligo",
+        "--instance",
+        "acme",
+        "--username",
+        EMAIL,
+        "--no-verify",
+    ];
+    env.add(&args, &key, &[]).ok();
+    std::fs::create_dir_all(env.home()).unwrap();
+    key
+}
+
 /// A Paymo credential `paymo` stored after a successful check of `/me` on
 /// `server`; returns its key.
 pub fn add_paymo_checked(env: &TestEnv, server: &Server) -> String {

@@ -89,15 +89,21 @@ pub fn secret_tool_store(service: &str, account: &str, value: &str) {
     assert!(child.wait().unwrap().success());
 }
 
-pub fn count_items(service: &str, account: &str) -> usize {
+/// What `secret-tool search --all` shows of the items with this service
+/// and account: each item's path, label, attributes (stdout and stderr).
+pub fn items_listing(service: &str, account: &str) -> String {
     let out = Command::new("secret-tool")
         .args(["search", "--all", "service", service, "username", account])
         .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout)
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// How many items have this service and account.
+pub fn count_items(service: &str, account: &str) -> usize {
+    items_listing(service, account)
         .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
         .filter(|l| l.starts_with("[/"))
         .count()
 }

@@ -43,7 +43,7 @@ pub fn run_unlock(ctx: &Ctx, args: UnlockArgs) -> Result<Exit> {
         identity::unlock(&id_path, read_stdin()?)?
     } else if ctx.ui.interactive() {
         // A mistyped passphrase is asked again (three tries).
-        identity::unlock_asking(&ctx.ui, &id_path)?
+        identity::unlock_asking(ctx.ui, &id_path)?
     } else {
         return Err(
             Error::user("no passphrase given, and there is no terminal to ask for it")

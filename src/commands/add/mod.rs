@@ -3,6 +3,7 @@
 //! first, then the config; if the config write fails the keychain is put
 //! back as it was (`secrets::txn`).
 
+mod headless;
 mod probe;
 mod wizard;
 
@@ -132,9 +133,8 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         (None, _) => None,
     };
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
-    store
-        .status()
-        .map_err(|e| super::store_unusable(&store, e))?;
+    // No keychain on a headless box: the file store is offered instead.
+    let (kind, store) = headless::usable(ctx, &args, kind, store)?;
     // A passphrase (the file store) is asked now, before the questions.
     store.open()?;
     let mut prompter = ui.prompter();

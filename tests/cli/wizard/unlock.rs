@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use super::*;
 
-const PASS: &str = "correct horse battery";
+pub(super) const PASS: &str = "correct horse battery";
 const NO_BUS: &str = "unix:path=/nonexistent/cred-test-bus";
 
-fn store(env: &TestEnv) -> PathBuf {
+pub(super) fn store(env: &TestEnv) -> PathBuf {
     env.home().join(".local/share/cred/secrets.age")
 }
 
@@ -21,12 +21,12 @@ fn identity_age(env: &TestEnv) -> PathBuf {
     store(env).with_file_name("identity.age")
 }
 
-fn no_bus() -> (&'static str, String) {
+pub(super) fn no_bus() -> (&'static str, String) {
     ("DBUS_SESSION_BUS_ADDRESS", NO_BUS.to_string())
 }
 
 /// Forgets this test's unlock when the test ends, however it ends.
-struct LockOnDrop<'a>(&'a TestEnv);
+pub(super) struct LockOnDrop<'a>(pub(super) &'a TestEnv);
 
 impl Drop for LockOnDrop<'_> {
     fn drop(&mut self) {

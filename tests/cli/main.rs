@@ -29,6 +29,7 @@ mod security;
 mod storage;
 mod stores;
 mod trust;
+mod usage;
 mod vault;
 mod verify;
 mod wizard;

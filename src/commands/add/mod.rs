@@ -349,8 +349,10 @@ fn collect(
     loop {
         let provider = args.provider.collect(wizard)?;
         wizard.missing(key_missing)?;
-        // Nothing to ask again where there are no answers (Paymo).
-        let Some((client, limit)) = checking.filter(|_| args.provider.has_answers()) else {
+        // Nothing to ask again where there are no answers (Paymo), and no
+        // request before an error for the key that nothing supplies.
+        let probing = args.provider.has_answers() && !key_missing;
+        let Some((client, limit)) = checking.filter(|_| probing) else {
             return Ok((provider, false));
         };
         match probe::probe(ui, client, &provider, limit) {

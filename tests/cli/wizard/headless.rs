@@ -72,14 +72,11 @@ fn declining_the_file_store_is_exit_7_with_the_hints() {
     assert!(!seen.contains("? Name for this credential"), "{seen}");
     assert!(!env.config_path().exists() || !env.config_text().contains("default_store"));
     assert!(!store(&env).exists());
-}
 
-#[test]
-fn without_a_terminal_no_keychain_is_still_exit_7() {
-    let env = TestEnv::new();
+    // Without a terminal nothing is offered: exit 7 as before.
     let run = env.add(&["paymo", "--no-verify"], &secret("ci"), &[no_bus()]);
     run.code(7);
     assert_one_error(&run, "cannot reach the OS keychain");
     assert!(!run.stderr.contains(OFFER), "{run}");
-    assert!(!env.config_path().exists() || !env.config_text().contains("default_store"));
+    assert!(!store(&env).exists());
 }

@@ -1,0 +1,209 @@
+//! `cred call`: the errors with a hint, from a request cred refuses to
+//! build to the API's refusals, failed transfers and answers cred cannot
+//! print.
+
+use std::time::Duration;
+
+use crate::common::*;
+
+/// A loopback API with one path per failure, and a generic credential
+/// `api` (base URL SERVER/v1) and a Paymo credential `paymo` for it.
+fn api() -> (TestEnv, Server) {
+    let server = Server::start(|seen| {
+        let path = seen.path().to_string();
+        match path.as_str() {
+            "/v1/ok" => Reply::json(200, r#"{"items":[1,2]}"#),
+            "/v1/unauthorized" => Reply::json(401, r#"{"error":"bad key"}"#),
+            "/v1/forbidden" => Reply::json(403, r#"{"error":"not allowed"}"#),
+            "/v1/limited" => {
+                Reply::json(429, r#"{"error":"slow down"}"#).header("Retry-After", "3600")
+            }
+            "/v1/offsite" => Reply::new(302, "").header("Location", "https://cdn.example.com/file"),
+            "/v1/loop" => Reply::new(302, "").header("Location", "/v1/loop"),
+            "/v1/encoded" => Reply::new(200, "xxxx")
+                .header("Content-Type", "application/json")
+                .header("Content-Encoding", "x-unknown"),
+            "/v1/corrupt" => Reply::new(200, "not gzip at all")
+                .header("Content-Type", "application/json")
+                .header("Content-Encoding", "gzip"),
+            "/v1/text" => Reply::new(200, "plain words").header("Content-Type", "text/plain"),
+            "/v1/object" => Reply::json(200, r#"{"not":"a list"}"#),
+            "/v1/endless" => {
+                // Page N links to page N+1, for ever.
+                let n: u64 = seen
+                    .query()
+                    .trim_start_matches("page=")
+                    .parse()
+                    .unwrap_or(1);
+                let next = format!("</v1/endless?page={}>; rel=\"next\"", n + 1);
+                Reply::json(200, "[1]").header("Link", &next)
+            }
+            "/v1/slow" => Reply::json(200, "{}").delay(Duration::from_secs(5)),
+            _ => Reply::json(404, r#"{"error":"no such path"}"#),
+        }
+    });
+    let env = TestEnv::new();
+    add_generic(
+        &env,
+        "api",
+        &format!("{}/v1", server.url()),
+        &secret("api"),
+        &["--no-verify"],
+    )
+    .ok();
+    add_paymo_unchecked(&env, &server);
+    (env, server)
+}
+
+#[test]
+fn call_refuses_a_request_it_cannot_build() {
+    let (env, _server) = api();
+    snap!("method_without_path", &env, &["call", "api", "GET"]);
+    snap!("not_a_method", &env, &["call", "api", "GET IT", "/ok"]);
+    snap!(
+        "absolute_url",
+        &env,
+        &["call", "api", "https://elsewhere.example.com/x"]
+    );
+    snap!(
+        "query_without_equals",
+        &env,
+        &["call", "api", "/ok", "-q", "per_page"]
+    );
+    snap!(
+        "header_without_colon",
+        &env,
+        &["call", "api", "/ok", "-H", "Accept"]
+    );
+    snap!(
+        "header_replaces_the_key",
+        &env,
+        &["call", "api", "/ok", "-H", "Authorization: Bearer mine"]
+    );
+    snap!(
+        "form_without_equals",
+        &env,
+        &["call", "api", "POST", "/ok", "--form", "name"]
+    );
+    std::fs::write(env.dir.path().join("report.txt"), "words").unwrap();
+    snap!(
+        "content_type_with_form_file",
+        &env,
+        &[
+            "call",
+            "api",
+            "POST",
+            "/ok",
+            "--form",
+            "file=@report.txt",
+            "-H",
+            "Content-Type: text/plain"
+        ]
+    );
+    snap!(
+        "field_not_json",
+        &env,
+        &["call", "api", "POST", "/ok", "-f", "count:=abc"]
+    );
+    snap!(
+        "field_without_equals",
+        &env,
+        &["call", "api", "POST", "/ok", "-f", "name"]
+    );
+    snap!(
+        "field_given_twice",
+        &env,
+        &["call", "api", "POST", "/ok", "-f", "tag=a", "-f", "tag=b"]
+    );
+    snap!(
+        "field_two_shapes",
+        &env,
+        &["call", "api", "POST", "/ok", "-f", "a[]=1", "-f", "a[b]=2"]
+    );
+    snap!(
+        "jq_invalid",
+        &env,
+        &["call", "api", "/ok", "--jq", ".items[["]
+    );
+    snap!(
+        "paginate_not_supported",
+        &env,
+        &["call", "paymo", "/ok", "--paginate"]
+    );
+    snap!(
+        "unknown_credential_close_name",
+        &env,
+        &["call", "apj", "/ok"]
+    );
+    snap!("unknown_credential", &env, &["call", "zzzzzz", "/ok"]);
+}
+
+#[test]
+fn call_reports_the_apis_refusals() {
+    let (env, _server) = api();
+    snap!("http_401", &env, &["call", "api", "/unauthorized"]);
+    snap!(
+        "http_401_key_from_variable",
+        &env,
+        &["call", "api", "/unauthorized"],
+        &[("CRED_SECRET_API", "from-ci".to_string())]
+    );
+    snap!("http_403", &env, &["call", "api", "/forbidden"]);
+    snap!(
+        "http_429",
+        &env,
+        &["call", "api", "/limited", "--max-wait", "1"]
+    );
+    snap!("redirect_offsite", &env, &["call", "api", "/offsite"]);
+    snap!("redirect_loop", &env, &["call", "api", "/loop"]);
+}
+
+#[test]
+fn call_reports_answers_it_cannot_print() {
+    let (env, _server) = api();
+    snap!(
+        "content_encoding_unknown",
+        &env,
+        &["call", "api", "/encoded"]
+    );
+    snap!(
+        "content_encoding_corrupt",
+        &env,
+        &["call", "api", "/corrupt"]
+    );
+    snap!("jq_on_text", &env, &["call", "api", "/text", "--jq", "."]);
+    snap!(
+        "paginate_an_object",
+        &env,
+        &["call", "api", "/object", "--paginate"]
+    );
+    snap!(
+        "paginate_past_max_pages",
+        &env,
+        &["call", "api", "/endless", "--paginate", "--max-pages", "3"]
+    );
+}
+
+#[test]
+fn call_reports_failed_transfers() {
+    let (env, server) = api();
+    snap!("timeout", &env, &["call", "api", "/slow", "--timeout", "1"]);
+    snap!(
+        "max_time",
+        &env,
+        &["call", "api", "/slow", "--max-time", "1"]
+    );
+    let key = secret("unsendable");
+    let closed = format!("http://127.0.0.1:{}/v1", closed_port());
+    add_generic(&env, "closed", &closed, &key, &["--no-verify"]).ok();
+    snap!("connection_refused", &env, &["call", "closed", "/ok"]);
+    let tls = format!("https://{}/v1", server.url().trim_start_matches("http://"));
+    add_generic(&env, "tls", &tls, &key, &["--no-verify"]).ok();
+    snap!("tls_to_a_plain_server", &env, &["call", "tls", "/ok"]);
+    snap!(
+        "base_url_override_over_http",
+        &env,
+        &["call", "paymo", "/me"],
+        &[("CRED_PAYMO_URL", "http://paymo.example.com/api".to_string())]
+    );
+}

@@ -1,0 +1,110 @@
+//! The other commands' errors with a hint: remove, move, rotate, unlock,
+//! recipients, proxy, mcp, doctor --fix, and a secret given in
+//! `CRED_SECRET_<NAME>`.
+
+use crate::common::*;
+
+#[test]
+fn remove_move_and_rotate() {
+    let server = Server::start(|_| Reply::json(401, r#"{"error":"bad key"}"#));
+    let env = TestEnv::new();
+    add_paymo_unchecked(&env, &server);
+    snap!("remove_without_yes", &env, &["remove", "paymo"]);
+    snap!(
+        "move_vault_mount_without_vault",
+        &env,
+        &["move", "paymo", "--store", "file", "--vault-mount", "team"]
+    );
+    snap!(
+        "rotate_rejected",
+        &env,
+        &["rotate", "paymo", "--api-key-stdin"],
+        &[paymo_env(&server)],
+        stdin = &secret("rotate")
+    );
+}
+
+#[test]
+fn secret_from_an_empty_variable() {
+    let server = ok_server();
+    let env = TestEnv::new();
+    add_paymo_unchecked(&env, &server);
+    snap!(
+        "cred_secret_variable_empty",
+        &env,
+        &["secret", "paymo"],
+        &[("CRED_SECRET_PAYMO", String::new())]
+    );
+}
+
+#[test]
+fn unlock_without_a_passphrase() {
+    let fs = crate::file_store::FileEnv::new();
+    let none: &[(&str, String)] = &[];
+    snap!(
+        "unlock_nothing_to_unlock",
+        &fs.env,
+        &["unlock", "--passphrase-stdin"],
+        none,
+        stdin = "pass\n"
+    );
+}
+
+#[test]
+fn proxy_refusals() {
+    let server = ok_server();
+    let env = TestEnv::new();
+    add_paymo_unchecked(&env, &server);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let url = [paymo_env(&server)];
+    snap!(
+        "proxy_port_in_use",
+        &env,
+        &["proxy", "paymo", "--listen", &addr],
+        &url
+    );
+    std::fs::write(env.dir.path().join("taken.sock"), "a file").unwrap();
+    snap!(
+        "proxy_socket_path_taken",
+        &env,
+        &["proxy", "paymo", "--socket", "taken.sock"],
+        &url
+    );
+}
+
+#[test]
+fn mcp_refusals() {
+    let env = TestEnv::new();
+    snap!("mcp_without_names", &env, &["mcp"]);
+    snap!(
+        "mcp_allow_names_another",
+        &env,
+        &["mcp", "paymo", "--allow", "other GET /me"]
+    );
+}
+
+#[test]
+fn doctor_fix_without_a_terminal() {
+    // A second copy of the secret under cred's name: something to fix.
+    let server = ok_server();
+    let env = TestEnv::new();
+    add_paymo_unchecked(&env, &server);
+    secret_tool_store("cred", &account(&env, "paymo"), "another key");
+    snap!(
+        "doctor_fix_without_yes",
+        &env,
+        &["doctor", "--fix"],
+        &[paymo_env(&server)]
+    );
+    snap!("secret_ambiguous", &env, &["secret", "paymo"]);
+}
+
+#[test]
+fn a_missing_secret() {
+    let server = ok_server();
+    let env = TestEnv::new();
+    add_paymo_unchecked(&env, &server);
+    keychain_clear(&env, "paymo");
+    snap!("secret_missing", &env, &["secret", "paymo"]);
+}

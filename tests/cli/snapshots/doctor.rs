@@ -55,3 +55,12 @@ fn doctor_with_the_file_store() {
     fs.add(&["paymo", "--no-verify"], &secret("file"), &[]).ok();
     snap!("file_store", &fs.env, &["doctor"], &fs.vars(&[]));
 }
+
+#[test]
+fn doctor_finds_a_missing_secret() {
+    let server = ok_server();
+    let env = TestEnv::new();
+    add_paymo_unchecked(&env, &server);
+    keychain_clear(&env, "paymo");
+    snap!("missing_secret", &env, &["doctor"], &[paymo_env(&server)]);
+}

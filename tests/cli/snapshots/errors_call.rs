@@ -2,6 +2,7 @@
 //! build to the API's refusals, failed transfers and answers cred cannot
 //! print.
 
+use std::io::Read as _;
 use std::time::Duration;
 
 use crate::common::*;
@@ -37,6 +38,23 @@ fn api() -> (TestEnv, Server) {
                     .unwrap_or(1);
                 let next = format!("</v1/endless?page={}>; rel=\"next\"", n + 1);
                 Reply::json(200, "[1]").header("Link", &next)
+            }
+            // 1 MiB of JSON: more than --jq holds (768 KiB).
+            "/v1/big" => Reply::json(200, &format!("[\"{}\"]", "x".repeat(1024 * 1024))),
+            // Two pages of 500 KiB each: together more than --jq holds.
+            "/v1/halves" => {
+                let page = format!("[\"{}\"]", "x".repeat(500 * 1024));
+                if seen.query().is_empty() {
+                    Reply::json(200, &page).header("Link", "</v1/halves?page=2>; rel=\"next\"")
+                } else {
+                    Reply::json(200, &page)
+                }
+            }
+            // A page of 33 MiB: more than --paginate joins.
+            "/v1/huge" => {
+                let len = 33 * 1024 * 1024;
+                Reply::stream(200, std::io::repeat(b' ').take(len as u64), len)
+                    .header("Content-Type", "application/json")
             }
             "/v1/slow" => Reply::json(200, "{}").delay(Duration::from_secs(5)),
             _ => Reply::json(404, r#"{"error":"no such path"}"#),
@@ -172,6 +190,21 @@ fn call_reports_answers_it_cannot_print() {
         &["call", "api", "/corrupt"]
     );
     snap!("jq_on_text", &env, &["call", "api", "/text", "--jq", "."]);
+    snap!(
+        "jq_answer_too_large",
+        &env,
+        &["call", "api", "/big", "--jq", "."]
+    );
+    snap!(
+        "jq_pages_too_large",
+        &env,
+        &["call", "api", "/halves", "--paginate", "--jq", "."]
+    );
+    snap!(
+        "paginate_page_too_large",
+        &env,
+        &["call", "api", "/huge", "--paginate"]
+    );
     snap!(
         "paginate_an_object",
         &env,

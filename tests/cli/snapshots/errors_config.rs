@@ -27,6 +27,11 @@ fn config_file_problems() {
     );
     snap!("control_character", &env, &["list"]);
     write_config(&env, &GENERIC.replace("\"header\"", "\"body\""));
+    snap!("unknown_placement", &env, &["list"]);
+    write_config(
+        &env,
+        "[credentials.api]\nprovider = \"paymo\"\nstore = \"vault\"\nvault_mount = \"../sys\"\n",
+    );
     snap!("bad_field", &env, &["list"]);
     write_config(
         &env,

@@ -217,6 +217,139 @@ fn file_store_identities() {
 }
 
 #[test]
+fn file_store_other_identities() {
+    let fs = FileEnv::new();
+    fs.add(&["paymo", "--no-verify"], &secret("file"), &[]).ok();
+    // An SSH key with a passphrase.
+    let ssh = fs.env.dir.path().join("id_ed25519");
+    let out = Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "a passphrase",
+            "-C",
+            "test",
+            "-f",
+        ])
+        .arg(&ssh)
+        .output()
+        .expect("ssh-keygen");
+    assert!(out.status.success(), "{out:?}");
+    snap!(
+        "file_ssh_key_with_a_passphrase",
+        &fs.env,
+        &["secret", "paymo"],
+        &fs.vars(&[("CRED_IDENTITY_FILE", ssh.display().to_string())])
+    );
+    // A store path below a regular file.
+    let below_a_file = fs.identity.join("secrets.age");
+    snap!(
+        "file_store_path_not_usable",
+        &fs.env,
+        &["secret", "paymo"],
+        &fs.vars(&[("CRED_FILE_STORE", below_a_file.display().to_string())])
+    );
+    // Neither CRED_FILE_STORE nor HOME.
+    let args = ["secret", "paymo"];
+    let run = fs.env.run_with(&args, |c| {
+        c.env_remove("HOME");
+        for (k, v) in fs.vars(&[]) {
+            c.env(k, v);
+        }
+    });
+    assert_run!("file_store_no_path", &args, run);
+}
+
+/// A file store made on a terminal (its identity in identity.age, under a
+/// passphrase), with no unlock kept.
+fn file_store_with_a_passphrase(env: &TestEnv) {
+    let mut s = super::wizard::Screen::start(
+        env,
+        &[
+            "add",
+            "paymo",
+            "--no-verify",
+            "--name",
+            "paymo",
+            "--description",
+            "d",
+            "--store",
+            "file",
+        ],
+        &[
+            (
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/bus".to_string(),
+            ),
+            ("CRED_API_KEY", secret("file")),
+            ("CRED_UNLOCK_TTL", "0".to_string()),
+        ],
+    );
+    s.until_asked();
+    s.send("correct horse\r");
+    s.until_asked();
+    s.send("correct horse\r");
+    assert_eq!(s.finish(), 0);
+}
+
+#[test]
+fn file_store_unlock() {
+    let env = TestEnv::new();
+    file_store_with_a_passphrase(&env);
+    let no_bus = (
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/bus".to_string(),
+    );
+    let unlock = ["unlock", "--passphrase-stdin"];
+    snap!(
+        "unlock_wrong_passphrase",
+        &env,
+        &unlock,
+        std::slice::from_ref(&no_bus),
+        stdin = "wrong\n"
+    );
+    snap!(
+        "unlock_two_lines",
+        &env,
+        &unlock,
+        std::slice::from_ref(&no_bus),
+        stdin = "one\ntwo\n"
+    );
+    snap!(
+        "unlock_without_a_terminal",
+        &env,
+        &["unlock"],
+        std::slice::from_ref(&no_bus)
+    );
+    snap!(
+        "unlock_ttl_invalid",
+        &env,
+        &unlock,
+        &[no_bus.clone(), ("CRED_UNLOCK_TTL", "soon".to_string())],
+        stdin = "correct horse\n"
+    );
+    snap!(
+        "unlock_kernel_keyring_refused",
+        &env,
+        &unlock,
+        &[
+            no_bus.clone(),
+            ("CRED_TEST_NO_KERNEL_KEYRING", "1".to_string())
+        ],
+        stdin = "correct horse\n"
+    );
+    snap!(
+        "secret_locked",
+        &env,
+        &["secret", "paymo"],
+        std::slice::from_ref(&no_bus)
+    );
+    let _ = run_env(&env, &["lock"], &[no_bus]);
+}
+
+#[test]
 fn file_store_file() {
     let fs = FileEnv::new();
     fs.add(&["paymo", "--no-verify"], &secret("file"), &[]).ok();
@@ -414,6 +547,30 @@ fn vault_real_refusals() {
         &["secret", "paymo"],
         &bao.env(&reader)
     );
+    snap!(
+        "vault_remove_denied",
+        &env,
+        &["remove", "paymo", "--yes"],
+        &bao.env(&reader)
+    );
+    // Entries cred did not write.
+    bao.bao(&["kv", "put", "secret/cred/weird", "foo=bar"], "");
+    snap!(
+        "vault_pull_not_a_credential",
+        &env,
+        &["pull", "weird"],
+        &root
+    );
+    let plain = r#"{"secret":"k","credential":{"provider":"generic","base_url":"http://api.example.com","placement":"header","key_name":"Authorization","template":"Bearer ${apiKey}","label":"API Key","allow_http":true}}"#;
+    bao.bao(&["kv", "put", "secret/cred/plain", "-"], plain);
+    snap!("vault_pull_plain_http", &env, &["pull", "plain"], &root);
+    let odd = r#"{"secret":"k","credential":{"provider":"paymo","colour":"blue"}}"#;
+    bao.bao(&["kv", "put", "secret/cred/odd", "-"], odd);
+    snap!("vault_pull_unknown_field", &env, &["pull", "odd"], &root);
+    let mut config = env.config_text();
+    config.push_str("\n[credentials.weird]\nprovider = \"paymo\"\nstore = \"vault\"\n");
+    super::write_config(&env, &config);
+    snap!("vault_bad_data", &env, &["secret", "weird"], &root);
     bao.bao(&["operator", "seal"], "");
     snap!("vault_sealed", &env, &["secret", "paymo"], &root);
 }

@@ -14,14 +14,14 @@ use crate::common::*;
 const ENTER: &str = "\r";
 
 /// `cred` on a pseudo-terminal, read screen by screen.
-struct Screen {
+pub(super) struct Screen {
     session: PtySession,
     /// The command line, for the snapshot.
     args: Vec<String>,
 }
 
 impl Screen {
-    fn start(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Screen {
+    pub(super) fn start(env: &TestEnv, args: &[&str], extra: &[(&str, String)]) -> Screen {
         let mut cmd = std_cmd(env);
         cmd.args(args).env("TERM", "xterm");
         for (k, v) in extra {
@@ -38,7 +38,7 @@ impl Screen {
 
     /// Everything cred printed until it waits in read(0, …) for an
     /// answer, with line ends as `\n`.
-    fn until_asked(&mut self) -> String {
+    pub(super) fn until_asked(&mut self) -> String {
         let pty = self.session.process().get_file_handle().unwrap();
         // read(0, …), or poll/ppoll (a prompt waiting for a key).
         let (read, poll): (&str, &[&str]) = if cfg!(target_arch = "aarch64") {
@@ -120,9 +120,18 @@ impl Screen {
         super::settings().bind(|| insta::assert_snapshot!(name, shown));
     }
 
-    fn send(&mut self, keys: &str) {
+    pub(super) fn send(&mut self, keys: &str) {
         self.session.send(keys).unwrap();
         self.session.flush().unwrap();
+    }
+
+    /// Waits for the end; returns the exit code.
+    pub(super) fn finish(mut self) -> i32 {
+        let _ = self.session.exp_eof();
+        match self.session.process().wait().unwrap() {
+            rexpect::process::WaitStatus::Exited(_, code) => code,
+            other => panic!("cred ended with {other:?}"),
+        }
     }
 
     /// Ctrl-C, then the end.

@@ -236,3 +236,52 @@ fn add_check_times_out() {
         stdin = &secret("check")
     );
 }
+
+#[test]
+fn add_check_refused_by_paligo() {
+    for (name, status) in [
+        ("check_rejected_paligo", 401),
+        ("check_forbidden_paligo", 403),
+    ] {
+        let server = Server::start(move |_| Reply::json(status, r#"{"message":"no"}"#));
+        let env = TestEnv::new();
+        snap!(
+            name,
+            &env,
+            &[
+                "add",
+                "paligo",
+                "--instance",
+                "acme",
+                "--username",
+                EMAIL,
+                "--api-key-stdin"
+            ],
+            &[paligo_env(&server)],
+            stdin = &secret("check")
+        );
+    }
+}
+
+#[test]
+fn add_check_refused_by_a_generic_api() {
+    let server = Server::start(|_| Reply::json(401, r#"{"message":"no"}"#));
+    let env = TestEnv::new();
+    snap!(
+        "check_rejected_generic",
+        &env,
+        &[
+            "add",
+            "generic",
+            "--name",
+            "api",
+            "--base-url",
+            &server.url(),
+            "--check-path",
+            "/me",
+            "--api-key-stdin"
+        ],
+        &[],
+        stdin = &secret("check")
+    );
+}

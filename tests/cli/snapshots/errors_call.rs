@@ -56,6 +56,9 @@ fn api() -> (TestEnv, Server) {
                 Reply::stream(200, std::io::repeat(b' ').take(len as u64), len)
                     .header("Content-Type", "application/json")
             }
+            // The body stops after its first byte (and the server holds
+            // the connection: behaviour under test, not a wait).
+            "/v1/stalled" => Reply::stream(200, Stall(false), 100),
             "/v1/slow" => Reply::json(200, "{}").delay(Duration::from_secs(5)),
             _ => Reply::json(404, r#"{"error":"no such path"}"#),
         }
@@ -226,6 +229,11 @@ fn call_reports_failed_transfers() {
         &env,
         &["call", "api", "/slow", "--max-time", "1"]
     );
+    snap!(
+        "body_stalled",
+        &env,
+        &["call", "api", "/stalled", "--timeout", "1"]
+    );
     let key = secret("unsendable");
     let closed = format!("http://127.0.0.1:{}/v1", closed_port());
     add_generic(&env, "closed", &closed, &key, &["--no-verify"]).ok();
@@ -239,4 +247,19 @@ fn call_reports_failed_transfers() {
         &["call", "paymo", "/me"],
         &[("CRED_PAYMO_URL", "http://paymo.example.com/api".to_string())]
     );
+}
+
+/// A body that sends one byte, then nothing for 5 s.
+struct Stall(bool);
+
+impl std::io::Read for Stall {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.0 {
+            std::thread::sleep(Duration::from_secs(5));
+            return Ok(0);
+        }
+        self.0 = true;
+        buf[0] = b'[';
+        Ok(1)
+    }
 }

@@ -376,6 +376,18 @@ fn file_store_file() {
         &["recipients", "remove", &recipient],
         &vars
     );
+    let own = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&fs.identity)
+        .output()
+        .unwrap();
+    let own = String::from_utf8(own.stdout).unwrap().trim().to_string();
+    snap!(
+        "file_remove_the_recipient_in_use",
+        &fs.env,
+        &["recipients", "remove", &own],
+        &vars
+    );
     snap!(
         "file_bad_recipient",
         &fs.env,

@@ -1,4 +1,4 @@
-//! The other commands' errors with a hint: remove, move, rotate, unlock,
+//! The other commands' errors with a hint: remove, move, rotate, verify, unlock,
 //! recipients, proxy, mcp, doctor --fix, and a secret given in
 //! `CRED_SECRET_<NAME>`.
 
@@ -145,4 +145,32 @@ fn a_missing_secret() {
     add_paymo_unchecked(&env, &server);
     keychain_clear(&env, "paymo");
     snap!("secret_missing", &env, &["secret", "paymo"]);
+}
+
+#[test]
+fn verify_reports_each_failure_with_its_fix() {
+    let server = Server::start(|seen| match seen.path() {
+        "/v1/ok" => Reply::json(200, "{}"),
+        "/v1/limited" => Reply::json(429, "{}").header("Retry-After", "3600"),
+        _ => Reply::json(401, r#"{"error":"bad key"}"#),
+    });
+    let env = TestEnv::new();
+    for (name, check) in [
+        ("good", "/ok"),
+        ("bad", "/nope"),
+        ("gone", "/ok"),
+        ("busy", "/limited"),
+    ] {
+        add_generic(
+            &env,
+            name,
+            &format!("{}/v1", server.url()),
+            &secret(name),
+            &["--no-verify", "--check-path", check],
+        )
+        .ok();
+    }
+    keychain_clear(&env, "gone");
+    snap!("verify_all", &env, &["verify", "--all"]);
+    snap!("verify_one_rejected", &env, &["verify", "bad"]);
 }

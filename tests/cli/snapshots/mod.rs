@@ -134,6 +134,7 @@ pub fn settings() -> insta::Settings {
         "[TIME]",
     );
     s.add_filter(r"\b\d+(\.\d+)? ?ms\b", "[DURATION]");
+    s.add_filter(r"\b\d+\.\d\ds\b", "[SECS]");
     // The tests' secrets (common::secret), and random values cred makes.
     s.add_filter(r"sk-[A-Za-z0-9-]+?-\d+-\d+-Zq9xW7vT", "[SECRET]");
     s.add_filter(r"age1[02-9ac-hj-np-z]{58}", "[AGE-RECIPIENT]");

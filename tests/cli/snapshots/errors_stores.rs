@@ -583,10 +583,24 @@ fn vault_real_refusals() {
     config.push_str("\n[credentials.weird]\nprovider = \"paymo\"\nstore = \"vault\"\n");
     super::write_config(&env, &config);
     snap!("vault_bad_data", &env, &["secret", "weird"], &root);
+    bao.bao(&["secrets", "enable", "-path=kv1", "-version=1", "kv"], "");
+    snap!(
+        "vault_kv_version_1",
+        &env,
+        &["pull", "--vault-mount", "kv1"],
+        &root
+    );
     bao.bao(&["operator", "seal"], "");
     snap!("vault_sealed", &env, &["secret", "paymo"], &root);
 }
 
 fn run_stdin_ok(env: &TestEnv, args: &[&str], vars: &[(&str, String)], stdin: &str) {
     super::run_stdin(env, args, vars, stdin).ok();
+}
+
+#[test]
+fn vault_over_tls_without_its_ca() {
+    let bao = Bao::start_tls();
+    let env = TestEnv::new();
+    snap!("vault_tls_private_ca", &env, &["pull"], &bao.env(&bao.root));
 }

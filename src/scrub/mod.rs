@@ -46,7 +46,7 @@ pub const REDACTED: &str = "<redacted>";
 const MAX_HELD: usize = 16 * 1024;
 
 /// A set of byte strings, a matcher for them, and which bytes begin one.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Patterns {
     /// Longest first.
     list: Vec<Zeroizing<Vec<u8>>>,
@@ -95,6 +95,9 @@ impl Patterns {
 }
 
 /// Every revealing form of one or more secrets, and a matcher for them.
+/// Cloning copies the forms (zeroized when dropped) and shares the
+/// matchers.
+#[derive(Clone)]
 pub struct Secrets {
     /// The forms as they are spelt, matched in the original bytes.
     raw: Patterns,
@@ -149,8 +152,38 @@ impl Secrets {
 
     /// `text` with every form replaced by the mask.
     pub fn scrub_str(&self, text: &str) -> String {
+        if self.is_empty() {
+            return text.to_string();
+        }
         let (bytes, _) = self.scrub_bytes(text.as_bytes());
         String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+    }
+
+    /// `text` fit to be shown to a person or an agent: every form masked
+    /// first, then control characters escaped ([`crate::escape::visible`]).
+    /// In this order, so that a key with colours between its characters is
+    /// still found before the colours become visible text.
+    pub fn shown(&self, text: &str) -> String {
+        if self.is_empty() {
+            return crate::escape::visible(text).into_owned();
+        }
+        crate::escape::visible(&self.scrub_str(text)).into_owned()
+    }
+
+    /// Every string in `value` (object keys too) made fit to be shown
+    /// ([`Secrets::shown`]); the structure stays as it was.
+    pub fn shown_value(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.shown(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.shown_value(v)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (self.shown(k), self.shown_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
     }
 
     /// `data` with every form replaced, and how many were.

@@ -75,8 +75,8 @@ impl Caller<'_> {
             }
             pages += 1;
             let page = parse_page(&body).map_err(|why| {
-                // The reason quotes the page's keys: a server's words.
-                let why = self.secrets.scrub_str(&why);
+                // The reason quotes the page's keys (a server's words): `Ui`
+                // masks it with every error.
                 Error::user(format!("page {pages} cannot be joined: {why}"))
                     .hint("--paginate joins lists; drop it to see the raw answer")
             })?;
@@ -110,7 +110,7 @@ impl Caller<'_> {
             if !http::is_under(&self.base, &next_url) {
                 self.ui.warn(&format!(
                     "not following the next page at {}: it is not under the credential's base URL",
-                    self.secrets.scrub_str(&http::display_url(&next_url))
+                    http::display_url(&next_url)
                 ));
                 break;
             }

@@ -310,7 +310,8 @@ impl Server {
                     text.push_str(": ");
                     text.push_str(&http::error::chain_text(source));
                 }
-                format!("the request failed: {}", self.secrets.scrub_str(&text))
+                // Masked with every tool result (`tools`' `shape`).
+                format!("the request failed: {text}")
             })?;
         let mut response = sent.response;
         let status = response.status().as_u16();
@@ -319,7 +320,7 @@ impl Server {
             let target = off
                 .target
                 .as_ref()
-                .map(|t| self.secrets.scrub_str(&http::display_url(t)))
+                .map(http::display_url)
                 .unwrap_or_else(|| "an unreadable address".into());
             notes.push(format!(
                 "the API redirected ({}) to another origin, {target}; cred did not follow it, since the key goes only to {}",
@@ -355,31 +356,22 @@ impl Server {
             ));
             return Ok(answer);
         }
-        let (bytes, cut) = read_capped(&mut response, &self.secrets, cap).map_err(|err| {
-            format!(
-                "the answer broke off: {}",
-                self.secrets.scrub_str(&err.to_string())
-            )
-        })?;
+        let (bytes, cut) = read_capped(&mut response, &self.secrets, cap)
+            .map_err(|err| format!("the answer broke off: {err}"))?;
         answer.truncated = cut;
         answer.set_body(bytes, &content_type, cap);
         Ok(answer)
     }
 
-    /// The answer headers the agent sees: scrubbed, control characters
-    /// escaped.
+    /// The answer headers the agent sees (masked and escaped with the
+    /// whole result, in `tools`' `shape`).
     fn shown_headers(&self, from: &HeaderMap) -> Map<String, Value> {
         let mut out = Map::new();
         for name in SHOWN_HEADERS {
             let values: Vec<String> = from
                 .get_all(name)
                 .iter()
-                .map(|v| {
-                    let text = self
-                        .secrets
-                        .scrub_str(&String::from_utf8_lossy(v.as_bytes()));
-                    crate::escape::visible(&text).into_owned()
-                })
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect();
             if !values.is_empty() {
                 out.insert(name.to_string(), Value::String(values.join(", ")));
@@ -464,8 +456,7 @@ impl Server {
                 Err(why) => {
                     audit.status = "failed".into();
                     return ToolResult::error(format!(
-                        "page {pages} cannot be joined: {}; call without paginate to see the answer",
-                        self.secrets.scrub_str(&why)
+                        "page {pages} cannot be joined: {why}; call without paginate to see the answer"
                     ));
                 }
             };

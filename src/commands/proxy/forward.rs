@@ -39,9 +39,9 @@ pub struct Upstream {
     pub client: Client,
     pub auth: Auth,
     pub base: Url,
-    /// Every form of the key (and the access token): scrubbed from answers
-    /// and from the log.
-    pub secrets: Secrets,
+    /// Every form of the key and the access token (`Ui`'s set): masked in
+    /// answers, their headers and the proxy's own ([`json_answer`]).
+    pub secrets: Arc<Secrets>,
     pub timeout: Duration,
     /// How the proxy's client reaches it (`http://127.0.0.1:PORT`), for
     /// rewriting `Location`; empty on a Unix socket (the path alone).
@@ -135,9 +135,10 @@ pub fn run(
         Ok(s) => s.response,
         Err(e @ SendError::TransferCoding { .. }) => {
             let _ = respond.send(json_answer(
+                &up.secrets,
                 StatusCode::BAD_GATEWAY,
                 "cred proxy cannot pass this answer on",
-                &up.secrets.scrub_str(&e.to_string()),
+                &e.to_string(),
             ));
             return Outcome {
                 status: StatusCode::BAD_GATEWAY.as_u16(),
@@ -164,6 +165,7 @@ pub fn run(
         request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
     if let Some(encoding) = undecoded_encoding(response.headers()).filter(|_| !bodiless) {
         let _ = respond.send(json_answer(
+            &up.secrets,
             StatusCode::BAD_GATEWAY,
             "cred proxy cannot pass this answer on",
             &format!(
@@ -357,8 +359,9 @@ fn scrub_value(secrets: &Secrets, value: &HeaderValue) -> HeaderValue {
     HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| HeaderValue::from_static("<redacted>"))
 }
 
-/// 502 or 504 with the reason as JSON (scrubbed: a transport error names
-/// hosts, never the key, but nothing is taken on trust).
+/// 502 or 504 with the reason as JSON (masked as every answer the proxy
+/// makes: a transport error names hosts, never the key, but nothing is
+/// taken on trust).
 fn upstream_failed(up: &Upstream, status: StatusCode, e: &SendError) -> Response<Out> {
     let mut reason = e.to_string();
     if let Some(source) = std::error::Error::source(e) {
@@ -366,15 +369,32 @@ fn upstream_failed(up: &Upstream, status: StatusCode, e: &SendError) -> Response
         reason.push_str(&crate::http::error::chain_text(source));
     }
     json_answer(
+        &up.secrets,
         status,
         "cred proxy could not reach the API",
-        &up.secrets.scrub_str(&reason),
+        &reason,
     )
 }
 
-/// An answer the proxy makes itself: `{"error": …, "reason": …}`.
-pub fn json_answer(status: StatusCode, error: &str, reason: &str) -> Response<Out> {
-    let body = serde_json::json!({ "error": error, "reason": reason }).to_string() + "\n";
+/// An answer the proxy makes itself: `{"error": …, "reason": …}`, masked
+/// ([`answer`]).
+pub fn json_answer(
+    secrets: &Secrets,
+    status: StatusCode,
+    error: &str,
+    reason: &str,
+) -> Response<Out> {
+    answer(
+        secrets,
+        status,
+        &serde_json::json!({ "error": error, "reason": reason }),
+    )
+}
+
+/// Every answer the proxy makes itself goes out here: `value` as JSON,
+/// each of its strings masked and escaped ([`Secrets::shown_value`]).
+pub fn answer(secrets: &Secrets, status: StatusCode, value: &serde_json::Value) -> Response<Out> {
+    let body = secrets.shown_value(value).to_string() + "\n";
     let mut r = Response::new(Out::Full(Some(Bytes::from(body))));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -407,7 +427,7 @@ mod tests {
         let key = SecretString::from("k3y-0123456789");
         Upstream {
             client: Client::new(),
-            secrets: Secrets::new(&key, &auth),
+            secrets: Arc::new(Secrets::new(&key, &auth)),
             auth,
             base: Url::parse("https://api.example.com/v1").unwrap(),
             timeout: Duration::from_secs(1),

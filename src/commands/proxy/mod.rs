@@ -5,8 +5,9 @@
 //! A request to the proxy is forwarded to the credential's base URL
 //! through the one request pipeline (`http::Pipeline`, the provider's
 //! auth added on the way out, nothing followed to another origin),
-//! and the answer comes back scrubbed of every form of the key
-//! (`scrub::ScrubWriter`), links to the API in JSON answers pointed at the
+//! and the answer comes back scrubbed of every form of the key and the
+//! access token (`scrub::ScrubWriter`, with the set installed in `Ui`;
+//! the proxy's own answers and its log are masked the same way), links to the API in JSON answers pointed at the
 //! proxy ([`rewrite`]), bodies streamed both ways with bounded memory.
 //!
 //! Execution model (`docs/ARCHITECTURE.md`, "One execution model"): the
@@ -36,7 +37,6 @@ mod forward;
 mod rewrite;
 mod serve;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,7 +47,6 @@ use tokio::sync::Notify;
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::http;
-use crate::scrub::Secrets;
 use access::{Allow, Rule};
 use forward::Upstream;
 use serve::{InFlight, Log, State};
@@ -120,17 +119,14 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
     let credential = ctx.config.get(&args.name)?;
     let provider = credential.provider.provider();
     let base = provider.base_url()?;
-    let log = open_log(args.log.as_deref())?;
+    let log_to = crate::ui::log::open(args.log.as_deref())?;
     let secret = ctx.secrets().get(&args.name, &credential)?;
     let auth = provider.auth(&secret);
+    ctx.ui.hide(&secret, Some(&auth));
     let token = match args.socket {
         Some(_) => None,
         None => Some(access::new_token()?),
     };
-    let mut secrets = Secrets::new(&secret, &auth);
-    if let Some(t) = &token {
-        secrets.add(&SecretString::from(t.clone()), None);
-    }
     let client = http::client_for(TIMEOUT, &base)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -159,12 +155,16 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
     for line in listener.announce(token.as_deref()) {
         ctx.ui.out(&line)?;
     }
+    // Printed once above for the client; masked everywhere from now on.
+    if let Some(t) = &token {
+        ctx.ui.hide(&SecretString::from(t.clone()), None);
+    }
     let state = Arc::new(State {
         up: Upstream {
             client,
             auth,
             base: base.clone(),
-            secrets,
+            secrets: ctx.ui.secrets(),
             timeout: TIMEOUT,
             links: (!args.no_rewrite && !public.is_empty())
                 .then(|| rewrite::Links::new(&base, &public)),
@@ -172,7 +172,7 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
         },
         token,
         allow: Allow(args.allow),
-        log,
+        log: Log(ctx.ui.log(log_to)),
         inflight: InFlight::default(),
         stopping: std::sync::atomic::AtomicBool::new(false),
         unproven: serve::Unproven::default(),
@@ -221,24 +221,6 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
     // waited for.
     runtime.shutdown_background();
     Ok(Exit::Success)
-}
-
-/// The log's destination: `--log FILE` (appended, 0600 when created), else
-/// standard error.
-fn open_log(path: Option<&Path>) -> Result<Log> {
-    let Some(path) = path else {
-        return Ok(Log::new(Box::new(std::io::stderr())));
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(path)
-        .map_err(|e| Error::io("open the log file", path, e))?;
-    Ok(Log::new(
-        Box::new(std::io::LineWriter::new(file)) as Box<dyn Write + Send>
-    ))
 }
 
 /// Where the proxy listens.

@@ -29,6 +29,7 @@ use url::Url;
 
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
+use crate::http::pipeline::Redirects;
 use crate::http::{self, Pipeline, Request, RetryPolicy, SendError, Sent};
 use crate::providers::{Auth, Pagination};
 use crate::scrub::Secrets;
@@ -258,7 +259,11 @@ impl Caller<'_> {
         Pipeline::new(&self.client, &self.auth, &self.base, self.timeout())
             .retry(self.retry_policy())
             .observer(&observer)
-            .follow_offsite(self.args.follow_offsite)
+            .redirects(if self.args.follow_offsite {
+                Redirects::FollowOffsite
+            } else {
+                Redirects::SameOrigin
+            })
             .send(plan)
             .map_err(Error::from)
     }

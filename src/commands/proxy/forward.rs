@@ -1,7 +1,7 @@
 //! The blocking half of the proxy: one forwarded request, run on a thread
 //! of tokio's blocking pool (never inside an async task, since the pipeline
 //! is `reqwest::blocking`). It sends through the one pipeline
-//! ([`Pipeline::pass_redirects`]: no redirect followed, so none carries the
+//! ([`Redirects::Pass`]: no redirect followed, so none carries the
 //! key anywhere), hands the answer's head back to the server with the
 //! hop-by-hop headers dropped, a same-origin `Location` rewritten to the
 //! proxy's address and every header value scrubbed, then streams the body
@@ -22,7 +22,7 @@ use url::Url;
 
 use super::rewrite::{Links, Rewrite};
 use super::serve::Out;
-use crate::http::pipeline::{undecoded_encoding, without_auth_query};
+use crate::http::pipeline::{Redirects, undecoded_encoding, without_auth_query};
 use crate::http::{Pipeline, Request, SendError, is_under};
 use crate::providers::Auth;
 use crate::scrub::Secrets;
@@ -129,7 +129,7 @@ pub fn run(
     sent: &AtomicU64,
 ) -> Outcome {
     let answer = Pipeline::new(&up.client, &up.auth, &up.base, up.timeout)
-        .pass_redirects(true)
+        .redirects(Redirects::Pass)
         .send(&request);
     let mut response = match answer {
         Ok(s) => s.response,

@@ -128,56 +128,14 @@ pub fn run(
     respond: oneshot::Sender<Response<Out>>,
     sent: &AtomicU64,
 ) -> Outcome {
-    let answer = Pipeline::new(&up.client, &up.auth, &up.base, up.timeout)
-        .redirects(Redirects::Pass)
-        .send(&request);
-    let mut response = match answer {
-        Ok(s) => s.response,
-        Err(e @ SendError::TransferCoding { .. }) => {
-            let _ = respond.send(json_answer(
-                &up.secrets,
-                StatusCode::BAD_GATEWAY,
-                "cred proxy cannot pass this answer on",
-                &e.to_string(),
-            ));
-            return Outcome {
-                status: StatusCode::BAD_GATEWAY.as_u16(),
-                cut: None,
-            };
-        }
-        Err(e) => {
-            let status = if e.is_timeout() {
-                StatusCode::GATEWAY_TIMEOUT
-            } else {
-                StatusCode::BAD_GATEWAY
-            };
-            let _ = respond.send(upstream_failed(up, status, &e));
-            return Outcome {
-                status: status.as_u16(),
-                cut: None,
-            };
+    let (mut response, bodiless) = match fetch(up, &request) {
+        Ok(answer) => answer,
+        Err(refusal) => {
+            let status = refusal.status().as_u16();
+            let _ = respond.send(*refusal);
+            return Outcome { status, cut: None };
         }
     };
-    // The pipeline's client decodes what it asked for (gzip, deflate, br,
-    // zstd); a body still encoded is one the scrubber cannot read, so it
-    // is not passed on.
-    let bodiless =
-        request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
-    if let Some(encoding) = undecoded_encoding(response.headers()).filter(|_| !bodiless) {
-        let _ = respond.send(json_answer(
-            &up.secrets,
-            StatusCode::BAD_GATEWAY,
-            "cred proxy cannot pass this answer on",
-            &format!(
-                "the API answered {} with Content-Encoding `{encoding}`, which cred cannot decode, so it cannot keep the key out of it",
-                response.status().as_u16()
-            ),
-        ));
-        return Outcome {
-            status: StatusCode::BAD_GATEWAY.as_u16(),
-            cut: None,
-        };
-    }
     let status = response.status();
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let broken = Arc::new(AtomicBool::new(false));
@@ -203,6 +161,54 @@ pub fn run(
         status: status.as_u16(),
         cut,
     }
+}
+
+/// Sends `request` upstream: the answer, and whether it has no body
+/// (HEAD, 204, 304); or the proxy's own answer saying why it cannot pass
+/// one on (502, or 504 after a timeout).
+fn fetch(
+    up: &Upstream,
+    request: &Request,
+) -> Result<(reqwest::blocking::Response, bool), Box<Response<Out>>> {
+    let answer = Pipeline::new(&up.client, &up.auth, &up.base, up.timeout)
+        .redirects(Redirects::Pass)
+        .send(request);
+    let response = match answer {
+        Ok(s) => s.response,
+        Err(e @ SendError::TransferCoding { .. }) => {
+            return Err(Box::new(json_answer(
+                &up.secrets,
+                StatusCode::BAD_GATEWAY,
+                "cred proxy cannot pass this answer on",
+                &e.to_string(),
+            )));
+        }
+        Err(e) => {
+            let status = if e.is_timeout() {
+                StatusCode::GATEWAY_TIMEOUT
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            return Err(Box::new(upstream_failed(up, status, &e)));
+        }
+    };
+    // The pipeline's client decodes what it asked for (gzip, deflate, br,
+    // zstd); a body still encoded is one the scrubber cannot read, so it
+    // is not passed on.
+    let bodiless =
+        request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
+    if let Some(encoding) = undecoded_encoding(response.headers()).filter(|_| !bodiless) {
+        return Err(Box::new(json_answer(
+            &up.secrets,
+            StatusCode::BAD_GATEWAY,
+            "cred proxy cannot pass this answer on",
+            &format!(
+                "the API answered {} with Content-Encoding `{encoding}`, which cred cannot decode, so it cannot keep the key out of it",
+                response.status().as_u16()
+            ),
+        )));
+    }
+    Ok((response, bodiless))
 }
 
 /// Where an answer's body goes: the channel to the client's connection.

@@ -290,21 +290,12 @@ async fn handle(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let shown = state.shown(&path_and_query);
-    if state.stopping.load(Ordering::SeqCst) {
-        let mut r = state.json_answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cred proxy is stopping",
-            "it forwards nothing more; start it again to go on",
-        );
-        r.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
-        let len = r.size_hint().exact().unwrap_or(0);
-        state.log.request(&method, &shown, "503", len, started);
-        return Ok(r);
-    }
-    let url = match state.admit(&req, &path_and_query) {
+    let admitted = if state.stopping.load(Ordering::SeqCst) {
+        Err(Box::new(state.stopping_answer()))
+    } else {
+        state.admit(&req, &path_and_query)
+    };
+    let url = match admitted {
         Ok(url) => url,
         Err(refusal) => {
             let (status, len) = (refusal.status(), refusal.size_hint().exact().unwrap_or(0));
@@ -314,32 +305,7 @@ async fn handle(
             return Ok(*refusal);
         }
     };
-    let (parts, body) = req.into_parts();
-    let headers = forward::upstream_headers(&parts.headers, &state.up.auth, state.token.as_deref());
-    let len = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let body = if body.is_end_stream() {
-        // An empty body the client announced (`Content-Length: 0`) goes
-        // upstream announced too: some servers want a length on a POST.
-        len.map(|_| Body::Bytes(Vec::new()))
-    } else {
-        let reader = IncomingReader {
-            body,
-            runtime: Handle::current(),
-            chunk: Bytes::new(),
-            timeout: state.up.timeout,
-        };
-        Some(Body::Stream(crate::http::body::Streamed::new(reader, len)))
-    };
-    let request = Request {
-        method: method.clone(),
-        url,
-        headers,
-        body,
-    };
+    let request = state.upstream_request(req, url);
     let (respond, answer) = oneshot::channel();
     let id = state.inflight.begin(&method, &shown, started);
     let job = state.clone();
@@ -406,28 +372,7 @@ impl State {
             self.json_answer(StatusCode::BAD_REQUEST, "cred proxy: bad path", &why)
         })?;
         let mut url = url;
-        if let Some((name, _)) = self.up.auth.query()
-            && url.query_pairs().any(|(k, _)| k == name)
-        {
-            // A link the proxy passed on with the key masked comes back
-            // with the mask: dropped, the pipeline puts the key there.
-            // Any other value is the client's own key, not silently
-            // replaced.
-            if url
-                .query_pairs()
-                .any(|(k, v)| k == name && v != crate::scrub::REDACTED)
-            {
-                return Err(Box::new(self.json_answer(
-                    StatusCode::BAD_REQUEST,
-                    "cred proxy: the request carries its own key",
-                    &format!(
-                        "the query parameter `{}` is the one cred proxy sets from the stored key; leave it out",
-                        crate::escape::visible(name)
-                    ),
-                )));
-            }
-            without_auth_query(&mut url, &self.up.auth);
-        }
+        self.without_masked_key(&mut url)?;
         let prefix = self.up.base.path().trim_end_matches('/');
         let under = url.path().get(prefix.len()..).unwrap_or("");
         let under = if under.is_empty() { "/" } else { under };
@@ -457,6 +402,78 @@ impl State {
             )));
         }
         Ok(url)
+    }
+
+    /// Takes the credential's key parameter (query placement) out of
+    /// `url`: a link the proxy passed on with the key masked comes back
+    /// with the mask, dropped here (the pipeline puts the key there). Any
+    /// other value is the client's own key, refused (400), not silently
+    /// replaced.
+    fn without_masked_key(&self, url: &mut url::Url) -> Result<(), Box<Response<Out>>> {
+        let Some((name, _)) = self.up.auth.query() else {
+            return Ok(());
+        };
+        if url
+            .query_pairs()
+            .any(|(k, v)| k == name && v != crate::scrub::REDACTED)
+        {
+            return Err(Box::new(self.json_answer(
+                StatusCode::BAD_REQUEST,
+                "cred proxy: the request carries its own key",
+                &format!(
+                    "the query parameter `{}` is the one cred proxy sets from the stored key; leave it out",
+                    crate::escape::visible(name)
+                ),
+            )));
+        }
+        without_auth_query(url, &self.up.auth);
+        Ok(())
+    }
+
+    /// 503 with `Connection: close`: the proxy is stopping.
+    fn stopping_answer(&self) -> Response<Out> {
+        let mut r = self.json_answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cred proxy is stopping",
+            "it forwards nothing more; start it again to go on",
+        );
+        r.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        r
+    }
+
+    /// The admitted request as it goes upstream: the client's headers
+    /// without the hop-by-hop ones and the token, its body streamed.
+    fn upstream_request(&self, req: HyperRequest<Incoming>, url: url::Url) -> Request {
+        let (parts, body) = req.into_parts();
+        let headers =
+            forward::upstream_headers(&parts.headers, &self.up.auth, self.token.as_deref());
+        let len = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = if body.is_end_stream() {
+            // An empty body the client announced (`Content-Length: 0`) goes
+            // upstream announced too: some servers want a length on a POST.
+            len.map(|_| Body::Bytes(Vec::new()))
+        } else {
+            let reader = IncomingReader {
+                body,
+                runtime: Handle::current(),
+                chunk: Bytes::new(),
+                timeout: self.up.timeout,
+            };
+            Some(Body::Stream(crate::http::body::Streamed::new(reader, len)))
+        };
+        Request {
+            method: parts.method,
+            url,
+            headers,
+            body,
+        }
     }
 
     /// An answer the proxy makes itself, masked ([`forward::json_answer`]).

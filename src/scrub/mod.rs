@@ -17,13 +17,17 @@
 //! original bytes are matched too, so an escape that happens to begin just
 //! before a key cannot hide it.
 //!
-//! [`Secrets::scrub_str`] masks text (messages, `-v` headers, errors);
-//! [`ScrubWriter`] masks a stream, also across chunk boundaries, holding
-//! back only the bytes that could still be the start of a secret (in the
-//! view: an escape cut short, or the start of a form).
+//! [`Secrets::scrub_str`] masks text; [`Secrets::shown`] masks it and then
+//! escapes control characters (text fit to show); [`ScrubWriter`] masks a
+//! stream, also across chunk boundaries, holding back only the bytes that
+//! could still be the start of a secret (in the view: an escape cut short,
+//! or the start of a form).
 //!
-//! `call`'s output, `-v`, error messages, the live checks, `exec`'s child
-//! output and `proxy`'s answers and log use it.
+//! Commands do not call these at each line: `Ui` holds the secrets in play
+//! and masks every message, warning, error and `-v` line written through
+//! it, and hands the same set to the streams (`call`'s body, `exec`'s child
+//! output, `proxy`'s answers) and logs (`ui::log`). The live checks and
+//! Vault's texts mask with sets of their own.
 
 mod forms;
 mod view;

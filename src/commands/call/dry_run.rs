@@ -1,5 +1,5 @@
 //! `cred call --dry-run`: the request as a curl command that sends the
-//! same bytes; nothing is sent and the keychain is not touched.
+//! same bytes; nothing is sent and no secret store is opened.
 //!
 //! The secret never lands in curl's argv: everything that holds it goes to
 //! curl's standard input as a config file (`--config -`), written by the

@@ -178,7 +178,7 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
             .hint("allow more time with --max-time SECONDS, or ask for less"),
         );
     }
-    // The keychain round trip and the client set-up (CA roots) are
+    // The store round trip and the client set-up (CA roots) are
     // independent: do them at once.
     let base = provider.base_url()?;
     let timeout = Duration::from_secs(args.timeout.max(1));

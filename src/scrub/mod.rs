@@ -261,42 +261,62 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
             self.out.append(&mut self.pending);
             return;
         };
-        let data = self.pending.as_slice();
-        if data.is_empty() {
+        if self.pending.is_empty() {
             return;
         }
-        self.found.clear();
+        let data = std::mem::take(&mut self.pending);
         // Plain bytes (nothing to decode) are their own view.
-        let plain = view::find_special(data).is_none();
-        let mut hold = if plain {
-            data.len()
+        let plain = view::find_special(&data).is_none();
+        let mut hold = self.decided(&data, plain, last);
+        if !last {
+            hold = hold.max(data.len().saturating_sub(MAX_HELD));
+        }
+        self.find(matcher, &data, plain, hold);
+        let (cursor, masked_to) = self.mask_found(&data, plain);
+        let end = cursor.max(hold);
+        self.out.extend_from_slice(&data[cursor..end]);
+        self.run_before = run_after(&data[..end], masked_to, self.run_before);
+        self.pending = data;
+        self.pending.drain(..end);
+    }
+
+    /// Where the decided part of `data` ends: before a tail that could
+    /// still become a form, in the view or as spelt (nothing held when
+    /// `last`). Decodes the view unless `plain`.
+    fn decided(&mut self, data: &[u8], plain: bool, last: bool) -> usize {
+        let secrets = self.secrets;
+        if plain {
+            return data.len()
                 - if last {
                     0
                 } else {
                     secrets.view.held_back(data)
-                }
-        } else {
-            view::decode(data, self.run_before, last, &mut self.view);
-            let v = &self.view;
-            let vh = if last {
-                0
-            } else {
-                secrets.view.held_back(&v.bytes)
-            };
-            // Read as spelt (nothing decoded, no line break skipped): the
-            // view's forms cover the spelt ones, as for plain bytes.
-            let rh = if last || v.spans.is_empty() {
-                0
-            } else {
-                secrets.raw.held_back(data)
-            };
-            v.orig_start(v.bytes.len() - vh)
-                .min(v.decided)
-                .min(data.len() - rh)
-        };
-        if !last {
-            hold = hold.max(data.len().saturating_sub(MAX_HELD));
+                };
         }
+        view::decode(data, self.run_before, last, &mut self.view);
+        let v = &self.view;
+        let vh = if last {
+            0
+        } else {
+            secrets.view.held_back(&v.bytes)
+        };
+        // Read as spelt (nothing decoded, no line break skipped): the
+        // view's forms cover the spelt ones, as for plain bytes.
+        let rh = if last || v.spans.is_empty() {
+            0
+        } else {
+            secrets.raw.held_back(data)
+        };
+        v.orig_start(v.bytes.len() - vh)
+            .min(v.decided)
+            .min(data.len() - rh)
+    }
+
+    /// Fills `found` with the original ranges of the matches that start
+    /// before `hold`, in order: in `data` itself when `plain`, else in the
+    /// view (mapped back) and in the original bytes.
+    fn find(&mut self, matcher: &AhoCorasick, data: &[u8], plain: bool, hold: usize) {
+        self.found.clear();
         if plain {
             // A match that starts where the held-back tail begins might
             // still grow into a longer form: wait for it.
@@ -306,27 +326,34 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
                 }
                 self.found.push((m.start(), m.end()));
             }
-        } else {
-            let v = &self.view;
-            for m in matcher.find_iter(&v.bytes) {
-                let (from, to) = (v.orig_start(m.start()), v.orig_end(m.end()));
-                if from >= hold {
+            return;
+        }
+        let v = &self.view;
+        for m in matcher.find_iter(&v.bytes) {
+            let (from, to) = (v.orig_start(m.start()), v.orig_end(m.end()));
+            if from >= hold {
+                break;
+            }
+            self.found.push((from, to));
+        }
+        if let Some(raw) = &self.secrets.raw.matcher
+            && !v.spans.is_empty()
+        {
+            for m in raw.find_iter(data) {
+                if m.start() >= hold {
                     break;
                 }
-                self.found.push((from, to));
+                self.found.push((m.start(), m.end()));
             }
-            if let Some(raw) = &secrets.raw.matcher
-                && !v.spans.is_empty()
-            {
-                for m in raw.find_iter(data) {
-                    if m.start() >= hold {
-                        break;
-                    }
-                    self.found.push((m.start(), m.end()));
-                }
-            }
-            self.found.sort_unstable();
         }
+        self.found.sort_unstable();
+    }
+
+    /// Writes `data` to `out` up to the end of the last match found, each
+    /// match (overlapping ones as one) replaced by the mask, the terminal
+    /// sequences inside it kept; returns where it stopped and where the
+    /// last mask ended.
+    fn mask_found(&mut self, data: &[u8], plain: bool) -> (usize, Option<usize>) {
         let mut cursor = 0;
         let mut masked_to = None;
         let mut i = 0;
@@ -341,7 +368,7 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
                 i += 1;
             }
             self.out.extend_from_slice(&data[cursor..from]);
-            self.out.extend_from_slice(secrets.mask.as_bytes());
+            self.out.extend_from_slice(self.secrets.mask.as_bytes());
             if !plain {
                 for (a, b) in self.view.csi_within(from, to) {
                     self.out.extend_from_slice(&data[a..b]);
@@ -351,10 +378,7 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
             cursor = to;
             masked_to = Some(to);
         }
-        let end = cursor.max(hold);
-        self.out.extend_from_slice(&data[cursor..end]);
-        self.run_before = run_after(&data[..end], masked_to, self.run_before);
-        self.pending.drain(..end);
+        (cursor, masked_to)
     }
 }
 

@@ -8,6 +8,7 @@ mod common;
 
 mod add;
 mod add_recovery;
+mod boundary;
 mod call;
 mod ci_mode;
 mod completion;

@@ -493,6 +493,7 @@ fn validate_fields(def: &mut Definition) -> Result<(), Invalid> {
             {
                 return Err(bad(key("domain"), format!("`{d}` is not a domain")));
             }
+            (FieldKind::Subdomain, Some(_)) => {}
             (_, Some(_)) => {
                 return Err(bad(key("domain"), "only a subdomain field has a domain"));
             }

@@ -37,8 +37,8 @@ Examples:
 #[derive(Debug, clap::Args)]
 #[command(after_help = PROVIDERS_HELP)]
 pub struct AddArgs {
-    /// Which API the key is for
-    #[arg(value_enum)]
+    /// Which API the key is for: a provider id (`cred providers list`), or generic
+    #[arg(value_name = "PROVIDER", value_parser = crate::providers::parse_id, add = crate::complete::providers())]
     pub provider: ProviderKind,
 
     /// Name to store it under [default: the provider's name]
@@ -106,6 +106,10 @@ pub struct AddArgs {
 }
 
 pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
+    let args = AddArgs {
+        provider: args.provider.resolved()?,
+        ..args
+    };
     if let Some(name) = &args.name {
         validate_name(name)?;
     }

@@ -3,6 +3,7 @@
 //! first, then the config; if the config write fails the keychain is put
 //! back as it was (`secrets::txn`).
 
+mod fields;
 mod wizard;
 
 use super::{Ctx, KeySource, validate_name};
@@ -48,6 +49,10 @@ pub struct AddArgs {
     /// A note shown by `cred list` (e.g. what the key is for)
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+
+    /// A field of the provider (repeatable): `--field team=blue`; `cred providers show ID` lists them
+    #[arg(long, value_name = "ID=VALUE")]
+    pub field: Vec<String>,
 
     /// Paligo instance: NAME, NAME.paligoapp.com or a pasted Paligo address
     #[arg(long, value_name = "NAME", help_heading = "Paligo")]
@@ -110,6 +115,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         provider: args.provider.resolved()?,
         ..args
     };
+    fields::check_flags(&args)?;
     if let Some(name) = &args.name {
         validate_name(name)?;
     }

@@ -107,12 +107,15 @@ impl<'a> Wizard<'a> {
             "--template" => a.template.clone(),
             "--label" => a.label.clone(),
             "--check-path" => a.check_path.clone(),
-            _ => None,
+            f => super::fields::value(a, f.strip_prefix("--field ")?),
         }
     }
 
     fn invalid_flag(flag: &str, example: &str, why: String) -> Error {
-        Error::user(format!("invalid {flag}: {why}")).hint(format!("for example: {flag} {example}"))
+        Error::user(format!("invalid {flag}: {why}")).hint(format!(
+            "for example: {}",
+            super::fields::example(flag, example)
+        ))
     }
 }
 
@@ -151,7 +154,10 @@ impl Asker for Wizard<'_> {
                 "missing {}, and there is no terminal to ask for it",
                 q.flag
             ))
-            .hint(format!("pass {} {}", q.flag, q.example))),
+            .hint(format!(
+                "pass {}",
+                super::fields::example(q.flag, q.example)
+            ))),
         }
     }
 

@@ -104,3 +104,84 @@ pub fn check_flags(args: &AddArgs) -> Result<()> {
 fn usage(message: String) -> Error {
     Error::new(Exit::Usage, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::definition::NAMED_FLAGS;
+    use crate::providers::{ProviderConfig, catalog};
+    use crate::ui::{NoPrompter, Ui};
+    use clap::Parser;
+
+    fn args(line: &[String]) -> AddArgs {
+        let mut argv = vec!["cred".to_string(), "add".to_string()];
+        argv.extend_from_slice(line);
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Add(a) => AddArgs {
+                provider: a.provider.resolved().unwrap(),
+                ..a
+            },
+            _ => unreachable!(),
+        }
+    }
+
+    fn collected(a: &AddArgs) -> ProviderConfig {
+        let ui = Ui::new();
+        check_flags(a).unwrap_or_else(|e| panic!("{}", e.message));
+        a.provider
+            .collect(&mut super::super::Wizard::new(a, &mut NoPrompter, &ui))
+            .unwrap_or_else(|e| panic!("{}", e.message))
+    }
+
+    /// Issue 29: every field of every built-in can be given by a flag
+    /// (`--field ID=VALUE`, and its named flag where it has one), without
+    /// a terminal.
+    #[test]
+    fn every_field_of_every_built_in_has_a_flag() {
+        for def in catalog::built_in().unwrap() {
+            let mut by_field = vec![def.id.clone()];
+            let mut by_name = vec![def.id.clone()];
+            for f in &def.fields {
+                by_field.push(format!("--field={}={}", f.id, f.example));
+                if NAMED_FLAGS.contains(&f.id.as_str()) {
+                    by_name.push(format!("--{}={}", f.id, f.example));
+                } else {
+                    by_name.push(format!("--field={}={}", f.id, f.example));
+                }
+            }
+            for line in [by_field, by_name] {
+                let ProviderConfig::Catalog(c) = collected(&args(&line)) else {
+                    panic!("{} is a catalog provider", def.id)
+                };
+                for f in &def.fields {
+                    let want =
+                        crate::providers::definition::normalize(f, &def.name, &f.example).unwrap();
+                    assert_eq!(c.values.get(&f.id), Some(&want), "{}: {line:?}", def.id);
+                }
+            }
+        }
+    }
+
+    /// Issue 29: every per-provider flag (`--instance`, `--username`)
+    /// answers a field of some built-in, and is refused for a provider
+    /// without that field.
+    #[test]
+    fn every_named_flag_maps_to_a_field() {
+        let defs = catalog::built_in().unwrap();
+        for id in NAMED_FLAGS {
+            assert!(
+                defs.iter().any(|d| d.fields.iter().any(|f| f.id == id)),
+                "--{id} answers no built-in's field"
+            );
+            for d in defs.iter().filter(|d| !d.fields.iter().any(|f| f.id == id)) {
+                let a = args(&[d.id.clone(), format!("--{id}=x")]);
+                let err = check_flags(&a).unwrap_err();
+                assert_eq!(err.exit(), Exit::Usage);
+                assert!(err.message.contains("has no field"), "{}", err.message);
+            }
+        }
+        // And a --field the provider lacks.
+        let a = args(&["paymo".into(), "--field=instance=x".into()]);
+        assert!(check_flags(&a).is_err());
+    }
+}

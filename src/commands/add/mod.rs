@@ -17,7 +17,9 @@ use wizard::Wizard;
 use wizard::already_exists;
 
 const PROVIDERS_HELP: &str = "\
-Providers:
+Providers: `cred providers` lists them (built in, and your own in the config
+directory's providers/); `cred providers show ID` shows a provider's fields,
+each answered by --field ID=VALUE.
   paligo   Paligo CCMS. Needs --instance (the NAME in NAME.paligoapp.com),
            --username (your email) and an API key. Admin users only.
   paymo    Paymo. Needs an API key.

@@ -99,8 +99,14 @@ impl<'a> Wizard<'a> {
     fn flag_value(&self, flag: &str) -> Option<String> {
         let a = self.args;
         match flag {
-            "--instance" => a.instance.clone(),
-            "--username" => a.username.clone(),
+            "--instance" => a
+                .instance
+                .clone()
+                .or_else(|| super::fields::value(a, "instance")),
+            "--username" => a
+                .username
+                .clone()
+                .or_else(|| super::fields::value(a, "username")),
             "--base-url" => a.base_url.clone(),
             "--placement" => a.placement.map(|p| p.id().to_string()),
             "--key-name" => a.key_name.clone(),

@@ -315,6 +315,9 @@ fn run(
     if let Ok(method) = reqwest::Method::from_bytes(provider.check_method().as_bytes()) {
         request.method = method;
     }
+    request.body = provider
+        .check_body()
+        .map(|b| http::Body::Bytes(b.as_bytes().to_vec()));
     for (k, v) in provider.check_headers() {
         if let Ok(name) = HeaderName::from_bytes(k.as_bytes()) {
             request.headers.insert(name, HeaderValue::from_static(v));
@@ -383,6 +386,9 @@ fn answers_without_key(client: &Client, request: &Request, url: &reqwest::Url) -
     let mut bare = client.request(request.method.clone(), url.clone());
     for (name, value) in &request.headers {
         bare = bare.header(name, value);
+    }
+    if let Some(body) = request.body.as_ref().and_then(|b| b.bytes()) {
+        bare = bare.body(body.to_vec());
     }
     bare.send().is_ok_and(|r| r.status().is_success())
 }

@@ -290,6 +290,10 @@ impl Provider for CatalogConfig {
         self.fill(&self.def.check.path, None)
     }
 
+    fn check_body(&self) -> Option<&'static str> {
+        self.def.check.body.as_deref()
+    }
+
     fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
         self.def.check.header_pairs.clone()
     }

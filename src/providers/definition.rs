@@ -159,6 +159,9 @@ pub struct CheckDef {
     pub path: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// A body for a POST check (a GraphQL query), sent as it is.
+    #[serde(default)]
+    pub body: Option<String>,
     pub rejected: Vec<u16>,
     #[serde(default)]
     pub forbidden: Vec<u16>,
@@ -605,6 +608,22 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
         pairs.push((leak(name), leak(value)));
     }
     c.header_pairs = pairs;
+    if let Some(body) = &c.body {
+        if c.method != "POST" {
+            return Err(bad("check.body", "only a POST check sends a body"));
+        }
+        text("check.body", body)?;
+        if !c
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+        {
+            return Err(bad(
+                "check.body",
+                "say its type in check.headers (e.g. Content-Type = \"application/json\")",
+            ));
+        }
+    }
     if c.rejected.is_empty() {
         return Err(bad(
             "check.rejected",

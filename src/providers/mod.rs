@@ -383,6 +383,11 @@ pub trait Provider {
         "GET"
     }
 
+    /// The body of the check request (a POST's), if it has one.
+    fn check_body(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Extra headers the check request needs.
     fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()

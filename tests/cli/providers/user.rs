@@ -327,3 +327,59 @@ fn a_catalog_key_is_never_sent_to_another_origin() {
         assert_eq!(acme_key(&seen), None, "{seen:?}");
     }
 }
+
+#[test]
+fn a_post_check_sends_its_body() {
+    let env = TestEnv::new();
+    let graph = r#"id = "graph"
+name = "Graph"
+summary = "A GraphQL API"
+docs = "https://graph.example/docs"
+base_url = "https://api.graph.example"
+example_path = "/graphql"
+guide = """Graph: a personal API key."""
+
+[auth]
+scheme = "header"
+header = "Authorization"
+value = "{key}"
+
+[check]
+method = "POST"
+path = "/graphql"
+headers = { Content-Type = "application/json" }
+body = '{"query":"{ viewer { name } }"}'
+rejected = [401]
+identity = "Authenticated as {/data/viewer/name}"
+rejected_message = "Graph rejected the key"
+"#;
+    write_provider(&env, "graph.toml", graph);
+    let server = Server::start(|s| {
+        if s.method == "POST" && s.body == br#"{"query":"{ viewer { name } }"}"# {
+            Reply::json(200, r#"{"data":{"viewer":{"name":"Ada"}}}"#)
+        } else {
+            Reply::json(400, r#"{"errors":[]}"#)
+        }
+    });
+    let run = env.add(
+        &["graph"],
+        &secret("graph"),
+        &[("CRED_PROVIDER_URL_GRAPH", server.url())],
+    );
+    run.ok();
+    assert!(run.stderr.contains("Authenticated as Ada"), "{run}");
+    let seen = server.requests();
+    assert_eq!(seen[0].header("content-type"), Some("application/json"));
+    // A body on a GET check is refused when the file is read.
+    write_provider(
+        &env,
+        "graph.toml",
+        &graph.replace("method = \"POST\"\n", ""),
+    );
+    let run = env.run(&["providers", "show", "graph"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("only a POST check sends a body"),
+        "{run}"
+    );
+}

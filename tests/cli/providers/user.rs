@@ -383,3 +383,24 @@ rejected_message = "Graph rejected the key"
         "{run}"
     );
 }
+
+#[test]
+fn a_credential_whose_provider_is_gone_names_the_id_and_the_folder() {
+    let env = TestEnv::new();
+    let path = write_provider(&env, "acme.toml", ACME);
+    env.add(
+        &["acme", "--field", "team=blue", "--no-verify"],
+        "k3y-123",
+        &[],
+    )
+    .ok();
+    std::fs::remove_file(&path).unwrap();
+    let run = env.run(&["list"]);
+    run.code(1);
+    assert_one_error(
+        &run,
+        &format!("cannot parse {}", env.config_path().display()),
+    );
+    assert!(run.stderr.contains("unknown provider `acme`"), "{run}");
+    assert!(run.stderr.contains(&path.display().to_string()), "{run}");
+}

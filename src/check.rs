@@ -312,6 +312,9 @@ fn run(
         Err(why) => return Outcome::Error(why),
     };
     let mut request = Request::get(url);
+    if let Ok(method) = reqwest::Method::from_bytes(provider.check_method().as_bytes()) {
+        request.method = method;
+    }
     for (k, v) in provider.check_headers() {
         if let Ok(name) = HeaderName::from_bytes(k.as_bytes()) {
             request.headers.insert(name, HeaderValue::from_static(v));
@@ -422,7 +425,7 @@ fn network(provider: &dyn Provider, err: SendError) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::PaligoConfig;
+    use crate::providers::ProviderConfig;
 
     #[test]
     fn check_timeout_values() {
@@ -440,13 +443,15 @@ mod tests {
 
     #[test]
     fn errors_say_what_happened_and_keep_the_exit_code() {
-        let paligo = PaligoConfig {
-            instance: "acme".into(),
-            username: "me@acme.com".into(),
-        };
+        let config = ProviderConfig::catalog(
+            "paligo",
+            &[("instance", "acme"), ("username", "me@acme.com")],
+        )
+        .unwrap();
+        let paligo = config.provider();
         let err =
             Outcome::Unconfirmed("could not confirm the key: Paligo answered HTTP 500: x".into())
-                .into_error(&paligo);
+                .into_error(paligo);
         assert_eq!(err.exit(), Exit::HttpStatus);
         assert!(
             err.message.starts_with("could not confirm"),
@@ -458,7 +463,7 @@ mod tests {
             message: "127.0.0.1 refused the connection".into(),
             slow: false,
         }
-        .into_error(&paligo);
+        .into_error(paligo);
         assert_eq!(err.exit(), Exit::Network);
         assert_eq!(
             err.message,
@@ -469,11 +474,11 @@ mod tests {
             message: "127.0.0.1 did not answer within 1 s".into(),
             slow: true,
         }
-        .into_error(&paligo);
+        .into_error(paligo);
         assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
 
         let err =
-            Outcome::Rejected("Paligo rejected the username or API key".into()).into_error(&paligo);
+            Outcome::Rejected("Paligo rejected the username or API key".into()).into_error(paligo);
         assert_eq!(err.exit(), Exit::Rejected);
         assert_eq!(err.message, "Paligo rejected the username or API key");
 

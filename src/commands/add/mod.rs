@@ -308,7 +308,7 @@ fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::{PaligoConfig, ProviderConfig};
+    use crate::providers::ProviderConfig;
     use crate::ui::{Prompter, ScriptedPrompter, Ui};
     use clap::Parser;
 
@@ -336,10 +336,11 @@ mod tests {
         let c = collect(&args(&["paligo"]), &mut p).unwrap();
         assert_eq!(
             c,
-            ProviderConfig::Paligo(PaligoConfig {
-                instance: "acme".into(),
-                username: "me@acme.com".into()
-            })
+            ProviderConfig::catalog(
+                "paligo",
+                &[("instance", "acme"), ("username", "me@acme.com")]
+            )
+            .unwrap()
         );
         assert!(
             p.transcript

@@ -453,7 +453,10 @@ const CASES: &[Case] = &[
         ),
         rejected_says: "SendGrid rejected the key",
         forbidden: Some((
-            (403, r#"{"errors":[{"field":null,"message":"access forbidden"}]}"#),
+            (
+                403,
+                r#"{"errors":[{"field":null,"message":"access forbidden"}]}"#,
+            ),
             "SendGrid accepted the key but it may not read the user profile",
         )),
     },
@@ -486,7 +489,9 @@ const CASES: &[Case] = &[
         carry: Carry::Header("Authorization", "Bearer "),
         headers: &[],
         accepted: r#"{"ok":true,"url":"https://subarachnoid.slack.com/","team":"Subarachnoid Workspace","user":"grace","team_id":"T12345678","user_id":"W12345678","bot_id":"B12345678"}"#,
-        identity: Some("Authenticated as grace in Subarachnoid Workspace (https://subarachnoid.slack.com/)"),
+        identity: Some(
+            "Authenticated as grace in Subarachnoid Workspace (https://subarachnoid.slack.com/)",
+        ),
         // As Slack documents it: HTTP 200 with "ok": false.
         rejected: (200, r#"{"ok":false,"error":"invalid_auth"}"#),
         rejected_says: "Slack rejected the token",
@@ -570,7 +575,10 @@ const CASES: &[Case] = &[
 
 /// The override variable of a provider: `CRED_PROVIDER_URL_<ID>`.
 fn override_var(id: &str) -> String {
-    format!("CRED_PROVIDER_URL_{}", id.to_ascii_uppercase().replace('-', "_"))
+    format!(
+        "CRED_PROVIDER_URL_{}",
+        id.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 fn case(id: &str) -> &'static Case {
@@ -674,7 +682,10 @@ fn accepted(c: &'static Case) {
     let run = add(&env, c, &server, &key);
     run.ok();
     if let Some(identity) = c.identity {
-        assert!(run.all().contains(identity), "{id}: identity `{identity}`\n{run}");
+        assert!(
+            run.all().contains(identity),
+            "{id}: identity `{identity}`\n{run}"
+        );
     }
     assert_no_leak(&run, &forms(c, &key));
     assert_carried(c, &server.only(), &key);

@@ -147,7 +147,7 @@ fn show(ctx: &Ctx, id: &str, json: bool) -> Result<Exit> {
         e
     })? {
         ProviderKind::Catalog(d) => d,
-        ProviderKind::Generic => return show_generic(ctx, json),
+        _ => return show_generic(ctx, json),
     };
     if json {
         ctx.ui.out_json(&definition_json(def))?;

@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+const FORMAT_HINT: &str = "the format is cred's docs/providers.md; `cred providers show paligo --json` shows a complete definition";
+
 /// Everything cred knows of one API-key HTTP API.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -225,7 +227,7 @@ pub fn parse(file: &str, text: &str, stem: Option<&str>) -> Result<Definition> {
             .unwrap_or_default();
         Error::user(format!("invalid provider definition {file}{line}"))
             .cause(e.message().trim().to_string())
-            .hint("see docs/providers.md for the format")
+            .hint(FORMAT_HINT)
     })?;
     if let Err((key, why)) = validate(&mut def, stem) {
         let line = line_of_key(text, &key)
@@ -234,7 +236,7 @@ pub fn parse(file: &str, text: &str, stem: Option<&str>) -> Result<Definition> {
         return Err(
             Error::user(format!("invalid provider definition {file}{line}"))
                 .cause(format!("{key}: {why}"))
-                .hint("see docs/providers.md for the format"),
+                .hint(FORMAT_HINT),
         );
     }
     Ok(def)

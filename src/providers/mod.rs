@@ -35,6 +35,30 @@ pub use generic::{GenericConfig, Placement};
 pub enum ProviderKind {
     Catalog(&'static Definition),
     Generic,
+    /// An id as typed on the command line, not looked up yet (the user's
+    /// providers folder is known only once the config directory is):
+    /// [`ProviderKind::resolved`] makes it one of the others.
+    Named(&'static str),
+}
+
+/// `cred add ID`'s value parser: `generic`, or an id to look up later.
+pub fn parse_id(text: &str) -> std::result::Result<ProviderKind, String> {
+    let id = text.trim().to_ascii_lowercase();
+    if id == "generic" {
+        return Ok(ProviderKind::Generic);
+    }
+    let ok = !id.is_empty()
+        && id.len() <= 40
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(
+            "a provider id is 1-40 of a-z, 0-9 and `-` (`cred providers list` shows them)".into(),
+        );
+    }
+    Ok(ProviderKind::Named(Box::leak(id.into_boxed_str())))
 }
 
 impl PartialEq for ProviderKind {
@@ -60,10 +84,20 @@ impl ProviderKind {
         }
     }
 
+    /// A [`ProviderKind::Named`] looked up in the catalog (the user's
+    /// files first); the others as they are.
+    pub fn resolved(self) -> Result<ProviderKind> {
+        match self {
+            ProviderKind::Named(id) => ProviderKind::resolve(id),
+            other => Ok(other),
+        }
+    }
+
     pub fn id(self) -> &'static str {
         match self {
             ProviderKind::Catalog(d) => &d.id,
             ProviderKind::Generic => "generic",
+            ProviderKind::Named(id) => id,
         }
     }
 
@@ -72,14 +106,15 @@ impl ProviderKind {
         match self {
             ProviderKind::Catalog(d) => &d.guide,
             ProviderKind::Generic => generic::GUIDE,
+            ProviderKind::Named(_) => "",
         }
     }
 
     /// Asks for (or takes from flags) the non-secret fields.
     pub fn collect(self, asker: &mut dyn Asker) -> Result<ProviderConfig> {
-        Ok(match self {
+        Ok(match self.resolved()? {
             ProviderKind::Catalog(d) => ProviderConfig::Catalog(data::collect(d, asker)?),
-            ProviderKind::Generic => ProviderConfig::Generic(generic::collect(asker)?),
+            _ => ProviderConfig::Generic(generic::collect(asker)?),
         })
     }
 
@@ -88,12 +123,12 @@ impl ProviderKind {
     pub fn has_answers(self) -> bool {
         match self {
             ProviderKind::Catalog(d) => !d.fields.is_empty(),
-            ProviderKind::Generic => true,
+            ProviderKind::Generic | ProviderKind::Named(_) => true,
         }
     }
 
-    /// The flags `cred add` takes for this provider's fields: `(field id,
-    /// flag)`; generic's own flags are not fields.
+    /// The fields `cred add` takes flags for: `(field id, flag)`; generic's
+    /// own flags are not fields.
     pub fn field_flags(self) -> Vec<(&'static str, &'static str)> {
         match self {
             ProviderKind::Catalog(d) => d
@@ -101,27 +136,8 @@ impl ProviderKind {
                 .iter()
                 .map(|f| (f.id.as_str(), f.flag.as_str()))
                 .collect(),
-            ProviderKind::Generic => Vec::new(),
+            _ => Vec::new(),
         }
-    }
-}
-
-/// Until `cred add` takes any id (the catalog's and the user's): the
-/// built-ins and generic as clap values.
-impl clap::ValueEnum for ProviderKind {
-    fn value_variants<'a>() -> &'a [Self] {
-        static ALL: std::sync::OnceLock<Vec<ProviderKind>> = std::sync::OnceLock::new();
-        ALL.get_or_init(|| {
-            let mut v: Vec<ProviderKind> = catalog::built_in()
-                .map(|d| d.iter().map(|d| ProviderKind::Catalog(d)).collect())
-                .unwrap_or_default();
-            v.push(ProviderKind::Generic);
-            v
-        })
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(self.id()))
     }
 }
 

@@ -463,7 +463,7 @@ const CASES: &[Case] = &[
     Case {
         id: "sentry",
         fields: &[("host", "sentry.example.com")],
-        base: "/{host}/api/0",
+        base: "/{host}",
         method: "GET",
         path: "/sentry.example.com/api/0/",
         carry: Carry::Header("Authorization", "Bearer "),

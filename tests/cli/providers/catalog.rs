@@ -609,8 +609,7 @@ fn forms(c: &Case, key: &str) -> Vec<String> {
 }
 
 /// The check request carried the key exactly as the API expects, to the
-/// check's method and path, with the headers the API requires, and the
-/// key nowhere else in it.
+/// check's method and path, with the headers the API requires.
 fn assert_carried(c: &Case, seen: &Seen, key: &str) {
     assert_eq!(
         (seen.method.as_str(), seen.url.as_str()),
@@ -618,6 +617,15 @@ fn assert_carried(c: &Case, seen: &Seen, key: &str) {
         "{}: the check's method and path",
         c.id
     );
+    for (name, value) in c.headers {
+        assert_eq!(seen.header(name), Some(*value), "{}: header {name}", c.id);
+    }
+    assert_key_carried(c, seen, key);
+}
+
+/// A request carried the key exactly as the API expects (header name and
+/// form, or the Basic pair), once, and nowhere else.
+fn assert_key_carried(c: &Case, seen: &Seen, key: &str) {
     match c.carry {
         Carry::Header(name, prefix) => {
             assert_eq!(
@@ -642,9 +650,6 @@ fn assert_carried(c: &Case, seen: &Seen, key: &str) {
             c.id
         ),
     }
-    for (name, value) in c.headers {
-        assert_eq!(seen.header(name), Some(*value), "{}: header {name}", c.id);
-    }
     assert!(
         !seen.query().contains(key) && !String::from_utf8_lossy(&seen.body).contains(key),
         "{}: the key rode in the query or body: {seen:?}",
@@ -660,6 +665,15 @@ fn assert_carried(c: &Case, seen: &Seen, key: &str) {
         .map(|(k, _)| k.as_str())
         .collect();
     assert_eq!(where_.len(), 1, "{}: the key in headers {where_:?}", c.id);
+}
+
+/// The base URL's path on the test server, with the fields filled in.
+fn base_path(c: &Case) -> String {
+    let mut path = c.base.to_string();
+    for (id, value) in c.fields {
+        path = path.replace(&format!("{{{id}}}"), value);
+    }
+    path
 }
 
 /// The whole story of one provider: accepted (stored, identity printed,
@@ -699,6 +713,24 @@ fn accepted(c: &'static Case) {
     for (path, bytes) in env.files() {
         assert_hidden(&path.display().to_string(), &bytes, &forms(c, &key));
     }
+
+    // `cred call` sends the stored key the same way, under the same base.
+    let var = override_var(c.id);
+    let base = format!("{}{}", server.url(), c.base);
+    let call = run_env(
+        &env,
+        &["call", c.id, "GET", "/probe"],
+        &[(var.as_str(), base)],
+    );
+    call.ok();
+    assert_no_leak(&call, &forms(c, &key));
+    let seen = server.requests().pop().expect("the call's request");
+    assert_eq!(
+        (seen.method.as_str(), seen.url.clone()),
+        ("GET", format!("{}/probe", base_path(c))),
+        "{id}: the call's method and path"
+    );
+    assert_key_carried(c, &seen, &key);
 }
 
 /// Rejected: refused with the definition's message, nothing stored.

@@ -17,8 +17,34 @@ use crate::error::{Error, Result};
 
 /// The built-in definitions: `(id, text)`, one line per file, sorted.
 pub const BUILT_IN: &[(&str, &str)] = &[
+    ("airtable", include_str!("airtable.toml")),
+    ("anthropic", include_str!("anthropic.toml")),
+    ("asana", include_str!("asana.toml")),
+    ("clickup", include_str!("clickup.toml")),
+    ("cloudflare", include_str!("cloudflare.toml")),
+    ("confluence", include_str!("confluence.toml")),
+    ("datadog", include_str!("datadog.toml")),
+    ("digitalocean", include_str!("digitalocean.toml")),
+    ("github", include_str!("github.toml")),
+    ("gitlab", include_str!("gitlab.toml")),
+    ("heroku", include_str!("heroku.toml")),
+    ("hubspot", include_str!("hubspot.toml")),
+    ("jira", include_str!("jira.toml")),
+    ("mailgun", include_str!("mailgun.toml")),
+    ("netlify", include_str!("netlify.toml")),
+    ("notion", include_str!("notion.toml")),
+    ("openai", include_str!("openai.toml")),
+    ("pagerduty", include_str!("pagerduty.toml")),
     ("paligo", include_str!("paligo.toml")),
     ("paymo", include_str!("paymo.toml")),
+    ("postmark", include_str!("postmark.toml")),
+    ("sendgrid", include_str!("sendgrid.toml")),
+    ("sentry", include_str!("sentry.toml")),
+    ("slack", include_str!("slack.toml")),
+    ("stripe", include_str!("stripe.toml")),
+    ("todoist", include_str!("todoist.toml")),
+    ("twilio", include_str!("twilio.toml")),
+    ("zendesk", include_str!("zendesk.toml")),
 ];
 
 /// The folder of the config directory that holds the user's definitions.

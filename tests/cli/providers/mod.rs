@@ -2,8 +2,10 @@
 //! user's own definitions in the config directory (end to end: add, verify,
 //! call, exec, proxy), a broken or foreign file, an override of a
 //! built-in, `CRED_PROVIDER_URL_<ID>`, and a catalog key that goes only to
-//! its origin.
+//! its origin; and every built-in's check against a loopback server that
+//! answers as that API's docs show (`catalog.rs`).
 
+mod catalog;
 mod commands;
 mod user;
 

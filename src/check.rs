@@ -364,7 +364,7 @@ fn run(
     http::pipeline::without_auth_query(&mut answered, &auth);
     let body = read_prefix(sent.response);
     match provider.judge(status, &body) {
-        Verdict::Valid(_) if answers_without_key(client, &request, &answered) => {
+        Verdict::Valid(_) if answers_without_key(client, &request, &answered, provider) => {
             Outcome::NoKeyNeeded(format!(
                 "cannot confirm the key: {} answers {} with HTTP {status} without any key too, so its answer says nothing about the key",
                 provider.display_name(),
@@ -381,8 +381,14 @@ fn run(
 
 /// Whether the check's request, sent again to the address that answered
 /// but without the key (no auth header, no query key, no redirect
-/// followed), is accepted too: then a 2xx proves nothing about the key.
-fn answers_without_key(client: &Client, request: &Request, url: &reqwest::Url) -> bool {
+/// followed), is accepted too (a 2xx the provider judges valid): then the
+/// check's answer proves nothing about the key.
+fn answers_without_key(
+    client: &Client,
+    request: &Request,
+    url: &reqwest::Url,
+    provider: &dyn Provider,
+) -> bool {
     let mut bare = client.request(request.method.clone(), url.clone());
     for (name, value) in &request.headers {
         bare = bare.header(name, value);
@@ -390,7 +396,11 @@ fn answers_without_key(client: &Client, request: &Request, url: &reqwest::Url) -
     if let Some(body) = request.body.as_ref().and_then(|b| b.bytes()) {
         bare = bare.body(body.to_vec());
     }
-    bare.send().is_ok_and(|r| r.status().is_success())
+    bare.send().is_ok_and(|r| {
+        let status = r.status().as_u16();
+        r.status().is_success()
+            && matches!(provider.judge(status, &read_prefix(r)), Verdict::Valid(_))
+    })
 }
 
 /// The first 64 KiB of a body: enough to name the user or quote an error.

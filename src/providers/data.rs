@@ -106,6 +106,18 @@ impl CatalogConfig {
         }
     }
 
+    /// Whether a 2xx body says yes where the definition asks
+    /// (`ok_pointer`: the value there is `true`).
+    fn ok(&self, body: &[u8]) -> bool {
+        let Some(pointer) = self.def.check.ok_pointer.as_deref() else {
+            return true;
+        };
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.pointer(pointer).cloned())
+            == Some(serde_json::Value::Bool(true))
+    }
+
     /// The identity from a 2xx body: the definition's template with each
     /// `{/pointer}` replaced; a part whose pointer finds nothing drops out
     /// (with the brackets around it), and with none found there is none.
@@ -306,6 +318,9 @@ impl Provider for CatalogConfig {
                 .unwrap_or_else(|| self.fill(&c.rejected_message, Some((status, body))))
         };
         match status {
+            200..=299 if !self.ok(body) => {
+                Verdict::Rejected(self.fill(&c.rejected_message, Some((status, body))))
+            }
             200..=299 => Verdict::Valid(self.identity(body)),
             s if c.rejected.contains(&s) => {
                 Verdict::Rejected(self.fill(&c.rejected_message, Some((status, body))))
@@ -512,6 +527,30 @@ mod tests {
         assert!(matches!(p.judge(401, b""), Verdict::Rejected(_)));
         assert!(matches!(p.judge(403, b""), Verdict::Rejected(_)));
         assert!(matches!(p.judge(404, b"gone"), Verdict::NotFound(m) if m.ends_with("/me): gone")));
+    }
+
+    #[test]
+    fn an_ok_pointer_that_is_not_true_is_a_rejection() {
+        let text = crate::providers::catalog::BUILT_IN
+            .iter()
+            .find(|(id, _)| *id == "paymo")
+            .unwrap()
+            .1
+            .replace(
+                "rejected = [401, 403]",
+                "rejected = [401, 403]\nok_pointer = \"/ok\"",
+            );
+        let def = definition::parse("paymo.toml", &text, None).unwrap();
+        let p = CatalogConfig {
+            def: Box::leak(Box::new(def)),
+            values: BTreeMap::new(),
+        };
+        assert!(matches!(
+            p.judge(200, br#"{"ok":false}"#),
+            Verdict::Rejected(_)
+        ));
+        assert!(matches!(p.judge(200, b"not json"), Verdict::Rejected(_)));
+        assert!(matches!(p.judge(200, br#"{"ok":true}"#), Verdict::Valid(_)));
     }
 
     #[test]

@@ -169,6 +169,10 @@ pub struct CheckDef {
     pub not_found: Vec<u16>,
     #[serde(default)]
     pub identity: Option<String>,
+    /// A JSON pointer that must be `true` in a 2xx answer, else the key
+    /// is rejected (Slack's `"ok": false`).
+    #[serde(default)]
+    pub ok_pointer: Option<String>,
     pub rejected_message: String,
     #[serde(default)]
     pub forbidden_message: Option<String>,
@@ -663,6 +667,14 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
             line(key, m)?;
             known(key, m, &["status", "body"])?;
         }
+    }
+    if let Some(p) = &c.ok_pointer
+        && !p.starts_with('/')
+    {
+        return Err(bad(
+            "check.ok_pointer",
+            format!("`{p}` is not a JSON pointer (they start with `/`)"),
+        ));
     }
     if let Some(identity) = &c.identity {
         line("check.identity", identity)?;

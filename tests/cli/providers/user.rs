@@ -404,3 +404,49 @@ fn a_credential_whose_provider_is_gone_names_the_id_and_the_folder() {
     assert!(run.stderr.contains("unknown provider `acme`"), "{run}");
     assert!(run.stderr.contains(&path.display().to_string()), "{run}");
 }
+
+#[test]
+fn an_ok_pointer_judges_a_200_by_its_body() {
+    let env = TestEnv::new();
+    let chat = r#"id = "chat"
+name = "Chat"
+summary = "A chat API that answers 200 to everything"
+docs = "https://chat.example/docs"
+base_url = "https://chat.example/api"
+example_path = "/auth.test"
+guide = """Chat: a bot token."""
+
+[auth]
+scheme = "header"
+header = "Authorization"
+value = "Bearer {key}"
+
+[check]
+path = "/auth.test"
+rejected = [401]
+ok_pointer = "/ok"
+identity = "Authenticated as {/user}"
+rejected_message = "Chat rejected the token"
+"#;
+    write_provider(&env, "chat.toml", chat);
+    let key = secret("chat");
+    let good = format!("Bearer {key}");
+    // Like Slack: HTTP 200 whatever the token, `ok` says.
+    let server = Server::open(move |s| {
+        if s.header("authorization") == Some(good.as_str()) {
+            Reply::json(200, r#"{"ok":true,"user":"ada"}"#)
+        } else {
+            Reply::json(200, r#"{"ok":false,"error":"invalid_auth"}"#)
+        }
+    });
+    let url = [("CRED_PROVIDER_URL_CHAT", format!("{}/api", server.url()))];
+    let run = env.add(&["chat"], &secret("other"), &url);
+    run.code(4);
+    assert_error_line(&run, "Chat rejected the token");
+    assert!(!env.config_path().exists());
+    // A good token: valid, and the same request without it (ok: false)
+    // does not make the check unconfirmable.
+    let run = env.add(&["chat"], &key, &url);
+    run.ok();
+    assert!(run.stderr.contains("Authenticated as ada"), "{run}");
+}

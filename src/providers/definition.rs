@@ -603,7 +603,10 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
                 format!("`{name}` is not a header name"),
             ));
         }
-        if reqwest::header::HeaderValue::from_str(value).is_err() || value.contains('{') {
+        // Visible ASCII only: the check builds it with `from_static`.
+        let visible = value.chars().all(|c| c == '\t' || (' '..='~').contains(&c));
+        if !visible || reqwest::header::HeaderValue::from_str(value).is_err() || value.contains('{')
+        {
             return Err(bad(
                 "check.headers",
                 format!("`{value}` is not a plain header value"),
@@ -782,6 +785,88 @@ fn dns_label(label: &str, noun: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"id = "x"
+name = "X"
+summary = "X API"
+docs = "https://x.example"
+base_url = "https://api.x.example"
+example_path = "/me"
+guide = """X: a key."""
+
+[auth]
+scheme = "header"
+header = "Authorization"
+value = "Bearer {key}"
+
+[check]
+path = "/me"
+rejected = [401]
+rejected_message = "X rejected the key"
+"#;
+
+    fn refusal(text: &str) -> String {
+        let e = parse("x.toml", text, Some("x")).unwrap_err();
+        format!("{} / {}", e.message, e.cause_lines().join(" / "))
+    }
+
+    #[test]
+    fn a_minimal_definition_loads() {
+        let d = parse("x.toml", MINIMAL, Some("x")).unwrap();
+        assert_eq!(d.secret_label, "API key");
+        assert_eq!(d.pagination, PaginationStyle::None);
+    }
+
+    #[test]
+    fn refusals_name_the_key_and_line() {
+        let cases = [
+            (MINIMAL.replace("Bearer {key}", "Bearer"), "auth.value", 12),
+            (
+                MINIMAL.replace("https://api.x.example", "http://api.x.example"),
+                "base_url",
+                5,
+            ),
+            (
+                MINIMAL.replace("https://api.x.example", "https://{team}.x.example"),
+                "base_url",
+                5,
+            ),
+            (MINIMAL.replace("[401]", "[401, 429]"), "check.rejected", 16),
+            (MINIMAL.replace("[401]", "[200]"), "check.rejected", 16),
+            (
+                MINIMAL.replace(
+                    "rejected = [401]",
+                    "headers = { X = \"é\" }\nrejected = [401]",
+                ),
+                "check.headers",
+                16,
+            ),
+            (MINIMAL.replace("id = \"x\"", "id = \"y\""), "id", 1),
+            (MINIMAL.replace("id = \"x\"", "id = \"generic\""), "id", 1),
+        ];
+        for (text, key, line) in cases {
+            let why = refusal(&text);
+            assert!(why.contains(&format!("line {line}")), "{key}: {why}");
+            assert!(why.contains(key), "{key}: {why}");
+        }
+        // A subdomain field needs its domain.
+        let with_field = format!(
+            "{MINIMAL}\n[[fields]]\nid = \"site\"\nprompt = \"Site\"\nexample = \"acme\"\nkind = \"subdomain\"\n"
+        );
+        assert!(
+            refusal(&with_field).contains("fields.0.kind"),
+            "{}",
+            refusal(&with_field)
+        );
+        // serde's own refusals carry their line too.
+        let typo = MINIMAL.replace("summary", "sumary");
+        assert!(refusal(&typo).contains("line 3"), "{}", refusal(&typo));
+    }
 }
 
 /// "an instance", "a subdomain".

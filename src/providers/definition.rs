@@ -787,6 +787,42 @@ fn dns_label(label: &str, noun: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// "an instance", "a subdomain".
+fn article(noun: &str) -> String {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {noun}")
+    } else {
+        format!("a {noun}")
+    }
+}
+
+/// An email address (a user name that is one).
+pub fn email(input: &str, provider: &str) -> Result<String, String> {
+    let s = input.trim();
+    let refuse = || {
+        Err(format!(
+            "`{s}` is not an email address: {provider} usernames are the email you sign in with"
+        ))
+    };
+    let Some((local, domain)) = s.split_once('@') else {
+        return refuse();
+    };
+    let bad_domain = domain.is_empty()
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains('@');
+    if local.is_empty()
+        || bad_domain
+        || s.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || c == ':' || ('\u{80}'..='\u{9f}').contains(&c)
+        })
+    {
+        return refuse();
+    }
+    Ok(s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -867,40 +903,4 @@ rejected_message = "X rejected the key"
         let typo = MINIMAL.replace("summary", "sumary");
         assert!(refusal(&typo).contains("line 3"), "{}", refusal(&typo));
     }
-}
-
-/// "an instance", "a subdomain".
-fn article(noun: &str) -> String {
-    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        format!("an {noun}")
-    } else {
-        format!("a {noun}")
-    }
-}
-
-/// An email address (a user name that is one).
-pub fn email(input: &str, provider: &str) -> Result<String, String> {
-    let s = input.trim();
-    let refuse = || {
-        Err(format!(
-            "`{s}` is not an email address: {provider} usernames are the email you sign in with"
-        ))
-    };
-    let Some((local, domain)) = s.split_once('@') else {
-        return refuse();
-    };
-    let bad_domain = domain.is_empty()
-        || !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains('@');
-    if local.is_empty()
-        || bad_domain
-        || s.chars().any(|c| {
-            c.is_whitespace() || c.is_control() || c == ':' || ('\u{80}'..='\u{9f}').contains(&c)
-        })
-    {
-        return refuse();
-    }
-    Ok(s.to_string())
 }

@@ -82,3 +82,36 @@ fn a_field_is_asked_from_the_definition_and_asked_again_when_refused() {
     assert_eq!(code, 0, "{seen}");
     assert!(env.config_text().contains("team = \"blue\""));
 }
+
+/// Issue 27's example: `cred add github` on a terminal asks the token
+/// after the guide (besides cred's own name and description), checks it
+/// and prints the login.
+#[test]
+fn github_asks_the_token_checks_it_and_names_the_login() {
+    let env = TestEnv::new();
+    let key = secret("gh");
+    let good = format!("Bearer {key}");
+    let server = Server::start(move |s| {
+        if s.header("authorization") == Some(good.as_str()) {
+            Reply::json(200, r#"{"login":"octocat","name":"The Octocat"}"#)
+        } else {
+            Reply::json(401, r#"{"message":"Bad credentials"}"#)
+        }
+    });
+    let url = [("CRED_PROVIDER_URL_GITHUB", server.url())];
+    let mut w = Wizard::start(&env, &["add", "github"], &url);
+    w.expect("GitHub");
+    w.answer("Name for this credential", "");
+    w.answer_hidden("fine-grained personal access token", &key);
+    w.expect("Authenticated as octocat (The Octocat)");
+    w.answer("Description (optional)", "");
+    w.expect("Stored `github` (github,");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    let questions = seen
+        .split(['\r', '\n'])
+        .filter(|l| l.starts_with("? "))
+        .count();
+    assert_eq!(questions, 3, "name, token, description:\n{seen}");
+    assert_eq!(server.requests()[0].path(), "/user");
+}

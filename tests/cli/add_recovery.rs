@@ -1,7 +1,8 @@
 //! `cred add` without a terminal, where the wizard would recover: every
 //! missing flag named in one error with a whole example command line; an
 //! unknown instance refused before the key is read; an https:// address
-//! of a plain-HTTP server named as such.
+//! of a plain-HTTP server named as such; with no key source at all, no
+//! request before the error.
 
 use crate::common::*;
 
@@ -112,4 +113,27 @@ fn an_https_address_of_a_plain_http_server_is_named_as_such() {
             .contains("hint: the server answered in plain HTTP where https:// expects TLS"),
         "{run}"
     );
+}
+
+#[test]
+fn without_any_key_nothing_is_sent_before_the_error() {
+    let env = TestEnv::new();
+    let server = Server::open(|_| Reply::json(404, "{}"));
+    let (var, url) = paligo_env(&server);
+    let run = env.run_with(
+        &[
+            "add",
+            "paligo",
+            "--instance",
+            "acme",
+            "--username",
+            "me@acme.com",
+        ],
+        |c| {
+            c.env(var, url);
+        },
+    );
+    run.code(1);
+    assert_one_error(&run, "no API key given");
+    assert_eq!(server.all_requests().len(), 0);
 }

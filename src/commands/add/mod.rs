@@ -4,6 +4,7 @@
 //! back as it was (`secrets::txn`).
 
 mod fields;
+mod headless;
 mod probe;
 mod wizard;
 
@@ -129,9 +130,8 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let kind = args.store.or(existing.default_store).unwrap_or_default();
     let vault_mount = vault_mount(&args, kind)?;
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
-    store
-        .status()
-        .map_err(|e| super::store_unusable(&store, e))?;
+    // No keychain on a headless box: the file store is offered instead.
+    let (kind, store) = headless::usable(ctx, &args, kind, store)?;
     // A passphrase (the file store) is asked now, before the questions.
     store.open()?;
     let mut prompter = ui.prompter();
@@ -415,8 +415,10 @@ fn collect(
     loop {
         let provider = args.provider.collect(wizard)?;
         wizard.missing(key_missing)?;
-        // Nothing to ask again where there are no answers (Paymo).
-        let Some((client, limit)) = checking.filter(|_| args.provider.has_answers()) else {
+        // Nothing to ask again where there are no answers (Paymo), and no
+        // request before an error for the key that nothing supplies.
+        let probing = args.provider.has_answers() && !key_missing;
+        let Some((client, limit)) = checking.filter(|_| probing) else {
             return Ok((provider, false));
         };
         match probe::probe(ui, client, &provider, limit) {

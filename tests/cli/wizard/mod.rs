@@ -12,6 +12,7 @@ use crate::common::*;
 
 mod cancel;
 mod catalog;
+mod headless;
 mod recovery;
 mod unlock;
 

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use super::*;
 
-const PASS: &str = "correct horse battery";
+pub(super) const PASS: &str = "correct horse battery";
 const NO_BUS: &str = "unix:path=/nonexistent/cred-test-bus";
 
-fn store(env: &TestEnv) -> PathBuf {
+pub(super) fn store(env: &TestEnv) -> PathBuf {
     env.home().join(".local/share/cred/secrets.age")
 }
 
@@ -21,12 +21,12 @@ fn identity_age(env: &TestEnv) -> PathBuf {
     store(env).with_file_name("identity.age")
 }
 
-fn no_bus() -> (&'static str, String) {
+pub(super) fn no_bus() -> (&'static str, String) {
     ("DBUS_SESSION_BUS_ADDRESS", NO_BUS.to_string())
 }
 
 /// Forgets this test's unlock when the test ends, however it ends.
-struct LockOnDrop<'a>(&'a TestEnv);
+pub(super) struct LockOnDrop<'a>(pub(super) &'a TestEnv);
 
 impl Drop for LockOnDrop<'_> {
     fn drop(&mut self) {
@@ -125,6 +125,7 @@ fn an_unlock_ends_with_its_ttl_and_scripts_unlock_from_stdin() {
     first_add(&env, &key, &[("CRED_UNLOCK_TTL", "0".into())]);
     // TTL 0 kept nothing.
     run_env(&env, &["secret", "paymo"], &[no_bus()]).code(7);
+    let unlocked_at = Instant::now();
     let run = env.run_with(&["unlock", "--ttl", "2s", "--passphrase-stdin"], |c| {
         c.write_stdin(format!("{PASS}\n"));
         c.env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
@@ -133,8 +134,26 @@ fn an_unlock_ends_with_its_ttl_and_scripts_unlock_from_stdin() {
     assert!(!run.all().contains(PASS), "{run}");
     let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
     assert_eq!(run.stdout, format!("{key}\n"), "{run}");
-    std::thread::sleep(Duration::from_millis(3200));
-    run_env(&env, &["secret", "paymo"], &[no_bus()]).code(7);
+    // The unlock ends by itself: poll until the secret cannot be read
+    // (the kernel counts the TTL in whole seconds, so at least 1 s after
+    // the unlock began; the 15 s bound only stops a hang).
+    loop {
+        let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
+        if run.code == 7 {
+            break;
+        }
+        assert_eq!(run.stdout, format!("{key}\n"), "{run}");
+        assert!(
+            unlocked_at.elapsed() < Duration::from_secs(15),
+            "the 2 s unlock never ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        unlocked_at.elapsed() >= Duration::from_secs(1),
+        "the 2 s unlock ended after {:?}",
+        unlocked_at.elapsed()
+    );
     let (code, seen) = secret_on_terminal(&env, Some(PASS));
     assert_eq!(code, 0, "{seen}");
     assert!(seen.contains(&key), "{seen}");
@@ -156,10 +175,16 @@ fn a_wrong_passphrase_is_exit_7_and_changes_nothing() {
     let before = files(&env);
     let other = secret("other");
     let mut w = add_on_terminal(&env, "b", &other, &[]);
+    // Three tries, as sudo and ssh allow; then exit 7.
     w.answer_hidden("Passphrase for", "not the passphrase");
+    w.expect("Wrong passphrase; try again (2 tries left).");
+    w.answer_hidden("Passphrase for", "nor this");
+    w.expect("Wrong passphrase; try again (1 try left).");
+    w.answer_hidden("Passphrase for", "nor that");
     let (code, seen) = w.finish();
     assert_eq!(code, 7, "{seen}");
     assert!(seen.contains("wrong passphrase"), "{seen}");
+    assert_eq!(seen.matches("? Passphrase for").count(), 3, "{seen}");
     assert!(!seen.contains(&other), "{seen}");
     assert_eq!(files(&env), before, "a file changed");
     let run = env.run_with(&["unlock", "--passphrase-stdin"], |c| {
@@ -168,6 +193,32 @@ fn a_wrong_passphrase_is_exit_7_and_changes_nothing() {
     run.code(7);
     assert_one_error(&run, "wrong passphrase");
     assert_eq!(files(&env), before, "a file changed");
+}
+
+#[test]
+fn a_mistyped_passphrase_is_asked_again() {
+    let env = TestEnv::new();
+    let _lock = LockOnDrop(&env);
+    let key = secret("retry");
+    first_add(&env, &key, &[("CRED_UNLOCK_TTL", "0".into())]);
+    let other = secret("other");
+    let mut w = add_on_terminal(&env, "b", &other, &[("CRED_UNLOCK_TTL", "0".into())]);
+    w.answer_hidden("Passphrase for", "not the passphrase");
+    w.expect("Wrong passphrase; try again (2 tries left).");
+    w.answer_hidden("Passphrase for", PASS);
+    w.expect("Stored `b`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains(PASS) && !seen.contains(&other), "{seen}");
+
+    // `cred unlock` too.
+    let mut w = Wizard::start(&env, &["unlock"], &[no_bus()]);
+    w.answer_hidden("Passphrase for", "typo");
+    w.expect("Wrong passphrase; try again");
+    w.answer_hidden("Passphrase for", PASS);
+    w.expect("Unlocked");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
 }
 
 #[test]
@@ -221,14 +272,59 @@ fn the_real_age_opens_identity_age_with_the_same_passphrase() {
     let mut age = spawn_with_options(cmd, options).expect("spawn age on a pty");
     age.exp_string("passphrase")
         .expect("age asks the passphrase");
-    // age turns echo off after printing the prompt, dropping what was typed
-    // before: give it a moment, as a person would.
-    std::thread::sleep(Duration::from_millis(800));
+    // age sets up the terminal after printing the prompt, dropping what was
+    // typed before: wait until it sits reading the terminal (the 10 s bound
+    // only stops a hang).
+    // age leads the terminal's foreground process group.
+    let pty = age.process().get_file_handle().unwrap();
+    let pid = rustix::termios::tcgetpgrp(&pty)
+        .unwrap()
+        .as_raw_nonzero()
+        .get();
+    let start = Instant::now();
+    while !reads_a_terminal(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "age never read its terminal"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     age.send(&format!("{PASS}\r")).unwrap();
     age.flush().unwrap();
     let out = age.exp_eof().expect("age ends");
     assert!(out.contains(&format!("secret = \"{key}\"")), "{out}");
     assert!(out.contains("name = \"paymo\""), "{out}");
+}
+
+/// Whether a thread of process `pid` sits in read(FD, …) with FD its
+/// terminal (age is a Go program: several threads, the terminal opened as
+/// /dev/tty).
+fn reads_a_terminal(pid: i32) -> bool {
+    let read = if cfg!(target_arch = "aarch64") {
+        "63"
+    } else {
+        "0"
+    };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        let syscall = std::fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+        let mut fields = syscall.split_whitespace();
+        if fields.next() != Some(read) {
+            return false;
+        }
+        let Some(fd) = fields
+            .next()
+            .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+        else {
+            return false;
+        };
+        std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).is_ok_and(|target| {
+            let target = target.to_string_lossy();
+            target.starts_with("/dev/pts/") || target == "/dev/tty"
+        })
+    })
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::error::{Error, Exit, Result};
 use crate::providers::definition::{AuthDef, Definition, FieldKind, Origin};
 use crate::providers::{ProviderKind, catalog, generic};
 
-/// List, show and search the providers `cred add` knows (built in, and your own in the config directory's providers/)
+/// List, show and search the providers `cred add` knows: the catalog, and your own
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 A provider of your own is a file CONFIG_DIR/providers/ID.toml in the format of

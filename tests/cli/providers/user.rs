@@ -450,3 +450,26 @@ rejected_message = "Chat rejected the token"
     run.ok();
     assert!(run.stderr.contains("Authenticated as ada"), "{run}");
 }
+
+#[test]
+fn a_forgotten_provider_url_variable_is_named() {
+    let env = TestEnv::new();
+    write_provider(&env, "acme.toml", ACME);
+    let server = acme_server("k3y-123");
+    env.add(
+        &["acme", "--field", "team=blue", "--no-verify"],
+        "k3y-123",
+        &[acme_env(&server)],
+    )
+    .ok();
+    // A new shell without CRED_PROVIDER_URL_ACME: the default address now.
+    let run = env.run(&["call", "acme", "/things"]);
+    run.code(1);
+    assert_one_error(&run, "refusing to send the secret of `acme`");
+    assert!(
+        run.stderr
+            .contains("cause: CRED_PROVIDER_URL_ACME is not set now"),
+        "{run}"
+    );
+    assert_eq!(server.count(), 0);
+}

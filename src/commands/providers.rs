@@ -142,7 +142,7 @@ fn search(ctx: &Ctx, word: &str, json: bool) -> Result<Exit> {
 }
 
 fn show(ctx: &Ctx, id: &str, json: bool) -> Result<Exit> {
-    let def = match ProviderKind::resolve(id).map_err(|mut e| {
+    let def = match ProviderKind::resolve(&id.trim().to_ascii_lowercase()).map_err(|mut e| {
         e.kind = Exit::Failure.into();
         e
     })? {

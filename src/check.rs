@@ -312,6 +312,12 @@ fn run(
         Err(why) => return Outcome::Error(why),
     };
     let mut request = Request::get(url);
+    if let Ok(method) = reqwest::Method::from_bytes(provider.check_method().as_bytes()) {
+        request.method = method;
+    }
+    request.body = provider
+        .check_body()
+        .map(|b| http::Body::Bytes(b.as_bytes().to_vec()));
     for (k, v) in provider.check_headers() {
         if let Ok(name) = HeaderName::from_bytes(k.as_bytes()) {
             request.headers.insert(name, HeaderValue::from_static(v));
@@ -358,7 +364,7 @@ fn run(
     http::pipeline::without_auth_query(&mut answered, &auth);
     let body = read_prefix(sent.response);
     match provider.judge(status, &body) {
-        Verdict::Valid(_) if answers_without_key(client, &request, &answered) => {
+        Verdict::Valid(_) if answers_without_key(client, &request, &answered, provider) => {
             Outcome::NoKeyNeeded(format!(
                 "cannot confirm the key: {} answers {} with HTTP {status} without any key too, so its answer says nothing about the key",
                 provider.display_name(),
@@ -375,13 +381,26 @@ fn run(
 
 /// Whether the check's request, sent again to the address that answered
 /// but without the key (no auth header, no query key, no redirect
-/// followed), is accepted too: then a 2xx proves nothing about the key.
-fn answers_without_key(client: &Client, request: &Request, url: &reqwest::Url) -> bool {
+/// followed), is accepted too (a 2xx the provider judges valid): then the
+/// check's answer proves nothing about the key.
+fn answers_without_key(
+    client: &Client,
+    request: &Request,
+    url: &reqwest::Url,
+    provider: &dyn Provider,
+) -> bool {
     let mut bare = client.request(request.method.clone(), url.clone());
     for (name, value) in &request.headers {
         bare = bare.header(name, value);
     }
-    bare.send().is_ok_and(|r| r.status().is_success())
+    if let Some(body) = request.body.as_ref().and_then(|b| b.bytes()) {
+        bare = bare.body(body.to_vec());
+    }
+    bare.send().is_ok_and(|r| {
+        let status = r.status().as_u16();
+        r.status().is_success()
+            && matches!(provider.judge(status, &read_prefix(r)), Verdict::Valid(_))
+    })
 }
 
 /// The first 64 KiB of a body: enough to name the user or quote an error.
@@ -422,7 +441,7 @@ fn network(provider: &dyn Provider, err: SendError) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::PaligoConfig;
+    use crate::providers::ProviderConfig;
 
     #[test]
     fn check_timeout_values() {
@@ -440,13 +459,15 @@ mod tests {
 
     #[test]
     fn errors_say_what_happened_and_keep_the_exit_code() {
-        let paligo = PaligoConfig {
-            instance: "acme".into(),
-            username: "me@acme.com".into(),
-        };
+        let config = ProviderConfig::catalog(
+            "paligo",
+            &[("instance", "acme"), ("username", "me@acme.com")],
+        )
+        .unwrap();
+        let paligo = config.provider();
         let err =
             Outcome::Unconfirmed("could not confirm the key: Paligo answered HTTP 500: x".into())
-                .into_error(&paligo);
+                .into_error(paligo);
         assert_eq!(err.exit(), Exit::HttpStatus);
         assert!(
             err.message.starts_with("could not confirm"),
@@ -458,7 +479,7 @@ mod tests {
             message: "127.0.0.1 refused the connection".into(),
             slow: false,
         }
-        .into_error(&paligo);
+        .into_error(paligo);
         assert_eq!(err.exit(), Exit::Network);
         assert_eq!(
             err.message,
@@ -469,11 +490,11 @@ mod tests {
             message: "127.0.0.1 did not answer within 1 s".into(),
             slow: true,
         }
-        .into_error(&paligo);
+        .into_error(paligo);
         assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
 
         let err =
-            Outcome::Rejected("Paligo rejected the username or API key".into()).into_error(&paligo);
+            Outcome::Rejected("Paligo rejected the username or API key".into()).into_error(paligo);
         assert_eq!(err.exit(), Exit::Rejected);
         assert_eq!(err.message, "Paligo rejected the username or API key");
 

@@ -58,4 +58,5 @@ pub enum Command {
     Unlock(commands::unlock::UnlockArgs),
     Lock(commands::unlock::LockArgs),
     Recipients(commands::recipients::RecipientsArgs),
+    Providers(commands::providers::ProvidersArgs),
 }

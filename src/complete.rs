@@ -1,6 +1,7 @@
 //! Dynamic shell completion (clap_complete's `CompleteEnv`): credential
 //! names from the config file only (never the keychain, so Tab never
-//! triggers an unlock prompt), and HTTP methods for `cred call`.
+//! triggers an unlock prompt), provider ids (the catalog and the user's
+//! files), and HTTP methods for `cred call`.
 
 use clap_complete::engine::{ArgValueCandidates, CompletionCandidate};
 
@@ -21,6 +22,7 @@ fn name_candidates() -> Vec<CompletionCandidate> {
     let Ok(dir) = config::resolve_dir(explicit.as_deref()) else {
         return Vec::new();
     };
+    crate::providers::catalog::set_config_dir(&dir);
     let Ok(config) = ConfigStore::new(dir).load() else {
         return Vec::new();
     };
@@ -54,6 +56,38 @@ fn config_dir_on_line(
     }
     // A relative DIR means what it will mean when the command runs.
     found.filter(|p| !p.as_os_str().is_empty())
+}
+
+/// Candidates for a provider id (`cred add`, `cred providers show`): the
+/// built-ins, the user's files in the config directory, and generic.
+pub fn providers() -> ArgValueCandidates {
+    ArgValueCandidates::new(provider_candidates)
+}
+
+fn provider_candidates() -> Vec<CompletionCandidate> {
+    let explicit = config_dir_on_line(std::env::args_os().skip_while(|a| a != "--"))
+        .or_else(|| std::env::var_os("CRED_CONFIG_DIR").map(std::path::PathBuf::from));
+    if let Ok(dir) = config::resolve_dir(explicit.as_deref()) {
+        crate::providers::catalog::set_config_dir(&dir);
+    }
+    let summaries: Vec<(String, String)> = crate::providers::catalog::built_in()
+        .map(|defs| {
+            defs.iter()
+                .map(|d| (d.id.clone(), d.summary.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::providers::catalog::ids()
+        .into_iter()
+        .map(|id| {
+            let help = match summaries.iter().find(|(i, _)| *i == id) {
+                Some((_, s)) => s.clone(),
+                None if id == "generic" => "any API-key HTTP API".to_string(),
+                None => "your provider".to_string(),
+            };
+            CompletionCandidate::new(id).help(Some(help.into()))
+        })
+        .collect()
 }
 
 pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];

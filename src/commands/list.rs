@@ -24,8 +24,9 @@ pub fn run(ctx: &Ctx, args: ListArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     if config.credentials.is_empty() {
-        ctx.ui
-            .status("No credentials yet. Add one with `cred add paligo|paymo|generic`.");
+        ctx.ui.status(
+            "No credentials yet. Add one with `cred add PROVIDER` (`cred providers` lists them).",
+        );
         return Ok(Exit::Success);
     }
     let mut rows = vec![[

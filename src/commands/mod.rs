@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod exec;
 pub mod list;
 pub mod mcp;
+pub mod providers;
 pub mod proxy;
 pub mod pull;
 pub mod recipients;
@@ -72,6 +73,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         panic!("a test panic\nwith a second line");
     }
     let dir = config::resolve_dir(cli.config_dir.as_deref())?;
+    crate::providers::catalog::set_config_dir(&dir);
     let ctx = Ctx {
         ui,
         config: ConfigStore::new(dir),
@@ -95,6 +97,7 @@ pub fn run(cli: Cli, ui: &Ui) -> Result<Exit> {
         Command::Unlock(args) => unlock::run_unlock(&ctx, args),
         Command::Lock(args) => unlock::run_lock(&ctx, args),
         Command::Recipients(args) => recipients::run(&ctx, args),
+        Command::Providers(args) => providers::run(&ctx, args),
     }
 }
 

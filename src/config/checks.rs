@@ -144,7 +144,7 @@ pub fn name_problem(name: &str) -> Option<String> {
 /// Like ssh's StrictModes ([`super::trust`]): cred trusts only a config
 /// directory and file that are the user's own and that nobody else can
 /// write. Missing ones are fine (they will be created private).
-pub(super) fn trusted(path: &Path) -> Result<()> {
+pub fn trusted(path: &Path) -> Result<()> {
     super::trust::check_path(path).map_err(|d| {
         let fix = match d.problem {
             super::trust::Problem::Owner { .. } => format!(

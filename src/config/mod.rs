@@ -21,8 +21,8 @@ mod checks;
 pub mod state;
 pub mod trust;
 
-use checks::{check_fields, trusted, unknown_fields};
-pub use checks::{control_field, name_problem};
+use checks::{check_fields, unknown_fields};
+pub use checks::{control_field, name_problem, trusted};
 
 const FILE_NAME: &str = "config.toml";
 const LOCK_NAME: &str = ".config.lock";
@@ -520,7 +520,7 @@ mod tests {
         assert_eq!(closest("github", &known), None);
         assert_eq!(closest("x", &known), None);
     }
-    use crate::providers::{GenericConfig, PaligoConfig, Placement};
+    use crate::providers::{GenericConfig, Placement};
 
     #[test]
     fn line_col_counts_from_one() {
@@ -535,10 +535,11 @@ mod tests {
         config.credentials.insert(
             "p".into(),
             Credential {
-                provider: ProviderConfig::Paligo(PaligoConfig {
-                    instance: "acme".into(),
-                    username: "a@b.c".into(),
-                }),
+                provider: ProviderConfig::catalog(
+                    "paligo",
+                    &[("instance", "acme"), ("username", "a@b.c")],
+                )
+                .unwrap(),
                 store: StoreKind::Keychain,
                 vault_mount: None,
                 description: Some("docs".into()),

@@ -36,7 +36,42 @@ pub struct RetryPolicy {
     pub backoff: Duration,
     /// The provider's reading of its own rate-limit headers, for a 429
     /// without `Retry-After` (Paymo: `X-Ratelimit-Decay-Period`).
-    pub provider_wait: Option<fn(&HeaderMap) -> Option<Duration>>,
+    pub provider_wait: Option<ProviderWait>,
+}
+
+/// A provider's own rate-limit header, read for a 429 without
+/// `Retry-After` (its name comes from the provider's definition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderWait {
+    /// The seconds to wait (Paymo's `X-Ratelimit-Decay-Period`).
+    Seconds(&'static str),
+    /// The epoch second when the window resets (`X-RateLimit-Reset`).
+    ResetAt(&'static str),
+}
+
+impl ProviderWait {
+    /// The wait the header names, if it is there and a number.
+    pub fn read(self, headers: &HeaderMap) -> Option<Duration> {
+        let name = match self {
+            ProviderWait::Seconds(n) | ProviderWait::ResetAt(n) => n,
+        };
+        let text = headers.get(name)?.to_str().ok()?.trim();
+        let secs: f64 = text.parse().ok()?;
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        let secs = match self {
+            ProviderWait::Seconds(_) => secs,
+            ProviderWait::ResetAt(_) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .ok()?
+                    .as_secs_f64();
+                (secs - now).max(0.0)
+            }
+        };
+        Some(Duration::from_secs_f64(secs.min(86_400.0)))
+    }
 }
 
 /// Why a request is sent again.
@@ -96,7 +131,7 @@ impl RetryPolicy {
         // Whether the server named the wait, or cred chose it.
         let (wait, asked) = match (status, retry_after) {
             (429 | 503, Some(w)) => (w, true),
-            (429, None) => match self.provider_wait.and_then(|f| f(headers)) {
+            (429, None) => match self.provider_wait.and_then(|w| w.read(headers)) {
                 Some(w) => (w.min(MAX_RETRY_AFTER), true),
                 None => (self.backoff_wait(attempt, self.default_wait), false),
             },
@@ -419,19 +454,18 @@ mod tests {
 
     #[test]
     fn a_429_without_retry_after_asks_the_provider() {
-        fn seven(_: &HeaderMap) -> Option<Duration> {
-            Some(Duration::from_secs(7))
-        }
         let policy = RetryPolicy {
             retries: 3,
             max_wait: Duration::from_secs(60),
             default_wait: Duration::from_secs(1),
             unsafe_methods: false,
             backoff: Duration::ZERO,
-            provider_wait: Some(seven),
+            provider_wait: Some(ProviderWait::Seconds("x-wait")),
         };
+        let mut seven = HeaderMap::new();
+        seven.insert("x-wait", "7".parse().unwrap());
         assert_eq!(
-            policy.decide(&Method::GET, 429, &HeaderMap::new(), 0, Duration::ZERO),
+            policy.decide(&Method::GET, 429, &seven, 0, Duration::ZERO),
             Decision::Wait(Duration::from_secs(7))
         );
         // Retry-After still wins.

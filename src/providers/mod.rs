@@ -9,64 +9,135 @@
 //! `call` all go through it; no command matches on the provider kind.
 
 pub mod ask;
+pub mod catalog;
+pub mod data;
+pub mod definition;
 pub mod generic;
-pub mod paligo;
-pub mod paymo;
+
+use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::error::Result;
+use crate::error::{Exit, Result};
+use crate::http::retry::ProviderWait;
 
 pub use ask::{Asker, Question};
+pub use data::CatalogConfig;
+pub use definition::Definition;
 pub use generic::{GenericConfig, Placement};
-pub use paligo::PaligoConfig;
-pub use paymo::PaymoConfig;
 
-/// The provider names accepted by `cred add`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// A provider `cred add` knows: one of the catalog (built in, or the
+/// user's own file), or the generic one.
+#[derive(Debug, Clone, Copy)]
 pub enum ProviderKind {
-    /// Paligo CCMS: instance, username (email) and API key; admins only
-    Paligo,
-    /// Paymo: API key
-    Paymo,
-    /// Any HTTP API that takes an API key in a header or query parameter
+    Catalog(&'static Definition),
     Generic,
+    /// An id as typed on the command line, not looked up yet (the user's
+    /// providers folder is known only once the config directory is):
+    /// [`ProviderKind::resolved`] makes it one of the others.
+    Named(&'static str),
+}
+
+/// `cred add ID`'s value parser: `generic`, or an id to look up later.
+pub fn parse_id(text: &str) -> std::result::Result<ProviderKind, String> {
+    let id = text.trim().to_ascii_lowercase();
+    if id == "generic" {
+        return Ok(ProviderKind::Generic);
+    }
+    let ok = !id.is_empty()
+        && id.len() <= 40
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !ok {
+        return Err(
+            "a provider id is 1-40 of a-z, 0-9 and `-` (`cred providers list` shows them)".into(),
+        );
+    }
+    Ok(ProviderKind::Named(Box::leak(id.into_boxed_str())))
+}
+
+impl PartialEq for ProviderKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
 }
 
 impl ProviderKind {
+    /// The provider of `id` (`generic`, or the catalog's), or an error
+    /// naming the closest id (exit 2, as a usage error).
+    pub fn resolve(id: &str) -> Result<ProviderKind> {
+        if id == "generic" {
+            return Ok(ProviderKind::Generic);
+        }
+        match catalog::lookup(id)? {
+            Some(def) => Ok(ProviderKind::Catalog(def)),
+            None => {
+                let mut err = catalog::unknown(id);
+                err.kind = Exit::Usage.into();
+                Err(err)
+            }
+        }
+    }
+
+    /// A [`ProviderKind::Named`] looked up in the catalog (the user's
+    /// files first); the others as they are.
+    pub fn resolved(self) -> Result<ProviderKind> {
+        match self {
+            ProviderKind::Named(id) => ProviderKind::resolve(id),
+            other => Ok(other),
+        }
+    }
+
     pub fn id(self) -> &'static str {
         match self {
-            ProviderKind::Paligo => "paligo",
-            ProviderKind::Paymo => "paymo",
+            ProviderKind::Catalog(d) => &d.id,
             ProviderKind::Generic => "generic",
+            ProviderKind::Named(id) => id,
         }
     }
 
     /// What the wizard tells a person before asking anything.
     pub fn guide(self) -> &'static str {
         match self {
-            ProviderKind::Paligo => paligo::GUIDE,
-            ProviderKind::Paymo => paymo::GUIDE,
+            ProviderKind::Catalog(d) => &d.guide,
             ProviderKind::Generic => generic::GUIDE,
+            ProviderKind::Named(_) => "",
         }
     }
 
     /// Asks for (or takes from flags) the non-secret fields.
     pub fn collect(self, asker: &mut dyn Asker) -> Result<ProviderConfig> {
-        Ok(match self {
-            ProviderKind::Paligo => ProviderConfig::Paligo(paligo::collect(asker)?),
-            ProviderKind::Paymo => ProviderConfig::Paymo(PaymoConfig {}),
-            ProviderKind::Generic => ProviderConfig::Generic(generic::collect(asker)?),
+        Ok(match self.resolved()? {
+            ProviderKind::Catalog(d) => ProviderConfig::Catalog(data::collect(d, asker)?),
+            _ => ProviderConfig::Generic(generic::collect(asker)?),
         })
     }
 
     /// Whether the wizard can usefully ask the other answers again after a
-    /// failed check (Paymo has none).
+    /// failed check (a provider with no fields has none).
     pub fn has_answers(self) -> bool {
-        self != ProviderKind::Paymo
+        match self {
+            ProviderKind::Catalog(d) => !d.fields.is_empty(),
+            ProviderKind::Generic | ProviderKind::Named(_) => true,
+        }
+    }
+
+    /// The fields `cred add` takes flags for: `(field id, flag)`; generic's
+    /// own flags are not fields.
+    pub fn field_flags(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            ProviderKind::Catalog(d) => d
+                .fields
+                .iter()
+                .map(|f| (f.id.as_str(), f.flag.as_str()))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -90,22 +161,35 @@ impl Field {
     }
 }
 
-/// The stored, non-secret fields of a credential, by provider.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "provider", rename_all = "lowercase")]
+/// The stored, non-secret fields of a credential, by provider. In
+/// config.toml: `provider = "ID"` and the fields (serde below: a catalog
+/// id is looked up, so a user's provider file is read only when a
+/// credential names it).
+#[derive(Debug, Clone, PartialEq)]
 pub enum ProviderConfig {
-    Paligo(PaligoConfig),
-    Paymo(PaymoConfig),
+    Catalog(CatalogConfig),
     Generic(GenericConfig),
 }
 
 impl ProviderConfig {
     pub fn provider(&self) -> &dyn Provider {
         match self {
-            ProviderConfig::Paligo(p) => p,
-            ProviderConfig::Paymo(p) => p,
+            ProviderConfig::Catalog(p) => p,
             ProviderConfig::Generic(p) => p,
         }
+    }
+
+    /// A catalog credential of built-in `id` with these field values (for
+    /// tests and code that knows the provider).
+    pub fn catalog(id: &str, values: &[(&str, &str)]) -> Result<ProviderConfig> {
+        let def = catalog::lookup(id)?.ok_or_else(|| catalog::unknown(id))?;
+        Ok(ProviderConfig::Catalog(CatalogConfig {
+            def,
+            values: values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }))
     }
 
     /// Points the live check at `path` (validated), where the provider
@@ -122,6 +206,89 @@ impl ProviderConfig {
                 self.provider().display_name()
             )),
         }
+    }
+}
+
+/// The generic provider as config.toml has always held it.
+#[derive(Serialize)]
+#[serde(tag = "provider", rename_all = "lowercase")]
+enum TaggedGeneric<'a> {
+    Generic(&'a GenericConfig),
+}
+
+impl Serialize for ProviderConfig {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            ProviderConfig::Generic(g) => TaggedGeneric::Generic(g).serialize(s),
+            ProviderConfig::Catalog(c) => {
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry("provider", &c.def.id)?;
+                // In the definition's order.
+                for f in &c.def.fields {
+                    if let Some(v) = c.values.get(&f.id) {
+                        map.serialize_entry(&f.id, v)?;
+                    }
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ProviderConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut table = BTreeMap::<String, toml::Value>::deserialize(d)?;
+        let id = match table.remove("provider") {
+            Some(toml::Value::String(id)) => id,
+            Some(_) => return Err(D::Error::custom("`provider` is not a string")),
+            None => return Err(D::Error::missing_field("provider")),
+        };
+        if id == "generic" {
+            let rest: toml::Table = table.into_iter().collect();
+            return GenericConfig::deserialize(toml::Value::Table(rest))
+                .map(ProviderConfig::Generic)
+                .map_err(|e| D::Error::custom(e.message()));
+        }
+        let def = match catalog::lookup(&id) {
+            Ok(Some(def)) => def,
+            Ok(None) => {
+                let dir = catalog::user_dir()
+                    .map(|d| format!(" and no file {}", d.join(format!("{id}.toml")).display()))
+                    .unwrap_or_default();
+                return Err(D::Error::custom(format!(
+                    "unknown provider `{}`: cred has no built-in provider of that id{dir}",
+                    crate::escape::visible(&id)
+                )));
+            }
+            Err(e) => {
+                let mut text = e.message.clone();
+                for c in e.cause_lines() {
+                    text.push_str(": ");
+                    text.push_str(&c);
+                }
+                return Err(D::Error::custom(text));
+            }
+        };
+        let mut values = BTreeMap::new();
+        for f in &def.fields {
+            match table.remove(&f.id) {
+                Some(toml::Value::String(v)) => {
+                    values.insert(f.id.clone(), v);
+                }
+                Some(other) => {
+                    return Err(D::Error::custom(format!(
+                        "invalid type: {}, expected a string for `{}`",
+                        other.type_str(),
+                        f.id
+                    )));
+                }
+                None => return Err(D::Error::custom(format!("missing field `{}`", f.id))),
+            }
+        }
+        // Keys left over are for `unknown_fields` to name with their line.
+        Ok(ProviderConfig::Catalog(CatalogConfig { def, values }))
     }
 }
 
@@ -211,6 +378,16 @@ pub trait Provider {
     /// The path (relative to the base URL) that checks a key.
     fn check_path(&self) -> String;
 
+    /// The check request's method.
+    fn check_method(&self) -> &'static str {
+        "GET"
+    }
+
+    /// The body of the check request (a POST's), if it has one.
+    fn check_body(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Extra headers the check request needs.
     fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
@@ -233,9 +410,7 @@ pub trait Provider {
 
     /// How long a 429 without `Retry-After` asks to wait, read from the
     /// provider's own rate-limit headers (`None`: cred backs off).
-    fn rate_limit_wait(
-        &self,
-    ) -> Option<fn(&reqwest::header::HeaderMap) -> Option<std::time::Duration>> {
+    fn rate_limit_wait(&self) -> Option<ProviderWait> {
         None
     }
 }
@@ -297,7 +472,7 @@ impl Auth {
 #[cfg(test)]
 pub fn paymo_credential_for_tests() -> crate::config::Credential {
     crate::config::Credential {
-        provider: ProviderConfig::Paymo(PaymoConfig {}),
+        provider: ProviderConfig::catalog("paymo", &[]).expect("paymo is built in"),
         store: crate::secrets::StoreKind::default(),
         vault_mount: None,
         description: None,
@@ -321,12 +496,52 @@ pub fn first_line(body: &[u8]) -> String {
     out
 }
 
-/// Reads an environment override of a provider's base URL.
-fn env_url(var: &str) -> Option<String> {
-    std::env::var(var).ok().filter(|v| !v.trim().is_empty())
+/// The environment variables that move a provider's base URL (tests, a
+/// mirror): `CRED_PROVIDER_URL_<ID>` for every provider, the id
+/// upper-cased with `-` as `_`.
+pub const URL_VAR_PREFIX: &str = "CRED_PROVIDER_URL_";
+
+/// The older names of two of them, still read (after the new one).
+const LEGACY_URL_VARS: [(&str, &str); 2] =
+    [("paligo", "CRED_PALIGO_URL"), ("paymo", "CRED_PAYMO_URL")];
+
+/// `CRED_PROVIDER_URL_<ID>` of a provider id.
+pub fn url_var_of(id: &str) -> String {
+    format!(
+        "{URL_VAR_PREFIX}{}",
+        id.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
-fn parse_base(text: &str, source: &str) -> Result<Url> {
+/// The variables that may move provider `id`'s base URL, in the order
+/// they are read.
+pub fn url_vars(id: &str) -> Vec<String> {
+    let mut vars = vec![url_var_of(id)];
+    vars.extend(
+        LEGACY_URL_VARS
+            .iter()
+            .filter(|(p, _)| *p == id)
+            .map(|(_, v)| v.to_string()),
+    );
+    vars
+}
+
+/// The variable the person most likely used to move `id` (the older name
+/// where there is one), for hints.
+pub fn url_var(id: &str) -> String {
+    url_vars(id).pop().unwrap_or_else(|| url_var_of(id))
+}
+
+/// The override of provider `id`'s base URL that is set: `(variable,
+/// value)`.
+pub fn env_url(id: &str) -> Option<(String, String)> {
+    url_vars(id).into_iter().find_map(|var| {
+        let v = std::env::var(&var).ok().filter(|v| !v.trim().is_empty())?;
+        Some((var, v))
+    })
+}
+
+pub fn parse_base(text: &str, source: &str) -> Result<Url> {
     let url = Url::parse(text).map_err(|e| {
         crate::error::Error::user(format!("the base URL `{text}` from {source} is not a URL"))
             .cause(e)

@@ -468,9 +468,9 @@ fn moved(name: &str, stored: &Binding, now: &Binding) -> Error {
     // The same provider at its default address now, stored elsewhere: the
     // variable that moved it (a mirror, a test server) is not set in this
     // shell.
-    if let Some(var) = url_var(&now.provider).filter(|var| {
+    if let Some(var) = url_var(&now.provider).filter(|_| {
         stored.provider == now.provider
-            && std::env::var(var).map_or(true, |v| v.trim().is_empty())
+            && crate::providers::env_url(&now.provider).is_none()
             && !same_domain(&stored.origin, &now.origin)
     }) {
         return err
@@ -486,7 +486,7 @@ fn moved(name: &str, stored: &Binding, now: &Binding) -> Error {
             ));
     }
     err.cause(
-        "config.toml (or CRED_PALIGO_URL / CRED_PAYMO_URL) now points the credential elsewhere",
+        "config.toml (or a CRED_PROVIDER_URL_<ID> variable) now points the credential elsewhere",
     )
     .hint(format!(
         "if the change is yours, confirm it by entering the key again: cred rotate {name}"
@@ -510,11 +510,8 @@ fn same_domain(stored: &str, default: &str) -> bool {
     }
 }
 
-/// The variable that overrides a provider's address, by provider id.
-fn url_var(provider: &str) -> Option<&'static str> {
-    match provider {
-        "paligo" => Some(crate::providers::paligo::URL_ENV),
-        "paymo" => Some(crate::providers::paymo::URL_ENV),
-        _ => None,
-    }
+/// The variable that overrides a provider's address, by provider id
+/// (`CRED_PROVIDER_URL_<ID>`, or the older name Paligo and Paymo have).
+fn url_var(provider: &str) -> Option<String> {
+    (provider != "generic").then(|| crate::providers::url_var(provider))
 }

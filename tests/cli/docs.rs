@@ -124,7 +124,7 @@ fn every_variable_the_code_reads_is_in_the_man_page_and_the_readme() {
     for var in vars
         .iter()
         .map(String::as_str)
-        .chain(["CRED_SECRET_<NAME>"])
+        .chain(["CRED_SECRET_<NAME>", "CRED_PROVIDER_URL_<ID>"])
     {
         if !environment.contains(var) {
             missing.push(format!("{var} (man/cred.1 ENVIRONMENT)"));

@@ -46,15 +46,20 @@ fn a_mistyped_name_or_provider_gets_a_suggestion() {
             .contains("hint: stored credentials: paligo, paymo"),
         "{run}"
     );
-    let run = env.run(&["add", "github"]);
+    // A provider the catalog does not have: generic, under that name.
+    let run = env.run(&["add", "acme-api"]);
     run.code(2);
-    assert_one_error(&run, "invalid value 'github'");
+    assert_one_error(&run, "unknown provider `acme-api`");
     assert!(
         run.stderr.contains(
-            "hint: for any other API-key HTTP API: cred add generic --name github --base-url URL"
+            "hint: for any other API-key HTTP API: cred add generic --name acme-api --base-url URL"
         ),
         "{run}"
     );
+    // A typo of one it has: the closest id.
+    let run = env.run(&["add", "paymoo"]);
+    run.code(2);
+    assert!(run.stderr.contains("hint: did you mean `paymo`?"), "{run}");
 }
 
 #[test]

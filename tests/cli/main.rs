@@ -24,6 +24,7 @@ mod honest;
 mod hostile;
 mod masking;
 mod mcp;
+mod providers;
 mod proxy;
 mod repair;
 mod security;

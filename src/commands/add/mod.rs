@@ -3,6 +3,7 @@
 //! first, then the config; if the config write fails the keychain is put
 //! back as it was (`secrets::txn`).
 
+mod fields;
 mod headless;
 mod probe;
 mod wizard;
@@ -19,7 +20,9 @@ use wizard::Wizard;
 use wizard::already_exists;
 
 const PROVIDERS_HELP: &str = "\
-Providers:
+Providers: `cred providers` lists them (built in, and your own in the config
+directory's providers/); `cred providers show ID` shows a provider's fields,
+each answered by --field ID=VALUE.
   paligo   Paligo CCMS. Needs --instance (the NAME in NAME.paligoapp.com),
            --username (your email) and an API key. Admin users only.
   paymo    Paymo. Needs an API key.
@@ -40,8 +43,8 @@ Examples:
 #[derive(Debug, clap::Args)]
 #[command(after_help = PROVIDERS_HELP)]
 pub struct AddArgs {
-    /// Which API the key is for
-    #[arg(value_enum)]
+    /// Which API the key is for: a provider id (`cred providers list`), or generic
+    #[arg(value_name = "PROVIDER", value_parser = crate::providers::parse_id, add = crate::complete::providers())]
     pub provider: ProviderKind,
 
     /// Name to store it under [default: the provider's name]
@@ -51,6 +54,10 @@ pub struct AddArgs {
     /// A note shown by `cred list` (e.g. what the key is for)
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
+
+    /// A field of the provider (repeatable): `--field team=blue`; `cred providers show ID` lists them
+    #[arg(long, value_name = "ID=VALUE")]
+    pub field: Vec<String>,
 
     /// Paligo instance: NAME, NAME.paligoapp.com or a pasted Paligo address
     #[arg(long, value_name = "NAME", help_heading = "Paligo")]
@@ -109,6 +116,11 @@ pub struct AddArgs {
 }
 
 pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
+    let args = AddArgs {
+        provider: args.provider.resolved()?,
+        ..args
+    };
+    fields::check_flags(&args)?;
     if let Some(name) = &args.name {
         validate_name(name)?;
     }
@@ -116,22 +128,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let existing = ctx.config.load()?;
     // The store must work before anyone answers a question for it.
     let kind = args.store.or(existing.default_store).unwrap_or_default();
-    let vault_mount = match (&args.vault_mount, kind) {
-        (Some(m), StoreKind::Vault) => {
-            Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT)
-        }
-        (Some(_), _) => {
-            return Err(Error::new(
-                Exit::Usage,
-                format!(
-                    "--vault-mount applies to the vault store, not {}",
-                    kind.describe()
-                ),
-            )
-            .hint("add --store vault, or leave --vault-mount out"));
-        }
-        (None, _) => None,
-    };
+    let vault_mount = vault_mount(&args, kind)?;
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
     // No keychain on a headless box: the file store is offered instead.
     let (kind, store) = headless::usable(ctx, &args, kind, store)?;
@@ -142,7 +139,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
 
     p.say(args.provider.guide());
     let taken = |n: &str| existing.credentials.contains_key(n);
-    let (mut name, mut replace) = wizard::name(&args, p, &taken)?;
+    let (name, replace) = wizard::name(&args, p, &taken)?;
     // Replacing a local credential kept at the same Vault path replaces its entry too.
     let same_entry = |c: &Credential| c.store == kind && c.vault_mount == vault_mount;
     let replace_entry =
@@ -158,6 +155,59 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     };
     let client = limit.map(crate::http::client).transpose()?;
     let checking = client.as_ref().zip(limit);
+    let mut wizard = Wizard::new(&args, p, ui);
+    let (provider, secret, last_check) = ask_and_check(&args, &mut wizard, ui, checking)?;
+    let description = description(&args, wizard.prompter())?;
+    let credential = Credential {
+        provider,
+        store: kind,
+        vault_mount,
+        description,
+        created: Some(crate::config::now_rfc3339()),
+        last_check,
+    };
+    let target = Target {
+        store: &store,
+        name,
+        replace,
+    };
+    store_and_say(ctx, &args, &mut wizard, target, credential, &secret)
+}
+
+/// `--vault-mount`, which only the vault store takes (`None`: the default).
+fn vault_mount(args: &AddArgs, kind: StoreKind) -> Result<Option<String>> {
+    Ok(match (&args.vault_mount, kind) {
+        (Some(m), StoreKind::Vault) => {
+            Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT)
+        }
+        (Some(_), _) => {
+            return Err(Error::new(
+                Exit::Usage,
+                format!(
+                    "--vault-mount applies to the vault store, not {}",
+                    kind.describe()
+                ),
+            )
+            .hint("add --store vault, or leave --vault-mount out"));
+        }
+        (None, _) => None,
+    })
+}
+
+/// The provider's answers and the key, checked (unless `checking` is
+/// `None`), with the recovery menu after a failed check on a terminal:
+/// the provider's fields, the key and the check's record.
+fn ask_and_check(
+    args: &AddArgs,
+    wizard: &mut Wizard<'_>,
+    ui: &crate::ui::Ui,
+    checking: Option<(&reqwest::blocking::Client, std::time::Duration)>,
+) -> Result<(
+    crate::providers::ProviderConfig,
+    secrecy::SecretString,
+    Option<crate::config::CheckRecord>,
+)> {
+    let p = wizard.prompter();
     // The key is typed at the prompt (not piped in or taken from the
     // environment), so a rejected one can be typed again.
     let key_is_typed =
@@ -166,8 +216,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let key_missing = !p.can_prompt()
         && !args.key.api_key_stdin
         && std::env::var_os(super::API_KEY_ENV).is_none();
-    let mut wizard = Wizard::new(&args, p, ui);
-    let (mut provider, mut wrong_address) = collect(&args, &mut wizard, ui, checking, key_missing)?;
+    let (mut provider, mut wrong_address) = collect(args, wizard, ui, checking, key_missing)?;
     // A key kept in memory to be checked again (against another path, or
     // with other answers: Paligo shows a key only once).
     let mut kept: Option<secrecy::SecretString> = None;
@@ -252,7 +301,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
             }
             choice @ (KEEP | ALL) => {
                 wizard.again();
-                (provider, wrong_address) = collect(&args, &mut wizard, ui, checking, false)?;
+                (provider, wrong_address) = collect(args, wizard, ui, checking, false)?;
                 if choice == KEEP {
                     kept = Some(secret);
                 }
@@ -262,50 +311,73 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         }
     };
 
-    let p = wizard.prompter();
-    let description =
-        match &args.description {
-            Some(d) => {
-                if let Some(shown) = crate::escape::control_in(d) {
-                    return Err(Error::user(format!(
-                        "invalid --description: it holds a control character ({shown})"
-                    ))
-                    .hint("give a single line of plain text"));
-                }
-                Some(d.clone())
+    Ok((provider, secret, last_check))
+}
+
+/// `--description`, else asked on a terminal (optional), else none.
+fn description(args: &AddArgs, p: &mut dyn crate::ui::Prompter) -> Result<Option<String>> {
+    Ok(match &args.description {
+        Some(d) => {
+            if let Some(shown) = crate::escape::control_in(d) {
+                return Err(Error::user(format!(
+                    "invalid --description: it holds a control character ({shown})"
+                ))
+                .hint("give a single line of plain text"));
             }
-            None if p.can_prompt() => {
-                let d = p.input("Description (optional)", None, &|s: &str| {
-                    match crate::escape::control_in(s.trim()) {
+            Some(d.clone())
+        }
+        None if p.can_prompt() => {
+            let d =
+                p.input(
+                    "Description (optional)",
+                    None,
+                    &|s: &str| match crate::escape::control_in(s.trim()) {
                         Some(shown) => Err(format!(
                             "the description holds a control character ({shown})"
                         )),
                         None => Ok(s.trim().to_string()),
-                    }
-                })?;
-                Some(d).filter(|d| !d.is_empty())
-            }
-            None => None,
-        };
-    let credential = Credential {
-        provider,
-        store: kind,
-        vault_mount,
-        description,
-        created: Some(crate::config::now_rfc3339()),
-        last_check,
-    };
+                    },
+                )?;
+            Some(d).filter(|d| !d.is_empty())
+        }
+        None => None,
+    })
+}
+
+/// Where the credential goes: the store, its name, whether it replaces one.
+struct Target<'s> {
+    store: &'s crate::secrets::Guarded<'s>,
+    name: String,
+    replace: bool,
+}
+
+/// Saves the credential (the name asked again on a terminal if another
+/// `cred add` took it meanwhile) and says where it is and how to try it.
+fn store_and_say(
+    ctx: &Ctx,
+    args: &AddArgs,
+    wizard: &mut Wizard<'_>,
+    target: Target<'_>,
+    credential: Credential,
+    secret: &secrecy::SecretString,
+) -> Result<Exit> {
+    let Target {
+        store,
+        mut name,
+        mut replace,
+    } = target;
+    let (kind, ui) = (credential.store, ctx.ui);
     let provider_id = credential.provider.provider().kind().id();
     let target = credential.provider.provider().target();
     let example = credential.provider.provider().example_path();
     let name = loop {
-        match save(ctx, &store, &name, credential.clone(), &secret, replace) {
+        match save(ctx, store, &name, credential.clone(), secret, replace) {
             Err(Saved::Taken) if wizard.prompter().can_prompt() => {
                 // Another `cred add` took the name meanwhile: the same
                 // choice as at the start, against the config as it is now.
                 let now = ctx.config.load()?;
                 let taken = |n: &str| now.credentials.contains_key(n);
-                (name, replace) = wizard::settle(&args, wizard.prompter(), &taken, name)?;
+                (name, replace) = wizard::settle(args, wizard.prompter(), &taken, name)?;
                 let replace_entry = replace
                     && now.credentials.get(&name).is_some_and(|c| {
                         c.store == kind && c.vault_mount == credential.vault_mount
@@ -333,12 +405,6 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The provider's answers, then (when the key will be checked) the
-/// address they point at, before the key is asked: an unknown instance is
-/// reported now and the answers asked again on a terminal; without one it
-/// is an error. Returns the answers and whether the address failed DNS or
-/// TLS (the menu after a failed check then offers to change it first).
-/// Without a terminal, every missing flag is named at once.
 fn collect(
     args: &AddArgs,
     wizard: &mut Wizard<'_>,
@@ -430,7 +496,7 @@ fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::{PaligoConfig, ProviderConfig};
+    use crate::providers::ProviderConfig;
     use crate::ui::{Prompter, ScriptedPrompter, Ui};
     use clap::Parser;
 
@@ -458,10 +524,11 @@ mod tests {
         let c = collect(&args(&["paligo"]), &mut p).unwrap();
         assert_eq!(
             c,
-            ProviderConfig::Paligo(PaligoConfig {
-                instance: "acme".into(),
-                username: "me@acme.com".into()
-            })
+            ProviderConfig::catalog(
+                "paligo",
+                &[("instance", "acme"), ("username", "me@acme.com")]
+            )
+            .unwrap()
         );
         assert!(
             p.transcript

@@ -43,9 +43,14 @@ pub fn probe(ui: &Ui, client: &Client, config: &ProviderConfig, limit: Duration)
     };
     let host = url.host_str().unwrap_or("the server").to_string();
     let wait = limit.min(MAX_WAIT);
-    let mut request = client.get(url).timeout(wait);
+    let method = reqwest::Method::from_bytes(provider.check_method().as_bytes())
+        .unwrap_or(reqwest::Method::GET);
+    let mut request = client.request(method, url).timeout(wait);
     for (name, value) in provider.check_headers() {
         request = request.header(name, value);
+    }
+    if let Some(body) = provider.check_body() {
+        request = request.body(body);
     }
     let spinner = ui
         .stderr_is_terminal()

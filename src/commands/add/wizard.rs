@@ -151,7 +151,7 @@ impl<'a> Wizard<'a> {
             example.push_str(&format!(" --name {n}"));
         }
         for (flag, value) in &self.missing {
-            example.push_str(&format!(" {flag} {value}"));
+            example.push_str(&format!(" {}", super::fields::example(flag, value)));
         }
         let example = if key_missing {
             format!("printf %s \"$KEY\" | {example} --api-key-stdin")
@@ -187,20 +187,29 @@ impl<'a> Wizard<'a> {
     fn flag_value(&self, flag: &str) -> Option<String> {
         let a = self.args;
         match flag {
-            "--instance" => a.instance.clone(),
-            "--username" => a.username.clone(),
+            "--instance" => a
+                .instance
+                .clone()
+                .or_else(|| super::fields::value(a, "instance")),
+            "--username" => a
+                .username
+                .clone()
+                .or_else(|| super::fields::value(a, "username")),
             "--base-url" => a.base_url.clone(),
             "--placement" => a.placement.map(|p| p.id().to_string()),
             "--key-name" => a.key_name.clone(),
             "--template" => a.template.clone(),
             "--label" => a.label.clone(),
             "--check-path" => a.check_path.clone(),
-            _ => None,
+            f => super::fields::value(a, f.strip_prefix("--field ")?),
         }
     }
 
     fn invalid_flag(flag: &str, example: &str, why: String) -> Error {
-        Error::user(format!("invalid {flag}: {why}")).hint(format!("for example: {flag} {example}"))
+        Error::user(format!("invalid {flag}: {why}")).hint(format!(
+            "for example: {}",
+            super::fields::example(flag, example)
+        ))
     }
 }
 

@@ -227,7 +227,7 @@ struct Caller<'a> {
     secrets: Arc<Secrets>,
     base: Url,
     forbidden_reason: &'static str,
-    rate_limit_wait: Option<fn(&reqwest::header::HeaderMap) -> Option<Duration>>,
+    rate_limit_wait: Option<crate::http::retry::ProviderWait>,
     /// `--jq`, compiled.
     jq: Option<jq::Jq>,
 }

@@ -63,12 +63,16 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "The API key for add and rotate, instead of the hidden prompt. Never pass a key as a flag value.",
     ),
     (
+        "CRED_PROVIDER_URL_<ID>",
+        "The API base of provider ID (upper\\-cased, \\- written as _: CRED_PROVIDER_URL_PALIGO), a template with the provider's {field} placeholders, for mirrors, proxies and tests: the key is sent there. https://, or http:// only to a loopback address. A secret stored while it was set is refused (naming the variable) when it is not.",
+    ),
+    (
         "CRED_PALIGO_URL",
-        "The Paligo API base as a template with {instance}; default https://{instance}.paligoapp.com/api/v2. For mirrors and proxies: the key is sent there.",
+        "The older name of CRED_PROVIDER_URL_PALIGO (read after it): the Paligo API base as a template with {instance}; default https://{instance}.paligoapp.com/api/v2.",
     ),
     (
         "CRED_PAYMO_URL",
-        "The Paymo API base; default https://app.paymoapp.com/api.",
+        "The older name of CRED_PROVIDER_URL_PAYMO (read after it): the Paymo API base; default https://app.paymoapp.com/api.",
     ),
     (
         "CRED_CHECK_TIMEOUT",

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 mod cancel;
+mod catalog;
 mod headless;
 mod recovery;
 mod unlock;

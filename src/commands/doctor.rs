@@ -1,7 +1,7 @@
 //! `cred doctor [--fix] [--yes] [--json]`: is everything where cred expects
 //! it? The config file and whether it parses, each store's status with the
 //! precise cause of a failure, credentials without a secret, and entries
-//! the keychain holds under cred's name that no credential uses (orphans,
+//! a store holds under cred's name that no credential uses (orphans,
 //! left by a hand-edited config) or that exist twice (duplicates, made by
 //! another client such as Python's keyring). `--fix` removes orphans and
 //! the extra copies after asking (`--yes` without a terminal), and never

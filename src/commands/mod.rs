@@ -1,7 +1,7 @@
 //! One module per subcommand (`XxxArgs` + `run`), the context they share,
 //! and the few helpers more than one of them needs (names, reading a secret).
 //! Commands do not import each other: what two of them share lives a layer
-//! down (`check`, `store`, `providers`).
+//! down (`check`, `secrets`, `providers`, `http`).
 
 pub mod add;
 pub mod call;

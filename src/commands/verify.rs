@@ -87,12 +87,12 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
 
-    // One keychain round trip per credential, before any network traffic.
+    // One store round trip per credential, before any network traffic.
     let secrets = ctx.secrets();
     let mut jobs = Vec::new();
     let mut rows = Vec::new();
     // A local store that could not be used is not asked again for the next
-    // credential (a keychain that never answers costs its deadline once).
+    // credential (a store that never answers costs its deadline once).
     let mut failed: Vec<(StoreKind, String, Error)> = Vec::new();
     for name in &names {
         let credential: &Credential = &config.credentials[name];

@@ -1,7 +1,7 @@
 //! `cred add PROVIDER`: guide text, the questions (flags or prompts, see
-//! [`wizard`]), the live check, then the store: secret into the keychain
-//! first, then the config; if the config write fails the keychain is put
-//! back as it was (`secrets::txn`).
+//! [`wizard`]), the live check, then the store: secret into its store (the
+//! keychain, the file store or Vault) first, then the config; if the config
+//! write fails the store is put back as it was (`secrets::txn`).
 
 mod wizard;
 

@@ -23,7 +23,6 @@ use crate::ui::Ui;
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// Overrides [`TIMEOUT`]: seconds, e.g. `5` or `0.5`.
 pub const TIMEOUT_ENV: &str = "CRED_CHECK_TIMEOUT";
-const MAX_TIMEOUT_SECS: f64 = 3600.0;
 /// How a check waits out rate limits: at most twice, a minute in all, 5 s
 /// when the server does not say.
 const RETRY: RetryPolicy = RetryPolicy {
@@ -38,29 +37,7 @@ const RETRY: RetryPolicy = RetryPolicy {
 
 /// How long a check waits: [`TIMEOUT`], or `CRED_CHECK_TIMEOUT` seconds.
 pub fn timeout() -> Result<Duration> {
-    match std::env::var(TIMEOUT_ENV) {
-        Ok(raw) => parse_timeout(&raw),
-        Err(_) => Ok(TIMEOUT),
-    }
-}
-
-/// The value of `CRED_CHECK_TIMEOUT`: seconds, more than 0 and at most an
-/// hour; empty means the default.
-fn parse_timeout(raw: &str) -> Result<Duration> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Ok(TIMEOUT);
-    }
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| {
-            Error::user(format!(
-                "{TIMEOUT_ENV}=`{text}` is not a number of seconds (more than 0, at most 3600)"
-            ))
-            .hint("set CRED_CHECK_TIMEOUT to seconds, e.g. 30, or unset it")
-        })
+    crate::envvar::seconds(TIMEOUT_ENV, TIMEOUT)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -423,20 +400,6 @@ fn network(provider: &dyn Provider, err: SendError) -> Outcome {
 mod tests {
     use super::*;
     use crate::providers::PaligoConfig;
-
-    #[test]
-    fn check_timeout_values() {
-        assert_eq!(parse_timeout("").unwrap(), TIMEOUT);
-        assert_eq!(parse_timeout(" 5 ").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_timeout("0.25").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_timeout("3600").unwrap(), Duration::from_secs(3600));
-        for bad in ["0", "-1", "soon", "NaN", "inf", "3601", "1e9"] {
-            let err = parse_timeout(bad).unwrap_err();
-            assert!(err.message.contains(TIMEOUT_ENV), "{bad}: {}", err.message);
-            assert_eq!(err.exit(), Exit::Failure);
-            assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
-        }
-    }
 
     #[test]
     fn errors_say_what_happened_and_keep_the_exit_code() {

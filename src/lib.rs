@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod complete;
 pub mod config;
+pub mod envvar;
 pub mod error;
 pub mod escape;
 pub mod http;

@@ -5,13 +5,13 @@
 
 mod wizard;
 
-use super::{Ctx, KeySource, validate_name};
+use super::{Ctx, KeySource, StoreArgs, validate_name};
 use crate::check;
 use crate::config::Credential;
 use crate::error::{Error, Exit, Result};
 use crate::providers::{Placement, ProviderKind};
+use crate::secrets::Binding;
 use crate::secrets::txn::{self, SecretChange, Undo};
-use crate::secrets::{Binding, StoreKind};
 use wizard::Wizard;
 use wizard::already_exists;
 
@@ -92,13 +92,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub no_verify: bool,
 
-    /// Where to keep the secret [default: `default_store` in config.toml, else keychain]
-    #[arg(long, value_enum, env = "CRED_STORE", value_name = "STORE")]
-    pub store: Option<StoreKind>,
-
-    /// Vault's KV version 2 mount (with --store vault) [default: secret]
-    #[arg(long, value_name = "MOUNT", value_parser = crate::secrets::vault::parse_mount)]
-    pub vault_mount: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Replace an existing credential of the same name
     #[arg(long)]
@@ -112,23 +107,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let ui = ctx.ui;
     let existing = ctx.config.load()?;
     // The store must work before anyone answers a question for it.
-    let kind = args.store.or(existing.default_store).unwrap_or_default();
-    let vault_mount = match (&args.vault_mount, kind) {
-        (Some(m), StoreKind::Vault) => {
-            Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT)
-        }
-        (Some(_), _) => {
-            return Err(Error::new(
-                Exit::Usage,
-                format!(
-                    "--vault-mount applies to the vault store, not {}",
-                    kind.describe()
-                ),
-            )
-            .hint("add --store vault, or leave --vault-mount out"));
-        }
-        (None, _) => None,
-    };
+    let (kind, vault_mount) = args.store.resolve(existing.default_store)?;
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
     store
         .status()

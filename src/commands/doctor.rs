@@ -268,9 +268,7 @@ fn problems(
 /// A store the credentials here need cannot be used: its own words, and
 /// the variables that would serve those credentials without it (CI).
 fn with_env_hint(e: &Error, r: &StoreReport, known: &Config) -> Error {
-    let mut err = Error::new(e.exit(), e.message.clone());
-    err.causes = e.cause_lines();
-    err.hints = e.hints.clone();
+    let err = e.clone();
     let vars: Vec<String> = known
         .credentials
         .iter()
@@ -281,15 +279,15 @@ fn with_env_hint(e: &Error, r: &StoreReport, known: &Config) -> Error {
         })
         .map(|(n, _)| env::var_name(n))
         .collect();
-    if !vars.is_empty() {
-        err.hints.push(format!(
-            "in CI or a script, set {} to the key{}: cred then opens no store for {}",
-            vars.join(", "),
-            if vars.len() == 1 { "" } else { "s" },
-            if vars.len() == 1 { "it" } else { "them" }
-        ));
+    if vars.is_empty() {
+        return err;
     }
-    err
+    err.hint(format!(
+        "in CI or a script, set {} to the key{}: cred then opens no store for {}",
+        vars.join(", "),
+        if vars.len() == 1 { "" } else { "s" },
+        if vars.len() == 1 { "it" } else { "them" }
+    ))
 }
 
 impl StoreReport {

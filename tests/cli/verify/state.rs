@@ -72,3 +72,28 @@ fn an_older_configs_last_check_is_shown_then_moved_to_state() {
     env.run(&["remove", "paymo", "--yes"]).ok();
     assert_eq!(last_check(&env, "paymo"), None);
 }
+
+#[test]
+fn results_that_cannot_be_recorded_say_so_with_the_write_as_the_cause() {
+    let server = ok_server();
+    let env = TestEnv::new();
+    add_paymo_unchecked(&env, &server);
+    // XDG_STATE_HOME is a file: the state directory cannot be made.
+    let blocked = env.home().join("not-a-dir");
+    std::fs::write(&blocked, "").unwrap();
+    let run = run_env(
+        &env,
+        &["verify", "paymo"],
+        &[
+            paymo_env(&server),
+            ("XDG_STATE_HOME", blocked.display().to_string()),
+        ],
+    );
+    run.code(1);
+    assert_error_line(&run, "checked, but the results could not be recorded");
+    assert!(
+        run.stderr
+            .contains("  cause: could not create the state directory"),
+        "{run}"
+    );
+}

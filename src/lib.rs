@@ -13,6 +13,7 @@ pub mod envvar;
 pub mod error;
 pub mod escape;
 pub mod http;
+pub mod human;
 pub mod providers;
 pub mod scrub;
 pub mod secrets;

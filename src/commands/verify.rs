@@ -189,7 +189,10 @@ fn unread(e: Error) -> Result<Outcome> {
 /// Checks every secret read, [`CONCURRENCY`] at a time, with a spinner.
 fn check_all(ctx: &Ctx, jobs: Vec<Job>, count: usize, limit: Duration) -> Result<Vec<Row>> {
     let client = crate::http::client(limit)?;
-    let spinner = ctx.ui.spinner(&format!("Checking {count} credential(s)…"));
+    let spinner = ctx.ui.spinner(&format!(
+        "Checking {}…",
+        crate::human::count(count, "credential", "credentials")
+    ));
     let next = AtomicUsize::new(0);
     let done = Mutex::new(Vec::new());
     std::thread::scope(|s| {

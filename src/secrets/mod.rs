@@ -155,8 +155,10 @@ impl StoredEntry {
     pub fn describe(&self) -> String {
         match &self.written {
             Some(when) => format!(
-                "{} (made by {}, written {when})",
-                self.account, self.made_by
+                "{} (made by {}, written {})",
+                self.account,
+                self.made_by,
+                crate::human::local_time(when)
             ),
             None => format!("{} (made by {})", self.account, self.made_by),
         }

@@ -129,7 +129,10 @@ impl Inspection {
         };
         let cache = match &self.cached_until {
             Ok(Some(0)) => "an unlock is cached".into(),
-            Ok(Some(u)) => format!("an unlock is cached until {}", cache::format_until(*u)),
+            Ok(Some(u)) => format!(
+                "an unlock is cached until {}",
+                crate::human::local_time(&cache::format_until(*u))
+            ),
             Ok(None) => "no unlock is cached".into(),
             Err(r) => format!("the kernel keyring cannot keep an unlock here ({r})"),
         };

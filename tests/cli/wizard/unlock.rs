@@ -101,6 +101,20 @@ fn the_first_add_asks_twice_then_nothing_until_cred_lock() {
     let file = crate::file_store::file_store_report(&doc);
     assert_eq!(file["details"]["opened_by"], "unlock-cache", "{doc}");
     assert!(file["details"]["unlock_until"].is_string(), "{doc}");
+    // RFC 3339 for scripts, local time for people.
+    assert!(
+        file["details"]["unlock_until"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{doc}"
+    );
+    let run = run_env(&env, &["doctor"], &[no_bus(), ("TZ", "EET-2".into())]);
+    let cached = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("an unlock is cached until"))
+        .unwrap_or_default();
+    assert!(cached.ends_with(" EET"), "{run}");
 
     run_env(&env, &["lock"], &[no_bus()]).ok();
     let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
@@ -128,8 +142,12 @@ fn an_unlock_ends_with_its_ttl_and_scripts_unlock_from_stdin() {
     let run = env.run_with(&["unlock", "--ttl", "2s", "--passphrase-stdin"], |c| {
         c.write_stdin(format!("{PASS}\n"));
         c.env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
+        c.env("TZ", "EET-2");
     });
     run.ok();
+    // The TTL in human units, the end in local time with the zone.
+    assert!(run.stderr.contains(" for 2s (until 20"), "{run}");
+    assert!(run.stderr.contains(" EET); `cred lock`"), "{run}");
     assert!(!run.all().contains(PASS), "{run}");
     let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
     assert_eq!(run.stdout, format!("{key}\n"), "{run}");

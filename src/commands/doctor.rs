@@ -235,6 +235,9 @@ fn store_lines(r: &StoreReport) -> Vec<String> {
         (Ok(()), false) if r.locked => "locked, and no credential here needs it".to_string(),
         (Ok(()), false) => "ok, and no credential here needs it".to_string(),
         (Err(_), true) => "unavailable (the error below says why)".to_string(),
+        (Ok(()), true) if r.locked => {
+            "locked: its entries were not checked (run `cred unlock` first)".to_string()
+        }
         (Ok(()), true) => "ok".to_string(),
     };
     let mut lines = vec![format!("{name:<11} {status}")];
@@ -407,9 +410,6 @@ fn examine(
         if overview.closed {
             // Looking inside would ask for the passphrase: doctor asks nothing.
             report.locked = true;
-            report
-                .details
-                .push("locked: its entries were not checked (run `cred unlock` first)".into());
             return Ok(report);
         }
     }

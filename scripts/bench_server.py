@@ -14,6 +14,9 @@ Keep-alive with Content-Length on every answer.
                              401 without an Authorization header, as a real
                              API answers (cred's check sends one request
                              without the key to make sure a 200 means it)
+    GET /api/slow-stats      200, {"max_in_flight": N}: the most /api/slow
+                             requests answered at once since the last
+                             /api/slow-stats (which starts a new count)
     anything else            404, JSON
 """
 
@@ -22,6 +25,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +35,10 @@ CHUNK_BUF = memoryview(b"x" * CHUNK)
 SMALL = json.dumps({"ok": True, "items": [{"id": i, "name": f"item {i}"} for i in range(3)]}).encode()
 SLOW_DELAY = 0.3
 MAX_BIG = 64 * 1024 * 1024 * 1024  # 64 GiB: a sanity cap
+
+# /api/slow requests being answered now, and the most at once.
+SLOW_LOCK = threading.Lock()
+SLOW = {"now": 0, "max": 0}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -75,8 +83,20 @@ class Handler(BaseHTTPRequestHandler):
             if not self.headers.get("Authorization"):
                 self._send(401, b'{"error":"no credential"}')
                 return
-            time.sleep(SLOW_DELAY)
+            with SLOW_LOCK:
+                SLOW["now"] += 1
+                SLOW["max"] = max(SLOW["max"], SLOW["now"])
+            try:
+                time.sleep(SLOW_DELAY)
+            finally:
+                with SLOW_LOCK:
+                    SLOW["now"] -= 1
             self._send(200, SMALL)
+        elif path == "/api/slow-stats":
+            with SLOW_LOCK:
+                body = json.dumps({"max_in_flight": SLOW["max"]}).encode()
+                SLOW["max"] = SLOW["now"]
+            self._send(200, body)
         elif path == "/api/items":
             # A list of ITEMS items (default 10,000), PER a page, paginated
             # by RFC 8288 Link rel="next" (cred's generic pagination).

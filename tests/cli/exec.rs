@@ -97,7 +97,7 @@ def say(s, stream=sys.stdout):
 say("one:" + k)
 for c in "bytes:" + k + "\n":
     sys.stdout.write(c); sys.stdout.flush()
-sys.stdout.write("split:" + k[:7]); sys.stdout.flush(); time.sleep(0.2)
+sys.stdout.write("split:" + k[:7]); sys.stdout.flush(); time.sleep(0.1)
 say(k[7:])
 say("b64:" + base64.b64encode(k.encode()).decode())
 say("basic:" + base64.b64encode(("someone:" + k).encode()).decode())
@@ -220,8 +220,11 @@ fn a_failure_before_the_start_means_the_program_never_runs() {
 fn on_a_terminal_the_program_gets_one_and_the_terminal_is_put_back() {
     let env = TestEnv::new();
     let key = add_paligo_for_exec(&env, "exec");
+    // The program says when its terminal grows (SIGWINCH), so the test
+    // waits for that line instead of a fixed time.
     let program = r#"
-import os, sys
+import os, signal, sys
+signal.signal(signal.SIGWINCH, lambda *_: print("resized:", os.get_terminal_size().columns, flush=True))
 print("tty:", os.isatty(0), os.isatty(1), os.isatty(2), flush=True)
 input("ready? ")
 print("size:", os.get_terminal_size().columns)
@@ -245,7 +248,8 @@ print("\x1b[31mred\x1b[0m", os.environ["PALIGO_API_KEY"], flush=True)
     size.ws_col = 123;
     size.ws_row = 40;
     rustix::termios::tcsetwinsize(&pty, size).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    seen.push_str(&session.exp_string("resized: 123").unwrap());
+    seen.push_str("resized: 123");
     session.send("\r").unwrap();
     session.flush().unwrap();
     seen.push_str(&session.exp_eof().unwrap());
@@ -255,7 +259,7 @@ print("\x1b[31mred\x1b[0m", os.environ["PALIGO_API_KEY"], flush=True)
         "{status:?}\n{seen}"
     );
     assert!(seen.contains("tty: True True True"), "{seen}");
-    assert!(seen.contains("size: 123"), "{seen}");
+    assert!(seen.contains("\nsize: 123"), "{seen}");
     assert!(
         seen.contains("\x1b[31mred\x1b[0m <concealed by cred>"),
         "{seen:?}"

@@ -133,7 +133,17 @@ fn a_running_cred_leaves_no_core_file() {
         .current_dir(cwd.path())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    // Once bash has set the limit and become `sleep` (a hang guard of 10 s).
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(format!("/proc/{}/comm", control.id()))
+        .map_or(true, |c| c.trim() != "sleep")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the control never ran sleep"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     Command::new("kill")
         .args(["-ABRT", &control.id().to_string()])
         .status()

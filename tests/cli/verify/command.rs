@@ -4,7 +4,7 @@
 //! timeouts per check, and a missing keychain entry with its fix.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 
@@ -271,27 +271,6 @@ fn verify_reports_a_missing_keychain_entry_with_the_fix() {
     out.code(1);
     assert!(out.stdout.contains("cred rotate c01"), "{out}");
     assert_eq!(server.count(), 0);
-}
-
-// ---------------------------------------------------------------------------
-// Timing (run by hand: cargo test --test cli verify::command::timing -- --ignored --nocapture)
-// ---------------------------------------------------------------------------
-
-#[test]
-#[ignore = "a measurement, not a check: prints wall times of verify --all"]
-fn timing_verify_all_twenty_at_300ms() {
-    let env = TestEnv::new();
-    let server = Server::start(|_| Reply::json(200, "{}").delay(Duration::from_millis(300)));
-    add_many(&env, &server, 20);
-    for round in 1..=5 {
-        let start = Instant::now();
-        env.run(&["verify", "--all"]).ok();
-        eprintln!(
-            "round {round}: verify --all over 20 credentials, server latency 300 ms: {:?} (max in flight {})",
-            start.elapsed(),
-            server.max_in_flight()
-        );
-    }
 }
 
 /// The count announced is the count of rows that follow: a credential

@@ -139,6 +139,7 @@ fn an_unlock_ends_with_its_ttl_and_scripts_unlock_from_stdin() {
     first_add(&env, &key, &[("CRED_UNLOCK_TTL", "0".into())]);
     // TTL 0 kept nothing.
     run_env(&env, &["secret", "paymo"], &[no_bus()]).code(7);
+    let unlocked_at = Instant::now();
     let run = env.run_with(&["unlock", "--ttl", "2s", "--passphrase-stdin"], |c| {
         c.write_stdin(format!("{PASS}\n"));
         c.env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
@@ -151,8 +152,26 @@ fn an_unlock_ends_with_its_ttl_and_scripts_unlock_from_stdin() {
     assert!(!run.all().contains(PASS), "{run}");
     let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
     assert_eq!(run.stdout, format!("{key}\n"), "{run}");
-    std::thread::sleep(Duration::from_millis(3200));
-    run_env(&env, &["secret", "paymo"], &[no_bus()]).code(7);
+    // The unlock ends by itself: poll until the secret cannot be read
+    // (the kernel counts the TTL in whole seconds, so at least 1 s after
+    // the unlock began; the 15 s bound only stops a hang).
+    loop {
+        let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
+        if run.code == 7 {
+            break;
+        }
+        assert_eq!(run.stdout, format!("{key}\n"), "{run}");
+        assert!(
+            unlocked_at.elapsed() < Duration::from_secs(15),
+            "the 2 s unlock never ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        unlocked_at.elapsed() >= Duration::from_secs(1),
+        "the 2 s unlock ended after {:?}",
+        unlocked_at.elapsed()
+    );
     let (code, seen) = secret_on_terminal(&env, Some(PASS));
     assert_eq!(code, 0, "{seen}");
     assert!(seen.contains(&key), "{seen}");
@@ -239,14 +258,59 @@ fn the_real_age_opens_identity_age_with_the_same_passphrase() {
     let mut age = spawn_with_options(cmd, options).expect("spawn age on a pty");
     age.exp_string("passphrase")
         .expect("age asks the passphrase");
-    // age turns echo off after printing the prompt, dropping what was typed
-    // before: give it a moment, as a person would.
-    std::thread::sleep(Duration::from_millis(800));
+    // age sets up the terminal after printing the prompt, dropping what was
+    // typed before: wait until it sits reading the terminal (the 10 s bound
+    // only stops a hang).
+    // age leads the terminal's foreground process group.
+    let pty = age.process().get_file_handle().unwrap();
+    let pid = rustix::termios::tcgetpgrp(&pty)
+        .unwrap()
+        .as_raw_nonzero()
+        .get();
+    let start = Instant::now();
+    while !reads_a_terminal(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "age never read its terminal"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     age.send(&format!("{PASS}\r")).unwrap();
     age.flush().unwrap();
     let out = age.exp_eof().expect("age ends");
     assert!(out.contains(&format!("secret = \"{key}\"")), "{out}");
     assert!(out.contains("name = \"paymo\""), "{out}");
+}
+
+/// Whether a thread of process `pid` sits in read(FD, …) with FD its
+/// terminal (age is a Go program: several threads, the terminal opened as
+/// /dev/tty).
+fn reads_a_terminal(pid: i32) -> bool {
+    let read = if cfg!(target_arch = "aarch64") {
+        "63"
+    } else {
+        "0"
+    };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        let syscall = std::fs::read_to_string(task.path().join("syscall")).unwrap_or_default();
+        let mut fields = syscall.split_whitespace();
+        if fields.next() != Some(read) {
+            return false;
+        }
+        let Some(fd) = fields
+            .next()
+            .and_then(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).ok())
+        else {
+            return false;
+        };
+        std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).is_ok_and(|target| {
+            let target = target.to_string_lossy();
+            target.starts_with("/dev/pts/") || target == "/dev/tty"
+        })
+    })
 }
 
 #[test]

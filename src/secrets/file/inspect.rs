@@ -125,7 +125,8 @@ impl Inspection {
     pub fn lines(&self) -> Vec<String> {
         let source = match &self.source {
             Ok(s) => s.describe(),
-            Err(e) => format!("nothing ({})", e.message),
+            // Why is the store's error, which doctor prints once, below.
+            Err(_) => "nothing".to_string(),
         };
         let cache = match &self.cached_until {
             Ok(Some(0)) => "an unlock is cached".into(),

@@ -117,6 +117,35 @@ fn the_first_add_asks_twice_then_nothing_until_cred_lock() {
     assert!(cached.ends_with(" EET"), "{run}");
 
     run_env(&env, &["lock"], &[no_bus()]).ok();
+    // Locked, and no terminal to ask on: the table names the store, the
+    // error says why once (it was said in the table too, causes and all);
+    // the keychain nothing needs is one line.
+    let run = run_env(&env, &["doctor"], &[no_bus()]);
+    run.code(7);
+    assert!(
+        run.stdout
+            .contains("\nfile        unavailable (the error below says why)\n"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("\n            opened by: nothing\n"),
+        "{run}"
+    );
+    assert_eq!(
+        run.all().matches("nothing can open the file store").count(),
+        1,
+        "{run}"
+    );
+    assert_eq!(
+        run.all().matches("cause: tried CRED_IDENTITY:").count(),
+        1,
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("\nkeychain    unavailable, and no credential here needs it: "),
+        "{run}"
+    );
     let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
     run.code(7);
     assert!(

@@ -217,6 +217,13 @@ impl Outcome {
                 url: f(url),
                 status,
             },
+            // The one send error that quotes the server (a header's value).
+            Outcome::Unsent(SendError::TransferCoding { status, coding }) => {
+                Outcome::Unsent(SendError::TransferCoding {
+                    status,
+                    coding: f(coding),
+                })
+            }
             other => other,
         }
     }
@@ -621,6 +628,16 @@ mod tests {
             mapped
                 .message()
                 .contains("redirecting to https://****.example")
+        );
+        let coding = Outcome::Unsent(SendError::TransferCoding {
+            status: 200,
+            coding: "evil, chunked".into(),
+        })
+        .map_quoted(|t| t.replace("evil", "****"));
+        assert!(
+            coding.message().contains("`****, chunked`"),
+            "{}",
+            coding.message()
         );
         let shown = Outcome::Rejected("bad\u{1b}[2Jkey".into()).message();
         assert!(!shown.contains('\u{1b}'), "{shown}");

@@ -23,7 +23,9 @@ pub mod ui;
 pub use error::{Error, ErrorKind, Exit};
 
 /// Runs a parsed command line and reports its error, if any; returns the
-/// exit status of SPEC §3.
+/// exit status of SPEC §3. The error is printed through the same `Ui` the
+/// command installed its secrets in, so its message, causes and hints are
+/// masked like every other line.
 pub fn run(cli: cli::Cli) -> Exit {
     let ui = ui::Ui::new();
     match commands::run(cli, &ui) {

@@ -1,6 +1,14 @@
 //! Every byte `cred` prints goes through [`Ui`]: results to stdout (clean for
 //! pipes), messages, warnings, errors, spinners and prompts to stderr.
 //!
+//! `Ui` holds the secrets in play (`scrub::Secrets`): a command that reads
+//! a secret (`call`, `exec`, `proxy`, `mcp`) installs it once
+//! ([`Ui::hide`]), and from then on every message, warning, error (its
+//! causes and hints too), `-v` line, spinner and stdout line is masked by
+//! construction, before control characters are escaped. Streams written
+//! outside `Ui` (a body, a child's output, the proxy's answers) take the
+//! same set from [`Ui::secrets`]; logs are made by [`Ui::log`].
+//!
 //! Colour and spinners appear only when the stream is a terminal and
 //! `NO_COLOR` is unset. Prompts appear only when stdin and stderr are both
 //! terminals; otherwise a missing value is an error naming its flag. The
@@ -8,14 +16,17 @@
 //! tested without a terminal.
 
 pub mod json;
+pub mod log;
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use crate::error::{Error, Result, stdout_error};
-use crate::escape::visible;
+use crate::providers::Auth;
+use crate::scrub::Secrets;
 use crate::signals::TerminalGuard;
 
 pub struct Ui {
@@ -24,6 +35,8 @@ pub struct Ui {
     stderr_tty: bool,
     color_out: bool,
     color_err: bool,
+    /// The secrets in play: masked in everything written through `Ui`.
+    secrets: RwLock<Arc<Secrets>>,
 }
 
 impl Default for Ui {
@@ -43,7 +56,34 @@ impl Ui {
             stderr_tty,
             color_out: stdout_tty && !no_color,
             color_err: stderr_tty && !no_color,
+            secrets: RwLock::default(),
         }
+    }
+
+    /// From now on every form of `secret` (and of the way `auth` presents
+    /// it) is masked in everything written through `Ui`, and in the set
+    /// [`Ui::secrets`] hands out.
+    pub fn hide(&self, secret: &SecretString, auth: Option<&Auth>) {
+        let mut held = self.secrets.write().unwrap_or_else(|e| e.into_inner());
+        let mut more = Secrets::clone(&held);
+        more.add(secret, auth);
+        *held = Arc::new(more);
+    }
+
+    /// The secrets in play, for what is written outside `Ui`: a body
+    /// streamed through `ScrubWriter`, a child's output, the proxy's
+    /// answers. Those installed later are not in it.
+    pub fn secrets(&self) -> Arc<Secrets> {
+        self.secrets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// `text` as a message shows it: the secrets masked, then control
+    /// characters escaped.
+    fn shown(&self, text: &str) -> String {
+        self.secrets().shown(text)
     }
 
     /// Whether a person can answer prompts (stdin and stderr are terminals).
@@ -72,8 +112,9 @@ impl Ui {
         self.color_out
     }
 
-    /// A result line on stdout.
+    /// A result line on stdout (the secrets masked).
     pub fn out(&self, text: &str) -> Result<()> {
+        let text = self.secrets().scrub_str(text);
         let mut out = io::stdout().lock();
         out.write_all(text.as_bytes())
             .and_then(|_| out.write_all(b"\n"))
@@ -88,10 +129,13 @@ impl Ui {
         self.out(&crate::escape::json_visible(&text))
     }
 
-    /// Raw bytes on stdout (bodies, secrets), without an added newline.
+    /// Raw bytes on stdout, without an added newline: the secrets in play
+    /// masked (`cred secret`, which prints its secret this way, installs
+    /// none).
     pub fn out_bytes(&self, bytes: &[u8]) -> Result<()> {
+        let (bytes, _) = self.secrets().scrub_bytes(bytes);
         let mut out = io::stdout().lock();
-        out.write_all(bytes)
+        out.write_all(&bytes)
             .and_then(|_| out.flush())
             .map_err(stdout_error)
     }
@@ -100,7 +144,7 @@ impl Ui {
     /// `-v` heads). Control characters in it are shown escaped: a server's
     /// text never drives the terminal.
     pub fn status(&self, text: &str) {
-        let _ = writeln!(io::stderr().lock(), "{}", visible(text));
+        let _ = writeln!(io::stderr().lock(), "{}", self.shown(text));
     }
 
     /// A success line on stderr, green on a terminal.
@@ -108,33 +152,47 @@ impl Ui {
         let _ = writeln!(
             io::stderr().lock(),
             "{}",
-            self.paint_err("32", &visible(text))
+            self.paint_err("32", &self.shown(text))
         );
     }
 
     pub fn warn(&self, text: &str) {
+        let _ = io::stderr()
+            .lock()
+            .write_all(self.warning_text(text).as_bytes());
+    }
+
+    fn warning_text(&self, text: &str) -> String {
         let label = self.paint_err("33", "cred: warning:");
-        let _ = writeln!(io::stderr().lock(), "{label} {}", visible(text));
+        format!("{label} {}\n", self.shown(text))
     }
 
     /// Prints an error as SPEC §3 asks: `cred: error: …`, causes, hints.
     pub fn error(&self, err: &Error) {
+        let _ = io::stderr()
+            .lock()
+            .write_all(self.error_text(err).as_bytes());
+    }
+
+    /// The error as [`Ui::error`] prints it: every line masked.
+    fn error_text(&self, err: &Error) -> String {
+        let secrets = self.secrets();
         let mut text = String::new();
         text.push_str(&self.paint_err("1;31", "cred: error:"));
         text.push(' ');
-        text.push_str(&visible(&err.headline()));
+        text.push_str(&secrets.shown(&err.headline()));
         text.push('\n');
         for c in err.cause_lines() {
-            text.push_str(&format!("  cause: {}\n", visible(&c)));
+            text.push_str(&format!("  cause: {}\n", secrets.shown(&c)));
         }
         for h in &err.hints {
             text.push_str(&format!(
                 "{} {}\n",
                 self.paint_err("36", "hint:"),
-                visible(h)
+                secrets.shown(h)
             ));
         }
-        let _ = io::stderr().lock().write_all(text.as_bytes());
+        text
     }
 
     fn paint_err(&self, code: &str, text: &str) -> String {
@@ -145,24 +203,35 @@ impl Ui {
         paint(self.color_out, code, text)
     }
 
-    /// A spinner on a terminal; a plain line once otherwise.
+    /// A spinner on a terminal; a plain line once otherwise. Its messages
+    /// are masked as every message is.
     pub fn spinner(&self, message: &str) -> Spinner {
+        let secrets = self.secrets();
         if self.stderr_tty {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            bar.set_message(message.to_string());
+            bar.set_message(secrets.shown(message));
             bar.enable_steady_tick(Duration::from_millis(100));
             Spinner {
                 bar: Some(bar),
+                secrets,
                 _guard: Some(TerminalGuard::new()),
             }
         } else {
             self.status(message);
             Spinner {
                 bar: None,
+                secrets,
                 _guard: None,
             }
         }
+    }
+
+    /// A log of lines (the proxy's requests, `cred mcp`'s audit) to `to`,
+    /// each masked with the secrets in play now and escaped as messages
+    /// are: make it once every secret is installed.
+    pub fn log(&self, to: Box<dyn Write + Send>) -> log::Log {
+        log::Log::new(to, self.secrets())
     }
 
     /// The prompter for the wizard: real prompts on a terminal.
@@ -186,6 +255,7 @@ fn paint(enabled: bool, code: &str, text: &str) -> String {
 /// A spinner that clears itself when finished or dropped.
 pub struct Spinner {
     bar: Option<indicatif::ProgressBar>,
+    secrets: Arc<Secrets>,
     /// Ctrl-C during the spinner restores the terminal first.
     _guard: Option<TerminalGuard>,
 }
@@ -193,7 +263,7 @@ pub struct Spinner {
 impl Spinner {
     pub fn set_message(&self, message: &str) {
         if let Some(bar) = &self.bar {
-            bar.set_message(message.to_string());
+            bar.set_message(self.secrets.shown(message));
         }
     }
 
@@ -464,4 +534,105 @@ fn same_file() -> bool {
 #[cfg(not(unix))]
 fn same_file() -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    const KEY: &str = "k3y/0123+456789";
+
+    /// A Ui without terminals or colours, holding [`KEY`] (sent as Basic).
+    fn ui() -> Ui {
+        let ui = Ui {
+            stdin_tty: false,
+            stdout_tty: false,
+            stderr_tty: false,
+            color_out: false,
+            color_err: false,
+            secrets: RwLock::default(),
+        };
+        ui.hide(
+            &SecretString::from(KEY),
+            Some(&Auth::basic("me@acme.com", KEY)),
+        );
+        ui
+    }
+
+    /// Every way `KEY` would show: raw, base64 (alone and in the Basic
+    /// token), percent-encoded.
+    fn assert_masked(text: &str) {
+        let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
+        let percent: String = url::form_urlencoded::byte_serialize(KEY.as_bytes()).collect();
+        for form in [
+            KEY.to_string(),
+            b64(KEY),
+            b64(&format!("me@acme.com:{KEY}")),
+            percent,
+            "0123".to_string(),
+        ] {
+            assert!(!text.contains(&form), "`{form}` in {text}");
+        }
+        assert!(text.contains(crate::scrub::REDACTED), "{text}");
+    }
+
+    #[test]
+    fn an_error_is_masked_in_its_message_causes_source_and_hints() {
+        let ui = ui();
+        let percent: String = url::form_urlencoded::byte_serialize(KEY.as_bytes()).collect();
+        let err = Error::user(format!("the API redirected to https://x.test/?k={percent}"))
+            .cause(format!("it said {KEY}"))
+            .with_source(std::io::Error::other(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("me@acme.com:{KEY}"))
+            )))
+            .hint(format!("not {KEY}"));
+        let text = ui.error_text(&err);
+        assert_masked(&text);
+        assert_eq!(text.matches(crate::scrub::REDACTED).count(), 4, "{text}");
+        assert!(
+            text.starts_with("cred: error: the API redirected"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn warnings_and_messages_are_masked_before_controls_are_escaped() {
+        let ui = ui();
+        let text = ui.warning_text(&format!("page at /x?k={KEY}"));
+        assert_eq!(text, "cred: warning: page at /x?k=<redacted>\n");
+        // A key with a colour change inside is still found; the colour is
+        // then shown escaped.
+        let coloured = format!("< x-echo: {}\x1b[31m{}", &KEY[..4], &KEY[4..]);
+        let shown = ui.shown(&coloured);
+        assert_eq!(shown, "< x-echo: <redacted>\\x1b[31m");
+    }
+
+    #[test]
+    fn the_set_grows_and_is_shared_with_streams() {
+        let ui = ui();
+        let before = ui.secrets();
+        ui.hide(&SecretString::from("second-s3cret-value"), None);
+        assert_eq!(ui.shown("second-s3cret-value"), crate::scrub::REDACTED);
+        // What was handed out before keeps its own set.
+        assert_eq!(
+            before.scrub_str("second-s3cret-value"),
+            "second-s3cret-value"
+        );
+        let (out, hits) = ui
+            .secrets()
+            .scrub_bytes(format!("{KEY} and second-s3cret-value").as_bytes());
+        assert_eq!(
+            (String::from_utf8(out).unwrap(), hits),
+            ("<redacted> and <redacted>".into(), 2)
+        );
+    }
+
+    #[test]
+    fn nothing_is_masked_before_a_secret_is_installed() {
+        let ui = Ui::new();
+        assert_eq!(ui.shown(KEY), KEY);
+        assert!(ui.secrets().is_empty());
+    }
 }

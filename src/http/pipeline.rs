@@ -5,12 +5,13 @@
 //! reqwest, and only within the credential's origin (at most
 //! [`MAX_REDIRECTS`]); a redirect elsewhere is handed back as [`Offsite`],
 //! its target never sent the key, unless the caller asked to follow such
-//! redirects without it ([`Pipeline::follow_offsite`]: no auth header, no
+//! redirects without it ([`Redirects::FollowOffsite`]: no auth header, no
 //! query key, no `Referer`). 429, 503 with `Retry-After`, and transient
 //! failures (reset connections, 502, 503, 504) are waited out as the
-//! [`RetryPolicy`] allows. With [`Pipeline::pass_redirects`] (the proxy)
-//! no redirect is followed: every 3xx answer is handed back as it came,
-//! for the caller to pass on. An answer whose body is in a transfer coding
+//! [`RetryPolicy`] allows. With [`Redirects::Pass`] (the proxy) no
+//! redirect is followed: every 3xx answer is handed back as it came, for
+//! the caller to pass on. One [`Redirects`] value says which, so no two
+//! settings can disagree. An answer whose body is in a transfer coding
 //! other than `chunked` is refused ([`SendError::TransferCoding`]): it would
 //! come out still encoded, past the scrubber. An [`Observer`] sees each request,
 //! each answer and each wait (verbose output, spinners) without the
@@ -92,6 +93,22 @@ pub struct Sent {
     pub offsite: Option<Offsite>,
 }
 
+/// What the pipeline does with a redirect (301, 302, 303, 307, 308).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Redirects {
+    /// Follow those within the credential's origin, with the key; one to
+    /// another origin is handed back as [`Offsite`] (the default).
+    #[default]
+    SameOrigin,
+    /// Also follow one to another origin, without the key on that hop or
+    /// any after it (presigned or CDN downloads: `call --follow-offsite`).
+    FollowOffsite,
+    /// Follow none: every 3xx answer is the final answer (its `offsite`
+    /// still says whether it points elsewhere), for a caller that passes
+    /// redirects on to its own client (`cred proxy`).
+    Pass,
+}
+
 /// How requests of one credential are sent.
 pub struct Pipeline<'a> {
     client: &'a Client,
@@ -100,8 +117,7 @@ pub struct Pipeline<'a> {
     retry: RetryPolicy,
     timeout: Duration,
     observer: &'a dyn Observer,
-    follow_offsite: bool,
-    pass_redirects: bool,
+    redirects: Redirects,
 }
 
 impl<'a> Pipeline<'a> {
@@ -115,8 +131,7 @@ impl<'a> Pipeline<'a> {
             retry: RetryPolicy::never(),
             timeout,
             observer: &Quiet,
-            follow_offsite: false,
-            pass_redirects: false,
+            redirects: Redirects::SameOrigin,
         }
     }
 
@@ -130,19 +145,10 @@ impl<'a> Pipeline<'a> {
         self
     }
 
-    /// Follow redirects to another origin too, without the key (for
-    /// presigned and CDN downloads); once off the credential's origin, no
-    /// later hop carries the key either.
-    pub fn follow_offsite(mut self, follow: bool) -> Self {
-        self.follow_offsite = follow;
-        self
-    }
-
-    /// Follow no redirect at all: a 3xx answer is the final answer (its
-    /// `offsite` still says whether it points to another origin). For a
-    /// caller that passes redirects on to its own client (`cred proxy`).
-    pub fn pass_redirects(mut self, pass: bool) -> Self {
-        self.pass_redirects = pass;
+    /// What to do with redirects ([`Redirects`]; by default only those
+    /// within the credential's origin are followed).
+    pub fn redirects(mut self, mode: Redirects) -> Self {
+        self.redirects = mode;
         self
     }
 
@@ -234,7 +240,7 @@ impl<'a> Pipeline<'a> {
             };
             let target = location.to_str().ok().and_then(|l| url.join(l).ok());
             let target = match target {
-                Some(t) if self.pass_redirects => {
+                Some(t) if self.redirects == Redirects::Pass => {
                     let offsite = (!same_origin(self.base, &t)).then_some(Offsite {
                         status,
                         target: Some(t),
@@ -242,7 +248,7 @@ impl<'a> Pipeline<'a> {
                     return Ok((response, offsite));
                 }
                 Some(t) if keyed && same_origin(self.base, &t) => t,
-                Some(mut t) if self.follow_offsite => {
+                Some(mut t) if self.redirects == Redirects::FollowOffsite => {
                     if keyed {
                         self.observer.offsite(status, &t);
                     }

@@ -6,7 +6,8 @@
 //! exponential backoff and jitter when the policy has a `backoff`.
 //!
 //! Whatever a server says, waits are capped ([`MAX_RETRY_AFTER`]) and all
-//! time arithmetic saturates: no `Retry-After` can make cred panic.
+//! time arithmetic saturates: no `Retry-After` can make cred panic. Dates
+//! are read by the `httpdate` crate (all three forms of RFC 9110).
 
 use std::time::{Duration, SystemTime};
 
@@ -247,32 +248,14 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         // More digits than a u64 holds is still "very long".
         Duration::from_secs(v.parse::<u64>().unwrap_or(u64::MAX))
     } else {
-        let when = humantime::parse_rfc3339_weak(v)
+        // An HTTP date in any of RFC 9110's three forms, or (leniently)
+        // an RFC 3339 time.
+        let when = httpdate::parse_http_date(v)
             .ok()
-            .or_else(|| httpdate(v))?;
+            .or_else(|| humantime::parse_rfc3339_weak(v).ok())?;
         when.duration_since(SystemTime::now()).unwrap_or_default()
     };
     Some(wait.min(MAX_RETRY_AFTER))
-}
-
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-fn httpdate(v: &str) -> Option<SystemTime> {
-    let parts: Vec<&str> = v.split_whitespace().collect();
-    if parts.len() != 6 || parts[5] != "GMT" {
-        return None;
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == parts[2])? + 1;
-    let text = format!(
-        "{}-{:02}-{:02}T{}Z",
-        parts[3],
-        month,
-        parts[1].parse::<u8>().ok()?,
-        parts[4]
-    );
-    humantime::parse_rfc3339(&text).ok()
 }
 
 #[cfg(test)]
@@ -289,10 +272,26 @@ mod tests {
     #[test]
     fn retry_after_forms() {
         assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
-        assert_eq!(
-            retry_after(&headers("Sun, 06 Nov 1994 08:49:37 GMT")),
-            Some(Duration::ZERO)
+        for past in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+            "1994-11-06T08:49:37Z",
+        ] {
+            assert_eq!(retry_after(&headers(past)), Some(Duration::ZERO), "{past}");
+        }
+        // A date ahead: the wait until then, capped at a day.
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_str(&soon).unwrap());
+        let wait = retry_after(&h).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
         );
+        let far = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(90 * 86_400));
+        h.insert("retry-after", HeaderValue::from_str(&far).unwrap());
+        assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER));
         assert_eq!(retry_after(&headers("soon")), None);
     }
 

@@ -17,13 +17,17 @@
 //! original bytes are matched too, so an escape that happens to begin just
 //! before a key cannot hide it.
 //!
-//! [`Secrets::scrub_str`] masks text (messages, `-v` headers, errors);
-//! [`ScrubWriter`] masks a stream, also across chunk boundaries, holding
-//! back only the bytes that could still be the start of a secret (in the
-//! view: an escape cut short, or the start of a form).
+//! [`Secrets::scrub_str`] masks text; [`Secrets::shown`] masks it and then
+//! escapes control characters (text fit to show); [`ScrubWriter`] masks a
+//! stream, also across chunk boundaries, holding back only the bytes that
+//! could still be the start of a secret (in the view: an escape cut short,
+//! or the start of a form).
 //!
-//! `call`'s output, `-v`, error messages, the live checks, `exec`'s child
-//! output and `proxy`'s answers and log use it.
+//! Commands do not call these at each line: `Ui` holds the secrets in play
+//! and masks every message, warning, error and `-v` line written through
+//! it, and hands the same set to the streams (`call`'s body, `exec`'s child
+//! output, `proxy`'s answers) and logs (`ui::log`). The live checks and
+//! Vault's texts mask with sets of their own.
 
 mod forms;
 mod view;
@@ -46,7 +50,7 @@ pub const REDACTED: &str = "<redacted>";
 const MAX_HELD: usize = 16 * 1024;
 
 /// A set of byte strings, a matcher for them, and which bytes begin one.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Patterns {
     /// Longest first.
     list: Vec<Zeroizing<Vec<u8>>>,
@@ -95,6 +99,9 @@ impl Patterns {
 }
 
 /// Every revealing form of one or more secrets, and a matcher for them.
+/// Cloning copies the forms (zeroized when dropped) and shares the
+/// matchers.
+#[derive(Clone)]
 pub struct Secrets {
     /// The forms as they are spelt, matched in the original bytes.
     raw: Patterns,
@@ -149,8 +156,38 @@ impl Secrets {
 
     /// `text` with every form replaced by the mask.
     pub fn scrub_str(&self, text: &str) -> String {
+        if self.is_empty() {
+            return text.to_string();
+        }
         let (bytes, _) = self.scrub_bytes(text.as_bytes());
         String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into())
+    }
+
+    /// `text` fit to be shown to a person or an agent: every form masked
+    /// first, then control characters escaped ([`crate::escape::visible`]).
+    /// In this order, so that a key with colours between its characters is
+    /// still found before the colours become visible text.
+    pub fn shown(&self, text: &str) -> String {
+        if self.is_empty() {
+            return crate::escape::visible(text).into_owned();
+        }
+        crate::escape::visible(&self.scrub_str(text)).into_owned()
+    }
+
+    /// Every string in `value` (object keys too) made fit to be shown
+    /// ([`Secrets::shown`]); the structure stays as it was.
+    pub fn shown_value(&self, value: &serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match value {
+            Value::String(s) => Value::String(self.shown(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|v| self.shown_value(v)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, v)| (self.shown(k), self.shown_value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
     }
 
     /// `data` with every form replaced, and how many were.
@@ -224,42 +261,62 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
             self.out.append(&mut self.pending);
             return;
         };
-        let data = self.pending.as_slice();
-        if data.is_empty() {
+        if self.pending.is_empty() {
             return;
         }
-        self.found.clear();
+        let data = std::mem::take(&mut self.pending);
         // Plain bytes (nothing to decode) are their own view.
-        let plain = view::find_special(data).is_none();
-        let mut hold = if plain {
-            data.len()
+        let plain = view::find_special(&data).is_none();
+        let mut hold = self.decided(&data, plain, last);
+        if !last {
+            hold = hold.max(data.len().saturating_sub(MAX_HELD));
+        }
+        self.find(matcher, &data, plain, hold);
+        let (cursor, masked_to) = self.mask_found(&data, plain);
+        let end = cursor.max(hold);
+        self.out.extend_from_slice(&data[cursor..end]);
+        self.run_before = run_after(&data[..end], masked_to, self.run_before);
+        self.pending = data;
+        self.pending.drain(..end);
+    }
+
+    /// Where the decided part of `data` ends: before a tail that could
+    /// still become a form, in the view or as spelt (nothing held when
+    /// `last`). Decodes the view unless `plain`.
+    fn decided(&mut self, data: &[u8], plain: bool, last: bool) -> usize {
+        let secrets = self.secrets;
+        if plain {
+            return data.len()
                 - if last {
                     0
                 } else {
                     secrets.view.held_back(data)
-                }
-        } else {
-            view::decode(data, self.run_before, last, &mut self.view);
-            let v = &self.view;
-            let vh = if last {
-                0
-            } else {
-                secrets.view.held_back(&v.bytes)
-            };
-            // Read as spelt (nothing decoded, no line break skipped): the
-            // view's forms cover the spelt ones, as for plain bytes.
-            let rh = if last || v.spans.is_empty() {
-                0
-            } else {
-                secrets.raw.held_back(data)
-            };
-            v.orig_start(v.bytes.len() - vh)
-                .min(v.decided)
-                .min(data.len() - rh)
-        };
-        if !last {
-            hold = hold.max(data.len().saturating_sub(MAX_HELD));
+                };
         }
+        view::decode(data, self.run_before, last, &mut self.view);
+        let v = &self.view;
+        let vh = if last {
+            0
+        } else {
+            secrets.view.held_back(&v.bytes)
+        };
+        // Read as spelt (nothing decoded, no line break skipped): the
+        // view's forms cover the spelt ones, as for plain bytes.
+        let rh = if last || v.spans.is_empty() {
+            0
+        } else {
+            secrets.raw.held_back(data)
+        };
+        v.orig_start(v.bytes.len() - vh)
+            .min(v.decided)
+            .min(data.len() - rh)
+    }
+
+    /// Fills `found` with the original ranges of the matches that start
+    /// before `hold`, in order: in `data` itself when `plain`, else in the
+    /// view (mapped back) and in the original bytes.
+    fn find(&mut self, matcher: &AhoCorasick, data: &[u8], plain: bool, hold: usize) {
+        self.found.clear();
         if plain {
             // A match that starts where the held-back tail begins might
             // still grow into a longer form: wait for it.
@@ -269,27 +326,34 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
                 }
                 self.found.push((m.start(), m.end()));
             }
-        } else {
-            let v = &self.view;
-            for m in matcher.find_iter(&v.bytes) {
-                let (from, to) = (v.orig_start(m.start()), v.orig_end(m.end()));
-                if from >= hold {
+            return;
+        }
+        let v = &self.view;
+        for m in matcher.find_iter(&v.bytes) {
+            let (from, to) = (v.orig_start(m.start()), v.orig_end(m.end()));
+            if from >= hold {
+                break;
+            }
+            self.found.push((from, to));
+        }
+        if let Some(raw) = &self.secrets.raw.matcher
+            && !v.spans.is_empty()
+        {
+            for m in raw.find_iter(data) {
+                if m.start() >= hold {
                     break;
                 }
-                self.found.push((from, to));
+                self.found.push((m.start(), m.end()));
             }
-            if let Some(raw) = &secrets.raw.matcher
-                && !v.spans.is_empty()
-            {
-                for m in raw.find_iter(data) {
-                    if m.start() >= hold {
-                        break;
-                    }
-                    self.found.push((m.start(), m.end()));
-                }
-            }
-            self.found.sort_unstable();
         }
+        self.found.sort_unstable();
+    }
+
+    /// Writes `data` to `out` up to the end of the last match found, each
+    /// match (overlapping ones as one) replaced by the mask, the terminal
+    /// sequences inside it kept; returns where it stopped and where the
+    /// last mask ended.
+    fn mask_found(&mut self, data: &[u8], plain: bool) -> (usize, Option<usize>) {
         let mut cursor = 0;
         let mut masked_to = None;
         let mut i = 0;
@@ -304,7 +368,7 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
                 i += 1;
             }
             self.out.extend_from_slice(&data[cursor..from]);
-            self.out.extend_from_slice(secrets.mask.as_bytes());
+            self.out.extend_from_slice(self.secrets.mask.as_bytes());
             if !plain {
                 for (a, b) in self.view.csi_within(from, to) {
                     self.out.extend_from_slice(&data[a..b]);
@@ -314,10 +378,7 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
             cursor = to;
             masked_to = Some(to);
         }
-        let end = cursor.max(hold);
-        self.out.extend_from_slice(&data[cursor..end]);
-        self.run_before = run_after(&data[..end], masked_to, self.run_before);
-        self.pending.drain(..end);
+        (cursor, masked_to)
     }
 }
 

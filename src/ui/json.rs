@@ -161,6 +161,41 @@ impl<W: Write> Pretty<W> {
         self.after_value();
     }
 
+    /// `{` or `[` where a value may start.
+    fn open(&mut self, b: u8) -> io::Result<()> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.invalid("the JSON nests too deeply to print"));
+        }
+        self.before_item();
+        self.out.push(b);
+        let (frame, expect) = if b == b'{' {
+            (Frame::Object, Expect::KeyOrClose)
+        } else {
+            (Frame::Array, Expect::ValueOrClose)
+        };
+        self.stack.push(frame);
+        self.expect = expect;
+        self.open_pending = true;
+        Ok(())
+    }
+
+    /// `]` or `}` after an item: it must close what is open.
+    fn close(&mut self, b: u8) -> io::Result<()> {
+        let want = if b == b']' {
+            Frame::Array
+        } else {
+            Frame::Object
+        };
+        if self.stack.last() != Some(&want) {
+            return Err(self.invalid("a bracket closes what it did not open"));
+        }
+        self.stack.pop();
+        self.newline();
+        self.out.push(b);
+        self.after_value();
+        Ok(())
+    }
+
     fn byte(&mut self, b: u8) -> io::Result<()> {
         match self.token {
             Token::Str { key, escaped } => {
@@ -180,41 +215,14 @@ impl<W: Write> Pretty<W> {
             return Ok(());
         }
         match (self.expect, b) {
-            (Expect::Value | Expect::ValueOrClose, b'{' | b'[') => {
-                if self.stack.len() >= MAX_DEPTH {
-                    return Err(self.invalid("the JSON nests too deeply to print"));
-                }
-                self.before_item();
-                self.out.push(b);
-                let (frame, expect) = if b == b'{' {
-                    (Frame::Object, Expect::KeyOrClose)
-                } else {
-                    (Frame::Array, Expect::ValueOrClose)
-                };
-                self.stack.push(frame);
-                self.expect = expect;
-                self.open_pending = true;
-            }
+            (Expect::Value | Expect::ValueOrClose, b'{' | b'[') => self.open(b)?,
             (Expect::ValueOrClose, b']') | (Expect::KeyOrClose, b'}') => {
                 self.stack.pop();
                 self.open_pending = false;
                 self.out.push(b);
                 self.after_value();
             }
-            (Expect::CommaOrClose, b']' | b'}') => {
-                let want = if b == b']' {
-                    Frame::Array
-                } else {
-                    Frame::Object
-                };
-                if self.stack.last() != Some(&want) {
-                    return Err(self.invalid("a bracket closes what it did not open"));
-                }
-                self.stack.pop();
-                self.newline();
-                self.out.push(b);
-                self.after_value();
-            }
+            (Expect::CommaOrClose, b']' | b'}') => self.close(b)?,
             (Expect::CommaOrClose, b',') => {
                 self.out.push(b',');
                 self.newline();

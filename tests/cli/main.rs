@@ -7,6 +7,7 @@
 mod common;
 
 mod add;
+mod boundary;
 mod call;
 mod ci_mode;
 mod completion;

@@ -1,5 +1,5 @@
 //! `cred call --dry-run`: the request as a curl command that sends the
-//! same bytes; nothing is sent and the keychain is not touched.
+//! same bytes; nothing is sent and no secret store is opened.
 //!
 //! The secret never lands in curl's argv: everything that holds it goes to
 //! curl's standard input as a config file (`--config -`), written by the
@@ -46,38 +46,7 @@ pub fn dry_run(
     plan: &Request,
     args: &CallArgs,
 ) -> Result<DryRun> {
-    const MARK: &str = "\u{1}CRED_SECRET\u{1}";
-    let auth = provider.provider().auth(&SecretString::from(MARK));
-    // A config line holding the secret, as a double-quoted shell word: the
-    // literal parts escaped for the config file, then for the shell; the
-    // mark becomes the command substitution.
-    let subst = format!("$({secret_command} | sed 's/[\"\\\\]/\\\\&/g')");
-    let secret_line = |directive: &str, value: &str| -> String {
-        let line = format!("{directive} = \"{}\"", config_escape(value));
-        let shell: String = line
-            .chars()
-            .flat_map(|c| match c {
-                '\\' | '"' | '$' | '`' => vec!['\\', c],
-                c => vec![c],
-            })
-            .collect();
-        format!("\"{}\"", shell.replace(MARK, &subst))
-    };
-    let mut config = Vec::new();
-    match &auth {
-        Auth::Basic { user, password } => config.push(secret_line(
-            "user",
-            &format!("{}:{}", user.expose_secret(), password.expose_secret()),
-        )),
-        Auth::Header { name, value } => config.push(secret_line(
-            "header",
-            &format!("{name}: {}", value.expose_secret()),
-        )),
-        Auth::Query { name, value } => config.push(secret_line(
-            "url-query",
-            &format!("{name}={}", value.expose_secret()),
-        )),
-    }
+    let mut config = vec![auth_line(secret_command, provider)];
     let mut curl = vec!["curl --config -".to_string()];
     if plan.method == Method::HEAD {
         // `-X HEAD` would make curl wait for a body that never comes.
@@ -92,7 +61,54 @@ pub fn dry_run(
             sq(&format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
         ));
     }
-    let mut note = None;
+    let note = body_args(plan, args, &mut config, &mut curl)?;
+    let mut command = String::from("printf '%s\\n' \\\n  ");
+    command.push_str(&config.join(" \\\n  "));
+    command.push_str(" \\\n| ");
+    command.push_str(&curl.join(" \\\n  "));
+    Ok(DryRun { command, note })
+}
+
+/// The config line that carries the auth, as a double-quoted shell word:
+/// the literal parts escaped for the config file, then for the shell; the
+/// secret itself is a command substitution of `secret_command`.
+fn auth_line(secret_command: &str, provider: &ProviderConfig) -> String {
+    const MARK: &str = "\u{1}CRED_SECRET\u{1}";
+    let auth = provider.provider().auth(&SecretString::from(MARK));
+    let subst = format!("$({secret_command} | sed 's/[\"\\\\]/\\\\&/g')");
+    let secret_line = |directive: &str, value: &str| -> String {
+        let line = format!("{directive} = \"{}\"", config_escape(value));
+        let shell: String = line
+            .chars()
+            .flat_map(|c| match c {
+                '\\' | '"' | '$' | '`' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        format!("\"{}\"", shell.replace(MARK, &subst))
+    };
+    match &auth {
+        Auth::Basic { user, password } => secret_line(
+            "user",
+            &format!("{}:{}", user.expose_secret(), password.expose_secret()),
+        ),
+        Auth::Header { name, value } => {
+            secret_line("header", &format!("{name}: {}", value.expose_secret()))
+        }
+        Auth::Query { name, value } => {
+            secret_line("url-query", &format!("{name}={}", value.expose_secret()))
+        }
+    }
+}
+
+/// The body as curl arguments or a config line; a note when it had to be
+/// saved to a file.
+fn body_args(
+    plan: &Request,
+    args: &CallArgs,
+    config: &mut Vec<String>,
+    curl: &mut Vec<String>,
+) -> Result<Option<String>> {
     match &plan.body {
         // `call` never streams a body of unknown origin (only the proxy does).
         None | Some(Body::Stream(_)) => {}
@@ -120,23 +136,19 @@ pub fn dry_run(
                 }
                 _ => {
                     let path = save_body(bytes)?;
-                    note = Some(format!(
-                        "the body is binary or longer than a curl config line, so it was saved to {} for the command; delete it when done",
-                        path.display()
-                    ));
                     curl.push(format!(
                         "--data-binary {}",
                         sq(&format!("@{}", path.display()))
                     ));
+                    return Ok(Some(format!(
+                        "the body is binary or longer than a curl config line, so it was saved to {} for the command; delete it when done",
+                        path.display()
+                    )));
                 }
             },
         },
     }
-    let mut command = String::from("printf '%s\\n' \\\n  ");
-    command.push_str(&config.join(" \\\n  "));
-    command.push_str(" \\\n| ");
-    command.push_str(&curl.join(" \\\n  "));
-    Ok(DryRun { command, note })
+    Ok(None)
 }
 
 /// The file of `-d @FILE` (not `@-`), which curl reads itself.

@@ -1,10 +1,13 @@
 //! `cred call NAME [METHOD] PATH`: an authenticated request for scripts.
 //!
-//! The key is fetched from the keychain once and handed to the request
-//! pipeline (`http::Pipeline`), which attaches it only to URLs under the
+//! The key is fetched once from the credential's store (or its
+//! `CRED_SECRET_<NAME>` variable) and handed to the request pipeline
+//! (`http::Pipeline`), which attaches it only to URLs under the
 //! credential's base URL, never carries it across a redirect to another
 //! origin, and waits out 429/503 with `Retry-After` for idempotent methods.
-//! Everything printed is scrubbed of the key (`scrub`). The parts:
+//! The key is installed in `Ui` as soon as it is read, so every message,
+//! warning, error and `-v` line is masked by construction, and the body is
+//! streamed through a `ScrubWriter` with the same set. The parts:
 //! [`plan`] builds the request, [`output`] prints the answer, [`paginate`]
 //! joins pages, [`jq`] filters the JSON, [`dry_run`] prints a curl command
 //! instead.
@@ -17,6 +20,7 @@ mod plan;
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Method;
@@ -25,6 +29,7 @@ use url::Url;
 
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
+use crate::http::pipeline::Redirects;
 use crate::http::{self, Pipeline, Request, RetryPolicy, SendError, Sent};
 use crate::providers::{Auth, Pagination};
 use crate::scrub::Secrets;
@@ -173,7 +178,7 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
             .hint("allow more time with --max-time SECONDS, or ask for less"),
         );
     }
-    // The keychain round trip and the client set-up (CA roots) are
+    // The store round trip and the client set-up (CA roots) are
     // independent: do them at once.
     let base = provider.base_url()?;
     let timeout = Duration::from_secs(args.timeout.max(1));
@@ -187,6 +192,7 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
     });
     let (secret, client) = (secret?, client?);
     let auth = provider.auth(&secret);
+    ctx.ui.hide(&secret, Some(&auth));
     if let Some(note) = plan::json_lookalike(&plan) {
         ctx.ui.warn(&note);
     }
@@ -195,7 +201,7 @@ pub fn run(ctx: &Ctx, args: CallArgs) -> Result<Exit> {
         method: plan.method.clone(),
         args: &args,
         client,
-        secrets: Secrets::new(&secret, &auth),
+        secrets: ctx.ui.secrets(),
         auth,
         base,
         forbidden_reason: provider.forbidden_reason(),
@@ -217,8 +223,8 @@ struct Caller<'a> {
     args: &'a CallArgs,
     client: Client,
     auth: Auth,
-    /// Every revealing form of the key, for scrubbing what is printed.
-    secrets: Secrets,
+    /// Every revealing form of the key (`Ui`'s set), for the body's stream.
+    secrets: Arc<Secrets>,
     base: Url,
     forbidden_reason: &'static str,
     rate_limit_wait: Option<fn(&reqwest::header::HeaderMap) -> Option<Duration>>,
@@ -247,14 +253,17 @@ impl Caller<'_> {
     fn send(&self, plan: &Request) -> Result<Sent> {
         let observer = CallObserver {
             ui: self.ui,
-            secrets: &self.secrets,
             verbose: self.args.verbose,
             spinner: RefCell::new(None),
         };
         Pipeline::new(&self.client, &self.auth, &self.base, self.timeout())
             .retry(self.retry_policy())
             .observer(&observer)
-            .follow_offsite(self.args.follow_offsite)
+            .redirects(if self.args.follow_offsite {
+                Redirects::FollowOffsite
+            } else {
+                Redirects::SameOrigin
+            })
             .send(plan)
             .map_err(Error::from)
     }
@@ -269,7 +278,6 @@ impl Caller<'_> {
 /// spinner during rate-limit waits.
 struct CallObserver<'a> {
     ui: &'a Ui,
-    secrets: &'a Secrets,
     verbose: bool,
     spinner: RefCell<Option<Spinner>>,
 }
@@ -277,18 +285,14 @@ struct CallObserver<'a> {
 impl http::Observer for CallObserver<'_> {
     fn request(&self, request: &reqwest::blocking::Request) {
         if self.verbose {
-            self.ui
-                .status(&self.secrets.scrub_str(&output::request_head(request)));
+            self.ui.status(&output::request_head(request));
         }
     }
 
     fn response(&self, response: &Response) {
         if self.verbose {
-            self.ui.status(
-                &self
-                    .secrets
-                    .scrub_str(&format!("{}<", output::head_text(response, "< "))),
-            );
+            self.ui
+                .status(&format!("{}<", output::head_text(response, "< ")));
         }
     }
 
@@ -309,7 +313,7 @@ impl http::Observer for CallObserver<'_> {
     fn offsite(&self, status: u16, target: &Url) {
         self.ui.status(&format!(
             "HTTP {status}: following the redirect to {} without the key (--follow-offsite)",
-            self.secrets.scrub_str(&http::display_url(target))
+            http::display_url(target)
         ));
     }
 }

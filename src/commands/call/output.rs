@@ -53,11 +53,8 @@ impl Caller<'_> {
             }
         }
         if self.args.include {
-            self.ui.out_bytes(
-                self.secrets
-                    .scrub_str(&format!("{}\n", head_text(&response, "")))
-                    .as_bytes(),
-            )?;
+            self.ui
+                .out_bytes(format!("{}\n", head_text(&response, "")).as_bytes())?;
         }
         let content_type = response
             .headers()
@@ -144,12 +141,8 @@ impl Caller<'_> {
         let (clean, hits) = self.secrets.scrub_bytes(json);
         let mut results = Vec::new();
         // An error the expression raises may rebuild the key from pieces:
-        // its words are scrubbed like everything else printed.
-        jq.run(&clean, &mut results).map_err(|mut e| {
-            e.causes = e.causes.iter().map(|c| self.secrets.scrub_str(c)).collect();
-            e.message = self.secrets.scrub_str(&e.message);
-            e
-        })?;
+        // `Ui` masks its words as it does every error's.
+        jq.run(&clean, &mut results)?;
         let mut sink = self.sink(false)?;
         sink.write(&results)?;
         sink.finish()?;
@@ -241,7 +234,7 @@ impl Caller<'_> {
     pub(super) fn refused_redirect(&self, offsite: Offsite) -> Error {
         let target = offsite
             .target
-            .map(|u| self.secrets.scrub_str(&http::display_url(&u)))
+            .map(|u| http::display_url(&u))
             .unwrap_or_else(|| "an unreadable address".into());
         Error::new(
             Exit::HttpStatus,

@@ -29,28 +29,7 @@ enum Payload {
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
-    let (method, path) = match &args.path {
-        Some(p) => (Some(args.method_or_path.as_str()), p.as_str()),
-        None => (None, args.method_or_path.as_str()),
-    };
-    if method.is_none() && METHODS.contains(&path) {
-        return Err(Error::new(
-            crate::error::Exit::Usage,
-            format!("`{path}` is an HTTP method, but no path follows it"),
-        )
-        .hint(format!(
-            "give the path: cred call {} {path} /items/7 (a path of that name is written /{path})",
-            args.name
-        )));
-    }
-    let method = method
-        .map(|m| {
-            Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
-                Error::user(format!("`{m}` is not an HTTP method"))
-                    .hint("use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
-            })
-        })
-        .transpose()?;
+    let (method, path) = method_and_path(args)?;
     let fields_as_query = matches!(
         method,
         Some(Method::GET) | Some(Method::HEAD) | Some(Method::DELETE)
@@ -79,21 +58,7 @@ pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
             url.query_pairs_mut().append_pair(k, v);
         }
     }
-    let mut headers = HeaderMap::new();
-    for h in &args.header {
-        let (k, v) = h.split_once(':').ok_or_else(|| {
-            Error::user(format!("invalid -H `{h}`: expected 'Name: value'"))
-                .hint("for example: -H 'Accept: application/json'")
-        })?;
-        let name = HeaderName::from_bytes(k.trim().as_bytes())
-            .map_err(|_| Error::user(format!("invalid -H: `{}` is not a header name", k.trim())))?;
-        let value = HeaderValue::from_str(v.trim()).map_err(|_| {
-            Error::user(format!(
-                "invalid -H: the value of `{name}` has characters headers cannot carry"
-            ))
-        })?;
-        headers.append(name, value);
-    }
+    let mut headers = request_headers(args)?;
     refuse_key_overrides(provider, &url, &headers)?;
     let body = match payload {
         Some(Payload::Bytes(bytes, ct)) => {
@@ -126,6 +91,54 @@ pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
         headers,
         body,
     })
+}
+
+/// The method given (`None`: GET, or POST with a body) and the path; a
+/// method with no path after it is a usage error.
+fn method_and_path(args: &CallArgs) -> Result<(Option<Method>, &str)> {
+    let (method, path) = match &args.path {
+        Some(p) => (Some(args.method_or_path.as_str()), p.as_str()),
+        None => (None, args.method_or_path.as_str()),
+    };
+    if method.is_none() && METHODS.contains(&path) {
+        return Err(Error::new(
+            crate::error::Exit::Usage,
+            format!("`{path}` is an HTTP method, but no path follows it"),
+        )
+        .hint(format!(
+            "give the path: cred call {} {path} /items/7 (a path of that name is written /{path})",
+            args.name
+        )));
+    }
+    let method = method
+        .map(|m| {
+            Method::from_bytes(m.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Error::user(format!("`{m}` is not an HTTP method"))
+                    .hint("use GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS")
+            })
+        })
+        .transpose()?;
+    Ok((method, path))
+}
+
+/// The `-H 'Name: value'` headers.
+fn request_headers(args: &CallArgs) -> Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    for h in &args.header {
+        let (k, v) = h.split_once(':').ok_or_else(|| {
+            Error::user(format!("invalid -H `{h}`: expected 'Name: value'"))
+                .hint("for example: -H 'Accept: application/json'")
+        })?;
+        let name = HeaderName::from_bytes(k.trim().as_bytes())
+            .map_err(|_| Error::user(format!("invalid -H: `{}` is not a header name", k.trim())))?;
+        let value = HeaderValue::from_str(v.trim()).map_err(|_| {
+            Error::user(format!(
+                "invalid -H: the value of `{name}` has characters headers cannot carry"
+            ))
+        })?;
+        headers.append(name, value);
+    }
+    Ok(headers)
 }
 
 /// A note when a `-d` body goes as `application/octet-stream` though it

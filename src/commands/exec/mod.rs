@@ -6,7 +6,8 @@
 //! with cred's own code and the child never runs. The child's environment
 //! is the caller's without cred's own secret carriers (`CRED_SECRET_*`,
 //! `CRED_IDENTITY`, `CRED_IDENTITY_FILE`), plus the variables asked for. Its output goes through
-//! the one scrubber (`scrub`), each secret and the auth header value shown
+//! the one scrubber (`scrub`) with the set installed in `Ui` (so cred's own
+//! messages mask them too), each secret and the auth header value shown
 //! as `<concealed by cred>` in every encoding `Secrets` knows; on a
 //! terminal the child gets a pseudo-terminal of its own ([`pty`]) so that
 //! colours, progress bars and prompts keep working, and Ctrl-Z suspends
@@ -116,13 +117,13 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> Result<Exit> {
     // Every secret first: the child never starts when one is missing.
     let secrets = ctx.secrets();
     let mut ready = Vec::new();
-    let mut mask = Secrets::none().with_mask(CONCEALED);
     for name in &names {
         let credential = ctx.config.get(name)?;
         let provider = credential.provider.provider();
         let secret = secrets.get(name, &credential)?;
         let auth = provider.auth(&secret);
-        mask.add(&secret, Some(&auth));
+        // Masked in cred's own messages from now on.
+        ctx.ui.hide(&secret, Some(&auth));
         ready.push(Ready {
             name: name.to_string(),
             base_url: provider
@@ -140,6 +141,8 @@ pub fn run(ctx: &Ctx, args: ExecArgs) -> Result<Exit> {
         });
     }
     let vars = variables(&ready, &args.env)?;
+    // The child's output is masked with the same set, shown as CONCEALED.
+    let mask = Secrets::clone(&ctx.ui.secrets()).with_mask(CONCEALED);
 
     let mut cmd = Command::new(&args.command[0]);
     cmd.args(&args.command[1..]).env_clear();

@@ -224,33 +224,15 @@ impl Server {
             ));
         }
         let headers = self.headers(e, input.headers.as_ref())?;
-        let mut request = Request {
-            method,
-            url,
-            headers,
-            body: None,
-        };
-        if let Some(body) = &input.body {
-            let (bytes, content_type) = if body.get().starts_with('"') {
-                let text: String = serde_json::from_str(body.get()).map_err(|e| e.to_string())?;
-                (text.into_bytes(), "text/plain; charset=utf-8")
-            } else {
-                (body.get().as_bytes().to_vec(), "application/json")
-            };
-            if !request.headers.contains_key(CONTENT_TYPE) {
-                request
-                    .headers
-                    .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-            }
-            request.body = Some(http::Body::Bytes(bytes));
-        }
-        if !request.headers.contains_key(ACCEPT) {
-            request.headers.insert(
-                ACCEPT,
-                HeaderValue::from_static("application/json, */*;q=0.5"),
-            );
-        }
-        Ok(request)
+        with_body(
+            Request {
+                method,
+                url,
+                headers,
+                body: None,
+            },
+            input.body.as_deref(),
+        )
     }
 
     /// The agent's headers, or why one is refused.
@@ -310,7 +292,8 @@ impl Server {
                     text.push_str(": ");
                     text.push_str(&http::error::chain_text(source));
                 }
-                format!("the request failed: {}", self.secrets.scrub_str(&text))
+                // Masked with every tool result (`tools`' `shape`).
+                format!("the request failed: {text}")
             })?;
         let mut response = sent.response;
         let status = response.status().as_u16();
@@ -319,7 +302,7 @@ impl Server {
             let target = off
                 .target
                 .as_ref()
-                .map(|t| self.secrets.scrub_str(&http::display_url(t)))
+                .map(http::display_url)
                 .unwrap_or_else(|| "an unreadable address".into());
             notes.push(format!(
                 "the API redirected ({}) to another origin, {target}; cred did not follow it, since the key goes only to {}",
@@ -355,31 +338,22 @@ impl Server {
             ));
             return Ok(answer);
         }
-        let (bytes, cut) = read_capped(&mut response, &self.secrets, cap).map_err(|err| {
-            format!(
-                "the answer broke off: {}",
-                self.secrets.scrub_str(&err.to_string())
-            )
-        })?;
+        let (bytes, cut) = read_capped(&mut response, &self.secrets, cap)
+            .map_err(|err| format!("the answer broke off: {err}"))?;
         answer.truncated = cut;
         answer.set_body(bytes, &content_type, cap);
         Ok(answer)
     }
 
-    /// The answer headers the agent sees: scrubbed, control characters
-    /// escaped.
+    /// The answer headers the agent sees (masked and escaped with the
+    /// whole result, in `tools`' `shape`).
     fn shown_headers(&self, from: &HeaderMap) -> Map<String, Value> {
         let mut out = Map::new();
         for name in SHOWN_HEADERS {
             let values: Vec<String> = from
                 .get_all(name)
                 .iter()
-                .map(|v| {
-                    let text = self
-                        .secrets
-                        .scrub_str(&String::from_utf8_lossy(v.as_bytes()));
-                    crate::escape::visible(&text).into_owned()
-                })
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect();
             if !values.is_empty() {
                 out.insert(name.to_string(), Value::String(values.join(", ")));
@@ -399,121 +373,253 @@ impl Server {
         audit: &mut Audit,
     ) -> ToolResult {
         let kind = e.credential.provider.provider().pagination();
-        if kind == Pagination::None {
+        if let Err(why) = refuse_paginate(e, &first, kind) {
             audit.status = "refused".into();
-            return ToolResult::error(format!(
-                "refused: {} does not paginate its lists (every answer is complete); call without paginate",
-                e.credential.provider.provider().display_name()
-            ));
+            return ToolResult::error(why);
         }
-        if first.method != Method::GET {
-            audit.status = "refused".into();
-            return ToolResult::error("refused: paginate works with GET requests only");
-        }
-        let max_pages = max_pages.unwrap_or(DEFAULT_PAGES).clamp(1, MAX_PAGES);
-        let asked: Vec<(String, String)> = first
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
+        let walk = Walk {
+            e,
+            kind,
+            max_pages: max_pages.unwrap_or(DEFAULT_PAGES).clamp(1, MAX_PAGES),
+            asked: first
+                .url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        };
         let mut request = first;
         let mut visited = std::collections::HashSet::new();
-        let mut items = String::from("[");
-        let mut count = 0usize;
-        let mut pages = 0u32;
-        let mut notes = Vec::new();
-        let mut status;
-        let mut truncated = false;
+        let mut joined = Joined::default();
         loop {
             visited.insert(request.url.clone());
-            let room = self.max_body.saturating_sub(items.len());
-            let answer = match self.send_capped(e, &request, room) {
-                Ok(a) => a,
-                Err(why) => {
-                    audit.status = "failed".into();
-                    return ToolResult::error(why);
+            match self.page(&walk, &request, &visited, &mut joined) {
+                Ok(Some(next)) => request.url = next,
+                Ok(None) => break,
+                Err(ended) => {
+                    audit.status = ended.status;
+                    audit.bytes = ended.bytes;
+                    return ended.result;
                 }
-            };
-            status = answer.status;
-            notes.extend(answer.notes.iter().cloned());
-            if !(200..300).contains(&answer.status) {
-                if pages == 0 {
-                    audit.status = answer.status.to_string();
-                    audit.bytes = answer.bytes;
-                    return answer.into_result(&request, &e.auth);
-                }
-                notes.push(format!(
-                    "page {} answered {}; the items before it are shown",
-                    pages + 1,
-                    answer.status
-                ));
-                break;
             }
-            if answer.truncated {
-                truncated = true;
-                notes.push(format!(
-                    "page {} did not fit in the {} bytes left of the cap (--max-body); the items before it are shown",
-                    pages + 1,
-                    room
-                ));
-                break;
-            }
-            pages += 1;
-            let page = match http::pages::parse_page(answer.raw.as_slice()) {
-                Ok(p) => p,
-                Err(why) => {
-                    audit.status = "failed".into();
-                    return ToolResult::error(format!(
-                        "page {pages} cannot be joined: {}; call without paginate to see the answer",
-                        self.secrets.scrub_str(&why)
-                    ));
-                }
-            };
-            for item in &page.items {
-                if count > 0 {
-                    items.push(',');
-                }
-                items.push_str(item.get());
-                count += 1;
-            }
-            let next = match kind {
-                Pagination::NextPageField => page.next,
-                Pagination::LinkHeader => answer.link_next,
-                Pagination::None => None,
-            };
-            let Some(next) = next else { break };
-            let Ok(mut next_url) = request.url.join(&next) else {
-                notes.push(format!(
-                    "page {pages} links to a next page that is not a URL"
-                ));
-                break;
-            };
-            http::pages::keep_query(&mut next_url, &asked);
-            if !http::is_under(&e.base, &next_url) || visited.contains(&next_url) {
-                notes.push(format!(
-                    "page {pages} links to a next page outside the base URL or already fetched; not followed"
-                ));
-                break;
-            }
-            if pages >= max_pages {
-                truncated = true;
-                notes.push(format!(
-                    "stopped after {pages} pages (max_pages); more pages follow"
-                ));
-                break;
-            }
-            if e.allow
-                .refusal(&Method::GET, &under_base(&e.base, &next_url))
-                .is_some()
-            {
-                notes.push(format!(
-                    "the next page is not allowed by the --allow rules; stopped after {pages} pages"
-                ));
-                break;
-            }
-            request.url = next_url;
         }
-        items.push(']');
+        joined.into_result(audit)
+    }
+
+    /// Fetches one page and adds its items: the next page's URL, `None`
+    /// when the walk stops here (with a note why), or how the call ends
+    /// without a joined list (a failure, or a first page that is not 2xx).
+    fn page(
+        &self,
+        walk: &Walk<'_>,
+        request: &Request,
+        visited: &std::collections::HashSet<Url>,
+        joined: &mut Joined,
+    ) -> Result<Option<Url>, Box<Ended>> {
+        let room = self.max_body.saturating_sub(joined.items.len() + 1);
+        let answer = self
+            .send_capped(walk.e, request, room)
+            .map_err(|why| Ended::failed(ToolResult::error(why)))?;
+        joined.status = answer.status;
+        joined.notes.extend(answer.notes.iter().cloned());
+        let pages = joined.pages;
+        if !(200..300).contains(&answer.status) {
+            if pages == 0 {
+                return Err(Box::new(Ended {
+                    status: answer.status.to_string(),
+                    bytes: answer.bytes,
+                    result: answer.into_result(request, &walk.e.auth),
+                }));
+            }
+            joined.notes.push(format!(
+                "page {} answered {}; the items before it are shown",
+                pages + 1,
+                answer.status
+            ));
+            return Ok(None);
+        }
+        if answer.truncated {
+            joined.truncated = true;
+            joined.notes.push(format!(
+                "page {} did not fit in the {room} bytes left of the cap (--max-body); the items before it are shown",
+                pages + 1
+            ));
+            return Ok(None);
+        }
+        joined.pages += 1;
+        let pages = joined.pages;
+        let page = http::pages::parse_page(answer.raw.as_slice()).map_err(|why| {
+            Ended::failed(ToolResult::error(format!(
+                "page {pages} cannot be joined: {why}; call without paginate to see the answer"
+            )))
+        })?;
+        joined.add(&page.items);
+        let next = match walk.kind {
+            Pagination::NextPageField => page.next,
+            Pagination::LinkHeader => answer.link_next,
+            Pagination::None => None,
+        };
+        let Some(next) = next else { return Ok(None) };
+        let (note, more) = match request.url.join(&next) {
+            Err(_) => (
+                format!("page {pages} links to a next page that is not a URL"),
+                false,
+            ),
+            Ok(mut next_url) => {
+                http::pages::keep_query(&mut next_url, &walk.asked);
+                match walk.refusal(&next_url, visited, pages) {
+                    Some(stop) => stop,
+                    None => return Ok(Some(next_url)),
+                }
+            }
+        };
+        joined.truncated |= more;
+        joined.notes.push(note);
+        Ok(None)
+    }
+}
+
+/// The request with the agent's body (a JSON string is sent as text, any
+/// other JSON value as JSON) and an `Accept` for JSON unless it set one.
+fn with_body(mut request: Request, body: Option<&RawValue>) -> Result<Request, String> {
+    if let Some(body) = body {
+        let (bytes, content_type) = if body.get().starts_with('"') {
+            let text: String = serde_json::from_str(body.get()).map_err(|e| e.to_string())?;
+            (text.into_bytes(), "text/plain; charset=utf-8")
+        } else {
+            (body.get().as_bytes().to_vec(), "application/json")
+        };
+        if !request.headers.contains_key(CONTENT_TYPE) {
+            request
+                .headers
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        request.body = Some(http::Body::Bytes(bytes));
+    }
+    if !request.headers.contains_key(ACCEPT) {
+        request.headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, */*;q=0.5"),
+        );
+    }
+    Ok(request)
+}
+
+/// Why `paginate` cannot be used for this request, if it cannot.
+fn refuse_paginate(e: &Exposed, first: &Request, kind: Pagination) -> Result<(), String> {
+    if kind == Pagination::None {
+        return Err(format!(
+            "refused: {} does not paginate its lists (every answer is complete); call without paginate",
+            e.credential.provider.provider().display_name()
+        ));
+    }
+    if first.method != Method::GET {
+        return Err("refused: paginate works with GET requests only".into());
+    }
+    Ok(())
+}
+
+/// What one `paginate` walk goes by.
+struct Walk<'a> {
+    e: &'a Exposed,
+    kind: Pagination,
+    max_pages: u32,
+    /// The caller's query parameters, carried to a next page that omits them.
+    asked: Vec<(String, String)>,
+}
+
+impl Walk<'_> {
+    /// Why the walk does not go on to `next` after `pages` pages (a note
+    /// for the agent, and whether the list is cut short by `max_pages`),
+    /// or `None` to go on.
+    fn refusal(
+        &self,
+        next: &Url,
+        visited: &std::collections::HashSet<Url>,
+        pages: u32,
+    ) -> Option<(String, bool)> {
+        if !http::is_under(&self.e.base, next) || visited.contains(next) {
+            return Some((
+                format!(
+                    "page {pages} links to a next page outside the base URL or already fetched; not followed"
+                ),
+                false,
+            ));
+        }
+        if pages >= self.max_pages {
+            return Some((
+                format!("stopped after {pages} pages (max_pages); more pages follow"),
+                true,
+            ));
+        }
+        if self
+            .e
+            .allow
+            .refusal(&Method::GET, &under_base(&self.e.base, next))
+            .is_some()
+        {
+            return Some((
+                format!(
+                    "the next page is not allowed by the --allow rules; stopped after {pages} pages"
+                ),
+                false,
+            ));
+        }
+        None
+    }
+}
+
+/// A `paginate` call that ends without a joined list: the audit's status
+/// and bytes, and the result.
+struct Ended {
+    status: String,
+    bytes: usize,
+    result: ToolResult,
+}
+
+impl Ended {
+    fn failed(result: ToolResult) -> Box<Self> {
+        Box::new(Ended {
+            status: "failed".into(),
+            bytes: 0,
+            result,
+        })
+    }
+}
+
+/// The items joined so far, and what the agent is told about them.
+#[derive(Default)]
+struct Joined {
+    /// The items, comma-separated (the brackets are added at the end).
+    items: String,
+    count: usize,
+    pages: u32,
+    notes: Vec<String>,
+    /// The status of the last page fetched.
+    status: u16,
+    truncated: bool,
+}
+
+impl Joined {
+    fn add(&mut self, items: &[Box<RawValue>]) {
+        for item in items {
+            if self.count > 0 {
+                self.items.push(',');
+            }
+            self.items.push_str(item.get());
+            self.count += 1;
+        }
+    }
+
+    fn into_result(self, audit: &mut Audit) -> ToolResult {
+        let Joined {
+            items,
+            count,
+            pages,
+            notes,
+            status,
+            truncated,
+        } = self;
+        let items = format!("[{items}]");
         audit.status = status.to_string();
         audit.bytes = items.len();
         let body = crate::escape::visible(&items).into_owned();

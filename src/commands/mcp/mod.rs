@@ -32,7 +32,8 @@ mod rpc;
 mod tools;
 
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::blocking::Client;
@@ -157,11 +158,13 @@ pub struct Exposed {
 /// What the server knows while it runs.
 pub struct Server {
     pub exposed: Vec<Exposed>,
-    /// Every form of every exposed key: scrubbed from everything shown.
-    pub secrets: Secrets,
+    /// Every form of every exposed key (`Ui`'s set): masked in every tool
+    /// result ([`tools`]' `shape`), every error and every body read.
+    pub secrets: Arc<Secrets>,
     pub read_only: bool,
     pub max_body: usize,
-    pub log: Box<dyn Write>,
+    /// The audit log, masked and escaped line by line.
+    pub log: crate::ui::log::Log,
     /// The protocol version agreed at `initialize`.
     pub protocol: Option<&'static str>,
 }
@@ -195,8 +198,7 @@ pub fn run(ctx: &Ctx, args: McpArgs) -> Result<Exit> {
             )));
         }
     }
-    let log = open_log(args.log.as_deref())?;
-    let mut secrets = Secrets::none();
+    let log_to = crate::ui::log::open(args.log.as_deref())?;
     let mut exposed = Vec::new();
     for name in names {
         let credential = ctx.config.get(&name)?;
@@ -213,7 +215,7 @@ pub fn run(ctx: &Ctx, args: McpArgs) -> Result<Exit> {
         });
         let (secret, client) = (secret?, client?);
         let auth = provider.auth(&secret);
-        secrets.add(&secret, Some(&auth));
+        ctx.ui.hide(&secret, Some(&auth));
         let rules = args
             .allow
             .iter()
@@ -231,10 +233,10 @@ pub fn run(ctx: &Ctx, args: McpArgs) -> Result<Exit> {
     }
     let mut server = Server {
         exposed,
-        secrets,
+        secrets: ctx.ui.secrets(),
         read_only: args.read_only,
         max_body: args.max_body,
-        log,
+        log: ctx.ui.log(log_to),
         protocol: None,
     };
     let shown: Vec<&str> = server.exposed.iter().map(|e| e.name.as_str()).collect();
@@ -283,14 +285,23 @@ impl Server {
     fn answer(&mut self, line: &[u8], out: &mut impl Write) -> std::io::Result<()> {
         match rpc::parse(line) {
             rpc::Message::Request { id, method, params } => {
-                let outcome = self.request(&method, params.as_deref());
+                let outcome = self
+                    .request(&method, params.as_deref())
+                    .map_err(|e| self.masked(e));
                 rpc::write_reply(out, Some(&id), outcome.as_ref())
             }
             rpc::Message::Invalid { id, error } => {
-                rpc::write_reply(out, id.as_deref(), Err(&error))
+                rpc::write_reply(out, id.as_deref(), Err(&self.masked(error)))
             }
             rpc::Message::Notification | rpc::Message::Response => Ok(()),
         }
+    }
+
+    /// An error as the agent reads it: masked and escaped, as every tool
+    /// result is (`tools`' `shape`).
+    fn masked(&self, mut error: rpc::RpcError) -> rpc::RpcError {
+        error.message = self.secrets.shown(&error.message);
+        error
     }
 
     fn request(
@@ -305,10 +316,7 @@ impl Server {
             "tools/call" => self.tool_call(params),
             other => Err(rpc::RpcError::new(
                 rpc::METHOD_NOT_FOUND,
-                format!(
-                    "method not found: `{}` (cred mcp offers tools only)",
-                    crate::escape::visible(&self.secrets.scrub_str(other))
-                ),
+                format!("method not found: `{other}` (cred mcp offers tools only)"),
             )),
         }
     }
@@ -342,19 +350,17 @@ impl Server {
         })
     }
 
-    /// Writes one line to the audit log.
+    /// Writes one line to the audit log (masked and escaped there).
     fn audit_line(&mut self, line: &str) {
-        let _ = writeln!(self.log, "{line}");
-        let _ = self.log.flush();
+        self.log.line(line);
     }
 
-    /// The audit line of one tool call: every field one word (scrubbed,
-    /// control characters and line breaks escaped, spaces as `%20`), so a
-    /// hostile path cannot forge a line.
+    /// The audit line of one tool call: every field one word (line breaks
+    /// and tabs escaped, spaces as `%20`; the log masks the line and
+    /// escapes control characters), so a hostile path cannot forge a line.
     fn audit(&mut self, entry: &Audit, started: Instant) {
         let field = |text: Option<&str>| -> String {
-            let text = self.secrets.scrub_str(text.unwrap_or("-"));
-            crate::escape::visible(&text)
+            text.unwrap_or("-")
                 .replace('\n', "\\n")
                 .replace('\t', "\\t")
                 .replace(' ', "%20")
@@ -404,22 +410,6 @@ requests. Answers are scrubbed of the key and cut at a size limit.";
 /// Now, as the log shows it (RFC 3339, UTC, seconds).
 fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
-/// The audit log: `--log FILE` (appended, created 0600), else standard
-/// error.
-fn open_log(path: Option<&Path>) -> Result<Box<dyn Write>> {
-    let Some(path) = path else {
-        return Ok(Box::new(std::io::stderr()));
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(path)
-        .map_err(|e| Error::io("open the log file", path, e))?;
-    Ok(Box::new(std::io::LineWriter::new(file)))
 }
 
 #[cfg(test)]

@@ -165,8 +165,7 @@ impl Server {
             other => Err(RpcError::new(
                 INVALID_PARAMS,
                 format!(
-                    "unknown tool `{}`; the tools are list_credentials, call and describe",
-                    crate::escape::visible(&self.secrets.scrub_str(other))
+                    "unknown tool `{other}`; the tools are list_credentials, call and describe"
                 ),
             )),
         };
@@ -186,26 +185,21 @@ impl Server {
     }
 
     /// The MCP shape of a result: the text (JSON for an object), and the
-    /// object again as `structuredContent`. Everything shown is scrubbed.
+    /// object again as `structuredContent`. Every tool result leaves here:
+    /// the text and every string of the object are masked, then control
+    /// characters escaped (`Secrets::shown`).
     fn shape(&self, result: ToolResult) -> Value {
         let text = match (&result.text, &result.value) {
             (Some(t), _) => t.clone(),
             (None, Value::String(s)) => s.clone(),
             (None, v) => serde_json::to_string_pretty(v).unwrap_or_default(),
         };
-        let text = crate::escape::visible(&self.secrets.scrub_str(&text)).into_owned();
         let mut out = json!({
-            "content": [{ "type": "text", "text": text }],
+            "content": [{ "type": "text", "text": self.secrets.shown(&text) }],
             "isError": result.is_error,
         });
         if result.value.is_object() {
-            // Scrubbed as text, then read back: every string in it is clean.
-            let clean = self
-                .secrets
-                .scrub_str(&serde_json::to_string(&result.value).unwrap_or_default());
-            if let Ok(v) = serde_json::from_str::<Value>(&clean) {
-                out["structuredContent"] = v;
-            }
+            out["structuredContent"] = self.secrets.shown_value(&result.value);
         }
         out
     }

@@ -1,7 +1,7 @@
 //! The blocking half of the proxy: one forwarded request, run on a thread
 //! of tokio's blocking pool (never inside an async task, since the pipeline
 //! is `reqwest::blocking`). It sends through the one pipeline
-//! ([`Pipeline::pass_redirects`]: no redirect followed, so none carries the
+//! ([`Redirects::Pass`]: no redirect followed, so none carries the
 //! key anywhere), hands the answer's head back to the server with the
 //! hop-by-hop headers dropped, a same-origin `Location` rewritten to the
 //! proxy's address and every header value scrubbed, then streams the body
@@ -22,7 +22,7 @@ use url::Url;
 
 use super::rewrite::{Links, Rewrite};
 use super::serve::Out;
-use crate::http::pipeline::{undecoded_encoding, without_auth_query};
+use crate::http::pipeline::{Redirects, undecoded_encoding, without_auth_query};
 use crate::http::{Pipeline, Request, SendError, is_under};
 use crate::providers::Auth;
 use crate::scrub::Secrets;
@@ -39,9 +39,9 @@ pub struct Upstream {
     pub client: Client,
     pub auth: Auth,
     pub base: Url,
-    /// Every form of the key (and the access token): scrubbed from answers
-    /// and from the log.
-    pub secrets: Secrets,
+    /// Every form of the key and the access token (`Ui`'s set): masked in
+    /// answers, their headers and the proxy's own ([`json_answer`]).
+    pub secrets: Arc<Secrets>,
     pub timeout: Duration,
     /// How the proxy's client reaches it (`http://127.0.0.1:PORT`), for
     /// rewriting `Location`; empty on a Unix socket (the path alone).
@@ -128,54 +128,14 @@ pub fn run(
     respond: oneshot::Sender<Response<Out>>,
     sent: &AtomicU64,
 ) -> Outcome {
-    let answer = Pipeline::new(&up.client, &up.auth, &up.base, up.timeout)
-        .pass_redirects(true)
-        .send(&request);
-    let mut response = match answer {
-        Ok(s) => s.response,
-        Err(e @ SendError::TransferCoding { .. }) => {
-            let _ = respond.send(json_answer(
-                StatusCode::BAD_GATEWAY,
-                "cred proxy cannot pass this answer on",
-                &up.secrets.scrub_str(&e.to_string()),
-            ));
-            return Outcome {
-                status: StatusCode::BAD_GATEWAY.as_u16(),
-                cut: None,
-            };
-        }
-        Err(e) => {
-            let status = if e.is_timeout() {
-                StatusCode::GATEWAY_TIMEOUT
-            } else {
-                StatusCode::BAD_GATEWAY
-            };
-            let _ = respond.send(upstream_failed(up, status, &e));
-            return Outcome {
-                status: status.as_u16(),
-                cut: None,
-            };
+    let (mut response, bodiless) = match fetch(up, &request) {
+        Ok(answer) => answer,
+        Err(refusal) => {
+            let status = refusal.status().as_u16();
+            let _ = respond.send(*refusal);
+            return Outcome { status, cut: None };
         }
     };
-    // The pipeline's client decodes what it asked for (gzip, deflate, br,
-    // zstd); a body still encoded is one the scrubber cannot read, so it
-    // is not passed on.
-    let bodiless =
-        request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
-    if let Some(encoding) = undecoded_encoding(response.headers()).filter(|_| !bodiless) {
-        let _ = respond.send(json_answer(
-            StatusCode::BAD_GATEWAY,
-            "cred proxy cannot pass this answer on",
-            &format!(
-                "the API answered {} with Content-Encoding `{encoding}`, which cred cannot decode, so it cannot keep the key out of it",
-                response.status().as_u16()
-            ),
-        ));
-        return Outcome {
-            status: StatusCode::BAD_GATEWAY.as_u16(),
-            cut: None,
-        };
-    }
     let status = response.status();
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let broken = Arc::new(AtomicBool::new(false));
@@ -201,6 +161,54 @@ pub fn run(
         status: status.as_u16(),
         cut,
     }
+}
+
+/// Sends `request` upstream: the answer, and whether it has no body
+/// (HEAD, 204, 304); or the proxy's own answer saying why it cannot pass
+/// one on (502, or 504 after a timeout).
+fn fetch(
+    up: &Upstream,
+    request: &Request,
+) -> Result<(reqwest::blocking::Response, bool), Box<Response<Out>>> {
+    let answer = Pipeline::new(&up.client, &up.auth, &up.base, up.timeout)
+        .redirects(Redirects::Pass)
+        .send(request);
+    let response = match answer {
+        Ok(s) => s.response,
+        Err(e @ SendError::TransferCoding { .. }) => {
+            return Err(Box::new(json_answer(
+                &up.secrets,
+                StatusCode::BAD_GATEWAY,
+                "cred proxy cannot pass this answer on",
+                &e.to_string(),
+            )));
+        }
+        Err(e) => {
+            let status = if e.is_timeout() {
+                StatusCode::GATEWAY_TIMEOUT
+            } else {
+                StatusCode::BAD_GATEWAY
+            };
+            return Err(Box::new(upstream_failed(up, status, &e)));
+        }
+    };
+    // The pipeline's client decodes what it asked for (gzip, deflate, br,
+    // zstd); a body still encoded is one the scrubber cannot read, so it
+    // is not passed on.
+    let bodiless =
+        request.method == reqwest::Method::HEAD || matches!(response.status().as_u16(), 204 | 304);
+    if let Some(encoding) = undecoded_encoding(response.headers()).filter(|_| !bodiless) {
+        return Err(Box::new(json_answer(
+            &up.secrets,
+            StatusCode::BAD_GATEWAY,
+            "cred proxy cannot pass this answer on",
+            &format!(
+                "the API answered {} with Content-Encoding `{encoding}`, which cred cannot decode, so it cannot keep the key out of it",
+                response.status().as_u16()
+            ),
+        )));
+    }
+    Ok((response, bodiless))
 }
 
 /// Where an answer's body goes: the channel to the client's connection.
@@ -357,8 +365,9 @@ fn scrub_value(secrets: &Secrets, value: &HeaderValue) -> HeaderValue {
     HeaderValue::from_bytes(&bytes).unwrap_or_else(|_| HeaderValue::from_static("<redacted>"))
 }
 
-/// 502 or 504 with the reason as JSON (scrubbed: a transport error names
-/// hosts, never the key, but nothing is taken on trust).
+/// 502 or 504 with the reason as JSON (masked as every answer the proxy
+/// makes: a transport error names hosts, never the key, but nothing is
+/// taken on trust).
 fn upstream_failed(up: &Upstream, status: StatusCode, e: &SendError) -> Response<Out> {
     let mut reason = e.to_string();
     if let Some(source) = std::error::Error::source(e) {
@@ -366,15 +375,32 @@ fn upstream_failed(up: &Upstream, status: StatusCode, e: &SendError) -> Response
         reason.push_str(&crate::http::error::chain_text(source));
     }
     json_answer(
+        &up.secrets,
         status,
         "cred proxy could not reach the API",
-        &up.secrets.scrub_str(&reason),
+        &reason,
     )
 }
 
-/// An answer the proxy makes itself: `{"error": …, "reason": …}`.
-pub fn json_answer(status: StatusCode, error: &str, reason: &str) -> Response<Out> {
-    let body = serde_json::json!({ "error": error, "reason": reason }).to_string() + "\n";
+/// An answer the proxy makes itself: `{"error": …, "reason": …}`, masked
+/// ([`answer`]).
+pub fn json_answer(
+    secrets: &Secrets,
+    status: StatusCode,
+    error: &str,
+    reason: &str,
+) -> Response<Out> {
+    answer(
+        secrets,
+        status,
+        &serde_json::json!({ "error": error, "reason": reason }),
+    )
+}
+
+/// Every answer the proxy makes itself goes out here: `value` as JSON,
+/// each of its strings masked and escaped ([`Secrets::shown_value`]).
+pub fn answer(secrets: &Secrets, status: StatusCode, value: &serde_json::Value) -> Response<Out> {
+    let body = secrets.shown_value(value).to_string() + "\n";
     let mut r = Response::new(Out::Full(Some(Bytes::from(body))));
     *r.status_mut() = status;
     r.headers_mut().insert(
@@ -407,7 +433,7 @@ mod tests {
         let key = SecretString::from("k3y-0123456789");
         Upstream {
             client: Client::new(),
-            secrets: Secrets::new(&key, &auth),
+            secrets: Arc::new(Secrets::new(&key, &auth)),
             auth,
             base: Url::parse("https://api.example.com/v1").unwrap(),
             timeout: Duration::from_secs(1),

@@ -5,8 +5,9 @@
 //! A request to the proxy is forwarded to the credential's base URL
 //! through the one request pipeline (`http::Pipeline`, the provider's
 //! auth added on the way out, nothing followed to another origin),
-//! and the answer comes back scrubbed of every form of the key
-//! (`scrub::ScrubWriter`), links to the API in JSON answers pointed at the
+//! and the answer comes back scrubbed of every form of the key and the
+//! access token (`scrub::ScrubWriter`, with the set installed in `Ui`;
+//! the proxy's own answers and its log are masked the same way), links to the API in JSON answers pointed at the
 //! proxy ([`rewrite`]), bodies streamed both ways with bounded memory.
 //!
 //! Execution model (`docs/ARCHITECTURE.md`, "One execution model"): the
@@ -36,7 +37,6 @@ mod forward;
 mod rewrite;
 mod serve;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,7 +47,6 @@ use tokio::sync::Notify;
 use super::Ctx;
 use crate::error::{Error, Exit, Result};
 use crate::http;
-use crate::scrub::Secrets;
 use access::{Allow, Rule};
 use forward::Upstream;
 use serve::{InFlight, Log, State};
@@ -120,59 +119,47 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
     let credential = ctx.config.get(&args.name)?;
     let provider = credential.provider.provider();
     let base = provider.base_url()?;
-    let log = open_log(args.log.as_deref())?;
+    let log_to = crate::ui::log::open(args.log.as_deref())?;
     let secret = ctx.secrets().get(&args.name, &credential)?;
     let auth = provider.auth(&secret);
+    ctx.ui.hide(&secret, Some(&auth));
     let token = match args.socket {
         Some(_) => None,
         None => Some(access::new_token()?),
     };
-    let mut secrets = Secrets::new(&secret, &auth);
-    if let Some(t) = &token {
-        secrets.add(&SecretString::from(t.clone()), None);
-    }
     let client = http::client_for(TIMEOUT, &base)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(MAX_FORWARDS)
-        .thread_name("cred-proxy")
-        .enable_all()
-        .build()
-        .map_err(|e| Error::user("could not start the proxy's runtime").with_source(e))?;
+    let runtime = start_runtime()?;
     let listener = {
         let _inside = runtime.enter();
         Listener::bind(&args)?
     };
     // The stop hook is in place before anyone can know the proxy is up: a
     // SIGTERM right after the first lines still stops it cleanly (and
-    // removes a --socket file). `Notify` keeps the wake-up until awaited.
-    let stop = Arc::new(Notify::new());
-    let why: Arc<Mutex<String>> = Arc::default();
-    {
-        let (stop, why) = (stop.clone(), why.clone());
-        crate::signals::on_stop(move |signal| {
-            *why.lock().unwrap_or_else(|e| e.into_inner()) = signal.to_string();
-            stop.notify_one();
-        });
-    }
+    // removes a --socket file).
+    let stop = Stop::on_signals();
     let public = listener.public();
     for line in listener.announce(token.as_deref()) {
         ctx.ui.out(&line)?;
     }
+    // Printed once above for the client; masked everywhere from now on.
+    if let Some(t) = &token {
+        ctx.ui.hide(&SecretString::from(t.clone()), None);
+    }
+    let links =
+        (!args.no_rewrite && !public.is_empty()).then(|| rewrite::Links::new(&base, &public));
     let state = Arc::new(State {
         up: Upstream {
             client,
             auth,
             base: base.clone(),
-            secrets,
+            secrets: ctx.ui.secrets(),
             timeout: TIMEOUT,
-            links: (!args.no_rewrite && !public.is_empty())
-                .then(|| rewrite::Links::new(&base, &public)),
+            links,
             public,
         },
         token,
         allow: Allow(args.allow),
-        log,
+        log: Log(ctx.ui.log(log_to)),
         inflight: InFlight::default(),
         stopping: std::sync::atomic::AtomicBool::new(false),
         unproven: serve::Unproven::default(),
@@ -185,31 +172,7 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
             .map(|t| format!(" for {}", humantime::format_duration(t)))
             .unwrap_or_default()
     ));
-
-    runtime.block_on(async {
-        let accepting = listener.serve(state.clone());
-        if let Some(ttl) = args.ttl {
-            let (stop, why) = (stop.clone(), why.clone());
-            tokio::spawn(async move {
-                tokio::time::sleep(ttl).await;
-                *why.lock().unwrap_or_else(|e| e.into_inner()) =
-                    format!("--ttl {} passed", humantime::format_duration(ttl));
-                stop.notify_one();
-            });
-        }
-        stop.notified().await;
-        // From now on, a request on a connection still open is refused:
-        // only those in flight may finish.
-        state
-            .stopping
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        accepting.abort();
-        let deadline = tokio::time::Instant::now() + GRACE;
-        while !state.inflight.is_empty() && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    let why = why.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let why = serve_until_stopped(&runtime, listener, &state, &stop, args.ttl);
     state
         .inflight
         .cut_all(&state.log, &format!("the proxy stopped ({why})"));
@@ -223,22 +186,76 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// The log's destination: `--log FILE` (appended, 0600 when created), else
-/// standard error.
-fn open_log(path: Option<&Path>) -> Result<Log> {
-    let Some(path) = path else {
-        return Ok(Log::new(Box::new(std::io::stderr())));
-    };
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(path)
-        .map_err(|e| Error::io("open the log file", path, e))?;
-    Ok(Log::new(
-        Box::new(std::io::LineWriter::new(file)) as Box<dyn Write + Send>
-    ))
+/// The proxy's runtime: two workers for the connections, at most
+/// [`MAX_FORWARDS`] blocking threads for the forwarding.
+fn start_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(MAX_FORWARDS)
+        .thread_name("cred-proxy")
+        .enable_all()
+        .build()
+        .map_err(|e| Error::user("could not start the proxy's runtime").with_source(e))
+}
+
+/// Why and when the proxy stops: a signal or `--ttl` sets the reason and
+/// wakes the server (`Notify` keeps the wake-up until awaited).
+#[derive(Clone, Default)]
+struct Stop {
+    wake: Arc<Notify>,
+    why: Arc<Mutex<String>>,
+}
+
+impl Stop {
+    /// A stop that the first SIGINT, SIGTERM or SIGHUP triggers.
+    fn on_signals() -> Stop {
+        let stop = Stop::default();
+        let hook = stop.clone();
+        crate::signals::on_stop(move |signal| hook.trigger(signal.to_string()));
+        stop
+    }
+
+    fn trigger(&self, why: String) {
+        *self.why.lock().unwrap_or_else(|e| e.into_inner()) = why;
+        self.wake.notify_one();
+    }
+
+    fn why(&self) -> String {
+        self.why.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+/// Serves until `stop` (or `ttl`) comes; then refuses new requests, lets
+/// those in flight finish within [`GRACE`], and returns why it stopped.
+fn serve_until_stopped(
+    runtime: &tokio::runtime::Runtime,
+    listener: Listener,
+    state: &Arc<State>,
+    stop: &Stop,
+    ttl: Option<Duration>,
+) -> String {
+    runtime.block_on(async {
+        let accepting = listener.serve(state.clone());
+        if let Some(ttl) = ttl {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(ttl).await;
+                stop.trigger(format!("--ttl {} passed", humantime::format_duration(ttl)));
+            });
+        }
+        stop.wake.notified().await;
+        // From now on, a request on a connection still open is refused:
+        // only those in flight may finish.
+        state
+            .stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        accepting.abort();
+        let deadline = tokio::time::Instant::now() + GRACE;
+        while !state.inflight.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    stop.why()
 }
 
 /// Where the proxy listens.

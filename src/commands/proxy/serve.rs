@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,7 @@ use tokio::runtime::Handle;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot};
 
 use super::access::{Allow, has_token};
-use super::forward::{self, Upstream, json_answer};
+use super::forward::{self, Upstream};
 use crate::http::pipeline::without_auth_query;
 use crate::http::url::hidden_climb;
 use crate::http::{Body, Request, resolve};
@@ -290,21 +290,12 @@ async fn handle(
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
     let shown = state.shown(&path_and_query);
-    if state.stopping.load(Ordering::SeqCst) {
-        let mut r = json_answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "cred proxy is stopping",
-            "it forwards nothing more; start it again to go on",
-        );
-        r.headers_mut().insert(
-            header::CONNECTION,
-            header::HeaderValue::from_static("close"),
-        );
-        let len = r.size_hint().exact().unwrap_or(0);
-        state.log.request(&method, &shown, "503", len, started);
-        return Ok(r);
-    }
-    let url = match state.admit(&req, &path_and_query) {
+    let admitted = if state.stopping.load(Ordering::SeqCst) {
+        Err(Box::new(state.stopping_answer()))
+    } else {
+        state.admit(&req, &path_and_query)
+    };
+    let url = match admitted {
         Ok(url) => url,
         Err(refusal) => {
             let (status, len) = (refusal.status(), refusal.size_hint().exact().unwrap_or(0));
@@ -314,32 +305,7 @@ async fn handle(
             return Ok(*refusal);
         }
     };
-    let (parts, body) = req.into_parts();
-    let headers = forward::upstream_headers(&parts.headers, &state.up.auth, state.token.as_deref());
-    let len = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let body = if body.is_end_stream() {
-        // An empty body the client announced (`Content-Length: 0`) goes
-        // upstream announced too: some servers want a length on a POST.
-        len.map(|_| Body::Bytes(Vec::new()))
-    } else {
-        let reader = IncomingReader {
-            body,
-            runtime: Handle::current(),
-            chunk: Bytes::new(),
-            timeout: state.up.timeout,
-        };
-        Some(Body::Stream(crate::http::body::Streamed::new(reader, len)))
-    };
-    let request = Request {
-        method: method.clone(),
-        url,
-        headers,
-        body,
-    };
+    let request = state.upstream_request(req, url);
     let (respond, answer) = oneshot::channel();
     let id = state.inflight.begin(&method, &shown, started);
     let job = state.clone();
@@ -361,7 +327,7 @@ async fn handle(
         }
     });
     Ok(answer.await.unwrap_or_else(|_| {
-        json_answer(
+        state.json_answer(
             StatusCode::BAD_GATEWAY,
             "cred proxy could not forward the request",
             "the forwarding thread ended without an answer",
@@ -384,7 +350,7 @@ impl State {
         if let Some(token) = &self.token
             && !has_token(req.headers(), token)
         {
-            let mut r = json_answer(
+            let mut r = self.json_answer(
                 StatusCode::UNAUTHORIZED,
                 "cred proxy: access token missing or wrong",
                 "send the token cred proxy printed as CRED_PROXY_TOKEN, in `Authorization: Bearer TOKEN` or `Proxy-Authorization: Bearer TOKEN`",
@@ -396,42 +362,17 @@ impl State {
             return Err(Box::new(r));
         }
         if req.method() == Method::CONNECT {
-            return Err(Box::new(json_answer(
+            return Err(Box::new(self.json_answer(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "cred proxy does not tunnel",
                 "send plain HTTP requests to the proxy's URL; it adds the auth and forwards them",
             )));
         }
         let url = resolve(&self.up.base, path_and_query).map_err(|why| {
-            json_answer(
-                StatusCode::BAD_REQUEST,
-                "cred proxy: bad path",
-                &self.up.secrets.scrub_str(&why),
-            )
+            self.json_answer(StatusCode::BAD_REQUEST, "cred proxy: bad path", &why)
         })?;
         let mut url = url;
-        if let Some((name, _)) = self.up.auth.query()
-            && url.query_pairs().any(|(k, _)| k == name)
-        {
-            // A link the proxy passed on with the key masked comes back
-            // with the mask: dropped, the pipeline puts the key there.
-            // Any other value is the client's own key, not silently
-            // replaced.
-            if url
-                .query_pairs()
-                .any(|(k, v)| k == name && v != crate::scrub::REDACTED)
-            {
-                return Err(Box::new(json_answer(
-                    StatusCode::BAD_REQUEST,
-                    "cred proxy: the request carries its own key",
-                    &format!(
-                        "the query parameter `{}` is the one cred proxy sets from the stored key; leave it out",
-                        crate::escape::visible(name)
-                    ),
-                )));
-            }
-            without_auth_query(&mut url, &self.up.auth);
-        }
+        self.without_masked_key(&mut url)?;
         let prefix = self.up.base.path().trim_end_matches('/');
         let under = url.path().get(prefix.len()..).unwrap_or("");
         let under = if under.is_empty() { "/" } else { under };
@@ -442,37 +383,109 @@ impl State {
         if let Some(why) = refusal {
             let body = serde_json::json!({
                 "error": "cred proxy: not allowed",
-                "reason": self.up.secrets.scrub_str(&why),
+                "reason": why,
                 "allowed": self.allow.rules(),
-            })
-            .to_string()
-                + "\n";
-            let mut r = Response::new(Out::Full(Some(Bytes::from(body))));
-            *r.status_mut() = StatusCode::FORBIDDEN;
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("application/json"),
-            );
-            return Err(Box::new(r));
+            });
+            return Err(Box::new(forward::answer(
+                &self.up.secrets,
+                StatusCode::FORBIDDEN,
+                &body,
+            )));
         }
         if hidden_climb(under) {
-            return Err(Box::new(json_answer(
+            return Err(Box::new(self.json_answer(
                 StatusCode::BAD_REQUEST,
                 "cred proxy: bad path",
                 &format!(
-                    "`{}` holds a `..` hidden by percent-encoding or a `;` parameter, which the API could resolve outside the base URL",
-                    self.up.secrets.scrub_str(under)
+                    "`{under}` holds a `..` hidden by percent-encoding or a `;` parameter, which the API could resolve outside the base URL"
                 ),
             )));
         }
         Ok(url)
     }
 
-    /// The path and query as the log shows them: every form of the key and
-    /// the token masked, the value of a query-placed key's parameter too,
-    /// control characters escaped.
+    /// Takes the credential's key parameter (query placement) out of
+    /// `url`: a link the proxy passed on with the key masked comes back
+    /// with the mask, dropped here (the pipeline puts the key there). Any
+    /// other value is the client's own key, refused (400), not silently
+    /// replaced.
+    fn without_masked_key(&self, url: &mut url::Url) -> Result<(), Box<Response<Out>>> {
+        let Some((name, _)) = self.up.auth.query() else {
+            return Ok(());
+        };
+        if url
+            .query_pairs()
+            .any(|(k, v)| k == name && v != crate::scrub::REDACTED)
+        {
+            return Err(Box::new(self.json_answer(
+                StatusCode::BAD_REQUEST,
+                "cred proxy: the request carries its own key",
+                &format!(
+                    "the query parameter `{}` is the one cred proxy sets from the stored key; leave it out",
+                    crate::escape::visible(name)
+                ),
+            )));
+        }
+        without_auth_query(url, &self.up.auth);
+        Ok(())
+    }
+
+    /// 503 with `Connection: close`: the proxy is stopping.
+    fn stopping_answer(&self) -> Response<Out> {
+        let mut r = self.json_answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cred proxy is stopping",
+            "it forwards nothing more; start it again to go on",
+        );
+        r.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+        r
+    }
+
+    /// The admitted request as it goes upstream: the client's headers
+    /// without the hop-by-hop ones and the token, its body streamed.
+    fn upstream_request(&self, req: HyperRequest<Incoming>, url: url::Url) -> Request {
+        let (parts, body) = req.into_parts();
+        let headers =
+            forward::upstream_headers(&parts.headers, &self.up.auth, self.token.as_deref());
+        let len = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let body = if body.is_end_stream() {
+            // An empty body the client announced (`Content-Length: 0`) goes
+            // upstream announced too: some servers want a length on a POST.
+            len.map(|_| Body::Bytes(Vec::new()))
+        } else {
+            let reader = IncomingReader {
+                body,
+                runtime: Handle::current(),
+                chunk: Bytes::new(),
+                timeout: self.up.timeout,
+            };
+            Some(Body::Stream(crate::http::body::Streamed::new(reader, len)))
+        };
+        Request {
+            method: parts.method,
+            url,
+            headers,
+            body,
+        }
+    }
+
+    /// An answer the proxy makes itself, masked ([`forward::json_answer`]).
+    fn json_answer(&self, status: StatusCode, error: &str, reason: &str) -> Response<Out> {
+        forward::json_answer(&self.up.secrets, status, error, reason)
+    }
+
+    /// The path and query for the log: the value of a query-placed key's
+    /// parameter masked, whatever it is (the log masks every form of the
+    /// key and the token, and escapes control characters, in every line).
     fn shown(&self, path_and_query: &str) -> String {
-        let mut text = self.up.secrets.scrub_str(path_and_query);
+        let mut text = path_and_query.to_string();
         if let (Some((name, _)), Some((path, query))) = (self.up.auth.query(), text.split_once('?'))
         {
             let pairs: Vec<String> = query
@@ -484,7 +497,7 @@ impl State {
                 .collect();
             text = format!("{path}?{}", pairs.join("&"));
         }
-        crate::escape::visible(&text).into_owned()
+        text
     }
 }
 
@@ -529,19 +542,12 @@ impl Read for IncomingReader {
     }
 }
 
-/// The request log: one line per request, to stderr or `--log FILE`.
-pub struct Log {
-    out: Mutex<Box<dyn Write + Send>>,
-}
+/// The request log: one line per request, to stderr or `--log FILE`,
+/// each masked and escaped by `ui::log::Log`.
+pub struct Log(pub crate::ui::log::Log);
 
 impl Log {
-    pub fn new(out: Box<dyn Write + Send>) -> Self {
-        Log {
-            out: Mutex::new(out),
-        }
-    }
-
-    /// `TIME METHOD PATH STATUS BYTES B MS ms`. `shown` is already scrubbed.
+    /// `TIME METHOD PATH STATUS BYTES B MS ms`.
     pub fn request(
         &self,
         method: &Method,
@@ -571,9 +577,7 @@ impl Log {
 
     /// A line of its own (start, stop).
     pub fn line(&self, text: &str) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
+        self.0.line(text);
     }
 }
 

@@ -420,29 +420,19 @@ impl Api {
     /// `text` from Vault, fit to be shown: the token (and `also`, a
     /// secret being written) masked, control characters escaped.
     pub fn shown(&self, text: &str, also: Option<&SecretString>) -> String {
-        let masked = match also {
+        match also {
             Some(secret) => {
-                let mut s = Secrets::new(&self.settings.token, &self.auth);
+                let mut s = self.scrub.clone();
                 s.add(secret, None);
-                s.scrub_str(text)
+                s.shown(text)
             }
-            None => self.scrub.scrub_str(text),
-        };
-        crate::escape::visible(&masked).into_owned()
+            None => self.scrub.shown(text),
+        }
     }
 
     /// Every string in `value` made fit to be shown ([`Api::shown`]).
     pub fn shown_value(&self, value: &Value) -> Value {
-        match value {
-            Value::String(s) => Value::String(self.shown(s, None)),
-            Value::Array(a) => Value::Array(a.iter().map(|v| self.shown_value(v)).collect()),
-            Value::Object(o) => Value::Object(
-                o.iter()
-                    .map(|(k, v)| (self.shown(k, None), self.shown_value(v)))
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
+        self.scrub.shown_value(value)
     }
 
     /// Sends `method` to `/v1/{path}` with an optional JSON body: the

@@ -21,6 +21,8 @@ use crate::common::*;
 /// to stderr (drained all the time, so that logging never blocks it).
 pub struct Proxy {
     child: Reap,
+    /// The threads copying stdout and stderr: they end with the process.
+    drains: Vec<std::thread::JoinHandle<()>>,
     pub pid: u32,
     /// `CRED_PROXY_URL`, `CRED_PROXY_TOKEN` (or `CRED_PROXY_SOCKET`), in order.
     pub lines: Vec<String>,
@@ -45,7 +47,7 @@ impl Proxy {
         let pid = child.id();
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let stdout = Arc::new(Mutex::new(Vec::new()));
-        drain(child.stderr.take().unwrap(), stderr.clone());
+        let mut drains = vec![drain(child.stderr.take().unwrap(), stderr.clone())];
         let mut out = BufReader::new(child.stdout.take().unwrap());
         let mut lines = Vec::new();
         for _ in 0..2 {
@@ -60,9 +62,10 @@ impl Proxy {
             }
             lines.push(line.trim_end().to_string());
         }
-        drain(out, stdout.clone());
+        drains.push(drain(out, stdout.clone()));
         Proxy {
             child: Reap(Some(child)),
+            drains,
             pid,
             lines,
             stderr,
@@ -115,8 +118,12 @@ impl Proxy {
             .status()
             .unwrap();
         let code = self.wait_exit(Duration::from_secs(60));
-        // Let the drain threads take the last bytes.
-        std::thread::sleep(Duration::from_millis(100));
+        // Once it ended, the drain threads take the last bytes and end.
+        if code.is_some() {
+            for d in std::mem::take(&mut self.drains) {
+                let _ = d.join();
+            }
+        }
         Stopped {
             code,
             stdout: format!(
@@ -130,7 +137,10 @@ impl Proxy {
 }
 
 /// Copies `from` into `to` on a thread of its own until it ends.
-fn drain(mut from: impl Read + Send + 'static, to: Arc<Mutex<Vec<u8>>>) {
+fn drain(
+    mut from: impl Read + Send + 'static,
+    to: Arc<Mutex<Vec<u8>>>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
         while let Ok(n) = from.read(&mut buf) {
@@ -139,7 +149,7 @@ fn drain(mut from: impl Read + Send + 'static, to: Arc<Mutex<Vec<u8>>>) {
             }
             to.lock().unwrap().extend_from_slice(&buf[..n]);
         }
-    });
+    })
 }
 
 /// A Paligo credential `paligo` whose API is `server`, and a proxy for it

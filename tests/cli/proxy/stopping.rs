@@ -119,7 +119,17 @@ fn once_stopping_a_kept_alive_connection_gets_503_and_nothing_new_is_forwarded()
         .args(["-TERM", &proxy.pid.to_string()])
         .status()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Stopping, the proxy closes its listening socket (after it stopped
+    // forwarding anything new): wait for that, not for a time.
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the proxy still accepts connections after SIGTERM\n{}",
+            proxy.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(exchange(&mut kept), 503);
     assert_eq!(server.count(), 2, "forwarded after the stop");
     assert_eq!(slow.join().unwrap(), 200, "the request in flight finished");

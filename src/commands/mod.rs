@@ -155,7 +155,8 @@ pub fn report_usage_error(err: clap::Error) -> ExitCode {
         }
         _ => {
             let rendered = err.render().to_string();
-            let mut text = usage_error_text(&rendered);
+            let args: Vec<_> = std::env::args_os().skip(1).collect();
+            let mut text = usage_error_text(&rendered, &command_path(&args));
             if let Some(hint) = unknown_provider_hint(&err) {
                 text.push_str(&format!("hint: {hint}\n"));
             }
@@ -193,9 +194,29 @@ fn unknown_provider_hint(err: &clap::Error) -> Option<String> {
     ))
 }
 
+/// The (sub)command a command line names, `cred call` for `cred -v call
+/// x --bogus`, whose `--help` a usage error points at.
+fn command_path(args: &[std::ffi::OsString]) -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut path = vec!["cred".to_string()];
+    for arg in args {
+        let Some(arg) = arg.to_str() else { break };
+        if arg == "--" {
+            break;
+        }
+        if let Some(sub) = cmd.find_subcommand(arg) {
+            path.push(sub.get_name().to_string());
+            cmd = sub.clone();
+        }
+    }
+    path.join(" ")
+}
+
 /// Reshapes clap's error text into `cred: error: …` (one line, with the
-/// arguments it lists folded in) and `hint:` lines (its tip and the usage).
-fn usage_error_text(rendered: &str) -> String {
+/// arguments it lists folded in) and `hint:` lines (its tip, the usage,
+/// and the help of `command`, the subcommand that was given).
+fn usage_error_text(rendered: &str, command: &str) -> String {
     let text = rendered.strip_prefix("error: ").unwrap_or(rendered);
     let mut message = String::new();
     let mut hints = Vec::new();
@@ -213,9 +234,7 @@ fn usage_error_text(rendered: &str) -> String {
             message.push_str(trimmed);
         }
     }
-    if hints.is_empty() {
-        hints.push("see `cred --help` for usage".into());
-    }
+    hints.push(format!("see `{command} --help`"));
     let mut out = format!("cred: error: {message}\n");
     for h in hints {
         out.push_str(&format!("hint: {h}\n"));
@@ -313,7 +332,9 @@ mod tests {
         let err = Cli::command()
             .try_get_matches_from(["cred", "call"])
             .unwrap_err();
-        let text = usage_error_text(&err.render().to_string());
+        let args: Vec<std::ffi::OsString> = ["call"].iter().map(Into::into).collect();
+        let text = usage_error_text(&err.render().to_string(), &command_path(&args));
+        assert!(text.ends_with("hint: see `cred call --help`\n"), "{text}");
         let mut lines = text.lines();
         let first = lines.next().unwrap();
         assert!(

@@ -39,19 +39,17 @@ pub fn run_unlock(ctx: &Ctx, args: UnlockArgs) -> Result<Exit> {
     if !id_path.exists() {
         return Err(FileError::NothingToUnlock { path: id_path }.into());
     }
-    let passphrase = if args.passphrase_stdin {
-        read_stdin()?
+    let id = if args.passphrase_stdin {
+        identity::unlock(&id_path, read_stdin()?)?
     } else if ctx.ui.interactive() {
-        ctx.ui
-            .prompter()
-            .passphrase(&format!("Passphrase for {}", id_path.display()), None)?
+        // A mistyped passphrase is asked again (three tries).
+        identity::unlock_asking(ctx.ui, &id_path)?
     } else {
         return Err(
             Error::user("no passphrase given, and there is no terminal to ask for it")
                 .hint("pipe it in: cred unlock --passphrase-stdin"),
         );
     };
-    let id = identity::unlock(&id_path, passphrase)?;
     identity::verify(&store, &id)?;
     if ttl.is_zero() {
         ctx.ui

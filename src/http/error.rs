@@ -35,6 +35,13 @@ pub enum SendError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// An https:// address whose server answered in plain HTTP.
+    #[error("{host} does not speak TLS; is it http://…?")]
+    NotTls {
+        host: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{host} refused the connection")]
     Refused {
         host: String,
@@ -152,6 +159,10 @@ impl SendError {
                 host,
                 source: Box::new(err),
             },
+            Some(TextKind::NotTls) => SendError::NotTls {
+                host,
+                source: Box::new(err),
+            },
             Some(TextKind::Refused) => SendError::Refused {
                 host,
                 source: Box::new(err),
@@ -226,6 +237,9 @@ impl SendError {
             SendError::Tls { .. } => {
                 "cred always verifies certificates; check the URL, or your system's CA certificates"
             }
+            SendError::NotTls { .. } => {
+                "the server answered in plain HTTP where https:// expects TLS: check the URL's scheme and port"
+            }
             SendError::Refused { .. } => "check the URL and port, and that the service is running",
             SendError::Other { .. } | SendError::Reset { .. } | SendError::BodyBroken { .. } => {
                 "check your network connection and the URL"
@@ -269,6 +283,9 @@ enum TextKind {
     Timeout,
     Dns,
     Tls,
+    /// A TLS handshake answered in plain HTTP (rustls: "received corrupt
+    /// message of type InvalidContentType").
+    NotTls,
     Refused,
     /// The connection closed or was reset before the answer (hyper says so
     /// only in words: "connection closed before message completed").
@@ -291,6 +308,8 @@ fn classify_text(chain: &str) -> Option<TextKind> {
         Some(TextKind::Timeout)
     } else if lower.contains("dns") || lower.contains("lookup") || lower.contains("resolve") {
         Some(TextKind::Dns)
+    } else if lower.contains("invalidcontenttype") || lower.contains("wrong version number") {
+        Some(TextKind::NotTls)
     } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
     {
         Some(TextKind::Tls)
@@ -351,6 +370,12 @@ mod tests {
             Some(TextKind::Timeout)
         );
         assert_eq!(classify_text("connection reset"), Some(TextKind::Reset));
+        assert_eq!(
+            classify_text(
+                "client error (Connect): received corrupt message of type InvalidContentType"
+            ),
+            Some(TextKind::NotTls)
+        );
         assert_eq!(classify_text("unexpected frame"), None);
     }
 

@@ -37,6 +37,16 @@ pub trait Asker {
     ) -> Result<&'static str>;
     /// Whether a switch such as `--allow-http` was given.
     fn switch(&self, flag: &'static str) -> bool;
+    /// Whether to ask the questions past the essential ones: yes when one
+    /// of `flags` answers one of them; else asked (`prompt`, yes or no) on
+    /// a terminal; else no (their defaults hold).
+    fn more(&mut self, flags: &[&'static str], prompt: &str) -> Result<bool>;
+    /// Whether a person answers (a terminal): a choice a flag would make
+    /// can then be offered as a menu instead of an error naming the flag.
+    fn interactive(&self) -> bool;
+    /// The answer to `flag` was not accepted after all (on a terminal):
+    /// its question is asked again, a flag's value only as the default.
+    fn reask(&mut self, flag: &'static str);
     /// A note for the person (a plain-http base URL, a key in the query).
     fn warn(&mut self, text: &str);
 }

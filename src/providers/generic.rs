@@ -14,8 +14,9 @@ pub const PLACEHOLDER: &str = "${apiKey}";
 pub const GUIDE: &str = "\
 Generic API: any HTTP API that takes an API key. You will be asked for the
 API's base URL, whether the key goes in a header (usual) or a query
-parameter, the header or parameter name, and how the key is written there,
-with ${apiKey} standing for the key (e.g. `Bearer ${apiKey}`).";
+parameter, the header or parameter name, how the key is written there, with
+${apiKey} standing for the key (e.g. `Bearer ${apiKey}`), and a path that
+checks it. Press Enter to take the default shown in brackets.";
 
 pub const QUERY_WARNING: &str =
     "keys in URLs end up in server, proxy and CDN logs; prefer a header if the API accepts one";
@@ -179,27 +180,62 @@ Lists may be paginated with RFC 8288 `Link: <…>; rel=\"next\"` headers."
     }
 }
 
-/// The wizard's questions: base URL, placement, key name, template, label
-/// and check path.
+/// The wizard's questions: base URL, placement, key name, template and
+/// check path; the label only when more options are asked for.
 pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
-    let allow_http = asker.switch("--allow-http");
-    // The note belongs to the answer as typed (a scheme added, plain http
-    // accepted): keep the one of the accepted answer.
-    let note = std::cell::RefCell::new(None);
-    let base_url = asker.text(Question {
-        flag: "--base-url",
-        prompt: "API base URL",
-        default: None,
-        example: "https://api.example.com/v1",
-        validate: &|s: &str| {
-            let (url, n) = validate_base_url(s, allow_http)?;
-            *note.borrow_mut() = n;
-            Ok(url)
-        },
-    })?;
-    if let Some(note) = note.take() {
-        asker.warn(&note);
-    }
+    let mut allow_http = asker.switch("--allow-http");
+    let base_url = loop {
+        // On a terminal a plain-http address is offered as a choice, not
+        // refused with a flag to pass.
+        let offer = asker.interactive() && !allow_http;
+        // The note belongs to the answer as typed (a scheme added, plain
+        // http accepted): keep the one of the accepted answer.
+        let note = std::cell::RefCell::new(None);
+        let plain = std::cell::Cell::new(false);
+        let url = asker.text(Question {
+            flag: "--base-url",
+            prompt: "API base URL",
+            default: None,
+            example: "https://api.example.com/v1",
+            validate: &|s: &str| {
+                plain.set(false);
+                let (url, n) = match validate_base_url(s, allow_http) {
+                    Err(why) if offer => match validate_base_url(s, true) {
+                        Ok((url, _)) if url.starts_with("http://") => {
+                            plain.set(true);
+                            (url, None)
+                        }
+                        _ => return Err(why),
+                    },
+                    other => other?,
+                };
+                *note.borrow_mut() = n;
+                Ok(url)
+            },
+        })?;
+        if plain.get() {
+            let prompt =
+                format!("`{url}` is plain http://: the key would cross the network unencrypted.");
+            let choice = asker.choose(
+                "--allow-http",
+                &prompt,
+                &[
+                    ("no", "Enter another address (https://)"),
+                    ("yes", "Use this plain-http address anyway"),
+                ],
+            )?;
+            if choice != "yes" {
+                asker.reask("--base-url");
+                continue;
+            }
+            allow_http = true;
+            asker.warn("plain http:// accepted: the key crosses the network unencrypted");
+        }
+        if let Some(note) = note.take() {
+            asker.warn(&note);
+        }
+        break url;
+    };
     let placement = match asker.choose(
         "--placement",
         "Where does the key go?",
@@ -225,26 +261,19 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
         example: key_example,
         validate: &|s: &str| validate_key_name(s, placement),
     })?;
+    // The example fits where the key goes: a bearer token in Authorization,
+    // the bare key elsewhere.
+    let template_prompt = if key_name.eq_ignore_ascii_case("authorization") {
+        "How the key is written, with ${apiKey} standing for it (e.g. Bearer ${apiKey})"
+    } else {
+        "How the key is written, with ${apiKey} standing for it (usually just ${apiKey})"
+    };
     let template = asker.text(Question {
         flag: "--template",
-        prompt: "How the key is written, with ${apiKey} standing for it (e.g. Bearer ${apiKey})",
+        prompt: template_prompt,
         default: Some(PLACEHOLDER),
         example: "'Bearer ${apiKey}'",
         validate: &validate_template,
-    })?;
-    let label = asker.text(Question {
-        flag: "--label",
-        prompt: "What the API calls the key (shown when asking for it)",
-        default: Some("API Key"),
-        example: "'Access token'",
-        validate: &|s: &str| {
-            let s = s.trim();
-            if s.is_empty() || s.chars().any(char::is_control) {
-                Err("the label must be a non-empty line".to_string())
-            } else {
-                Ok(s.to_string())
-            }
-        },
     })?;
     let check_path = asker
         .optional(Question {
@@ -255,6 +284,20 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
             validate: &validate_check_path,
         })?
         .filter(|c| !c.is_empty());
+    let label = if asker.more(
+        &["--label"],
+        "More options (what the prompts call the key)?",
+    )? {
+        asker.text(Question {
+            flag: "--label",
+            prompt: "What the API calls the key (shown when asking for it)",
+            default: Some(DEFAULT_LABEL),
+            example: "'Access token'",
+            validate: &validate_label,
+        })?
+    } else {
+        DEFAULT_LABEL.to_string()
+    };
     Ok(GenericConfig {
         base_url,
         placement,
@@ -264,6 +307,18 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
         check_path,
         allow_http,
     })
+}
+
+/// What prompts call the key unless told otherwise.
+pub const DEFAULT_LABEL: &str = "API Key";
+
+fn validate_label(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().any(char::is_control) {
+        Err("the label must be a non-empty line".to_string())
+    } else {
+        Ok(s.to_string())
+    }
 }
 
 /// `https://` only; `http://` for loopback hosts, or anywhere with

@@ -313,7 +313,7 @@ fn paligo_without_terminal_names_the_missing_flags() {
     let run = env.add(&["paligo", "--no-verify"], "k3y-123", &[]);
     run.code(1);
     assert_one_error(&run, "missing --instance");
-    assert!(run.stderr.contains("hint: pass --instance"), "{run}");
+    assert!(run.stderr.contains("--instance mycompany"), "{run}");
 
     let run = env.add(
         &["paligo", "--no-verify", "--instance", "acme"],

@@ -7,6 +7,7 @@
 mod common;
 
 mod add;
+mod add_recovery;
 mod boundary;
 mod call;
 mod ci_mode;
@@ -31,6 +32,7 @@ mod snapshots;
 mod storage;
 mod stores;
 mod trust;
+mod usage;
 mod vault;
 mod verify;
 mod wizard;

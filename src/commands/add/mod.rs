@@ -3,15 +3,18 @@
 //! keychain, the file store or Vault) first, then the config; if the config
 //! write fails the store is put back as it was (`secrets::txn`).
 
+mod headless;
+mod probe;
 mod wizard;
 
 use super::{Ctx, KeySource, StoreArgs, validate_name};
 use crate::check;
 use crate::config::Credential;
 use crate::error::{Error, Exit, Result};
-use crate::providers::{Placement, ProviderKind};
-use crate::secrets::Binding;
+use crate::providers::{Placement, ProviderConfig, ProviderKind};
 use crate::secrets::txn::{self, SecretChange, Undo};
+use crate::secrets::Binding;
+use probe::Probe;
 use wizard::Wizard;
 use wizard::already_exists;
 
@@ -109,9 +112,8 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     // The store must work before anyone answers a question for it.
     let (kind, vault_mount) = args.store.resolve(existing.default_store)?;
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
-    store
-        .status()
-        .map_err(|e| super::store_unusable(&store, e))?;
+    // No keychain on a headless box: the file store is offered instead.
+    let (kind, store) = headless::usable(ctx, &args, kind, store)?;
     // A passphrase (the file store) is asked now, before the questions.
     store.open()?;
     let mut prompter = ui.prompter();
@@ -119,7 +121,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
 
     p.say(args.provider.guide());
     let taken = |n: &str| existing.credentials.contains_key(n);
-    let (name, replace) = wizard::name(&args, p, &taken)?;
+    let (mut name, mut replace) = wizard::name(&args, p, &taken)?;
     // Replacing a local credential kept at the same Vault path replaces its entry too.
     let same_entry = |c: &Credential| c.store == kind && c.vault_mount == vault_mount;
     let replace_entry =
@@ -134,13 +136,19 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         Some(check::timeout()?)
     };
     let client = limit.map(crate::http::client).transpose()?;
+    let checking = client.as_ref().zip(limit);
     // The key is typed at the prompt (not piped in or taken from the
     // environment), so a rejected one can be typed again.
     let key_is_typed =
         p.can_prompt() && !args.key.api_key_stdin && std::env::var_os(super::API_KEY_ENV).is_none();
+    // Nothing can supply the key: named with any missing flag.
+    let key_missing = !p.can_prompt()
+        && !args.key.api_key_stdin
+        && std::env::var_os(super::API_KEY_ENV).is_none();
     let mut wizard = Wizard::new(&args, p, ui);
-    let mut provider = args.provider.collect(&mut wizard)?;
-    // A key kept in memory to be checked again (against another path).
+    let (mut provider, mut wrong_address) = collect(&args, &mut wizard, ui, checking, key_missing)?;
+    // A key kept in memory to be checked again (against another path, or
+    // with other answers: Paligo shows a key only once).
     let mut kept: Option<secrecy::SecretString> = None;
     let (secret, last_check) = loop {
         let label = provider.provider().secret_label();
@@ -148,24 +156,38 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
             Some(s) => s,
             None => args.key.read(ui, &label)?,
         };
-        let (Some(client), Some(limit)) = (&client, limit) else {
+        let Some((client, limit)) = checking else {
             break (secret, None);
         };
         let outcome = check::with_spinner(ui, client, &provider, &secret, limit);
         if outcome.is_valid() {
             break (secret, Some(outcome.record()));
         }
-        let wrong_place = outcome.is_not_found();
         let other_path = outcome.needs_other_path();
         // Only a check that could not confirm (no answer, an unexpected
         // status) may end in storing the key anyway; a rejection may not.
         let unchecked = outcome.is_unconfirmed().then(|| outcome.unchecked_record());
+        // What the answers can fix: a wrong instance or address (the key
+        // may be right: keep it), a user who may not use the API (a new
+        // key cannot help).
+        let address = outcome.is_not_found()
+            || (matches!(outcome, check::Outcome::Network { slow: false, .. }) && wrong_address);
+        let forbidden = matches!(outcome, check::Outcome::Forbidden(_));
+        let slow = matches!(outcome, check::Outcome::Network { slow: true, .. });
         let err = outcome.into_error(provider.provider());
         if !key_is_typed {
             return Err(err.cause("nothing was stored"));
         }
-        ui.error(&err);
+        let hint = if forbidden {
+            Some(provider.provider().forbidden_hint())
+        } else if slow {
+            Some("the API is slow: CRED_CHECK_TIMEOUT=SECONDS allows more time")
+        } else {
+            None
+        };
+        ui.error(&menu_error(&err, hint));
         const KEY: &str = "Enter the key again";
+        const KEEP: &str = "Change the other answers and keep the key you typed";
         const ALL: &str = "Change the other answers, then the key";
         const PATH: &str =
             "Check another path, one that needs the key (such as /user, /me or /account)";
@@ -173,13 +195,21 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         const QUIT: &str = "Quit without storing anything";
         let mut items = if other_path { vec![PATH] } else { vec![KEY] };
         if args.provider.has_answers() {
+            items.push(KEEP);
             items.push(ALL);
         }
         if unchecked.is_some() {
             items.push(UNCHECKED);
         }
         items.push(QUIT);
-        let default = if wrong_place { 1 } else { 0 };
+        let preferred = if address {
+            KEEP
+        } else if forbidden {
+            ALL
+        } else {
+            items[0]
+        };
+        let default = items.iter().position(|i| *i == preferred).unwrap_or(0);
         match items[wizard.prompter().select("What now?", &items, default)?] {
             KEY => {}
             PATH => {
@@ -199,7 +229,13 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
                 // The same key, against the new path.
                 kept = Some(secret);
             }
-            ALL => provider = args.provider.collect(&mut wizard)?,
+            choice @ (KEEP | ALL) => {
+                wizard.again();
+                (provider, wrong_address) = collect(&args, &mut wizard, ui, checking, false)?;
+                if choice == KEEP {
+                    kept = Some(secret);
+                }
+            }
             UNCHECKED => break (secret, unchecked),
             _ => return Err(Error::new(err.exit(), "nothing was stored")),
         }
@@ -241,7 +277,30 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let provider_id = credential.provider.provider().kind().id();
     let target = credential.provider.provider().target();
     let example = credential.provider.provider().example_path();
-    save(ctx, &store, &name, credential, &secret, replace)?;
+    let name = loop {
+        match save(ctx, &store, &name, credential.clone(), &secret, replace) {
+            Err(Saved::Taken) if wizard.prompter().can_prompt() => {
+                // Another `cred add` took the name meanwhile: the same
+                // choice as at the start, against the config as it is now.
+                let now = ctx.config.load()?;
+                let taken = |n: &str| now.credentials.contains_key(n);
+                (name, replace) = wizard::settle(&args, wizard.prompter(), &taken, name)?;
+                let replace_entry = replace
+                    && now.credentials.get(&name).is_some_and(|c| {
+                        c.store == kind && c.vault_mount == credential.vault_mount
+                    });
+                crate::secrets::vault::check_writable(
+                    kind,
+                    credential.vault_mount.as_deref(),
+                    &name,
+                    replace_entry,
+                )?;
+            }
+            Err(Saved::Taken) => return Err(already_exists(&name)),
+            Err(Saved::Failed(e)) => return Err(e),
+            Ok(()) => break name,
+        }
+    };
     let place = match store.locate(&name) {
         Some(at) => format!("{} ({at})", kind.describe()),
         None => kind.describe().to_string(),
@@ -253,8 +312,71 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
+/// The provider's answers, then (when the key will be checked) the
+/// address they point at, before the key is asked: an unknown instance is
+/// reported now and the answers asked again on a terminal; without one it
+/// is an error. Returns the answers and whether the address failed DNS or
+/// TLS (the menu after a failed check then offers to change it first).
+/// Without a terminal, every missing flag is named at once.
+fn collect(
+    args: &AddArgs,
+    wizard: &mut Wizard<'_>,
+    ui: &crate::ui::Ui,
+    checking: Option<(&reqwest::blocking::Client, std::time::Duration)>,
+    key_missing: bool,
+) -> Result<(ProviderConfig, bool)> {
+    loop {
+        let provider = args.provider.collect(wizard)?;
+        wizard.missing(key_missing)?;
+        // Nothing to ask again where there are no answers (Paymo), and no
+        // request before an error for the key that nothing supplies.
+        let probing = args.provider.has_answers() && !key_missing;
+        let Some((client, limit)) = checking.filter(|_| probing) else {
+            return Ok((provider, false));
+        };
+        match probe::probe(ui, client, &provider, limit) {
+            Probe::Fine => return Ok((provider, false)),
+            Probe::WrongAddress => return Ok((provider, true)),
+            Probe::Missing(err) if wizard.prompter().can_prompt() => {
+                ui.error(&err);
+                ui.status("Enter the answers again (Enter keeps an answer).");
+                wizard.again();
+            }
+            Probe::Missing(err) => return Err(err.cause("nothing was stored")),
+        }
+    }
+}
+
+/// A failed check's error as the wizard shows it, with its menu after it:
+/// the choices stand for the flags its hints name (`--no-verify`), so only
+/// `hint`, what no choice can do, is kept.
+fn menu_error(err: &Error, hint: Option<&str>) -> Error {
+    let mut shown = Error::new(err.exit(), err.message.clone());
+    for cause in err.cause_lines() {
+        shown = shown.cause(cause);
+    }
+    match hint {
+        Some(h) => shown.hint(h),
+        None => shown,
+    }
+}
+
+/// Why [`save`] stored nothing.
+enum Saved {
+    /// The name was taken meanwhile, and is not to be replaced.
+    Taken,
+    Failed(Error),
+}
+
+impl From<Error> for Saved {
+    fn from(e: Error) -> Self {
+        Saved::Failed(e)
+    }
+}
+
 /// Writes the secret, then the config; undoes the secret if the config
-/// cannot be written.
+/// cannot be written. The name is checked again under the config's lock:
+/// another `cred add` may have taken it since the questions began.
 fn save(
     ctx: &Ctx,
     store: &crate::secrets::Guarded<'_>,
@@ -262,17 +384,17 @@ fn save(
     credential: Credential,
     secret: &secrecy::SecretString,
     replace: bool,
-) -> Result<()> {
+) -> Result<(), Saved> {
     let binding = Binding::of(&credential)?;
     let mut locked = ctx.config.lock()?;
     if !replace && locked.config.credentials.contains_key(name) {
-        return Err(already_exists(name));
+        return Err(Saved::Taken);
     }
     locked
         .config
         .credentials
         .insert(name.to_string(), credential);
-    txn::commit(
+    Ok(txn::commit(
         &locked,
         store,
         name,
@@ -281,7 +403,7 @@ fn save(
             restored: "the secret store was put back as it was; nothing was stored",
             not_restored: "the new secret could not be taken out of the secret store again",
         },
-    )
+    )?)
 }
 
 #[cfg(test)]
@@ -362,11 +484,21 @@ mod tests {
             "{}",
             err.message
         );
-        let err = collect(&args(&["paligo"]), &mut p).unwrap_err();
-        assert!(
-            err.message.starts_with("missing --instance"),
-            "{}",
-            err.message
+        // Every missing flag is named at once, with a whole command line.
+        let ui = Ui::new();
+        let paligo = args(&["paligo"]);
+        let mut w = Wizard::new(&paligo, &mut p, &ui);
+        paligo.provider.collect(&mut w).unwrap();
+        let err = w.missing(true).unwrap_err();
+        assert_eq!(
+            err.message,
+            "missing --instance, --username and the API key (--api-key-stdin or CRED_API_KEY), and there is no terminal to ask for them"
+        );
+        assert_eq!(
+            err.hints,
+            [
+                "pass every value, e.g. printf %s \"$KEY\" | cred add paligo --instance mycompany --username me@example.com --api-key-stdin"
+            ]
         );
     }
 }

@@ -1,10 +1,13 @@
 //! The wizard's side of the questions a provider asks ([`Asker`]): a flag
 //! answers its question (validated); otherwise a prompt asks on a terminal
 //! (with the answer of an earlier round as its default); otherwise the
-//! default is taken, or the error names the flag that supplies the value.
-//! `cred` never waits on a prompt nobody can answer.
+//! default is taken, or the value is noted as missing, and
+//! [`Wizard::missing`] names every missing flag at once. `cred` never waits
+//! on a prompt nobody can answer. When the answers are asked again (a
+//! failed check, an unknown instance), a flag's value is only the prompt's
+//! default.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::AddArgs;
 use crate::commands::name_problem;
@@ -23,11 +26,24 @@ pub fn name(
     taken: &dyn Fn(&str) -> bool,
 ) -> Result<(String, bool)> {
     let base = args.provider.id();
-    let mut name = match &args.name {
+    let name = match &args.name {
         Some(n) => n.clone(),
         None if p.can_prompt() => ask_name(p, base, taken)?,
         None => base.to_string(),
     };
+    settle(args, p, taken, name)
+}
+
+/// `name` if it is free; else replaced (`--force`, or chosen on a
+/// terminal), or another name asked on a terminal; else an error. Asked
+/// again when the name was taken meanwhile (another `cred add`).
+pub fn settle(
+    args: &AddArgs,
+    p: &mut dyn Prompter,
+    taken: &dyn Fn(&str) -> bool,
+    mut name: String,
+) -> Result<(String, bool)> {
+    let base = args.provider.id();
     loop {
         if !taken(&name) {
             return Ok((name, false));
@@ -79,6 +95,15 @@ pub struct Wizard<'a> {
     /// Answers given in an earlier round, offered as defaults when the
     /// values are entered again.
     answers: HashMap<&'static str, String>,
+    /// The answers are being asked again: a flag's value no longer
+    /// answers its question, it is the prompt's default.
+    again: bool,
+    /// Flags whose value was refused on a terminal (a plain-http base URL
+    /// not accepted): asked with the value as the default.
+    reasked: HashSet<&'static str>,
+    /// Required values with no flag, no terminal and no default: the flag
+    /// and an example value.
+    missing: Vec<(&'static str, String)>,
 }
 
 impl<'a> Wizard<'a> {
@@ -88,11 +113,74 @@ impl<'a> Wizard<'a> {
             p,
             ui,
             answers: HashMap::new(),
+            again: false,
+            reasked: HashSet::new(),
+            missing: Vec::new(),
         }
     }
 
     pub fn prompter(&mut self) -> &mut dyn Prompter {
         self.p
+    }
+
+    /// The next questions ask the answers again (on a terminal): every
+    /// earlier answer, a flag's value included, is the prompt's default.
+    pub fn again(&mut self) {
+        self.again = true;
+    }
+
+    /// Without a terminal: one error naming every required flag that was
+    /// not given (and the key, when nothing supplies it), with a complete
+    /// example command line.
+    pub fn missing(&self, key_missing: bool) -> Result<()> {
+        if self.missing.is_empty() {
+            return Ok(());
+        }
+        let mut names: Vec<String> = self.missing.iter().map(|(f, _)| f.to_string()).collect();
+        if key_missing {
+            names.push("the API key (--api-key-stdin or CRED_API_KEY)".to_string());
+        }
+        let listed = match names.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        let them = if names.len() == 1 { "it" } else { "them" };
+        let mut example = format!("cred add {}", self.args.provider.id());
+        if let Some(n) = &self.args.name {
+            example.push_str(&format!(" --name {n}"));
+        }
+        for (flag, value) in &self.missing {
+            example.push_str(&format!(" {flag} {value}"));
+        }
+        let example = if key_missing {
+            format!("printf %s \"$KEY\" | {example} --api-key-stdin")
+        } else {
+            example
+        };
+        Err(Error::user(format!(
+            "missing {listed}, and there is no terminal to ask for {them}"
+        ))
+        .hint(format!("pass every value, e.g. {example}")))
+    }
+
+    /// The value of `flag` that answers its question: the command line's,
+    /// unless the question is being asked again on a terminal.
+    fn answering_flag(&self, flag: &'static str) -> Option<String> {
+        let asked_again = (self.again || self.reasked.contains(flag)) && self.p.can_prompt();
+        if asked_again {
+            None
+        } else {
+            self.flag_value(flag)
+        }
+    }
+
+    /// The prompt's default: an earlier answer, else the flag's value.
+    fn previous(&self, flag: &'static str) -> Option<String> {
+        self.answers
+            .get(flag)
+            .cloned()
+            .or_else(|| self.flag_value(flag))
     }
 
     /// The value given with `flag` on the command line.
@@ -134,11 +222,13 @@ impl Asker for Wizard<'_> {
             validate: &validate,
             ..q
         };
-        if let Some(v) = self.flag_value(q.flag) {
-            return (q.validate)(&v).map_err(|why| Self::invalid_flag(q.flag, q.example, why));
+        if let Some(v) = self.answering_flag(q.flag) {
+            let v = (q.validate)(&v).map_err(|why| Self::invalid_flag(q.flag, q.example, why))?;
+            self.answers.insert(q.flag, v.clone());
+            return Ok(v);
         }
         if self.p.can_prompt() {
-            let previous = self.answers.get(q.flag).cloned();
+            let previous = self.previous(q.flag);
             let v = self
                 .p
                 .input(q.prompt, previous.as_deref().or(q.default), q.validate)?;
@@ -147,11 +237,12 @@ impl Asker for Wizard<'_> {
         }
         match q.default {
             Some(d) => (q.validate)(d).map_err(Error::user),
-            None => Err(Error::user(format!(
-                "missing {}, and there is no terminal to ask for it",
-                q.flag
-            ))
-            .hint(format!("pass {} {}", q.flag, q.example))),
+            None => {
+                // Noted, so that one error names every missing flag; the
+                // example stands in until then.
+                self.missing.push((q.flag, q.example.to_string()));
+                Ok((q.validate)(q.example).unwrap_or_else(|_| q.example.to_string()))
+            }
         }
     }
 
@@ -161,15 +252,15 @@ impl Asker for Wizard<'_> {
             validate: &validate,
             ..q
         };
-        if let Some(v) = self.flag_value(q.flag) {
-            return (q.validate)(&v)
-                .map(Some)
-                .map_err(|why| Self::invalid_flag(q.flag, q.example, why));
+        if let Some(v) = self.answering_flag(q.flag) {
+            let v = (q.validate)(&v).map_err(|why| Self::invalid_flag(q.flag, q.example, why))?;
+            self.answers.insert(q.flag, v.clone());
+            return Ok(Some(v));
         }
         if !self.p.can_prompt() {
             return Ok(None);
         }
-        let previous = self.answers.get(q.flag).cloned();
+        let previous = self.previous(q.flag);
         let v = self
             .p
             .input(q.prompt, previous.as_deref().or(q.default), q.validate)?;
@@ -183,19 +274,20 @@ impl Asker for Wizard<'_> {
         prompt: &str,
         choices: &[(&'static str, &str)],
     ) -> Result<&'static str> {
-        if let Some(v) = self.flag_value(flag)
+        if let Some(v) = self.answering_flag(flag)
             && let Some((id, _)) = choices.iter().find(|(id, _)| *id == v)
         {
+            self.answers.insert(flag, id.to_string());
             return Ok(id);
         }
         if !self.p.can_prompt() {
             return Ok(choices[0].0);
         }
         let items: Vec<&str> = choices.iter().map(|(_, d)| *d).collect();
-        let previous = self.answers.get(flag).map(String::as_str);
+        let previous = self.previous(flag);
         let default = choices
             .iter()
-            .position(|(id, _)| Some(*id) == previous)
+            .position(|(id, _)| Some(*id) == previous.as_deref())
             .unwrap_or(0);
         let chosen = choices[self.p.select(prompt, &items, default)?].0;
         self.answers.insert(flag, chosen.to_string());
@@ -207,6 +299,29 @@ impl Asker for Wizard<'_> {
             "--allow-http" => self.args.allow_http,
             _ => false,
         }
+    }
+
+    fn more(&mut self, flags: &[&'static str], prompt: &str) -> Result<bool> {
+        if flags.iter().any(|f| self.answering_flag(f).is_some()) {
+            return Ok(true);
+        }
+        if !self.p.can_prompt() {
+            return Ok(false);
+        }
+        let previous = self.answers.get("more").is_some_and(|a| a == "yes")
+            || flags.iter().any(|f| self.flag_value(f).is_some());
+        let more = self.p.confirm(prompt, previous)?;
+        self.answers
+            .insert("more", if more { "yes" } else { "no" }.to_string());
+        Ok(more)
+    }
+
+    fn interactive(&self) -> bool {
+        self.p.can_prompt()
+    }
+
+    fn reask(&mut self, flag: &'static str) {
+        self.reasked.insert(flag);
     }
 
     fn warn(&mut self, text: &str) {

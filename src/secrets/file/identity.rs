@@ -354,8 +354,7 @@ pub fn obtain(store: &Path, ui: &Ui) -> Result<Identities, FileError> {
     // A bad CRED_UNLOCK_TTL stops here, before the passphrase is typed.
     let ttl = cache::ttl()?;
     let id = if id_path.exists() {
-        let passphrase = ask(ui, &format!("Passphrase for {}", id_path.display()), None)?;
-        let id = unlock(&id_path, passphrase)?;
+        let id = unlock_asking(ui, &id_path)?;
         verify(store, &id)?;
         id
     } else {
@@ -363,6 +362,33 @@ pub fn obtain(store: &Path, ui: &Ui) -> Result<Identities, FileError> {
     };
     remember(ui, store, &id, ttl, refused);
     Ok(Identities::one(id))
+}
+
+/// How many passphrases a person may type before the command gives up,
+/// as sudo and ssh allow.
+pub const TRIES: u32 = 3;
+
+/// Asks for the passphrase of `id_path` on the terminal until it opens
+/// it: a mistyped one is asked again, [`TRIES`] times in all.
+pub fn unlock_asking(ui: &Ui, id_path: &Path) -> Result<x25519::Identity, FileError> {
+    let prompt = format!("Passphrase for {}", id_path.display());
+    let mut tries = 1;
+    loop {
+        let passphrase = ask(ui, &prompt, None)?;
+        match unlock(id_path, passphrase) {
+            Err(FileError::WrongPassphrase { .. }) if tries < TRIES => {
+                let left = TRIES - tries;
+                let left = if left == 1 {
+                    "1 try left".to_string()
+                } else {
+                    format!("{left} tries left")
+                };
+                ui.status(&format!("Wrong passphrase; try again ({left})."));
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
 }
 
 fn ask(ui: &Ui, prompt: &str, confirm: Option<&str>) -> Result<SecretString, FileError> {

@@ -8,7 +8,9 @@
 //! - `help.rs`: `--help` of every command and subcommand.
 //! - `errors_*.rs`: every error that carries a hint, grouped by command.
 //! - `doctor.rs`: doctor's report.
-//! - `wizard.rs`: the wizard's guide text and menus, on a pseudo-terminal.
+//! - `wizard.rs`: the wizard's guide text and menus, on a pseudo-terminal;
+//!   `wizard_recovery.rs`: its recovery (menus after a failed check, an
+//!   unknown instance, plain http, no keychain).
 //!
 //! After a deliberate change to a message, accept the new text and read it:
 //!
@@ -65,6 +67,7 @@ mod errors_other;
 mod errors_stores;
 mod help;
 mod wizard;
+mod wizard_recovery;
 
 /// The snapshot text of one run: the command, its exit code, stdout and
 /// stderr.

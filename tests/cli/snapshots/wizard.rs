@@ -110,7 +110,7 @@ impl Screen {
     }
 
     /// Snapshots what cred printed until its next question as `name`.
-    fn snapshot(&mut self, name: &str) {
+    pub(super) fn snapshot(&mut self, name: &str) {
         let text = self.until_asked();
         let shown = format!(
             "$ cred {} (on a terminal)\n{}",
@@ -135,7 +135,7 @@ impl Screen {
     }
 
     /// Ctrl-C, then the end.
-    fn cancel(mut self) {
+    pub(super) fn cancel(mut self) {
         self.send("\x03");
         let _ = self.session.exp_eof();
         let _ = self.session.process().wait();

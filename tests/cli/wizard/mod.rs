@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use crate::common::*;
 
 mod cancel;
+mod headless;
+mod recovery;
 mod unlock;
 
 /// Arrows and Enter, as a terminal sends them.
@@ -191,6 +193,13 @@ impl Wizard {
         self.send(&format!("{answer}{ENTER}"));
     }
 
+    /// Waits for the yes/no question `prompt`, then presses `key` (`y`,
+    /// `n`, or ENTER for the default): one key, no Enter after a letter.
+    fn confirm(&mut self, prompt: &str, key: &str) {
+        self.expect(&format!("? {prompt}"));
+        self.send(key);
+    }
+
     /// Reads to the end and returns the exit code.
     fn finish(mut self) -> (i32, String) {
         match self.session.exp_eof() {
@@ -260,9 +269,13 @@ fn generic_wizard_with_query_placement() {
     w.send(ENTER);
     w.expect("proxy and CDN logs");
     w.answer("Query parameter name", ""); // the default: api_key
-    w.answer("How the key is written", ""); // the default: ${apiKey}
-    w.answer("What the API calls the key", "Access token");
+    // The example fits a query parameter: the bare key.
+    w.expect("? How the key is written, with ${apiKey} standing for it (usually just ${apiKey})");
+    w.send(ENTER); // the default: ${apiKey}
     w.answer("Path to check the key with", "/me");
+    // The label is asked only for more options.
+    w.confirm("More options", "y");
+    w.answer("What the API calls the key", "Access token");
     w.answer_hidden("Access token", &key);
     w.expect("accepted the key");
     w.answer("Description (optional)", "");
@@ -308,8 +321,8 @@ fn rejected_key_can_be_typed_again() {
     w.send(ENTER); // the default: header
     w.answer("Header name", "x-api-key");
     w.answer("How the key is written", "Api-Key ${apiKey}");
-    w.answer("What the API calls the key", "");
     w.answer("Path to check the key with", ""); // empty: the base URL
+    w.confirm("More options", ENTER); // the default: no
     w.answer_hidden("API Key", &bad);
     w.expect("the API rejected the key (HTTP 401)");
     w.expect("What now?");
@@ -442,12 +455,13 @@ fn a_check_that_cannot_confirm_offers_to_store_the_key_unchecked() {
     w.send(ENTER);
     w.answer("Header name", "");
     w.answer("How the key is written", "");
-    w.answer("What the API calls the key", "");
     w.answer("Path to check the key with", "");
+    w.confirm("More options", "n");
     w.answer_hidden("API Key", &key);
     w.expect("could not confirm the key");
     w.expect("Store it unchecked");
-    // Enter the key again / Change the other answers / Store it unchecked
+    // Enter the key again / … and keep the key / …, then the key / Store it unchecked
+    w.send(DOWN);
     w.send(DOWN);
     w.send(DOWN);
     w.send(ENTER);
@@ -477,8 +491,8 @@ fn a_check_that_cannot_confirm_offers_to_store_the_key_unchecked() {
     w.send(ENTER);
     w.answer("Header name", "");
     w.answer("How the key is written", "");
-    w.answer("What the API calls the key", "");
     w.answer("Path to check the key with", "");
+    w.confirm("More options", "n");
     w.answer_hidden("API Key", &key);
     w.expect("Quit without storing anything");
     assert!(!w.seen.contains("Store it unchecked"), "{}", w.seen);
@@ -519,12 +533,13 @@ fn changing_the_answers_offers_the_earlier_ones() {
     w.send(ENTER);
     w.answer("Query parameter name", "apikey"); // the mistake
     w.answer("How the key is written", "");
-    w.answer("What the API calls the key", "");
     w.answer("Path to check the key with", "/me");
+    w.confirm("More options", ENTER);
     w.answer_hidden("API Key", &key);
     w.expect("What now?");
     w.expect("Change the other answers, then the key");
     w.expect("Quit without storing anything");
+    w.send(DOWN);
     w.send(DOWN);
     w.send(ENTER);
     // Enter keeps each earlier answer, including the placement.
@@ -533,8 +548,8 @@ fn changing_the_answers_offers_the_earlier_ones() {
     w.send(ENTER);
     w.answer("Query parameter name", "api_key");
     w.answer("How the key is written", "");
-    w.answer("What the API calls the key", "");
     w.answer("Path to check the key with", "");
+    w.confirm("More options", ENTER);
     w.answer_hidden("API Key", &key);
     w.expect("accepted the key");
     w.answer("Description (optional)", "");
@@ -595,6 +610,7 @@ fn answers_with_bidi_or_zero_width_characters_are_asked_again() {
         ],
         &[],
     );
+    w.confirm("More options", "y");
     w.answer("What the API calls the key", "API\u{200b}Key");
     w.expect("\\u{200b}, an invisible format character");
     w.answer("What the API calls the key", "API Key");

@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use super::*;
 
-const PASS: &str = "correct horse battery";
+pub(super) const PASS: &str = "correct horse battery";
 const NO_BUS: &str = "unix:path=/nonexistent/cred-test-bus";
 
-fn store(env: &TestEnv) -> PathBuf {
+pub(super) fn store(env: &TestEnv) -> PathBuf {
     env.home().join(".local/share/cred/secrets.age")
 }
 
@@ -21,12 +21,12 @@ fn identity_age(env: &TestEnv) -> PathBuf {
     store(env).with_file_name("identity.age")
 }
 
-fn no_bus() -> (&'static str, String) {
+pub(super) fn no_bus() -> (&'static str, String) {
     ("DBUS_SESSION_BUS_ADDRESS", NO_BUS.to_string())
 }
 
 /// Forgets this test's unlock when the test ends, however it ends.
-struct LockOnDrop<'a>(&'a TestEnv);
+pub(super) struct LockOnDrop<'a>(pub(super) &'a TestEnv);
 
 impl Drop for LockOnDrop<'_> {
     fn drop(&mut self) {
@@ -222,10 +222,16 @@ fn a_wrong_passphrase_is_exit_7_and_changes_nothing() {
     let before = files(&env);
     let other = secret("other");
     let mut w = add_on_terminal(&env, "b", &other, &[]);
+    // Three tries, as sudo and ssh allow; then exit 7.
     w.answer_hidden("Passphrase for", "not the passphrase");
+    w.expect("Wrong passphrase; try again (2 tries left).");
+    w.answer_hidden("Passphrase for", "nor this");
+    w.expect("Wrong passphrase; try again (1 try left).");
+    w.answer_hidden("Passphrase for", "nor that");
     let (code, seen) = w.finish();
     assert_eq!(code, 7, "{seen}");
     assert!(seen.contains("wrong passphrase"), "{seen}");
+    assert_eq!(seen.matches("? Passphrase for").count(), 3, "{seen}");
     assert!(!seen.contains(&other), "{seen}");
     assert_eq!(files(&env), before, "a file changed");
     let run = env.run_with(&["unlock", "--passphrase-stdin"], |c| {
@@ -234,6 +240,32 @@ fn a_wrong_passphrase_is_exit_7_and_changes_nothing() {
     run.code(7);
     assert_one_error(&run, "wrong passphrase");
     assert_eq!(files(&env), before, "a file changed");
+}
+
+#[test]
+fn a_mistyped_passphrase_is_asked_again() {
+    let env = TestEnv::new();
+    let _lock = LockOnDrop(&env);
+    let key = secret("retry");
+    first_add(&env, &key, &[("CRED_UNLOCK_TTL", "0".into())]);
+    let other = secret("other");
+    let mut w = add_on_terminal(&env, "b", &other, &[("CRED_UNLOCK_TTL", "0".into())]);
+    w.answer_hidden("Passphrase for", "not the passphrase");
+    w.expect("Wrong passphrase; try again (2 tries left).");
+    w.answer_hidden("Passphrase for", PASS);
+    w.expect("Stored `b`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert!(!seen.contains(PASS) && !seen.contains(&other), "{seen}");
+
+    // `cred unlock` too.
+    let mut w = Wizard::start(&env, &["unlock"], &[no_bus()]);
+    w.answer_hidden("Passphrase for", "typo");
+    w.expect("Wrong passphrase; try again");
+    w.answer_hidden("Passphrase for", PASS);
+    w.expect("Unlocked");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
 }
 
 #[test]

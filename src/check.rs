@@ -23,7 +23,6 @@ use crate::ui::Ui;
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 /// Overrides [`TIMEOUT`]: seconds, e.g. `5` or `0.5`.
 pub const TIMEOUT_ENV: &str = "CRED_CHECK_TIMEOUT";
-const MAX_TIMEOUT_SECS: f64 = 3600.0;
 /// How a check waits out rate limits: at most twice, a minute in all, 5 s
 /// when the server does not say.
 const RETRY: RetryPolicy = RetryPolicy {
@@ -38,52 +37,70 @@ const RETRY: RetryPolicy = RetryPolicy {
 
 /// How long a check waits: [`TIMEOUT`], or `CRED_CHECK_TIMEOUT` seconds.
 pub fn timeout() -> Result<Duration> {
-    match std::env::var(TIMEOUT_ENV) {
-        Ok(raw) => parse_timeout(&raw),
-        Err(_) => Ok(TIMEOUT),
-    }
+    crate::envvar::seconds(TIMEOUT_ENV, TIMEOUT)
 }
 
-/// The value of `CRED_CHECK_TIMEOUT`: seconds, more than 0 and at most an
-/// hour; empty means the default.
-fn parse_timeout(raw: &str) -> Result<Duration> {
-    let text = raw.trim();
-    if text.is_empty() {
-        return Ok(TIMEOUT);
-    }
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s <= MAX_TIMEOUT_SECS)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| {
-            Error::user(format!(
-                "{TIMEOUT_ENV}=`{text}` is not a number of seconds (more than 0, at most 3600)"
-            ))
-            .hint("set CRED_CHECK_TIMEOUT to seconds, e.g. 30, or unset it")
-        })
-}
-
-#[derive(Debug, Clone, PartialEq)]
+/// What a check found, typed: the provider's verdict on the answer, the
+/// [`SendError`] when no answer came, the [`Error`] that kept a check from
+/// being made (a bad setting; in `verify`, the store). Its words for
+/// people are made from these ([`Outcome::message`],
+/// [`Outcome::into_error`]), never kept as text.
+#[derive(Debug)]
 pub enum Outcome {
     /// The key works; optionally whose it is.
     Valid(Option<String>),
+    /// The provider refused the key (its words).
     Rejected(String),
     /// The key is good but the user may not use the API (Paligo non-admin).
     Forbidden(String),
+    /// The instance or API is not where the credential points.
     NotFound(String),
-    /// No answer; `slow` when the API did not answer in time.
+    /// No answer; `slow` when the API did not answer in time; `said` is
+    /// the provider's own account (Paligo names the instance whose host
+    /// does not resolve).
     Network {
-        message: String,
+        error: SendError,
         slow: bool,
+        said: Option<String>,
     },
-    RateLimited(String),
+    /// HTTP 429 after the waits a check allows; the wait the API asked for.
+    RateLimited {
+        provider: &'static str,
+        retry_after: Option<Duration>,
+    },
+    /// An answer that tells nothing either way (the provider's words).
     Unconfirmed(String),
+    /// A redirect to another origin (`to`, the origin only): the key was
+    /// not sent there.
+    Offsite {
+        provider: &'static str,
+        status: u16,
+        to: String,
+    },
     /// The check answered 2xx, and so did the same request without the
     /// key: it proves nothing about the key.
-    NoKeyNeeded(String),
+    NoKeyNeeded {
+        provider: &'static str,
+        url: String,
+        status: u16,
+    },
+    /// The request could not be sent or its answer not read, for a reason
+    /// other than the network (a key headers cannot carry, a corrupt body).
+    Unsent(SendError),
     /// The check could not be made for a local reason (bad base URL, bad
-    /// setting): nothing was sent.
-    Error(String),
+    /// check path): nothing was sent.
+    Error(Error),
+    /// `verify`: the credential's store holds no secret for it.
+    NoSecret { name: String, place: &'static str },
+    /// `verify`: the config now sends the secret elsewhere than it was
+    /// stored for ([`crate::secrets::Moved`]): nothing was sent.
+    Moved(Error),
+    /// `verify`: the secret could not be read (an entry that cannot be
+    /// used, a bad `CRED_SECRET_<NAME>`): nothing was sent.
+    Unreadable(Error),
+    /// `verify`: the credential's store cannot be used now (exit 7); every
+    /// credential it stopped carries the same error.
+    Store(Error),
 }
 
 impl Outcome {
@@ -91,59 +108,123 @@ impl Outcome {
         match self {
             Outcome::Valid(_) => Exit::Success,
             Outcome::Rejected(_) | Outcome::Forbidden(_) => Exit::Rejected,
-            Outcome::NotFound(_) => Exit::Failure,
+            Outcome::NotFound(_) | Outcome::NoSecret { .. } => Exit::Failure,
             Outcome::Network { .. } => Exit::Network,
-            Outcome::RateLimited(_) => Exit::RateLimited,
-            Outcome::Unconfirmed(_) => Exit::HttpStatus,
-            Outcome::NoKeyNeeded(_) => Exit::Failure,
-            Outcome::Error(_) => Exit::Failure,
+            Outcome::RateLimited { .. } => Exit::RateLimited,
+            Outcome::Unconfirmed(_) | Outcome::Offsite { .. } => Exit::HttpStatus,
+            Outcome::NoKeyNeeded { .. } | Outcome::Unsent(_) | Outcome::Error(_) => Exit::Failure,
+            Outcome::Moved(e) | Outcome::Unreadable(e) | Outcome::Store(e) => e.exit(),
         }
     }
 
-    /// The word recorded in the config and shown by `list`.
+    /// The word recorded in state.toml and shown by `list`.
     pub fn id(&self) -> &'static str {
         match self {
             Outcome::Valid(_) => "valid",
             Outcome::Rejected(_) | Outcome::Forbidden(_) => "rejected",
-            Outcome::NotFound(_) => "not-found",
+            Outcome::NotFound(_) | Outcome::NoSecret { .. } => "not-found",
             Outcome::Network { .. } => "network",
-            Outcome::RateLimited(_) => "rate-limited",
-            Outcome::Unconfirmed(_) => "unconfirmed",
-            Outcome::NoKeyNeeded(_) => "cannot-confirm",
-            Outcome::Error(_) => "error",
+            Outcome::RateLimited { .. } => "rate-limited",
+            Outcome::Unconfirmed(_) | Outcome::Offsite { .. } => "unconfirmed",
+            Outcome::NoKeyNeeded { .. } => "cannot-confirm",
+            Outcome::Unsent(_) | Outcome::Error(_) | Outcome::Moved(_) | Outcome::Unreadable(_) => {
+                "error"
+            }
+            Outcome::Store(_) => "store-unavailable",
         }
     }
 
+    /// What happened, on one line, made from the typed outcome; control
+    /// characters shown escaped.
     pub fn message(&self) -> String {
-        match self {
+        let text = match self {
             Outcome::Valid(Some(who)) => who.clone(),
             Outcome::Valid(None) => "the key works".into(),
-            Outcome::Network { message: m, .. }
-            | Outcome::Rejected(m)
+            Outcome::Rejected(m)
             | Outcome::Forbidden(m)
             | Outcome::NotFound(m)
-            | Outcome::RateLimited(m)
             | Outcome::Unconfirmed(m)
-            | Outcome::NoKeyNeeded(m)
-            | Outcome::Error(m) => m.clone(),
-        }
+            | Outcome::Network { said: Some(m), .. } => m.clone(),
+            Outcome::Network { error, .. } => with_first_cause(error),
+            Outcome::RateLimited {
+                provider,
+                retry_after,
+            } => {
+                let when = match retry_after {
+                    Some(wait) => format!("retry after {} s", wait.as_secs()),
+                    None => "it named no time to wait".to_string(),
+                };
+                format!("{provider} is rate limiting requests (HTTP 429, {when})")
+            }
+            Outcome::Offsite {
+                provider,
+                status,
+                to,
+            } => format!(
+                "could not confirm the key: {provider} answered HTTP {status} redirecting to {to}, another origin; the key was not sent there"
+            ),
+            Outcome::NoKeyNeeded {
+                provider,
+                url,
+                status,
+            } => format!(
+                "cannot confirm the key: {provider} answers {url} with HTTP {status} without any key too, so its answer says nothing about the key"
+            ),
+            // The key cannot be sent, or the answer is broken: not the network.
+            Outcome::Unsent(e) => match e.hint() {
+                "" => format!("could not check the key: {e}"),
+                hint => format!("could not check the key: {e} ({hint})"),
+            },
+            Outcome::NoSecret { name, place } => {
+                format!("no secret in {place}: run `cred rotate {name}`")
+            }
+            Outcome::Error(e) | Outcome::Moved(e) | Outcome::Unreadable(e) | Outcome::Store(e) => {
+                e.headline()
+            }
+        };
+        crate::escape::visible(&text).into_owned()
     }
 
-    /// The same outcome with its message passed through `f`.
-    pub fn map_message(self, f: impl Fn(String) -> String) -> Outcome {
+    /// The same outcome with the text it quotes from the answer (the
+    /// provider's words, the user's name, an address) passed through `f`.
+    fn map_quoted(self, f: impl Fn(String) -> String) -> Outcome {
         match self {
             Outcome::Valid(who) => Outcome::Valid(who.map(f)),
             Outcome::Rejected(m) => Outcome::Rejected(f(m)),
             Outcome::Forbidden(m) => Outcome::Forbidden(f(m)),
             Outcome::NotFound(m) => Outcome::NotFound(f(m)),
-            Outcome::Network { message, slow } => Outcome::Network {
-                message: f(message),
-                slow,
-            },
-            Outcome::RateLimited(m) => Outcome::RateLimited(f(m)),
             Outcome::Unconfirmed(m) => Outcome::Unconfirmed(f(m)),
-            Outcome::NoKeyNeeded(m) => Outcome::NoKeyNeeded(f(m)),
-            Outcome::Error(m) => Outcome::Error(f(m)),
+            Outcome::Network { error, slow, said } => Outcome::Network {
+                error,
+                slow,
+                said: said.map(f),
+            },
+            Outcome::Offsite {
+                provider,
+                status,
+                to,
+            } => Outcome::Offsite {
+                provider,
+                status,
+                to: f(to),
+            },
+            Outcome::NoKeyNeeded {
+                provider,
+                url,
+                status,
+            } => Outcome::NoKeyNeeded {
+                provider,
+                url: f(url),
+                status,
+            },
+            // The one send error that quotes the server (a header's value).
+            Outcome::Unsent(SendError::TransferCoding { status, coding }) => {
+                Outcome::Unsent(SendError::TransferCoding {
+                    status,
+                    coding: f(coding),
+                })
+            }
+            other => other,
         }
     }
 
@@ -164,19 +245,26 @@ impl Outcome {
         matches!(
             self,
             Outcome::Network { .. }
-                | Outcome::RateLimited(_)
+                | Outcome::RateLimited { .. }
                 | Outcome::Unconfirmed(_)
-                | Outcome::NoKeyNeeded(_)
+                | Outcome::Offsite { .. }
+                | Outcome::NoKeyNeeded { .. }
         )
     }
 
     /// Whether the check path answers without a key (a better path is the
     /// fix, not a new key).
     pub fn needs_other_path(&self) -> bool {
-        matches!(self, Outcome::NoKeyNeeded(_))
+        matches!(self, Outcome::NoKeyNeeded { .. })
     }
 
-    /// What config.toml records for a key stored although this check could
+    /// Whether a check was made at all: the store could not be used, or
+    /// gave no secret to check, and there is nothing to record.
+    pub fn was_checked(&self) -> bool {
+        !matches!(self, Outcome::Store(_))
+    }
+
+    /// What state.toml records for a key stored although this check could
     /// not confirm it (`cred list` shows "unchecked").
     pub fn unchecked_record(&self) -> CheckRecord {
         CheckRecord {
@@ -197,8 +285,9 @@ impl Outcome {
     /// The outcome as an error, for commands that stop on a failed check.
     /// The message says what happened; only a refusal says the provider
     /// refused: an unconfirmed key or an unreachable API is not a bad key.
+    /// An outcome that carries an error is that error, with its causes and
+    /// hints.
     pub fn into_error(self, provider: &dyn Provider) -> Error {
-        let exit = self.exit();
         let hint = match &self {
             Outcome::Rejected(_) => provider.rejected_hint(),
             Outcome::Forbidden(_) => provider.forbidden_hint(),
@@ -209,24 +298,45 @@ impl Outcome {
             Outcome::Network { .. } => {
                 "check your connection, or pass --no-verify to store it unchecked"
             }
-            Outcome::RateLimited(_) => "wait a minute and try again",
-            Outcome::Unconfirmed(_) => "pass --no-verify to store it without a check",
-            Outcome::NoKeyNeeded(_) => {
+            Outcome::RateLimited { .. } => "wait a minute and try again",
+            Outcome::Unconfirmed(_) | Outcome::Offsite { .. } => {
+                "pass --no-verify to store it without a check"
+            }
+            Outcome::NoKeyNeeded { .. } => {
                 "give a check path that needs the key, e.g. --check-path /user (or /me, /account), or pass --no-verify to store it unchecked"
             }
-            Outcome::Error(_) | Outcome::Valid(_) => "",
+            _ => "",
         };
         let message = match &self {
-            Outcome::Network { message: m, .. } | Outcome::RateLimited(m) => {
-                format!(
-                    "could not check the key with {}: {m}",
-                    provider.display_name()
-                )
-            }
+            Outcome::Network { .. } | Outcome::RateLimited { .. } => format!(
+                "could not check the key with {}: {}",
+                provider.display_name(),
+                self.message()
+            ),
             other => other.message(),
         };
-        let err = Error::new(exit, message);
+        let err = Error::new(self.exit(), message);
+        let err = match self {
+            Outcome::Error(e) | Outcome::Moved(e) | Outcome::Unreadable(e) | Outcome::Store(e) => {
+                return e;
+            }
+            Outcome::Network { error, .. } | Outcome::Unsent(error) => err.with_source(error),
+            _ => err,
+        };
         if hint.is_empty() { err } else { err.hint(hint) }
+    }
+}
+
+/// A send error and the first of its causes, on one line: "127.0.0.1
+/// refused the connection (tcp connect error: …)".
+fn with_first_cause(e: &SendError) -> String {
+    let cause = std::error::Error::source(e)
+        .map(http::error::chain_text)
+        .map(|c| c.lines().map(str::trim).collect::<Vec<_>>().join(" "))
+        .filter(|c| !c.is_empty());
+    match cause {
+        Some(cause) => format!("{e} ({cause})"),
+        None => e.to_string(),
     }
 }
 
@@ -262,7 +372,7 @@ pub fn check(
     // output or config.toml, nor control characters into a terminal.
     let secrets = Secrets::new(secret, &provider.auth(secret));
     let outcome =
-        outcome.map_message(|m| crate::escape::visible(&secrets.scrub_str(&m)).into_owned());
+        outcome.map_quoted(|m| crate::escape::visible(&secrets.scrub_str(&m)).into_owned());
     Checked {
         outcome,
         elapsed: start.elapsed(),
@@ -305,11 +415,11 @@ fn run(
 ) -> Outcome {
     let base = match provider.base_url() {
         Ok(b) => b,
-        Err(e) => return Outcome::Error(e.message),
+        Err(e) => return Outcome::Error(e),
     };
     let url = match http::resolve(&base, &provider.check_path()) {
         Ok(u) => u,
-        Err(why) => return Outcome::Error(why),
+        Err(why) => return Outcome::Error(Error::user(why)),
     };
     let mut request = Request::get(url);
     if let Ok(method) = reqwest::Method::from_bytes(provider.check_method().as_bytes()) {
@@ -343,20 +453,17 @@ fn run(
             .target
             .map(|u| u.origin().ascii_serialization())
             .unwrap_or_else(|| "another address".into());
-        return Outcome::Unconfirmed(format!(
-            "could not confirm the key: {} answered HTTP {status} redirecting to {to}, another origin; the key was not sent there",
-            provider.display_name(),
-        ));
+        return Outcome::Offsite {
+            provider: provider.display_name(),
+            status,
+            to,
+        };
     }
     if sent.limited.is_some() && status == 429 {
-        let when = match http::retry::retry_after(sent.response.headers()) {
-            Some(wait) => format!("retry after {} s", wait.as_secs()),
-            None => "it named no time to wait".to_string(),
+        return Outcome::RateLimited {
+            provider: provider.display_name(),
+            retry_after: http::retry::retry_after(sent.response.headers()),
         };
-        return Outcome::RateLimited(format!(
-            "{} is rate limiting requests (HTTP 429, {when})",
-            provider.display_name(),
-        ));
     }
     // Where the answer came from (after same-origin redirects), without
     // the key if it rides in the query.
@@ -365,11 +472,11 @@ fn run(
     let body = read_prefix(sent.response);
     match provider.judge(status, &body) {
         Verdict::Valid(_) if answers_without_key(client, &request, &answered, provider) => {
-            Outcome::NoKeyNeeded(format!(
-                "cannot confirm the key: {} answers {} with HTTP {status} without any key too, so its answer says nothing about the key",
-                provider.display_name(),
-                http::display_url(&answered),
-            ))
+            Outcome::NoKeyNeeded {
+                provider: provider.display_name(),
+                url: http::display_url(&answered),
+                status,
+            }
         }
         Verdict::Valid(who) => Outcome::Valid(who),
         Verdict::Rejected(m) => Outcome::Rejected(m),
@@ -411,51 +518,26 @@ fn read_prefix(response: reqwest::blocking::Response) -> Vec<u8> {
     body
 }
 
-fn network(provider: &dyn Provider, err: SendError) -> Outcome {
-    if let SendError::Dns { host, .. } = &err
-        && let Some(message) = provider.dns_failure(host)
-    {
-        return Outcome::Network {
-            message,
-            slow: false,
-        };
+/// No usable answer: the network's failure, or the request's or answer's.
+fn network(provider: &dyn Provider, error: SendError) -> Outcome {
+    if !error.is_network() {
+        return Outcome::Unsent(error);
     }
-    let slow = err.is_timeout();
-    let network_failure = err.is_network();
-    let e = Error::from(err);
-    if !network_failure {
-        // The key cannot be sent, or the answer is broken: not the network.
-        let mut message = format!("could not check the key: {}", e.message);
-        if let Some(hint) = e.hints.first() {
-            message.push_str(&format!(" ({hint})"));
-        }
-        return Outcome::Error(message);
+    let said = match &error {
+        SendError::Dns { host, .. } => provider.dns_failure(host),
+        _ => None,
+    };
+    Outcome::Network {
+        slow: error.is_timeout(),
+        error,
+        said,
     }
-    let mut message = e.message.clone();
-    if let Some(cause) = e.cause_lines().first() {
-        message.push_str(&format!(" ({cause})"));
-    }
-    Outcome::Network { message, slow }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::providers::ProviderConfig;
-
-    #[test]
-    fn check_timeout_values() {
-        assert_eq!(parse_timeout("").unwrap(), TIMEOUT);
-        assert_eq!(parse_timeout(" 5 ").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_timeout("0.25").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_timeout("3600").unwrap(), Duration::from_secs(3600));
-        for bad in ["0", "-1", "soon", "NaN", "inf", "3601", "1e9"] {
-            let err = parse_timeout(bad).unwrap_err();
-            assert!(err.message.contains(TIMEOUT_ENV), "{bad}: {}", err.message);
-            assert_eq!(err.exit(), Exit::Failure);
-            assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
-        }
-    }
 
     #[test]
     fn errors_say_what_happened_and_keep_the_exit_code() {
@@ -475,20 +557,32 @@ mod tests {
             err.message
         );
 
+        let refused = || SendError::Refused {
+            host: "127.0.0.1".into(),
+            source: Box::new(std::io::Error::other("tcp connect error")),
+        };
         let err = Outcome::Network {
-            message: "127.0.0.1 refused the connection".into(),
+            error: refused(),
             slow: false,
+            said: None,
         }
         .into_error(paligo);
         assert_eq!(err.exit(), Exit::Network);
         assert_eq!(
             err.message,
-            "could not check the key with Paligo: 127.0.0.1 refused the connection"
+            "could not check the key with Paligo: 127.0.0.1 refused the connection (tcp connect error)"
         );
+        // The send error stays typed under the message.
+        assert!(err.is::<SendError>());
 
         let err = Outcome::Network {
-            message: "127.0.0.1 did not answer within 1 s".into(),
+            error: SendError::Timeout {
+                host: "127.0.0.1".into(),
+                after: Duration::from_secs(1),
+                source: None,
+            },
             slow: true,
+            said: None,
         }
         .into_error(paligo);
         assert!(err.hints[0].contains(TIMEOUT_ENV), "{:?}", err.hints);
@@ -498,8 +592,77 @@ mod tests {
         assert_eq!(err.exit(), Exit::Rejected);
         assert_eq!(err.message, "Paligo rejected the username or API key");
 
-        assert_eq!(Outcome::Error("bad".into()).exit(), Exit::Failure);
+        assert_eq!(Outcome::Error(Error::user("bad")).exit(), Exit::Failure);
         assert_eq!(Outcome::NotFound("x".into()).exit(), Exit::Failure);
-        assert_eq!(Outcome::RateLimited("x".into()).exit(), Exit::RateLimited);
+        let limited = Outcome::RateLimited {
+            provider: "Paligo",
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(limited.exit(), Exit::RateLimited);
+        assert_eq!(
+            limited.message(),
+            "Paligo is rate limiting requests (HTTP 429, retry after 30 s)"
+        );
+    }
+
+    #[test]
+    fn an_outcome_that_carries_an_error_is_that_error() {
+        let config = ProviderConfig::catalog(
+            "paligo",
+            &[("instance", "acme"), ("username", "me@acme.com")],
+        )
+        .unwrap();
+        let paligo = config.provider();
+        let store = Error::store("cannot reach the OS keychain")
+            .cause("no bus")
+            .hint("set CRED_SECRET_X");
+        let outcome = Outcome::Store(store.clone());
+        assert_eq!(outcome.id(), "store-unavailable");
+        assert_eq!(outcome.exit(), Exit::Store);
+        assert!(!outcome.was_checked());
+        assert_eq!(outcome.into_error(paligo).render(), store.render());
+
+        let unsent = Outcome::Unsent(SendError::UnsendableKey);
+        assert_eq!(unsent.id(), "error");
+        assert_eq!(unsent.exit(), Exit::Failure);
+        assert!(
+            unsent
+                .message()
+                .starts_with("could not check the key: the API key cannot be sent in a header ("),
+            "{}",
+            unsent.message()
+        );
+        let err = unsent.into_error(paligo);
+        assert!(err.is::<SendError>());
+        // The source repeats the message: no cause line says it again.
+        assert!(err.cause_lines().is_empty(), "{:?}", err.cause_lines());
+    }
+
+    #[test]
+    fn quoted_text_is_masked_and_escaped_typed_parts_are_not_touched() {
+        let mapped = Outcome::Offsite {
+            provider: "Paligo",
+            status: 302,
+            to: "https://evil.example".into(),
+        }
+        .map_quoted(|t| t.replace("evil", "****"));
+        assert_eq!(mapped.id(), "unconfirmed");
+        assert!(
+            mapped
+                .message()
+                .contains("redirecting to https://****.example")
+        );
+        let coding = Outcome::Unsent(SendError::TransferCoding {
+            status: 200,
+            coding: "evil, chunked".into(),
+        })
+        .map_quoted(|t| t.replace("evil", "****"));
+        assert!(
+            coding.message().contains("`****, chunked`"),
+            "{}",
+            coding.message()
+        );
+        let shown = Outcome::Rejected("bad\u{1b}[2Jkey".into()).message();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
     }
 }

@@ -23,6 +23,7 @@
 
 use std::fmt;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// The exit statuses a script can tell apart (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -108,16 +109,21 @@ impl From<Exit> for ErrorKind {
 }
 
 /// An error the user sees: a one-line message, the causes behind it, hints.
-#[derive(Debug)]
+/// Cloning shares the typed source: one store failure can stand for every
+/// credential it stopped without being rebuilt from its text.
+#[derive(Debug, Clone)]
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// What the error is about when it stopped one of several things
+    /// (`verify`'s credentials): printed as "`subject`: message".
+    subject: Option<String>,
     /// Cause lines given explicitly (`.cause(…)`), printed before those of
     /// the source chain.
     pub causes: Vec<String>,
     pub hints: Vec<String>,
     /// The typed error this one was made from, if any.
-    source: Option<anyhow::Error>,
+    source: Option<Arc<anyhow::Error>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -127,6 +133,7 @@ impl Error {
         Error {
             kind: kind.into(),
             message: message.into(),
+            subject: None,
             causes: Vec::new(),
             hints: Vec::new(),
             source: None,
@@ -174,13 +181,47 @@ impl Error {
     /// Keeps `source` as the typed cause of this error: its chain is printed
     /// as cause lines, and callers may downcast it.
     pub fn with_source(mut self, source: impl Into<anyhow::Error>) -> Self {
-        self.source = Some(source.into());
+        self.source = Some(Arc::new(source.into()));
         self
     }
 
     /// The typed source, for callers that branch on it.
     pub fn source_ref(&self) -> Option<&anyhow::Error> {
-        self.source.as_ref()
+        self.source.as_deref()
+    }
+
+    /// Whether the typed source is a `T` (see [`Error::with_source`]).
+    pub fn is<T: fmt::Display + fmt::Debug + Send + Sync + 'static>(&self) -> bool {
+        self.source_ref().is_some_and(|s| s.is::<T>())
+    }
+
+    /// The same error, said of `subject`, one of several things it stopped
+    /// (`verify`: "`later`: cannot reach the OS keychain").
+    pub fn about(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// A step that failed because of this error: `message` says what could
+    /// not be done, this error's message becomes the first cause; its
+    /// kind, causes, hints and source stay (jj's `user_error_with_message`).
+    pub fn context(self, message: impl Into<String>) -> Self {
+        let mut causes = vec![self.headline()];
+        causes.extend(self.causes);
+        Error {
+            message: message.into(),
+            subject: None,
+            causes,
+            ..self
+        }
+    }
+
+    /// The first line's text: the message, after its subject if it has one.
+    pub fn headline(&self) -> String {
+        match &self.subject {
+            Some(subject) => format!("`{subject}`: {}", self.message),
+            None => self.message.clone(),
+        }
     }
 
     /// Every cause line: the explicit ones, then the source chain, each on
@@ -190,8 +231,9 @@ impl Error {
         if let Some(source) = &self.source {
             for e in source.chain() {
                 let text = e.to_string();
-                // A layer that repeats the text of the one below adds nothing.
-                if !lines.iter().any(|l| l.contains(&text)) && text != self.message {
+                // A layer that repeats the text of the one below, or the
+                // message, adds nothing.
+                if !lines.iter().any(|l| l.contains(&text)) && !self.message.contains(&text) {
                     push_line(&mut lines, &text);
                 }
             }
@@ -220,7 +262,7 @@ impl Error {
 
     /// Renders the error as the lines printed on stderr (without colour).
     pub fn render(&self) -> String {
-        let mut out = format!("cred: error: {}\n", self.message);
+        let mut out = format!("cred: error: {}\n", self.headline());
         for c in self.cause_lines() {
             out.push_str(&format!("  cause: {c}\n"));
         }
@@ -242,7 +284,7 @@ fn push_line(lines: &mut Vec<String>, text: &str) {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.headline())
     }
 }
 
@@ -286,6 +328,36 @@ mod tests {
         );
         assert_eq!(e.exit(), Exit::Failure);
         assert_eq!(e.hints.len(), 1);
+    }
+
+    #[test]
+    fn context_keeps_the_kind_causes_hints_and_source() {
+        let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+        let e = Error::io("write", std::path::Path::new("/s"), io)
+            .cause("first")
+            .context("checked, but the results were not recorded");
+        assert_eq!(e.message, "checked, but the results were not recorded");
+        assert_eq!(
+            e.cause_lines(),
+            ["could not write /s", "first", "denied"].map(String::from)
+        );
+        assert_eq!(e.hints.len(), 1);
+        assert_eq!(e.exit(), Exit::Failure);
+        assert!(e.is::<std::io::Error>());
+    }
+
+    #[test]
+    fn a_subject_is_said_before_the_message_and_clones_share_the_source() {
+        let e = Error::store("cannot reach the OS keychain")
+            .with_source(std::io::Error::other("no bus"))
+            .hint("h");
+        let about = e.clone().about("later");
+        assert_eq!(
+            about.render(),
+            "cred: error: `later`: cannot reach the OS keychain\n  cause: no bus\nhint: h\n"
+        );
+        assert_eq!(e.headline(), "cannot reach the OS keychain");
+        assert!(about.is::<std::io::Error>());
     }
 
     #[test]

@@ -180,7 +180,7 @@ impl Ui {
         let mut text = String::new();
         text.push_str(&self.paint_err("1;31", "cred: error:"));
         text.push(' ');
-        text.push_str(&secrets.shown(&err.message));
+        text.push_str(&secrets.shown(&err.headline()));
         text.push('\n');
         for c in err.cause_lines() {
             text.push_str(&format!("  cause: {}\n", secrets.shown(&c)));

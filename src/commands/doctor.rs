@@ -1,7 +1,7 @@
 //! `cred doctor [--fix] [--yes] [--json]`: is everything where cred expects
 //! it? The config file and whether it parses, each store's status with the
 //! precise cause of a failure, credentials without a secret, and entries
-//! the keychain holds under cred's name that no credential uses (orphans,
+//! a store holds under cred's name that no credential uses (orphans,
 //! left by a hand-edited config) or that exist twice (duplicates, made by
 //! another client such as Python's keyring). `--fix` removes orphans and
 //! the extra copies after asking (`--yes` without a terminal), and never
@@ -10,16 +10,20 @@
 //! the live API, the one it accepts is kept, and when it accepts both or
 //! neither nothing is removed (a person at a terminal may pick one).
 //! Credentials whose secret comes from `CRED_SECRET_<NAME>` (CI) are listed
-//! as served by the environment; a store only they would use is not needed,
-//! so its failure is reported, not failed on.
+//! as served by the environment. A store no credential here needs (only
+//! those would use it, or none) gets one quiet line and never fails the
+//! run; each problem is said once: the table names it, the error below it
+//! says why and what to do.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::json;
 
 use super::Ctx;
 use crate::config::Config;
 use crate::error::{Error, Exit, Result};
+use crate::human;
 use crate::secrets::{StoreKind, StoredEntry, env};
 
 mod repair;
@@ -45,6 +49,12 @@ struct StoreReport {
     kind: StoreKind,
     /// Vault's mount, when not the default.
     mount: Option<String>,
+    /// Whether a credential here keeps its secret there (and does not take
+    /// it from `CRED_SECRET_<NAME>`).
+    needed: bool,
+    /// Looking inside would ask for a passphrase: its entries were not
+    /// checked.
+    locked: bool,
     /// What else there is to say about it, one line each (the file store:
     /// path, modes, what would open it, the cached unlock; Vault: address,
     /// token, mount), and the same for `--json`.
@@ -60,19 +70,54 @@ struct StoreReport {
     missing: Vec<String>,
 }
 
+/// Everything doctor found, for the table or `--json`.
+struct Found<'a> {
+    path: std::path::PathBuf,
+    config: &'a Result<Config>,
+    known: &'a Config,
+    reports: Vec<StoreReport>,
+    /// Credentials whose secret comes from CRED_SECRET_<NAME> (CI), with
+    /// the variable: no store is asked for them.
+    from_env: Vec<(String, String)>,
+    /// Duplicates `--fix` left as they are.
+    unresolved: Vec<String>,
+}
+
 pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
-    let path = ctx.config.path();
     let config = ctx.config.load();
-    let config_text = match (&config, path.exists()) {
-        (Ok(c), true) => format!("ok, {} credential(s)", c.credentials.len()),
-        (Ok(_), false) => "not there yet (no credentials)".to_string(),
-        (Err(e), _) => format!("broken: {}", e.message),
-    };
     let empty = Config::default();
     let known = config.as_ref().unwrap_or(&empty);
-    // Every store that says it is set up here (the keychain always, Vault
-    // when its address is set, the file store when its file exists), and
-    // every store a credential uses.
+    let mut reports = examine_all(ctx, known)?;
+    let unresolved = if args.fix {
+        repair::fix(ctx, &mut reports, known, args.yes)?
+    } else {
+        Vec::new()
+    };
+    let found = Found {
+        path: ctx.config.path(),
+        config: &config,
+        known,
+        reports,
+        from_env: served_by_env(known),
+        unresolved,
+    };
+    let (problems, worst) = problems(&found);
+    if args.json {
+        ctx.ui.out_json(&as_json(&found, worst))?;
+    } else {
+        ctx.ui.out(&table(&found).join("\n"))?;
+    }
+    config?;
+    for p in &problems {
+        ctx.ui.error(p);
+    }
+    Ok(worst)
+}
+
+/// Every store that says it is set up here (the keychain always, Vault
+/// when its address is set, the file store when its file exists), and
+/// every store a credential uses, each looked at.
+fn examine_all(ctx: &Ctx, known: &Config) -> Result<Vec<StoreReport>> {
     let mut places: Vec<(StoreKind, Option<String>)> = Vec::new();
     for kind in [StoreKind::Keychain, StoreKind::Vault, StoreKind::File] {
         if ctx.secrets().open(kind, None).is_ok_and(|s| s.configured()) {
@@ -85,141 +130,149 @@ pub fn run(ctx: &Ctx, args: DoctorArgs) -> Result<Exit> {
             places.push(place);
         }
     }
-    let mut reports = Vec::new();
-    for (kind, mount) in places {
-        reports.push(examine(ctx, kind, mount, known)?);
-    }
+    places
+        .into_iter()
+        .map(|(kind, mount)| examine(ctx, kind, mount, known))
+        .collect()
+}
 
-    // Credentials whose secret comes from CRED_SECRET_<NAME> (CI): no
-    // store is asked for them.
-    let from_env: Vec<(String, String)> = known
+/// The credentials served by `CRED_SECRET_<NAME>`, with the variable.
+fn served_by_env(known: &Config) -> Vec<(String, String)> {
+    known
         .credentials
         .keys()
         .filter_map(|n| env::var_name_if_set(n).map(|v| (n.clone(), v)))
-        .collect();
+        .collect()
+}
 
-    let unresolved = if args.fix {
-        repair::fix(ctx, &mut reports, known, args.yes)?
-    } else {
-        Vec::new()
-    };
-
-    let (problems, worst) = problems(&reports, known, config.is_ok(), &unresolved);
-
-    if args.json {
-        let stores: Vec<_> = reports
-            .iter()
-            .map(|r| {
-                json!({
-                    "store": r.kind.id(),
-                    "vault_mount": r.mount,
-                    "details": r.details_json,
-                    "ok": r.status.is_ok(),
-                    "error": r.status.as_ref().err().map(|e| e.message.clone()),
-                    "causes": r.status.as_ref().err().map(|e| e.cause_lines()),
-                    "orphans": r.orphans.iter().map(|o| &o.account).collect::<Vec<_>>(),
-                    "duplicates": r.duplicates.iter().map(|(n, e)| json!({
-                        "name": n,
-                        "entries": e.iter().map(|x| json!({"account": x.account, "made_by": x.made_by, "written": x.written, "own": x.own})).collect::<Vec<_>>(),
-                    })).collect::<Vec<_>>(),
-                    "missing": r.missing,
-                })
+fn as_json(found: &Found<'_>, worst: Exit) -> serde_json::Value {
+    let stores: Vec<_> = found
+        .reports
+        .iter()
+        .map(|r| {
+            json!({
+                "store": r.kind.id(),
+                "vault_mount": r.mount,
+                "needed": r.needed,
+                "details": r.details_json,
+                "ok": r.status.is_ok(),
+                "error": r.status.as_ref().err().map(|e| e.message.clone()),
+                "causes": r.status.as_ref().err().map(|e| e.cause_lines()),
+                "orphans": r.orphans.iter().map(|o| &o.account).collect::<Vec<_>>(),
+                "duplicates": r.duplicates.iter().map(|(n, e)| json!({
+                    "name": n,
+                    "entries": e.iter().map(|x| json!({"account": x.account, "made_by": x.made_by, "written": x.written, "own": x.own})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "missing": r.missing,
             })
+        })
+        .collect();
+    json!({
+        "status": if worst == Exit::Success { "ok" } else { "problems" },
+        "exit": worst.code(),
+        "unresolved": found.unresolved,
+        "config": {
+            "path": found.path.display().to_string(),
+            "ok": found.config.is_ok(),
+            "error": found.config.as_ref().err().map(|e| e.message.clone()),
+            "credentials": found.known.credentials.len(),
+        },
+        "stores": stores,
+        "environment": found.from_env.iter().map(|(n, v)| json!({"name": n, "variable": v})).collect::<Vec<_>>(),
+    })
+}
+
+/// The report for people: one line per fact; what fails is named here
+/// and explained once, by the error printed after it.
+fn table(found: &Found<'_>) -> Vec<String> {
+    let config_text = match (found.config, found.path.exists()) {
+        (Ok(c), true) => format!(
+            "ok, {}",
+            human::count(c.credentials.len(), "credential", "credentials")
+        ),
+        (Ok(_), false) => "not there yet (no credentials)".to_string(),
+        (Err(_), _) => "broken (the error below says why)".to_string(),
+    };
+    let mut lines = vec![format!(
+        "config      {}: {config_text}",
+        found.path.display()
+    )];
+    if !found.from_env.is_empty() {
+        let served: Vec<String> = found
+            .from_env
+            .iter()
+            .map(|(n, v)| format!("`{n}` from {v}"))
             .collect();
-        let doc = json!({
-            "status": if worst == Exit::Success { "ok" } else { "problems" },
-            "exit": worst.code(),
-            "unresolved": unresolved,
-            "config": {
-                "path": path.display().to_string(),
-                "ok": config.is_ok(),
-                "error": config.as_ref().err().map(|e| e.message.clone()),
-                "credentials": known.credentials.len(),
-            },
-            "stores": stores,
-            "environment": from_env.iter().map(|(n, v)| json!({"name": n, "variable": v})).collect::<Vec<_>>(),
-        });
-        ctx.ui.out_json(&doc)?;
-    } else {
-        let mut lines = vec![format!("config      {}: {config_text}", path.display())];
-        if !from_env.is_empty() {
-            let served: Vec<String> = from_env
+        lines.push(format!(
+            "environment {} (no store is asked for {})",
+            served.join(", "),
+            if found.from_env.len() == 1 {
+                "it"
+            } else {
+                "them"
+            }
+        ));
+    }
+    for r in &found.reports {
+        lines.extend(store_lines(r));
+    }
+    lines
+}
+
+/// A store's lines: one for a store nothing here needs (its status, and
+/// why not when it cannot be used: no error follows for it); otherwise its
+/// status, details and what is missing; then any entry to repair.
+fn store_lines(r: &StoreReport) -> Vec<String> {
+    let name = match &r.mount {
+        Some(m) => format!("{} ({m})", r.kind.id()),
+        None => r.kind.id().to_string(),
+    };
+    let status = match (&r.status, r.needed) {
+        (Err(e), false) => format!(
+            "unavailable, and no credential here needs it: {}",
+            e.message
+        ),
+        (Ok(()), false) if r.locked => "locked, and no credential here needs it".to_string(),
+        (Ok(()), false) => "ok, and no credential here needs it".to_string(),
+        (Err(_), true) => "unavailable (the error below says why)".to_string(),
+        (Ok(()), true) if r.locked => {
+            "locked: its entries were not checked (run `cred unlock` first)".to_string()
+        }
+        (Ok(()), true) => "ok".to_string(),
+    };
+    let mut lines = vec![format!("{name:<11} {status}")];
+    let pad = "";
+    if r.needed {
+        lines.extend(r.details.iter().map(|d| format!("{pad:<11} {d}")));
+        lines.extend(
+            r.missing
                 .iter()
-                .map(|(n, v)| format!("`{n}` from {v}"))
-                .collect();
-            lines.push(format!(
-                "environment {} (no store is asked for {})",
-                served.join(", "),
-                if from_env.len() == 1 { "it" } else { "them" }
-            ));
-        }
-        for r in &reports {
-            let name = match &r.mount {
-                Some(m) => format!("{} ({m})", r.kind.id()),
-                None => r.kind.id().to_string(),
-            };
-            match &r.status {
-                Ok(()) => lines.push(format!("{name:<11} ok")),
-                Err(e) if !r.needed(known) && !known.credentials.is_empty() => {
-                    lines.push(format!(
-                        "{name:<11} unavailable, and no credential here needs it: {}",
-                        e.message
-                    ));
-                }
-                Err(e) => {
-                    lines.push(format!("{name:<11} unavailable: {}", e.message));
-                    for c in e.cause_lines() {
-                        lines.push(format!("{:<11}   cause: {c}", ""));
-                    }
-                }
-            }
-            for d in &r.details {
-                lines.push(format!("{:<11} {d}", ""));
-            }
-            for m in &r.missing {
-                lines.push(format!(
-                    "{:<11} `{m}` has no secret there: run `cred rotate {m}`",
-                    ""
-                ));
-            }
-            for o in &r.orphans {
-                lines.push(format!(
-                    "{:<11} orphan: {} (no credential of that name in config.toml)",
-                    "", o.account
-                ));
-            }
-            for (n, entries) in &r.duplicates {
-                lines.push(format!(
-                    "{:<11} duplicate: `{n}` has {} entries",
-                    "",
-                    entries.len()
-                ));
-            }
-        }
-        ctx.ui.out(&lines.join("\n"))?;
+                .map(|m| format!("{pad:<11} `{m}` has no secret there: run `cred rotate {m}`")),
+        );
     }
-    config?;
-    for p in &problems {
-        ctx.ui.error(p);
-    }
-    Ok(worst)
+    lines.extend(r.orphans.iter().map(|o| {
+        format!(
+            "{pad:<11} orphan: {} (no credential of that name in config.toml)",
+            o.account
+        )
+    }));
+    lines.extend(r.duplicates.iter().map(|(n, entries)| {
+        format!(
+            "{pad:<11} duplicate: `{n}` has {}",
+            human::count(entries.len(), "entry", "entries")
+        )
+    }));
+    lines
 }
 
 /// The problems doctor found, each as the error it prints, and the worst
-/// exit among them. A store nothing uses is reported, not failed on.
-fn problems(
-    reports: &[StoreReport],
-    known: &Config,
-    config_ok: bool,
-    unresolved: &[String],
-) -> (Vec<Error>, Exit) {
-    let any_credential = !known.credentials.is_empty();
+/// exit among them. A store nothing needs is reported, not failed on.
+fn problems(found: &Found<'_>) -> (Vec<Error>, Exit) {
     let mut errors = Vec::new();
-    for r in reports {
-        let in_use = r.needed(known);
+    for r in &found.reports {
         let problem = match &r.status {
-            Err(_) if !in_use && any_credential => None,
-            Err(e) => Some(with_env_hint(e, r, known)),
+            Err(_) if !r.needed => None,
+            Err(e) => Some(with_env_hint(e, r, found.known)),
             Ok(()) if !r.orphans.is_empty() || !r.duplicates.is_empty() => Some(
                 Error::user(format!(
                     "{} holds entries under cred's name that need a repair: {} orphaned, {} duplicated",
@@ -231,8 +284,9 @@ fn problems(
             ),
             Ok(()) if !r.missing.is_empty() => Some(
                 Error::user(format!(
-                    "{} credential(s) have no secret in {}: {}",
-                    r.missing.len(),
+                    "{} {} no secret in {}: {}",
+                    human::count(r.missing.len(), "credential", "credentials"),
+                    if r.missing.len() == 1 { "has" } else { "have" },
                     r.kind.describe(),
                     r.missing.join(", ")
                 ))
@@ -242,35 +296,37 @@ fn problems(
         };
         errors.extend(problem);
     }
+    let unresolved = &found.unresolved;
     if !unresolved.is_empty() {
         errors.push(
             Error::user(format!(
-                "{} duplicate(s) left as they are: {}",
-                unresolved.len(),
+                "{} left as {}: {}",
+                human::count(unresolved.len(), "duplicate", "duplicates"),
+                if unresolved.len() == 1 { "it is" } else { "they are" },
                 unresolved.join("; ")
             ))
             .hint("run `cred doctor --fix` on a terminal to pick the copy to keep, or store the right key with `cred rotate NAME` after removing the wrong copy"),
         );
     }
-    let mut worst = if config_ok {
+    let start = if found.config.is_ok() {
         Exit::Success
     } else {
         Exit::Failure
     };
-    for p in &errors {
-        if p.exit().severity() > worst.severity() {
-            worst = p.exit();
+    let worst = errors.iter().map(Error::exit).fold(start, |worst, e| {
+        if e.severity() > worst.severity() {
+            e
+        } else {
+            worst
         }
-    }
+    });
     (errors, worst)
 }
 
 /// A store the credentials here need cannot be used: its own words, and
 /// the variables that would serve those credentials without it (CI).
 fn with_env_hint(e: &Error, r: &StoreReport, known: &Config) -> Error {
-    let mut err = Error::new(e.exit(), e.message.clone());
-    err.causes = e.cause_lines();
-    err.hints = e.hints.clone();
+    let err = e.clone();
     let vars: Vec<String> = known
         .credentials
         .iter()
@@ -281,31 +337,27 @@ fn with_env_hint(e: &Error, r: &StoreReport, known: &Config) -> Error {
         })
         .map(|(n, _)| env::var_name(n))
         .collect();
-    if !vars.is_empty() {
-        err.hints.push(format!(
-            "in CI or a script, set {} to the key{}: cred then opens no store for {}",
-            vars.join(", "),
-            if vars.len() == 1 { "" } else { "s" },
-            if vars.len() == 1 { "it" } else { "them" }
-        ));
+    if vars.is_empty() {
+        return err;
     }
-    err
+    err.hint(format!(
+        "in CI or a script, set {} to the key{}: cred then opens no store for {}",
+        vars.join(", "),
+        if vars.len() == 1 { "" } else { "s" },
+        if vars.len() == 1 { "it" } else { "them" }
+    ))
 }
 
-impl StoreReport {
-    /// Whether a credential needs this store: one that keeps its secret
-    /// there and does not take it from CRED_SECRET_<NAME>.
-    fn needed(&self, known: &Config) -> bool {
-        known.credentials.iter().any(|(n, c)| {
-            c.store_kind() == self.kind
-                && c.vault_mount == self.mount
-                && env::var_name_if_set(n).is_none()
-        })
-    }
+/// Whether a credential needs the store `kind` (at `mount`): one that
+/// keeps its secret there and does not take it from CRED_SECRET_<NAME>.
+fn needed(known: &Config, kind: StoreKind, mount: &Option<String>) -> bool {
+    known.credentials.iter().any(|(n, c)| {
+        c.store_kind() == kind && c.vault_mount == *mount && env::var_name_if_set(n).is_none()
+    })
 }
 
 /// A detail for people: strings as they are, lists joined, a token's
-/// lookup as `key=value` pairs with its time left.
+/// lookup as `key=value` pairs with its time left in human units.
 fn detail_text(value: &serde_json::Value) -> String {
     use serde_json::Value;
     let text = match value {
@@ -316,7 +368,9 @@ fn detail_text(value: &serde_json::Value) -> String {
             .iter()
             .map(|(k, v)| match (k.as_str(), v.as_u64()) {
                 ("ttl", Some(0)) => "ttl=never expires".to_string(),
-                ("ttl", Some(n)) => format!("ttl={n}s"),
+                ("ttl", Some(n)) => {
+                    format!("ttl={}", human::duration(Duration::from_secs(n)))
+                }
                 _ => match detail_text(v) {
                     t if t.is_empty() => t,
                     t => format!("{k}={t}"),
@@ -340,9 +394,11 @@ fn examine(
     let store = ctx.secrets().open(kind, mount.as_deref())?;
     let mut report = StoreReport {
         kind,
+        needed: needed(config, kind, &mount),
+        locked: false,
         details: Vec::new(),
         details_json: None,
-        mount: mount.clone(),
+        mount,
         status: Ok(()),
         orphans: Vec::new(),
         duplicates: BTreeMap::new(),
@@ -353,28 +409,12 @@ fn examine(
         report.details_json = Some(overview.json);
         if overview.closed {
             // Looking inside would ask for the passphrase: doctor asks nothing.
-            report
-                .details
-                .push("locked: its entries were not checked (run `cred unlock` first)".into());
+            report.locked = true;
             return Ok(report);
         }
     }
     let status = store.status();
-    // What the store learnt while checking its status (Vault: the token,
-    // the mount), without asking it again.
-    let facts = store.details();
-    if !facts.is_empty() {
-        report.details = facts
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", detail_text(v)))
-            .collect();
-        report.details_json = Some(serde_json::Value::Object(
-            facts
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        ));
-    }
+    add_facts(&mut report, &store);
     let entries = match status.and_then(|()| store.entries()) {
         Ok(e) => e,
         // A shared store's token may read but not list (a CI token): the
@@ -391,6 +431,33 @@ fn examine(
             return Ok(report);
         }
     };
+    sort_entries(&mut report, entries, config);
+    Ok(report)
+}
+
+/// What the store learnt while checking its status (Vault: the token, the
+/// mount), without asking it again.
+fn add_facts(report: &mut StoreReport, store: &crate::secrets::Guarded<'_>) {
+    let facts = store.details();
+    if facts.is_empty() {
+        return;
+    }
+    report.details = facts
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", detail_text(v)))
+        .collect();
+    report.details_json = Some(serde_json::Value::Object(
+        facts
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    ));
+}
+
+/// Sorts a store's entries into the credentials' own, orphans and
+/// duplicates, and finds the credentials with none.
+fn sort_entries(report: &mut StoreReport, entries: Vec<StoredEntry>, config: &Config) {
+    let (kind, mount) = (report.kind, report.mount.clone());
     let here = |c: &crate::config::Credential| c.store_kind() == kind && c.vault_mount == mount;
     let mut mine: BTreeMap<String, Vec<StoredEntry>> = BTreeMap::new();
     for entry in entries {
@@ -411,5 +478,4 @@ fn examine(
         }
     }
     report.duplicates = mine.into_iter().filter(|(_, e)| e.len() > 1).collect();
-    Ok(report)
 }

@@ -1,7 +1,7 @@
 //! One module per subcommand (`XxxArgs` + `run`), the context they share,
 //! and the few helpers more than one of them needs (names, reading a secret).
 //! Commands do not import each other: what two of them share lives a layer
-//! down (`check`, `store`, `providers`).
+//! down (`check`, `secrets`, `providers`, `http`).
 
 pub mod add;
 pub mod call;
@@ -30,7 +30,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::cli::{Cli, Command};
 use crate::config::{self, ConfigStore};
 use crate::error::{Error, Exit, Result};
-use crate::secrets::Resolver;
+use crate::secrets::{Resolver, StoreKind};
 use crate::ui::Ui;
 
 /// What every command gets: the output, and where credentials live.
@@ -55,6 +55,45 @@ pub fn store_unusable(store: &crate::secrets::Guarded<'_>, e: crate::secrets::St
         .alternatives()
         .into_iter()
         .fold(Error::from(e), |err, hint| err.hint(hint))
+}
+
+/// Where a secret is kept: `--store` and, for Vault, `--vault-mount`
+/// (`add`, `move`). `--store` is optional and read from `CRED_STORE` as
+/// `add` has it; `move` makes it required and drops the variable with
+/// `mut_arg`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Where to keep the secret [default: `default_store` in config.toml, else keychain]
+    #[arg(long, value_enum, env = "CRED_STORE", value_name = "STORE")]
+    pub store: Option<StoreKind>,
+
+    /// Vault's KV version 2 mount (with --store vault) [default: secret]
+    #[arg(long, value_name = "MOUNT", value_parser = crate::secrets::vault::parse_mount)]
+    pub vault_mount: Option<String>,
+}
+
+impl StoreArgs {
+    /// The store to use (`--store`, else `fallback`, else the keychain) and
+    /// Vault's mount when not the default one. `--vault-mount` with a store
+    /// other than Vault is a usage error.
+    pub fn resolve(&self, fallback: Option<StoreKind>) -> Result<(StoreKind, Option<String>)> {
+        let kind = self.store.or(fallback).unwrap_or_default();
+        match (&self.vault_mount, kind) {
+            (Some(m), StoreKind::Vault) => Ok((
+                kind,
+                Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT),
+            )),
+            (Some(_), _) => Err(Error::new(
+                Exit::Usage,
+                format!(
+                    "--vault-mount applies to the vault store, not {}",
+                    kind.describe()
+                ),
+            )
+            .hint("add --store vault, or leave --vault-mount out")),
+            (None, _) => Ok((kind, None)),
+        }
+    }
 }
 
 /// Debug builds only: when set, cred panics on purpose (for the test of
@@ -284,7 +323,7 @@ fn validate_secret(secret: &SecretString) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -308,6 +347,108 @@ mod tests {
             "{text}"
         );
         assert!(lines.all(|l| l.starts_with("hint: ")), "{text}");
+    }
+
+    fn move_args(argv: &[&str]) -> clap::error::Result<relocate::MoveArgs> {
+        let cli = Cli::try_parse_from(argv)?;
+        match cli.command {
+            Command::Move(args) => Ok(args),
+            other => panic!("not move: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn store_args_pick_the_store_and_vaults_mount() {
+        let args = |store, mount: Option<&str>| StoreArgs {
+            store,
+            vault_mount: mount.map(str::to_string),
+        };
+        let resolved = |a: StoreArgs, fallback| a.resolve(fallback).unwrap();
+        assert_eq!(
+            resolved(args(None, None), None),
+            (StoreKind::Keychain, None)
+        );
+        assert_eq!(
+            resolved(args(None, None), Some(StoreKind::File)),
+            (StoreKind::File, None)
+        );
+        // --store wins over the fallback (default_store in config.toml).
+        assert_eq!(
+            resolved(args(Some(StoreKind::Keychain), None), Some(StoreKind::File)),
+            (StoreKind::Keychain, None)
+        );
+        // The default mount is not recorded.
+        assert_eq!(
+            resolved(args(Some(StoreKind::Vault), Some("secret")), None),
+            (StoreKind::Vault, None)
+        );
+        assert_eq!(
+            resolved(args(None, Some("team")), Some(StoreKind::Vault)),
+            (StoreKind::Vault, Some("team".to_string()))
+        );
+        for (store, fallback) in [(Some(StoreKind::File), None), (None, None)] {
+            let err = args(store, Some("team")).resolve(fallback).unwrap_err();
+            assert_eq!(err.exit(), Exit::Usage);
+            assert!(
+                err.message
+                    .starts_with("--vault-mount applies to the vault store, not "),
+                "{}",
+                err.message
+            );
+            assert_eq!(err.hints, ["add --store vault, or leave --vault-mount out"]);
+        }
+    }
+
+    #[test]
+    fn move_requires_store_and_takes_the_same_vault_mount_rules() {
+        let err = move_args(&["cred", "move", "x"]).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "{err}"
+        );
+        let args = move_args(&[
+            "cred",
+            "move",
+            "x",
+            "--store",
+            "vault",
+            "--vault-mount",
+            "kv",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.to.resolve(None).unwrap(),
+            (StoreKind::Vault, Some("kv".to_string()))
+        );
+        let args = move_args(&[
+            "cred",
+            "move",
+            "x",
+            "--store",
+            "file",
+            "--vault-mount",
+            "kv",
+        ])
+        .unwrap();
+        assert_eq!(args.to.resolve(None).unwrap_err().exit(), Exit::Usage);
+        // `move` reads no CRED_STORE: its --store has no variable behind it.
+        let cmd = Cli::command();
+        let store = cmd
+            .find_subcommand("move")
+            .and_then(|m| m.get_arguments().find(|a| a.get_id() == "store"))
+            .unwrap();
+        assert!(store.get_env().is_none());
+        assert!(store.is_required_set());
+        let add_store = cmd
+            .find_subcommand("add")
+            .and_then(|m| m.get_arguments().find(|a| a.get_id() == "store"))
+            .unwrap();
+        assert_eq!(
+            add_store.get_env(),
+            Some(std::ffi::OsStr::new("CRED_STORE"))
+        );
+        assert!(!add_store.is_required_set());
     }
 
     #[test]

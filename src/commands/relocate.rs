@@ -4,25 +4,23 @@
 //! (`secrets::txn::relocate`); any failure before that leaves the original
 //! where it was. Works for any two stores.
 
-use super::Ctx;
+use super::{Ctx, StoreArgs};
 use crate::error::{Error, Exit, Result};
-use crate::secrets::StoreKind;
 use crate::secrets::txn::{self, Undo};
 
 /// Move a credential's secret to another store, without typing it again
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("store", |a| a
+    .required(true)
+    .env(None::<&str>)
+    .help("The store to move the secret to")))]
 pub struct MoveArgs {
     /// The credential's name
     #[arg(add = crate::complete::names())]
     pub name: String,
 
-    /// The store to move the secret to
-    #[arg(long, value_enum, value_name = "STORE")]
-    pub store: StoreKind,
-
-    /// Vault's KV version 2 mount (with --store vault) [default: secret]
-    #[arg(long, value_name = "MOUNT", value_parser = crate::secrets::vault::parse_mount)]
-    pub vault_mount: Option<String>,
+    #[command(flatten)]
+    pub to: StoreArgs,
 
     /// Replace an entry that already exists in Vault (writes a new version)
     #[arg(long)]
@@ -31,21 +29,10 @@ pub struct MoveArgs {
 
 pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
     let name = &args.name;
+    let (to_kind, mount) = args.to.resolve(None)?;
     let credential = ctx.config.get(name)?;
     let from_kind = credential.store_kind();
-    let mount = match (&args.vault_mount, args.store) {
-        (Some(m), StoreKind::Vault) => {
-            Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT)
-        }
-        (Some(_), _) => {
-            return Err(
-                Error::new(Exit::Usage, "--vault-mount applies to --store vault only")
-                    .hint("leave --vault-mount out, or move to --store vault"),
-            );
-        }
-        (None, _) => None,
-    };
-    if from_kind == args.store && credential.vault_mount == mount {
+    if from_kind == to_kind && credential.vault_mount == mount {
         ctx.ui.status(&format!(
             "`{name}` is already in {}; nothing to move.",
             from_kind.describe()
@@ -54,7 +41,7 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
     }
     let secrets = ctx.secrets();
     let from = secrets.store_of(&credential)?;
-    let to = secrets.open(args.store, mount.as_deref())?;
+    let to = secrets.open(to_kind, mount.as_deref())?;
     // Both stores must work (and be unlocked, which may ask a passphrase)
     // before the config is locked.
     for store in [&from, &to] {
@@ -71,7 +58,7 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
             if current.store_kind() == from_kind
                 && current.vault_mount == credential.vault_mount =>
         {
-            current.store = args.store;
+            current.store = to_kind;
             current.vault_mount = mount.clone();
         }
         _ => {
@@ -81,7 +68,7 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
             .cause("nothing was moved")
             .hint(format!(
                 "run `cred move {name} --store {}` again",
-                args.store.id()
+                to_kind.id()
             )));
         }
     }
@@ -98,14 +85,14 @@ pub fn run(ctx: &Ctx, args: MoveArgs) -> Result<Exit> {
     ctx.ui.success(&format!(
         "Moved `{name}` from {} to {}.",
         from_kind.describe(),
-        args.store.describe()
+        to_kind.describe()
     ));
     if let Some(e) = leftover {
         ctx.ui.error(
             &Error::from(e)
                 .cause(format!(
                     "the secret is in {} and config.toml says so, but the old copy is still in {}",
-                    args.store.describe(),
+                    to_kind.describe(),
                     from_kind.describe()
                 ))
                 .hint("run `cred doctor --fix` to remove the old copy"),

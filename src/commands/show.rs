@@ -74,7 +74,14 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
             "description",
             credential.description.clone().unwrap_or_default(),
         ));
-        rows.push(("created", credential.created.clone().unwrap_or_default()));
+        rows.push((
+            "created",
+            credential
+                .created
+                .as_deref()
+                .map(crate::human::local_time)
+                .unwrap_or_default(),
+        ));
         rows.push(("last check", credential.last_check_text()));
         if let Some(r) = credential
             .last_check

@@ -61,8 +61,8 @@ pub fn run_unlock(ctx: &Ctx, args: UnlockArgs) -> Result<Exit> {
     ctx.ui.success(&format!(
         "Unlocked {} for {} (until {}); `cred lock` forgets it now.",
         store.display(),
-        humantime::format_duration(ttl),
-        cache::format_until(until)
+        crate::human::duration(ttl),
+        crate::human::local_time(&cache::format_until(until))
     ));
     Ok(Exit::Success)
 }

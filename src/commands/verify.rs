@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use secrecy::SecretString;
+
 use super::Ctx;
 use crate::check::{self, Outcome};
-use crate::config::Credential;
+use crate::config::{CheckRecord, Config, Credential};
 use crate::error::{Error, Exit, Result};
 use crate::secrets::{self, StoreKind, env};
 
@@ -39,44 +41,50 @@ pub struct VerifyArgs {
 struct Row {
     name: String,
     provider: &'static str,
+    /// The store the credential keeps its secret in.
+    store: StoreKind,
+    /// `CRED_SECRET_<NAME>`, when the key came from it.
+    from_env: Option<String>,
     outcome: Outcome,
     elapsed: Duration,
-    /// The store this credential's secret is in could not be used: no
-    /// check was made (the outcome only carries the message).
-    store: Option<Error>,
 }
 
 impl Row {
-    fn exit(&self) -> Exit {
-        match &self.store {
-            Some(e) => e.exit(),
-            None => self.outcome.exit(),
+    fn new(name: &str, credential: &Credential, outcome: Outcome) -> Row {
+        Row {
+            name: name.to_string(),
+            provider: credential.provider.provider().kind().id(),
+            store: credential.store_kind(),
+            from_env: env::var_name_if_set(name),
+            outcome,
+            elapsed: Duration::ZERO,
         }
     }
 
-    fn id(&self) -> &'static str {
-        match &self.store {
-            Some(_) => "store-unavailable",
-            None => self.outcome.id(),
+    /// The outcome's words; a key from `CRED_SECRET_<NAME>` that the API
+    /// refused is fixed where it came from: the CI secret, not the store
+    /// (`cred rotate` would change a secret this run never read).
+    fn message(&self) -> String {
+        match (&self.from_env, &self.outcome) {
+            (Some(var), Outcome::Rejected(_)) => format!(
+                "{} (the key came from {var}: update that CI secret or variable)",
+                self.outcome.message()
+            ),
+            _ => self.outcome.message(),
         }
     }
+}
+
+/// A secret read, to be checked.
+struct Job {
+    name: String,
+    credential: Credential,
+    secret: SecretString,
 }
 
 pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
     let config = ctx.config.load()?;
-    let names: Vec<String> = if args.names.is_empty() {
-        config.credentials.keys().cloned().collect()
-    } else {
-        let mut names = args.names.clone();
-        let mut seen = std::collections::HashSet::new();
-        names.retain(|n| seen.insert(n.clone()));
-        for n in &names {
-            if !config.credentials.contains_key(n) {
-                return Err(crate::config::unknown_credential(n, &config));
-            }
-        }
-        names
-    };
+    let names = chosen(&config, &args.names)?;
     if names.is_empty() {
         if args.json {
             ctx.ui.out("[]")?;
@@ -86,130 +94,146 @@ pub fn run(ctx: &Ctx, args: VerifyArgs) -> Result<Exit> {
         }
         return Ok(Exit::Success);
     }
-
-    // One keychain round trip per credential, before any network traffic.
-    let secrets = ctx.secrets();
-    let mut jobs = Vec::new();
-    let mut rows = Vec::new();
-    // A local store that could not be used is not asked again for the next
-    // credential (a keychain that never answers costs its deadline once).
-    let mut failed: Vec<(StoreKind, String, Error)> = Vec::new();
-    for name in &names {
-        let credential: &Credential = &config.credentials[name];
-        let kind = credential.store_kind();
-        let known_failure = failed
-            .iter()
-            .find(|(k, _, _)| *k == kind)
-            .filter(|_| env::var_name_if_set(name).is_none());
-        if let Some((_, first, e)) = known_failure {
-            let again = same_failure(e, first, name, kind);
-            rows.push(Row {
-                name: name.clone(),
-                provider: credential.provider.provider().kind().id(),
-                outcome: Outcome::Error(again.message.clone()),
-                elapsed: Duration::ZERO,
-                store: Some(again),
-            });
-            continue;
-        }
-        let found = match secrets.get_optional(name, credential) {
-            Ok(found) => found,
-            // The config now sends it elsewhere: this one fails, the
-            // others are checked.
-            Err(e) if e.exit() == Exit::Failure => {
-                rows.push(Row {
-                    name: name.clone(),
-                    provider: credential.provider.provider().kind().id(),
-                    outcome: Outcome::Error(e.message),
-                    elapsed: Duration::ZERO,
-                    store: None,
-                });
-                continue;
-            }
-            // Its store cannot be used now: this one fails (exit 7), the
-            // others are still checked.
-            Err(e) if e.exit() == Exit::Store => {
-                if !kind.is_shared() && env::var_name_if_set(name).is_none() {
-                    failed.push((kind, name.clone(), same_failure(&e, name, name, kind)));
-                }
-                rows.push(Row {
-                    name: name.clone(),
-                    provider: credential.provider.provider().kind().id(),
-                    outcome: Outcome::Error(e.message.clone()),
-                    elapsed: Duration::ZERO,
-                    store: Some(e),
-                });
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        match found {
-            Some(secret) => jobs.push((name.clone(), credential.provider.clone(), secret)),
-            None => rows.push(Row {
-                name: name.clone(),
-                provider: credential.provider.provider().kind().id(),
-                outcome: Outcome::NotFound(format!(
-                    "no secret in {}: run `cred rotate {name}`",
-                    credential.store_kind().place()
-                )),
-                elapsed: Duration::ZERO,
-                store: None,
-            }),
-        }
-    }
-
+    let (mut rows, jobs) = read_secrets(ctx, &config, &names)?;
     // A bad CRED_CHECK_TIMEOUT stops here, before anything is sent.
     let limit = check::timeout()?;
+    rows.extend(check_all(ctx, jobs, names.len(), limit)?);
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+
+    record(ctx, &rows)?;
+    report(ctx, &rows, args.json)?;
+    let worst = rows
+        .iter()
+        .map(|r| r.outcome.exit())
+        .max_by_key(|e| e.severity())
+        .unwrap_or(Exit::Success);
+    explain_stores(ctx, rows);
+    Ok(worst)
+}
+
+/// The names asked for, each once, all known; every credential when none.
+fn chosen(config: &Config, asked: &[String]) -> Result<Vec<String>> {
+    if asked.is_empty() {
+        return Ok(config.credentials.keys().cloned().collect());
+    }
+    let mut names = asked.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.clone()));
+    for n in &names {
+        if !config.credentials.contains_key(n) {
+            return Err(crate::config::unknown_credential(n, config));
+        }
+    }
+    Ok(names)
+}
+
+/// One store round trip per credential, before any network traffic: the
+/// secrets to check, and a row for each credential whose secret could not
+/// be had (it fails; the others are still checked).
+fn read_secrets(ctx: &Ctx, config: &Config, names: &[String]) -> Result<(Vec<Row>, Vec<Job>)> {
+    let secrets = ctx.secrets();
+    let mut rows = Vec::new();
+    let mut jobs = Vec::new();
+    // A local store that could not be used is not asked again for the next
+    // credential (a store that never answers costs its deadline once).
+    let mut failed: Vec<(StoreKind, Error)> = Vec::new();
+    for name in names {
+        let credential = &config.credentials[name];
+        let kind = credential.store_kind();
+        let from_env = env::var_name_if_set(name).is_some();
+        if let Some((_, e)) = failed.iter().find(|(k, _)| *k == kind && !from_env) {
+            rows.push(Row::new(name, credential, Outcome::Store(e.clone())));
+            continue;
+        }
+        let outcome = match secrets.get_optional(name, credential) {
+            Ok(Some(secret)) => {
+                jobs.push(Job {
+                    name: name.clone(),
+                    credential: credential.clone(),
+                    secret,
+                });
+                continue;
+            }
+            Ok(None) => Outcome::NoSecret {
+                name: name.clone(),
+                place: kind.place(),
+            },
+            Err(e) => unread(e)?,
+        };
+        if let Outcome::Store(e) = &outcome
+            && !kind.is_shared()
+            && !from_env
+        {
+            failed.push((kind, e.clone()));
+        }
+        rows.push(Row::new(name, credential, outcome));
+    }
+    Ok((rows, jobs))
+}
+
+/// Why a secret could not be had, as the outcome of its credential; a
+/// person's cancel at a prompt ends the command.
+fn unread(e: Error) -> Result<Outcome> {
+    if e.is::<secrets::Moved>() {
+        // The config now sends it elsewhere.
+        Ok(Outcome::Moved(e))
+    } else if e.exit() == Exit::Store {
+        Ok(Outcome::Store(e))
+    } else if e.exit() == Exit::Failure {
+        Ok(Outcome::Unreadable(e))
+    } else {
+        Err(e)
+    }
+}
+
+/// Checks every secret read, [`CONCURRENCY`] at a time, with a spinner.
+fn check_all(ctx: &Ctx, jobs: Vec<Job>, count: usize, limit: Duration) -> Result<Vec<Row>> {
     let client = crate::http::client(limit)?;
-    let spinner = ctx
-        .ui
-        .spinner(&format!("Checking {} credential(s)…", names.len()));
+    let spinner = ctx.ui.spinner(&format!(
+        "Checking {}…",
+        crate::human::count(count, "credential", "credentials")
+    ));
     let next = AtomicUsize::new(0);
-    let done = Mutex::new(rows);
+    let done = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..CONCURRENCY.min(jobs.len()) {
             s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some((name, provider, secret)) = jobs.get(i) else {
-                        break;
-                    };
-                    let checked = check::check(&client, provider, secret, limit, &|wait| {
-                        let msg = format!(
-                            "{name}: {} is rate limiting; waiting {} s…",
-                            provider.provider().display_name(),
-                            wait.as_secs()
-                        );
-                        if ctx.ui.stderr_is_terminal() {
-                            spinner.set_message(&msg);
-                        } else {
-                            ctx.ui.status(&msg);
-                        }
-                    });
-                    done.lock().unwrap_or_else(|e| e.into_inner()).push(Row {
-                        name: name.clone(),
-                        provider: provider.provider().kind().id(),
-                        outcome: from_env(name, checked.outcome),
-                        elapsed: checked.elapsed,
-                        store: None,
-                    });
+                while let Some(job) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let row = check_one(ctx, &spinner, &client, job, limit);
+                    done.lock().unwrap_or_else(|e| e.into_inner()).push(row);
                 }
             });
         }
     });
     drop(spinner);
-    let mut rows = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(done.into_inner().unwrap_or_else(|e| e.into_inner()))
+}
 
-    record(ctx, &rows)?;
-    report(ctx, &rows, args.json)?;
-    explain_stores(ctx, &rows);
-    let worst = rows
-        .iter()
-        .map(Row::exit)
-        .max_by_key(|e| e.severity())
-        .unwrap_or(Exit::Success);
-    Ok(worst)
+fn check_one(
+    ctx: &Ctx,
+    spinner: &crate::ui::Spinner,
+    client: &reqwest::blocking::Client,
+    job: &Job,
+    limit: Duration,
+) -> Row {
+    let provider = &job.credential.provider;
+    let checked = check::check(client, provider, &job.secret, limit, &|wait| {
+        let msg = format!(
+            "{}: {} is rate limiting; waiting {} s…",
+            job.name,
+            provider.provider().display_name(),
+            wait.as_secs()
+        );
+        if ctx.ui.stderr_is_terminal() {
+            spinner.set_message(&msg);
+        } else {
+            ctx.ui.status(&msg);
+        }
+    });
+    Row {
+        elapsed: checked.elapsed,
+        ..Row::new(&job.name, &job.credential, checked.outcome)
+    }
 }
 
 /// Writes every result into state.toml in one locked update; config.toml
@@ -218,13 +242,18 @@ fn record(ctx: &Ctx, rows: &[Row]) -> Result<()> {
     // A store that could not be used checked nothing: nothing to record.
     let results: Vec<_> = rows
         .iter()
-        .filter(|r| r.store.is_none())
-        .map(|r| (r.name.clone(), r.outcome.record()))
+        .filter(|r| r.outcome.was_checked())
+        .map(|r| {
+            let record = CheckRecord {
+                message: r.message(),
+                ..r.outcome.record()
+            };
+            (r.name.clone(), record)
+        })
         .collect();
-    ctx.config.record_checks(&results).map_err(|mut e| {
-        e.message = format!("checked, but {}", e.message);
-        e
-    })
+    ctx.config
+        .record_checks(&results)
+        .map_err(|e| e.context("checked, but the results could not be recorded"))
 }
 
 fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
@@ -235,21 +264,26 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
                 json!({
                     "name": r.name,
                     "provider": r.provider,
-                    "result": r.id(),
-                    "ok": r.store.is_none() && r.outcome.is_valid(),
-                    "message": r.outcome.message(),
+                    "result": r.outcome.id(),
+                    "ok": r.outcome.is_valid(),
+                    "message": r.message(),
                     "seconds": (r.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
-                    "exit_code": r.exit().code(),
+                    "exit_code": r.outcome.exit().code(),
                 })
             })
             .collect();
         return ctx.ui.out_json(&items);
     }
     let name_w = rows.iter().map(|r| r.name.len()).max().unwrap_or(4);
-    let id_w = rows.iter().map(|r| r.id().len()).max().unwrap_or(0).max(12);
+    let id_w = rows
+        .iter()
+        .map(|r| r.outcome.id().len())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     let mut lines = Vec::new();
     for r in rows {
-        let (mark, color) = if r.store.is_none() && r.outcome.is_valid() {
+        let (mark, color) = if r.outcome.is_valid() {
             ("ok  ", "32")
         } else {
             ("FAIL", "31")
@@ -259,67 +293,70 @@ fn report(ctx: &Ctx, rows: &[Row], as_json: bool) -> Result<()> {
             ctx.ui.paint_out(color, mark),
             r.name,
             r.provider,
-            r.id(),
+            r.outcome.id(),
             r.elapsed.as_secs_f64(),
-            r.outcome.message()
+            r.message()
         ));
     }
     ctx.ui.out(&lines.join("\n"))
 }
 
-/// The failure of a store already found unusable for credential `first`,
-/// said for `name`: the same message and causes, the hints that name a
-/// credential made for `name`.
-fn same_failure(e: &Error, first: &str, name: &str, kind: StoreKind) -> Error {
-    let theirs = secrets::ways_around(first, kind, kind.describe());
-    let mut again = Error::new(e.exit(), e.message.clone());
-    again.causes = e.cause_lines();
-    again.hints = e
-        .hints
-        .iter()
-        .filter(|h| !theirs.contains(h))
-        .cloned()
-        .chain(secrets::ways_around(name, kind, kind.describe()))
-        .collect();
-    again
-}
-
-/// A key from `CRED_SECRET_<NAME>` that the API refused is fixed where it
-/// came from: the CI secret, not the store (`cred rotate` would change a
-/// secret this run never read).
-fn from_env(name: &str, outcome: Outcome) -> Outcome {
-    match (env::var_name_if_set(name), outcome) {
-        (Some(var), Outcome::Rejected(m)) => Outcome::Rejected(format!(
-            "{m} (the key came from {var}: update that CI secret or variable)"
-        )),
-        (_, outcome) => outcome,
+/// After the table: why the stores that could not be used failed, each
+/// said once, about the first credential it stopped, with the ways around
+/// it for every credential it stopped (each one's CRED_SECRET_<NAME>).
+fn explain_stores(ctx: &Ctx, rows: Vec<Row>) {
+    // The failure, its store, the credentials it stopped.
+    let mut failures: Vec<(Error, StoreKind, Vec<String>)> = Vec::new();
+    for r in rows {
+        let Outcome::Store(e) = r.outcome else {
+            continue;
+        };
+        match failures.iter_mut().find(|(f, _, _)| f.message == e.message) {
+            Some((_, _, names)) => names.push(r.name),
+            None => failures.push((e, r.store, vec![r.name])),
+        }
+    }
+    for (e, kind, names) in failures {
+        let others = names[1..].iter().flat_map(|n| {
+            let var = env::var_name(n);
+            secrets::ways_around(n, kind, kind.describe())
+                .into_iter()
+                .filter(move |h| h.contains(&var))
+        });
+        let err = others.fold(e.about(&names[0]), Error::hint);
+        ctx.ui.error(&err);
     }
 }
 
-/// After the table: why the stores that could not be used failed, and
-/// the ways around them, each said once.
-fn explain_stores(ctx: &Ctx, rows: &[Row]) {
-    let mut said: Vec<&str> = Vec::new();
-    for r in rows {
-        let Some(e) = &r.store else { continue };
-        if said.contains(&e.message.as_str()) {
-            // The same store, once more: only the hints that name this
-            // credential (its CRED_SECRET_<NAME>) are new.
-            continue;
-        }
-        said.push(&e.message);
-        let mut err = Error::new(e.exit(), format!("`{}`: {}", r.name, e.message));
-        err.causes = e.cause_lines();
-        let mut hints = e.hints.clone();
-        for other in rows.iter().filter(|o| o.name != r.name) {
-            if let Some(oe) = &other.store
-                && oe.message == e.message
-            {
-                let var = env::var_name(&other.name);
-                hints.extend(oe.hints.iter().filter(|h| h.contains(&var)).cloned());
-            }
-        }
-        err.hints = hints;
-        ctx.ui.error(&err);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::{Binding, Moved};
+
+    #[test]
+    fn a_secret_sent_elsewhere_is_its_own_kind_not_an_exit_code() {
+        let binding = |origin: &str| Binding {
+            provider: "paligo".into(),
+            origin: origin.into(),
+        };
+        let moved = Error::from(Moved {
+            name: "p".into(),
+            stored: binding("https://a.paligoapp.com/api/v2"),
+            now: binding("https://b.paligoapp.com/api/v2"),
+        });
+        assert!(matches!(unread(moved).unwrap(), Outcome::Moved(_)));
+        // Another entry that cannot be used has the same exit code, and
+        // another kind.
+        let other = Error::user("the store holds several entries for `p`");
+        assert!(matches!(unread(other).unwrap(), Outcome::Unreadable(_)));
+        assert!(matches!(
+            unread(Error::store("cannot reach the OS keychain")).unwrap(),
+            Outcome::Store(_)
+        ));
+        // A person's cancel ends the command.
+        assert_eq!(
+            unread(Error::cancelled()).unwrap_err().exit(),
+            Exit::Cancelled
+        );
     }
 }

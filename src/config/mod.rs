@@ -164,10 +164,10 @@ impl Credential {
         self.store
     }
 
-    /// "valid 2026-11-22T10:00:00Z", or "never".
+    /// "valid 2026-11-22 12:00 EET" (local time), or "never".
     pub fn last_check_text(&self) -> String {
         match &self.last_check {
-            Some(r) => format!("{} {}", r.result, r.at),
+            Some(r) => format!("{} {}", r.result, crate::human::local_time(&r.at)),
             None => "never".into(),
         }
     }

@@ -227,7 +227,7 @@ impl SendError {
         }
     }
 
-    fn hint(&self) -> &'static str {
+    pub fn hint(&self) -> &'static str {
         match self {
             SendError::Timeout { .. } => {
                 "try again later, or allow more time with --timeout SECONDS"

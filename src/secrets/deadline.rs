@@ -16,7 +16,7 @@ use secrecy::SecretString;
 
 use super::{Binding, Overview, SecretStore, StoreError, StoreKind, Stored, StoredEntry};
 use crate::config::Credential;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ui::Ui;
 
 pub const TIMEOUT_ENV: &str = "CRED_STORE_TIMEOUT";
@@ -210,25 +210,7 @@ fn capitalised(text: &str) -> String {
 
 /// `CRED_STORE_TIMEOUT`: seconds, more than 0 and at most an hour.
 pub(super) fn timeout() -> Result<Duration> {
-    let Ok(raw) = std::env::var(TIMEOUT_ENV) else {
-        return Ok(TIMEOUT);
-    };
-    let text = raw.trim();
-    if text.is_empty() {
-        return Ok(TIMEOUT);
-    }
-    text.parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
-        .map(Duration::from_secs_f64)
-        .ok_or_else(|| {
-            Error::user(format!(
-                "{TIMEOUT_ENV}=`{text}` is not a number of seconds (more than 0, at most 3600)"
-            ))
-            .hint(format!(
-                "set {TIMEOUT_ENV} to seconds, e.g. 30, or unset it"
-            ))
-        })
+    crate::envvar::seconds(TIMEOUT_ENV, TIMEOUT)
 }
 
 #[cfg(test)]

@@ -155,8 +155,10 @@ impl StoredEntry {
     pub fn describe(&self) -> String {
         match &self.written {
             Some(when) => format!(
-                "{} (made by {}, written {when})",
-                self.account, self.made_by
+                "{} (made by {}, written {})",
+                self.account,
+                self.made_by,
+                crate::human::local_time(when)
             ),
             None => format!("{} (made by {})", self.account, self.made_by),
         }
@@ -378,7 +380,12 @@ impl<'a> Resolver<'a> {
         if let Some(bound) = &stored.binding {
             let now = Binding::of(credential)?;
             if *bound != now {
-                return Err(moved(name, bound, &now));
+                return Err(Moved {
+                    name: name.to_string(),
+                    stored: bound.clone(),
+                    now,
+                }
+                .into());
             }
         }
         Ok(Some(stored.secret))
@@ -449,22 +456,44 @@ fn missing(name: &str, credential: &Credential) -> Error {
 }
 
 /// The config now sends a stored secret somewhere else than it was stored
-/// for: refused before any request, naming what changed.
-fn moved(name: &str, stored: &Binding, now: &Binding) -> Error {
-    let changed = if stored.provider != now.provider {
-        format!(
-            "its provider changed from {} to {}",
-            stored.provider, now.provider
-        )
-    } else {
-        format!(
-            "its address changed from {} to {}",
-            stored.origin, now.origin
-        )
-    };
-    let err = Error::user(format!(
-        "refusing to send the secret of `{name}` where it was not stored for: {changed}"
-    ));
+/// for: refused before any request, naming what changed. A kind of its own
+/// (`verify` fails that credential and checks the others).
+#[derive(Debug, thiserror::Error)]
+#[error("refusing to send the secret of `{name}` where it was not stored for: {}", self.changed())]
+pub struct Moved {
+    pub name: String,
+    pub stored: Binding,
+    pub now: Binding,
+}
+
+impl Moved {
+    fn changed(&self) -> String {
+        let (stored, now) = (&self.stored, &self.now);
+        if stored.provider != now.provider {
+            format!(
+                "its provider changed from {} to {}",
+                stored.provider, now.provider
+            )
+        } else {
+            format!(
+                "its address changed from {} to {}",
+                stored.origin, now.origin
+            )
+        }
+    }
+}
+
+impl From<Moved> for Error {
+    fn from(moved: Moved) -> Error {
+        let err = Error::user(moved.to_string());
+        let (name, stored, now) = (&moved.name, &moved.stored, &moved.now);
+        let err = moved_hints(err, name, stored, now);
+        err.with_source(moved)
+    }
+}
+
+/// What changed, and the way back, for a [`Moved`] secret.
+fn moved_hints(err: Error, name: &str, stored: &Binding, now: &Binding) -> Error {
     // The same provider at its default address now, stored elsewhere: the
     // variable that moved it (a mirror, a test server) is not set in this
     // shell.

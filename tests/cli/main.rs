@@ -13,6 +13,7 @@ mod call;
 mod ci_mode;
 mod completion;
 mod docs;
+mod doctor;
 mod everyday;
 mod exec;
 mod exec_jobs;

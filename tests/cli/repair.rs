@@ -91,7 +91,7 @@ fn when_the_api_accepts_both_or_neither_nothing_is_removed() {
         let run = env.run(&["doctor", "--fix", "--yes"]);
         run.code(1);
         assert_eq!(count_items("cred", &account(&env, "api")), 2, "{run}");
-        assert!(run.stderr.contains("left as they are"), "{run}");
+        assert!(run.stderr.contains("1 duplicate left as it is"), "{run}");
         // Each copy is named, with who made it.
         assert!(run.stderr.contains("made by cred"), "{run}");
         assert!(run.stderr.contains("made by Python keyring"), "{run}");

@@ -295,7 +295,10 @@ fn doctor_finds_and_fixes_orphans_and_duplicates_and_nothing_else() {
     let run = env.run(&["doctor"]);
     run.code(1);
     assert!(run.stdout.contains(&format!("orphan: {orphan}")), "{run}");
-    assert!(run.stdout.contains("duplicate: `api`"), "{run}");
+    assert!(
+        run.stdout.contains("duplicate: `api` has 2 entries"),
+        "{run}"
+    );
     assert!(run.stderr.contains("cred doctor --fix"), "{run}");
     let report = json(env.run(&["doctor", "--json"]).code(1));
     assert_eq!(report["stores"][0]["orphans"][0], orphan.as_str());

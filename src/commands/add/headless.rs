@@ -24,7 +24,7 @@ pub fn usable<'a>(
     };
     let no_keychain = kind == StoreKind::Keychain && err.failure == Failure::Unreachable;
     let err = super::super::store_unusable(&store, err);
-    let chosen = args.store.is_some() || ctx.config.load()?.default_store.is_some();
+    let chosen = args.store.store.is_some() || ctx.config.load()?.default_store.is_some();
     if chosen || !no_keychain || !ctx.ui.interactive() {
         return Err(err);
     }

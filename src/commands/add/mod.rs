@@ -1,20 +1,20 @@
 //! `cred add PROVIDER`: guide text, the questions (flags or prompts, see
-//! [`wizard`]), the live check, then the store: secret into the keychain
-//! first, then the config; if the config write fails the keychain is put
-//! back as it was (`secrets::txn`).
+//! [`wizard`]), the live check, then the store: secret into its store (the
+//! keychain, the file store or Vault) first, then the config; if the config
+//! write fails the store is put back as it was (`secrets::txn`).
 
 mod fields;
 mod headless;
 mod probe;
 mod wizard;
 
-use super::{Ctx, KeySource, validate_name};
+use super::{Ctx, KeySource, StoreArgs, validate_name};
 use crate::check;
 use crate::config::Credential;
 use crate::error::{Error, Exit, Result};
 use crate::providers::{Placement, ProviderConfig, ProviderKind};
+use crate::secrets::Binding;
 use crate::secrets::txn::{self, SecretChange, Undo};
-use crate::secrets::{Binding, StoreKind};
 use probe::Probe;
 use wizard::Wizard;
 use wizard::already_exists;
@@ -102,13 +102,8 @@ pub struct AddArgs {
     #[arg(long)]
     pub no_verify: bool,
 
-    /// Where to keep the secret [default: `default_store` in config.toml, else keychain]
-    #[arg(long, value_enum, env = "CRED_STORE", value_name = "STORE")]
-    pub store: Option<StoreKind>,
-
-    /// Vault's KV version 2 mount (with --store vault) [default: secret]
-    #[arg(long, value_name = "MOUNT", value_parser = crate::secrets::vault::parse_mount)]
-    pub vault_mount: Option<String>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 
     /// Replace an existing credential of the same name
     #[arg(long)]
@@ -127,8 +122,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let ui = ctx.ui;
     let existing = ctx.config.load()?;
     // The store must work before anyone answers a question for it.
-    let kind = args.store.or(existing.default_store).unwrap_or_default();
-    let vault_mount = vault_mount(&args, kind)?;
+    let (kind, vault_mount) = args.store.resolve(existing.default_store)?;
     let store = ctx.secrets().open(kind, vault_mount.as_deref())?;
     // No keychain on a headless box: the file store is offered instead.
     let (kind, store) = headless::usable(ctx, &args, kind, store)?;
@@ -172,26 +166,6 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
         replace,
     };
     store_and_say(ctx, &args, &mut wizard, target, credential, &secret)
-}
-
-/// `--vault-mount`, which only the vault store takes (`None`: the default).
-fn vault_mount(args: &AddArgs, kind: StoreKind) -> Result<Option<String>> {
-    Ok(match (&args.vault_mount, kind) {
-        (Some(m), StoreKind::Vault) => {
-            Some(m.clone()).filter(|m| m != crate::secrets::vault::DEFAULT_MOUNT)
-        }
-        (Some(_), _) => {
-            return Err(Error::new(
-                Exit::Usage,
-                format!(
-                    "--vault-mount applies to the vault store, not {}",
-                    kind.describe()
-                ),
-            )
-            .hint("add --store vault, or leave --vault-mount out"));
-        }
-        (None, _) => None,
-    })
 }
 
 /// The provider's answers and the key, checked (unless `checking` is

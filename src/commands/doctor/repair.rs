@@ -16,7 +16,7 @@ use crate::check::{self, Outcome};
 use crate::commands::Ctx;
 use crate::config::{Config, Credential};
 use crate::error::{Error, Result};
-use crate::secrets::{Binding, StoredEntry};
+use crate::secrets::{Binding, Guarded, StoredEntry};
 
 /// What the live API said of one copy's secret.
 #[derive(Clone, PartialEq)]
@@ -62,6 +62,33 @@ pub(super) fn fix(
     config: &Config,
     yes: bool,
 ) -> Result<Vec<String>> {
+    let plans = plan_all(ctx, reports, config);
+    let count: usize = plans.iter().map(|p| p.removals.len()).sum();
+    let undecided: usize = plans.iter().map(|p| p.undecided.len()).sum();
+    if count == 0 && undecided == 0 {
+        ctx.ui.status("Nothing to fix.");
+        return Ok(Vec::new());
+    }
+    if count > 0 {
+        for r in plans.iter().flat_map(|p| &p.removals) {
+            ctx.ui
+                .status(&format!("will remove {}: {}", r.entry.describe(), r.why));
+        }
+        if !confirmed(ctx, count, yes)? {
+            ctx.ui.status("Nothing removed.");
+            return Ok(report_undecided(plans));
+        }
+    }
+    let mut left = Vec::new();
+    for (report, plan) in reports.iter().zip(plans) {
+        let store = ctx.secrets().open(report.kind, report.mount.as_deref())?;
+        left.extend(carry_out(ctx, &store, plan, config, yes)?);
+    }
+    Ok(left)
+}
+
+/// What to do in each store: its orphans go, its duplicates are planned.
+fn plan_all(ctx: &Ctx, reports: &mut [StoreReport], config: &Config) -> Vec<Plan> {
     let mut plans = Vec::new();
     for report in reports.iter_mut() {
         let mut plan = Plan::default();
@@ -79,66 +106,69 @@ pub(super) fn fix(
         }
         plans.push(plan);
     }
-    let count: usize = plans.iter().map(|p| p.removals.len()).sum();
-    let undecided: usize = plans.iter().map(|p| p.undecided.len()).sum();
-    if count == 0 && undecided == 0 {
-        ctx.ui.status("Nothing to fix.");
-        return Ok(Vec::new());
+    plans
+}
+
+/// Carries out one store's plan; returns the duplicates left as they are.
+fn carry_out(
+    ctx: &Ctx,
+    store: &Guarded<'_>,
+    plan: Plan,
+    config: &Config,
+    yes: bool,
+) -> Result<Vec<String>> {
+    for r in plan.removals {
+        let shown = r.entry.describe();
+        store.remove(r.entry)?;
+        ctx.ui.status(&format!("Removed {shown}."));
     }
-    if count > 0 {
-        for plan in &plans {
-            for r in &plan.removals {
-                ctx.ui
-                    .status(&format!("will remove {}: {}", r.entry.describe(), r.why));
-            }
-        }
-        if !confirmed(ctx, count, yes)? {
-            ctx.ui.status("Nothing removed.");
-            return Ok(report_undecided(plans));
+    for (name, secret) in plan.rebind {
+        if let Some(credential) = config.credentials.get(&name) {
+            let binding = Binding::of(credential)?;
+            store.set(&name, &secret, Some(&binding))?;
+            ctx.ui
+                .status(&format!("Kept the working copy of `{name}` as cred's own."));
         }
     }
     let mut left = Vec::new();
-    for (report, plan) in reports.iter().zip(plans) {
-        let store = ctx.secrets().open(report.kind, report.mount.as_deref())?;
-        for r in plan.removals {
-            let shown = r.entry.describe();
-            store.remove(r.entry)?;
-            ctx.ui.status(&format!("Removed {shown}."));
-        }
-        for (name, secret) in plan.rebind {
-            if let Some(credential) = config.credentials.get(&name) {
-                let binding = Binding::of(credential)?;
-                store.set(&name, &secret, Some(&binding))?;
-                ctx.ui
-                    .status(&format!("Kept the working copy of `{name}` as cred's own."));
-            }
-        }
-        for (name, entries, verdicts) in plan.undecided {
-            match choose(ctx, yes, &name, &entries, &verdicts)? {
-                Some(keep) => {
-                    let mut kept = None;
-                    for (i, entry) in entries.into_iter().enumerate() {
-                        if i == keep {
-                            kept = entry.read().ok().flatten();
-                            continue;
-                        }
-                        let shown = entry.describe();
-                        store.remove(entry)?;
-                        ctx.ui.status(&format!("Removed {shown}."));
-                    }
-                    if let (Some(secret), Some(credential)) = (kept, config.credentials.get(&name))
-                    {
-                        store.set(&name, &secret, Some(&Binding::of(credential)?))?;
-                    }
-                }
-                None => left.push(undecided_line(&name, &entries, &verdicts)),
-            }
+    for (name, entries, verdicts) in plan.undecided {
+        match choose(ctx, yes, &name, &entries, &verdicts)? {
+            Some(keep) => keep_one(ctx, store, &name, entries, keep, config)?,
+            None => left.push(undecided_line(&name, &entries, &verdicts)),
         }
     }
     Ok(left)
 }
 
-/// Plans the repair of the copies of one credential.
+/// Keeps the copy a person picked (re-bound as cred's own) and removes
+/// the others.
+fn keep_one(
+    ctx: &Ctx,
+    store: &Guarded<'_>,
+    name: &str,
+    entries: Vec<StoredEntry>,
+    keep: usize,
+    config: &Config,
+) -> Result<()> {
+    let mut kept = None;
+    for (i, entry) in entries.into_iter().enumerate() {
+        if i == keep {
+            kept = entry.read().ok().flatten();
+            continue;
+        }
+        let shown = entry.describe();
+        store.remove(entry)?;
+        ctx.ui.status(&format!("Removed {shown}."));
+    }
+    if let (Some(secret), Some(credential)) = (kept, config.credentials.get(name)) {
+        store.set(name, &secret, Some(&Binding::of(credential)?))?;
+    }
+    Ok(())
+}
+
+/// Plans the repair of the copies of one credential: exact copies
+/// collapse to one; different keys are each checked, and the copy whose
+/// key the API accepts is kept when it accepts exactly one.
 fn plan_duplicate(
     ctx: &Ctx,
     plan: &mut Plan,
@@ -146,19 +176,14 @@ fn plan_duplicate(
     credential: &Credential,
     entries: Vec<StoredEntry>,
 ) {
-    let mut secrets = Vec::new();
-    for entry in &entries {
-        match entry.read() {
-            Ok(Some(s)) => secrets.push(s),
-            // A copy cred cannot read is never judged: leave all of them.
-            _ => {
-                let verdicts =
-                    vec![Verdict::Unknown("could not read one copy".into()); entries.len()];
-                plan.undecided.push((name.to_string(), entries, verdicts));
-                return;
-            }
-        }
-    }
+    let secrets: Option<Vec<SecretString>> =
+        entries.iter().map(|e| e.read().ok().flatten()).collect();
+    // A copy cred cannot read is never judged: leave all of them.
+    let Some(secrets) = secrets else {
+        let verdicts = vec![Verdict::Unknown("could not read one copy".into()); entries.len()];
+        plan.undecided.push((name.to_string(), entries, verdicts));
+        return;
+    };
     let same = secrets
         .iter()
         .all(|s| s.expose_secret() == secrets[0].expose_secret());
@@ -168,31 +193,7 @@ fn plan_duplicate(
         push_all_but(plan, entries, keep, "an exact copy of the entry kept");
         return;
     }
-    // Different secrets: ask the API about each distinct one, once.
-    let limit = match check::timeout() {
-        Ok(l) => l,
-        Err(e) => {
-            let verdicts = vec![Verdict::Unknown(e.message); entries.len()];
-            plan.undecided.push((name.to_string(), entries, verdicts));
-            return;
-        }
-    };
-    let client = crate::http::client(limit).ok();
-    let mut judged: Vec<(String, Verdict)> = Vec::new();
-    let verdicts: Vec<Verdict> = secrets
-        .iter()
-        .map(|secret| {
-            if let Some((_, v)) = judged.iter().find(|(s, _)| s == secret.expose_secret()) {
-                return v.clone();
-            }
-            let verdict = match &client {
-                Some(client) => judge(ctx, client, credential, secret, limit),
-                None => Verdict::Unknown("no HTTP client".into()),
-            };
-            judged.push((secret.expose_secret().to_string(), verdict.clone()));
-            verdict
-        })
-        .collect();
+    let verdicts = judge_all(ctx, credential, &secrets);
     let accepted: Vec<&SecretString> = secrets
         .iter()
         .zip(&verdicts)
@@ -208,6 +209,43 @@ fn plan_duplicate(
         return;
     }
     let good = accepted[0].clone();
+    keep_working(plan, name, entries, &secrets, verdicts, good);
+}
+
+/// Asks the API about each distinct secret, once.
+fn judge_all(ctx: &Ctx, credential: &Credential, secrets: &[SecretString]) -> Vec<Verdict> {
+    let limit = match check::timeout() {
+        Ok(l) => l,
+        Err(e) => return vec![Verdict::Unknown(e.message); secrets.len()],
+    };
+    let client = crate::http::client(limit).ok();
+    let mut judged: Vec<(String, Verdict)> = Vec::new();
+    secrets
+        .iter()
+        .map(|secret| {
+            if let Some((_, v)) = judged.iter().find(|(s, _)| s == secret.expose_secret()) {
+                return v.clone();
+            }
+            let verdict = match &client {
+                Some(client) => judge(ctx, client, credential, secret, limit),
+                None => Verdict::Unknown("no HTTP client".into()),
+            };
+            judged.push((secret.expose_secret().to_string(), verdict.clone()));
+            verdict
+        })
+        .collect()
+}
+
+/// Plans keeping one copy that holds `good` (cred's own if one does) and
+/// removing the rest; a kept copy not cred's own is re-bound.
+fn keep_working(
+    plan: &mut Plan,
+    name: &str,
+    entries: Vec<StoredEntry>,
+    secrets: &[SecretString],
+    verdicts: Vec<Verdict>,
+    good: SecretString,
+) {
     let holds_good = |i: usize| secrets[i].expose_secret() == good.expose_secret();
     let keep = (0..entries.len())
         .find(|&i| holds_good(i) && entries[i].own)

@@ -125,11 +125,15 @@ impl Inspection {
     pub fn lines(&self) -> Vec<String> {
         let source = match &self.source {
             Ok(s) => s.describe(),
-            Err(e) => format!("nothing ({})", e.message),
+            // Why is the store's error, which doctor prints once, below.
+            Err(_) => "nothing".to_string(),
         };
         let cache = match &self.cached_until {
             Ok(Some(0)) => "an unlock is cached".into(),
-            Ok(Some(u)) => format!("an unlock is cached until {}", cache::format_until(*u)),
+            Ok(Some(u)) => format!(
+                "an unlock is cached until {}",
+                crate::human::local_time(&cache::format_until(*u))
+            ),
             Ok(None) => "no unlock is cached".into(),
             Err(r) => format!("the kernel keyring cannot keep an unlock here ({r})"),
         };

@@ -90,3 +90,33 @@ fn a_move_that_cannot_finish_leaves_the_original() {
     assert!(!f.age_decrypt().contains(&key));
     f.env.run(&["remove", "paymo", "--yes"]).ok();
 }
+
+#[test]
+fn move_takes_store_args_as_add_does_but_not_cred_store() {
+    let env = TestEnv::new();
+    // CRED_STORE is add's default store, not where a move goes.
+    let run = run_env(&env, &["move", "paymo"], &[("CRED_STORE", "file".into())]);
+    run.code(2);
+    assert_one_error(
+        &run,
+        "the following required arguments were not provided: --store <STORE>",
+    );
+    // The one --vault-mount rule of add and move.
+    for args in [
+        &["move", "paymo", "--store", "file", "--vault-mount", "kv"][..],
+        &["add", "paymo", "--store", "file", "--vault-mount", "kv"][..],
+    ] {
+        let run = env.run(args);
+        run.code(2);
+        assert_one_error(
+            &run,
+            "--vault-mount applies to the vault store, not the file store",
+        );
+        assert!(
+            run.stderr
+                .contains("hint: add --store vault, or leave --vault-mount out"),
+            "{run}"
+        );
+    }
+    assert!(!env.config_path().exists());
+}

@@ -181,7 +181,17 @@ fn doctor_reports_the_address_the_token_and_the_mount() {
         out.stdout.contains(&format!("address: {}", bao.addr())),
         "{out}"
     );
-    assert!(out.stdout.contains("ttl="), "{out}");
+    // The token's time left in human units ("767h 59m 58s"), not seconds.
+    let ttl_text = out
+        .stdout
+        .split("ttl=")
+        .nth(1)
+        .and_then(|rest| rest.split([',', '\n']).next())
+        .unwrap_or_default();
+    assert!(
+        humantime::parse_duration(ttl_text).is_ok() && ttl_text.contains(['h', 'm']),
+        "{out}"
+    );
 
     // A KV version 1 mount is named as such.
     let out = run(

@@ -282,7 +282,7 @@ fn the_announced_count_includes_credentials_without_a_secret() {
     add_many(&env, &server, 3);
     keychain_clear(&env, "c02");
     let run = env.run(&["verify", "--all"]);
-    assert!(run.stderr.contains("Checking 3 credential(s)"), "{run}");
+    assert!(run.stderr.contains("Checking 3 credentials…"), "{run}");
     let rows = run
         .all()
         .lines()

@@ -101,8 +101,51 @@ fn the_first_add_asks_twice_then_nothing_until_cred_lock() {
     let file = crate::file_store::file_store_report(&doc);
     assert_eq!(file["details"]["opened_by"], "unlock-cache", "{doc}");
     assert!(file["details"]["unlock_until"].is_string(), "{doc}");
+    // RFC 3339 for scripts, local time for people.
+    assert!(
+        file["details"]["unlock_until"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{doc}"
+    );
+    let run = run_env(&env, &["doctor"], &[no_bus(), ("TZ", "EET-2".into())]);
+    let cached = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("an unlock is cached until"))
+        .unwrap_or_default();
+    assert!(cached.ends_with(" EET"), "{run}");
 
     run_env(&env, &["lock"], &[no_bus()]).ok();
+    // Locked, and no terminal to ask on: the table names the store, the
+    // error says why once (it was said in the table too, causes and all);
+    // the keychain nothing needs is one line.
+    let run = run_env(&env, &["doctor"], &[no_bus()]);
+    run.code(7);
+    assert!(
+        run.stdout
+            .contains("\nfile        unavailable (the error below says why)\n"),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains("\n            opened by: nothing\n"),
+        "{run}"
+    );
+    assert_eq!(
+        run.all().matches("nothing can open the file store").count(),
+        1,
+        "{run}"
+    );
+    assert_eq!(
+        run.all().matches("cause: tried CRED_IDENTITY:").count(),
+        1,
+        "{run}"
+    );
+    assert!(
+        run.stdout
+            .contains("\nkeychain    unavailable, and no credential here needs it: "),
+        "{run}"
+    );
     let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
     run.code(7);
     assert!(
@@ -129,8 +172,12 @@ fn an_unlock_ends_with_its_ttl_and_scripts_unlock_from_stdin() {
     let run = env.run_with(&["unlock", "--ttl", "2s", "--passphrase-stdin"], |c| {
         c.write_stdin(format!("{PASS}\n"));
         c.env("DBUS_SESSION_BUS_ADDRESS", NO_BUS);
+        c.env("TZ", "EET-2");
     });
     run.ok();
+    // The TTL in human units, the end in local time with the zone.
+    assert!(run.stderr.contains(" for 2s (until 20"), "{run}");
+    assert!(run.stderr.contains(" EET); `cred lock`"), "{run}");
     assert!(!run.all().contains(PASS), "{run}");
     let run = run_env(&env, &["secret", "paymo"], &[no_bus()]);
     assert_eq!(run.stdout, format!("{key}\n"), "{run}");

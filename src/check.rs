@@ -372,7 +372,7 @@ pub fn check(
     // output or config.toml, nor control characters into a terminal.
     let secrets = Secrets::new(secret, &provider.auth(secret));
     let outcome =
-        outcome.map_quoted(|m| crate::escape::visible(&secrets.scrub_str(&m)).into_owned());
+        outcome.map_quoted(|m| secrets.shown(&m));
     Checked {
         outcome,
         elapsed: start.elapsed(),

@@ -339,13 +339,10 @@ enum Address {
 }
 
 fn connect_session() -> Result<UnixStream, BusError> {
-    let addresses = match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
-        Ok(list) => parse_addresses(&list),
-        // What libdbus and zbus use when the variable is not set.
-        Err(_) => std::env::var_os("XDG_RUNTIME_DIR")
-            .map(|dir| vec![Address::Path(PathBuf::from(dir).join("bus"))])
-            .unwrap_or_default(),
-    };
+    // Unset: the keyring crate's path knows the platform's default.
+    let addresses = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+        .map(|list| parse_addresses(&list))
+        .unwrap_or_default();
     let mut last = BusError::NoAddress;
     for address in addresses {
         let connected = match address {

@@ -10,8 +10,10 @@
 //! 1024-bit exponent costs four times the work and buys nothing.
 //!
 //! The private exponent, the shared value, the key and the plaintext are
-//! wiped when dropped. The big-number library's own temporaries during the
-//! exponentiation are not reachable and are not wiped.
+//! wiped when dropped. Not reachable from here, and so not wiped: the
+//! big-number library's temporaries during the exponentiation, HKDF's
+//! internal HMAC state and the AES key schedule (the `aes` crate's
+//! `zeroize` feature is off in this build).
 
 use aes::cipher::block_padding::Pkcs7;
 use aes::cipher::{BlockDecryptMut, KeyIvInit};

@@ -371,8 +371,7 @@ pub fn check(
     // name): an API that echoes the request must not put the key into
     // output or config.toml, nor control characters into a terminal.
     let secrets = Secrets::new(secret, &provider.auth(secret));
-    let outcome =
-        outcome.map_quoted(|m| secrets.shown(&m));
+    let outcome = outcome.map_quoted(|m| secrets.shown(&m));
     Checked {
         outcome,
         elapsed: start.elapsed(),

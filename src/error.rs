@@ -261,6 +261,7 @@ impl Error {
     }
 
     /// Renders the error as the lines printed on stderr (without colour).
+    #[cfg(test)]
     pub fn render(&self) -> String {
         let mut out = format!("cred: error: {}\n", self.headline());
         for c in self.cause_lines() {

@@ -109,11 +109,6 @@ impl SendError {
         matches!(self, SendError::Reset { .. })
     }
 
-    /// Whether the host name did not resolve.
-    pub fn is_dns(&self) -> bool {
-        matches!(self, SendError::Dns { .. })
-    }
-
     /// Classifies a transport error of a request to `host`.
     pub fn from_reqwest(err: reqwest::Error, host: &str, timeout: Duration) -> SendError {
         let err = err.without_url();

@@ -29,9 +29,9 @@ use reqwest::blocking::Client;
 
 pub use body::{Body, Part};
 pub use error::SendError;
-pub use pipeline::{Observer, Offsite, Pipeline, Quiet, Request, Sent};
+pub use pipeline::{Observer, Offsite, Pipeline, Request, Sent};
 pub use retry::{Limited, RetryPolicy, Retryable};
-pub use url::{display_url, is_loopback, is_under, resolve, same_origin};
+pub use url::{display_url, is_loopback, is_under, resolve};
 
 use crate::error::{Error, Result};
 

@@ -126,19 +126,6 @@ impl ProviderKind {
             ProviderKind::Generic | ProviderKind::Named(_) => true,
         }
     }
-
-    /// The fields `cred add` takes flags for: `(field id, flag)`; generic's
-    /// own flags are not fields.
-    pub fn field_flags(self) -> Vec<(&'static str, &'static str)> {
-        match self {
-            ProviderKind::Catalog(d) => d
-                .fields
-                .iter()
-                .map(|f| (f.id.as_str(), f.flag.as_str()))
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
 }
 
 /// One stored field, for `show` (label) and `show --json` (key).
@@ -180,7 +167,8 @@ impl ProviderConfig {
     }
 
     /// A catalog credential of built-in `id` with these field values (for
-    /// tests and code that knows the provider).
+    /// tests).
+    #[cfg(test)]
     pub fn catalog(id: &str, values: &[(&str, &str)]) -> Result<ProviderConfig> {
         let def = catalog::lookup(id)?.ok_or_else(|| catalog::unknown(id))?;
         Ok(ProviderConfig::Catalog(CatalogConfig {
@@ -430,6 +418,7 @@ pub enum Auth {
 }
 
 impl Auth {
+    #[cfg(test)]
     pub fn basic(user: &str, password: &str) -> Auth {
         Auth::Basic {
             user: SecretString::from(user.to_string()),

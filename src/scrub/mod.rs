@@ -237,11 +237,6 @@ impl<'a, W: Write> ScrubWriter<'a, W> {
         }
     }
 
-    /// How many secrets were masked so far.
-    pub fn hits(&self) -> usize {
-        self.hits
-    }
-
     /// Writes what was held back, then hands back the inner writer and the
     /// number of secrets masked.
     pub fn finish(mut self) -> io::Result<(W, usize)> {

@@ -70,49 +70,25 @@ impl Failure {
     }
 }
 
-/// A store's failure: its kind, the store, and the store's own words.
+/// A store's failure: its kind and the store's own words.
 #[derive(Debug)]
 pub struct StoreError {
     pub failure: Failure,
-    /// The store in use, as messages name it.
-    pub store: String,
     /// The store's report: message, causes, hints (its exit is replaced by
     /// the failure's).
     report: Box<Error>,
-    /// The store's typed error, for the few callers (and tests) that need
-    /// the precise kind.
-    typed: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl StoreError {
-    pub fn new(failure: Failure, store: impl Into<String>, report: Error) -> Self {
+    pub fn new(failure: Failure, report: Error) -> Self {
         StoreError {
             failure,
-            store: store.into(),
             report: Box::new(report),
-            typed: None,
         }
-    }
-
-    /// Keeps the store's typed error (see [`StoreError::typed`]).
-    pub fn with_typed(mut self, typed: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.typed = Some(Box::new(typed));
-        self
-    }
-
-    /// The store's own typed error, if it kept one.
-    pub fn typed<T: std::error::Error + 'static>(&self) -> Option<&T> {
-        self.typed.as_deref().and_then(|e| e.downcast_ref::<T>())
     }
 
     pub fn message(&self) -> &str {
         &self.report.message
-    }
-
-    /// Adds a hint (a caller that knows a way around the store).
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
-        self.report.hints.push(hint.into());
-        self
     }
 
     /// `name` has no secret in `store`.
@@ -120,7 +96,7 @@ impl StoreError {
         let report = Error::user(format!("credential `{name}` has no secret in {store}")).hint(
             format!("store a new secret for it with `cred rotate {name}`"),
         );
-        StoreError::new(Failure::Missing, store, report)
+        StoreError::new(Failure::Missing, report)
     }
 
     /// `store` holds several entries for `name`.
@@ -130,7 +106,7 @@ impl StoreError {
         ))
         .cause("two or more entries carry cred's name for the same credential (another client, or a merge, made a second one)")
         .hint("run `cred doctor` to see them, and `cred doctor --fix` to keep the one that works");
-        StoreError::new(Failure::Ambiguous, store, report)
+        StoreError::new(Failure::Ambiguous, report)
     }
 
     /// `store` did not answer within `after`; `hint` says what to look at.
@@ -140,13 +116,13 @@ impl StoreError {
             after.as_secs_f64()
         ))
         .hint(hint);
-        StoreError::new(Failure::Timeout, store, report)
+        StoreError::new(Failure::Timeout, report)
     }
 
     /// `store` could not be used, for a reason cred found itself.
     pub fn unreachable(store: &str, detail: impl fmt::Display) -> Self {
         let report = Error::store(format!("cannot use {store}")).cause(detail);
-        StoreError::new(Failure::Unreachable, store, report)
+        StoreError::new(Failure::Unreachable, report)
     }
 }
 
@@ -174,7 +150,7 @@ mod tests {
 
     #[test]
     fn exit_comes_from_the_failure_not_the_store() {
-        let e = StoreError::new(Failure::Malformed, "Vault", Error::store("x"));
+        let e = StoreError::new(Failure::Malformed, Error::store("x"));
         assert_eq!(Error::from(e).exit(), Exit::Failure);
         let e = StoreError::timeout(
             "Vault at https://v:8200",

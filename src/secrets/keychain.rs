@@ -107,7 +107,7 @@ impl From<KeychainError> for StoreError {
                 Error::store(e.to_string()).cause(source),
             ),
         };
-        StoreError::new(failure, NAME, report).with_typed(e)
+        StoreError::new(failure, report)
     }
 }
 

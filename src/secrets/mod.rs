@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use deadline::Guarded;
 pub use error::{Failure, StoreError};
 pub use keychain::Keychain;
-pub use vault::{Vault, VaultError};
+pub use vault::Vault;
 
 use crate::config::Credential;
 use crate::error::{Error, Result};
@@ -325,12 +325,6 @@ impl<'a> Resolver<'a> {
     /// The secrets of the config directory named by `dir_identity`.
     pub fn new(ui: &'a Ui, dir_identity: String) -> Self {
         Resolver { ui, dir_identity }
-    }
-
-    /// The store of that kind (Vault at its default mount), every call
-    /// under a deadline.
-    pub fn store(&self, kind: StoreKind) -> Result<Guarded<'a>> {
-        self.open(kind, None)
     }
 
     /// The store `credential` keeps its secret in.

@@ -360,7 +360,8 @@ impl<W: Write> Write for Pretty<W> {
     }
 }
 
-/// Pretty-prints a whole JSON text (for values cred built itself).
+/// Pretty-prints a whole JSON text (the tests' way in).
+#[cfg(test)]
 pub fn pretty_bytes(json: &[u8], color: bool) -> io::Result<Vec<u8>> {
     let mut p = Pretty::new(Vec::new(), color);
     p.write_all(json)?;

@@ -123,7 +123,7 @@ impl FileError {
 
 impl From<FileError> for StoreError {
     fn from(e: FileError) -> StoreError {
-        StoreError::new(e.failure(), "the file store", Error::from(e))
+        StoreError::new(e.failure(), Error::from(e))
     }
 }
 

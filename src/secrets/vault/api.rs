@@ -89,15 +89,6 @@ pub enum VaultError {
 }
 
 impl VaultError {
-    /// The token may not list the mount's `cred/` entries (a read-only
-    /// token): their names cannot be checked, which is no failure of
-    /// the store.
-    pub fn is_list_denied(&self) -> bool {
-        matches!(self, VaultError::Denied { action: "list", .. })
-    }
-}
-
-impl VaultError {
     /// What kind of failure this is, whatever the store.
     pub fn failure(&self) -> Failure {
         match self {
@@ -120,7 +111,7 @@ impl VaultError {
 
 impl From<VaultError> for StoreError {
     fn from(e: VaultError) -> StoreError {
-        StoreError::new(e.failure(), "Vault", Error::from(e))
+        StoreError::new(e.failure(), Error::from(e))
     }
 }
 

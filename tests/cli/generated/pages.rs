@@ -4,10 +4,7 @@
 //! `CRED_REGENERATE=1`. Only the tests need clap_mangen, so it is a
 //! dev-dependency and the binary does not carry it.
 
-use clap::CommandFactory;
-
-use cred::cli::Cli;
-use cred::commands::completions::{Shell, script};
+use cred::{Shell, completion_script as script};
 
 /// `(file name, contents)` of every completion script.
 pub fn completion_files() -> Vec<(String, Vec<u8>)> {
@@ -135,7 +132,7 @@ const MAN_DATE: &str = "2026-11-22";
 
 /// `(file name, contents)` of `cred.1` and one page per subcommand.
 pub fn man_files() -> Vec<(String, Vec<u8>)> {
-    let mut cmd = Cli::command().disable_help_subcommand(true);
+    let mut cmd = cred::command().disable_help_subcommand(true);
     cmd.build();
     let mut files = vec![("cred.1".to_string(), page(&cmd, true))];
     for sub in cmd.get_subcommands() {

@@ -1,8 +1,6 @@
 //! `--help` of `cred` and of every command and subcommand clap knows, one
 //! snapshot each (`help`, `help_add`, `help_recipients_add`, …).
 
-use clap::CommandFactory;
-
 use crate::common::*;
 
 /// The path of every command below `cmd`, `cmd` first (`help` excluded).
@@ -22,7 +20,7 @@ fn paths(cmd: &clap::Command, above: &[String], out: &mut Vec<Vec<String>>) {
 fn help_of_every_command() {
     let env = TestEnv::new();
     let mut all = Vec::new();
-    paths(&cred::cli::Cli::command(), &[], &mut all);
+    paths(&cred::command(), &[], &mut all);
     assert!(all.len() > 10, "{all:?}");
     for path in all {
         let mut args: Vec<&str> = path.iter().map(String::as_str).collect();

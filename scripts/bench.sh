@@ -300,6 +300,42 @@ printf '\nmedians: cred call %s, curl %s, secret-tool|curl %s\n' \
 printf 'cred/curl = %sx (%s ms), cred/(secret-tool|curl) = %sx\n' \
     "$ratio_curl" "$delta_curl" "$ratio_st"
 
+# Taking turns: hyperfine runs all of one command, then all of the next, so a
+# load that shifts between the blocks (2 shared cores) moves the ratio. Here
+# each round runs every command once, in a new random order, and the ratio
+# is of the medians over the rounds: the issue 25 aims are read off this.
+turns() {
+    python3 - "$@" <<'PY'
+import os, random, statistics, subprocess, sys, time
+rounds = int(sys.argv[1])
+cmds = [a.split("\x1f") for a in sys.argv[2:]]
+times = [[] for _ in cmds]
+for _ in range(rounds):
+    order = list(range(len(cmds)))
+    random.shuffle(order)
+    for i in order:
+        t = time.perf_counter()
+        r = subprocess.run(cmds[i], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times[i].append(time.perf_counter() - t)
+        if r.returncode != 0:
+            sys.exit(f"bench: {' '.join(cmds[i])} failed ({r.returncode})")
+print(" ".join(f"{statistics.median(t) * 1000:.3f}" for t in times))
+PY
+}
+US=$'\x1f'
+st_lookup="secret-tool${US}lookup${US}service${US}cred${US}$ST_ATTR${US}$ACCOUNT"
+curl_direct="curl${US}-s${US}-o${US}/dev/null${US}-H${US}Authorization: Bearer $KEY${US}$BASE/small"
+read -r turn_call turn_curl turn_secret turn_st <<<"$(turns 100 \
+    "$CRED${US}$(printf '%s\x1f' "${call_args[@]}" | sed 's/\x1f$//')" \
+    "$curl_direct" \
+    "$CRED${US}secret${US}bench" \
+    "$st_lookup")"
+turn_ratio_call=$(python3 -c "print(f'{$turn_call / $turn_curl:.2f}')")
+turn_ratio_secret=$(python3 -c "print(f'{$turn_secret / $turn_st:.2f}')")
+printf '\ntaking turns (100 rounds): cred call %s, curl %s (%sx); cred secret %s, secret-tool lookup %s (%sx)\n' \
+    "$(ms_fmt "$turn_call")" "$(ms_fmt "$turn_curl")" "$turn_ratio_call" \
+    "$(ms_fmt "$turn_secret")" "$(ms_fmt "$turn_st")" "$turn_ratio_secret"
+
 # rss_wall FILE: "RSS_MiB WALL_S" from a `time -v` report.
 rss_wall() {
     python3 - "$1" <<'PY'
@@ -690,6 +726,14 @@ record "curl, key given directly" "$(ms_fmt "$curl_ms")"
 record "sh -c 'curl ... \$(secret-tool lookup ...)'" "$(ms_fmt "$stcurl_ms")"
 record "  ratio cred call / curl" "${ratio_curl}x  ($delta_curl ms)"
 record "  ratio cred call / (secret-tool|curl)" "${ratio_st}x"
+section "taking turns (each round runs each command once, shuffled; 100 rounds; median)"
+record "$call_name" "$(ms_fmt "$turn_call")"
+record "curl, key given directly" "$(ms_fmt "$turn_curl")"
+record "  ratio cred call / curl (aim: 1.3x)" "${turn_ratio_call}x"
+record "cred secret bench" "$(ms_fmt "$turn_secret")"
+record "secret-tool lookup" "$(ms_fmt "$turn_st")"
+record "  ratio cred secret / secret-tool (aim: 0.7x)" "${turn_ratio_secret}x"
+section "wall time, median (hyperfine -N, warmup 3, $runs_call runs unless noted), continued"
 record "cred exec bench -- true" "$(ms_fmt "$exec_ms")  (true alone $(ms_fmt "$true_ms"); added beyond the store fetch: $exec_added ms)"
 record "cred exec, child writes 1 GiB to a pipe" "$rss_exec MiB peak, ${wall_exec} s, ${mbps_exec} MiB/s"
 record "cred exec, 1 GiB of escaped text (the view)" "$rss_exec_text MiB peak, ${wall_exec_text} s, ${mbps_exec_text} MiB/s (without cred ${mbps_cat_text} MiB/s)"

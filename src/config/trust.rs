@@ -12,8 +12,10 @@
 
 use std::path::{Path, PathBuf};
 
-/// Why a path is not to be trusted.
+/// Why a path is not to be trusted (found by the Unix checks only: on
+/// other systems nothing is refused).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(unix), allow(dead_code))]
 pub enum Problem {
     /// Owned by another user (not root either).
     Owner { uid: u32 },

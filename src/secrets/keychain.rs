@@ -62,6 +62,7 @@ pub enum KeychainError {
     /// The Secret Service answered what it never should (a secret for
     /// another session, one that does not decrypt, an oversized message).
     #[error("the OS keychain sent an answer cred cannot read")]
+    #[cfg_attr(not(unix), allow(dead_code))] // cred's own reader is Unix's
     Unreadable { detail: String },
     #[error("the OS keychain reported an error")]
     Other {

@@ -23,6 +23,7 @@ pub enum FileError {
     #[error("the identity does not open the file store {}", path.display())]
     WrongIdentity { path: PathBuf },
     #[error("{} can be read by group or others (mode {mode:03o}); refusing to use it", path.display())]
+    #[cfg_attr(not(unix), allow(dead_code))] // modes are Unix's
     Exposed { path: PathBuf, mode: u32 },
     #[error("{source_name} holds no usable age identity")]
     BadIdentity { source_name: String, detail: String },

@@ -267,14 +267,16 @@ fn definition_text(d: &Definition) -> String {
     let mut row = |label: &str, value: &str| out.push_str(&format!("{label:<11} {value}\n"));
     row("Source:", &origin);
     row("Docs:", &d.docs);
-    row(
-        "Base URL:",
-        &format!(
-            "{} (moved by {})",
+    let var = crate::providers::url_var_of(&d.id);
+    let base = match std::env::var(&var).ok().filter(|v| !v.trim().is_empty()) {
+        Some(now) => format!(
+            "{} (now {} from {var})",
             d.base_url,
-            crate::providers::url_var_of(&d.id)
+            crate::escape::visible(&now)
         ),
-    );
+        None => format!("{} (another address: set {var})", d.base_url),
+    };
+    row("Base URL:", &base);
     row("Secret:", &d.secret_label);
     row("Auth:", &auth_text(&d.auth));
     let mut check = format!("{} {}", d.check.method, d.check.path);

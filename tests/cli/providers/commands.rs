@@ -48,7 +48,7 @@ fn show_tells_fields_flags_auth_and_check() {
     for expected in [
         "paligo: Paligo",
         "Source:     built in",
-        "https://{instance}.paligoapp.com/api/v2 (moved by CRED_PROVIDER_URL_PALIGO)",
+        "https://{instance}.paligoapp.com/api/v2 (another address: set CRED_PROVIDER_URL_PALIGO)",
         "HTTP Basic, user {username}, password {key}",
         "GET /folders?per_page=1",
         "--instance mycompany",
@@ -57,6 +57,20 @@ fn show_tells_fields_flags_auth_and_check() {
     ] {
         assert!(run.stdout.contains(expected), "{expected}\n{run}");
     }
+    // An override in force is said, with the address it gives.
+    let run = env
+        .cmd()
+        .args(["providers", "show", "github"])
+        .env("CRED_PROVIDER_URL_GITHUB", "http://127.0.0.1:9/api")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        out.contains(
+            "https://api.github.com (now http://127.0.0.1:9/api from CRED_PROVIDER_URL_GITHUB)"
+        ),
+        "{out}"
+    );
     let run = env.run(&["providers", "show", "paymo", "--json"]);
     run.ok();
     let p = json(&run);

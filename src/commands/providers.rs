@@ -227,6 +227,7 @@ fn definition_json(d: &Definition) -> serde_json::Value {
         "secret_label": d.secret_label,
         "example_path": d.example_path,
         "pagination": d.pagination.id(),
+        "headers": d.headers,
         "fields": d.fields.iter().map(|f| json!({
             "id": f.id,
             "flag": f.flag,
@@ -277,6 +278,10 @@ fn definition_text(d: &Definition) -> String {
     );
     row("Secret:", &d.secret_label);
     row("Auth:", &auth_text(&d.auth));
+    if !d.headers.is_empty() {
+        let h: Vec<String> = d.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        row("Headers:", &format!("{} (on every request)", h.join(", ")));
+    }
     let mut check = format!("{} {}", d.check.method, d.check.path);
     if let Some(i) = &d.check.identity {
         check.push_str(&format!(", names the caller: {i}"));

@@ -307,7 +307,18 @@ impl Provider for CatalogConfig {
     }
 
     fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
-        self.def.check.header_pairs.clone()
+        let own = &self.def.check.header_pairs;
+        let mut out: Vec<(&'static str, &'static str)> = self
+            .headers()
+            .into_iter()
+            .filter(|(n, _)| !own.iter().any(|(o, _)| o.eq_ignore_ascii_case(n)))
+            .collect();
+        out.extend(own.iter().copied());
+        out
+    }
+
+    fn headers(&self) -> Vec<(&'static str, &'static str)> {
+        self.def.header_pairs.clone()
     }
 
     fn judge(&self, status: u16, body: &[u8]) -> Verdict {

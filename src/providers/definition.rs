@@ -31,6 +31,10 @@ pub struct Definition {
     pub pagination: PaginationStyle,
     #[serde(default)]
     pub api_notes: Option<String>,
+    /// Headers every request to the API carries (`anthropic-version`),
+    /// unless the request names the header itself.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     pub guide: String,
     #[serde(default)]
     pub fields: Vec<FieldDef>,
@@ -44,6 +48,9 @@ pub struct Definition {
     /// The field ids, for config.toml's known keys.
     #[serde(skip)]
     pub keys: Vec<&'static str>,
+    /// Leaked `(name, value)` pairs of [`Definition::headers`].
+    #[serde(skip)]
+    pub header_pairs: Vec<(&'static str, &'static str)>,
 }
 
 fn default_secret_label() -> String {
@@ -432,6 +439,7 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
         return Err(bad("base_url", "must start with https://"));
     }
     validate_auth(def, &known)?;
+    def.header_pairs = plain_headers("headers", &def.headers, &def.auth)?;
     validate_check(def, &known)?;
     if let Some(r) = &def.rate_limit {
         if let Some(h) = &r.hint {
@@ -585,6 +593,54 @@ fn validate_auth(def: &Definition, known: &Known) -> Result<(), Invalid> {
     }
 }
 
+/// Headers a definition sends as they are: valid names, plain visible
+/// ASCII values without placeholders, and never the key's own header
+/// (`Authorization`, or the auth scheme's header): those are cred's.
+fn plain_headers(
+    key: &str,
+    headers: &BTreeMap<String, String>,
+    auth: &AuthDef,
+) -> Result<Vec<(&'static str, &'static str)>, Invalid> {
+    let auth_header = match auth {
+        AuthDef::Header { header, .. } => Some(header.as_str()),
+        _ => None,
+    };
+    let mut pairs = Vec::new();
+    for (name, value) in headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(bad(key, format!("`{name}` is not a header name")));
+        }
+        if name.eq_ignore_ascii_case("authorization")
+            || auth_header.is_some_and(|h| h.eq_ignore_ascii_case(name))
+        {
+            return Err(bad(
+                key,
+                format!("`{name}` carries the key: cred sets it from [auth]"),
+            ));
+        }
+        if [
+            "host",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "cookie",
+        ]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            return Err(bad(key, format!("`{name}` is set by cred itself")));
+        }
+        // Visible ASCII only: requests build it with `from_static`.
+        let visible = value.chars().all(|c| c == '\t' || (' '..='~').contains(&c));
+        if !visible || reqwest::header::HeaderValue::from_str(value).is_err() || value.contains('{')
+        {
+            return Err(bad(key, format!("`{value}` is not a plain header value")));
+        }
+        pairs.push((leak(name), leak(value)));
+    }
+    Ok(pairs)
+}
+
 fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
     let c = &mut def.check;
     if !["GET", "POST", "HEAD"].contains(&c.method.as_str()) {
@@ -595,26 +651,7 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
     }
     line("check.path", &c.path)?;
     known("check.path", &c.path, &[])?;
-    let mut pairs = Vec::new();
-    for (name, value) in &c.headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(bad(
-                "check.headers",
-                format!("`{name}` is not a header name"),
-            ));
-        }
-        // Visible ASCII only: the check builds it with `from_static`.
-        let visible = value.chars().all(|c| c == '\t' || (' '..='~').contains(&c));
-        if !visible || reqwest::header::HeaderValue::from_str(value).is_err() || value.contains('{')
-        {
-            return Err(bad(
-                "check.headers",
-                format!("`{value}` is not a plain header value"),
-            ));
-        }
-        pairs.push((leak(name), leak(value)));
-    }
-    c.header_pairs = pairs;
+    c.header_pairs = plain_headers("check.headers", &c.headers, &def.auth)?;
     if let Some(body) = &c.body {
         if c.method != "POST" {
             return Err(bad("check.body", "only a POST check sends a body"));

@@ -388,8 +388,17 @@ pub trait Provider {
         None
     }
 
-    /// Extra headers the check request needs.
+    /// Extra headers the check request needs: [`Provider::headers`],
+    /// with the check's own added or put in their place.
     fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
+        self.headers()
+    }
+
+    /// Headers every request to the API carries (Anthropic's
+    /// `anthropic-version`), unless the request names the header itself:
+    /// `cred call` (a `-H` wins), the proxy (the client's wins), `cred
+    /// mcp`'s call tool and the check.
+    fn headers(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
     }
 
@@ -412,6 +421,22 @@ pub trait Provider {
     /// provider's own rate-limit headers (`None`: cred backs off).
     fn rate_limit_wait(&self) -> Option<ProviderWait> {
         None
+    }
+}
+
+/// Adds a provider's [`Provider::headers`] (`defaults`) that `headers`
+/// does not hold yet (a header the request names itself wins).
+pub fn add_default_headers(
+    headers: &mut reqwest::header::HeaderMap,
+    defaults: &[(&'static str, &'static str)],
+) {
+    use reqwest::header::{HeaderName, HeaderValue};
+    for &(name, value) in defaults {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes())
+            && !headers.contains_key(&name)
+        {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
 }
 

@@ -223,7 +223,13 @@ impl Server {
                 e.allow.rules().join(", ")
             ));
         }
-        let headers = self.headers(e, input.headers.as_ref())?;
+        let mut headers = self.headers(e, input.headers.as_ref())?;
+        // The provider's own headers (Anthropic's version), where the
+        // agent did not name them.
+        crate::providers::add_default_headers(
+            &mut headers,
+            &e.credential.provider.provider().headers(),
+        );
         with_body(
             Request {
                 method,

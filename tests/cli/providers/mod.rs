@@ -7,6 +7,7 @@
 
 mod catalog;
 mod commands;
+mod headers;
 mod user;
 
 use std::path::PathBuf;

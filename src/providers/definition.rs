@@ -176,8 +176,9 @@ pub struct CheckDef {
     pub not_found: Vec<u16>,
     #[serde(default)]
     pub identity: Option<String>,
-    /// A JSON pointer that must be `true` in a 2xx answer, else the key
-    /// is rejected (Slack's `"ok": false`).
+    /// A JSON pointer that must find a value other than `false` and
+    /// `null` in a 2xx answer, else the key is rejected (Slack's `"ok":
+    /// false`, a GraphQL answer with `errors` and no viewer).
     #[serde(default)]
     pub ok_pointer: Option<String>,
     pub rejected_message: String,

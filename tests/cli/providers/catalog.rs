@@ -327,6 +327,23 @@ const CASES: &[Case] = &[
         )),
     },
     Case {
+        id: "linear",
+        fields: &[],
+        base: "",
+        method: "POST",
+        path: "/graphql",
+        carry: Carry::Header("Authorization", ""),
+        headers: &[("Content-Type", "application/json")],
+        accepted: r#"{"data":{"viewer":{"id":"9cfb482a-81e3-4154-b5b9-2c805e70a02d","name":"Ana Lima","email":"ana@example.com"}}}"#,
+        identity: Some("Authenticated as Ana Lima <ana@example.com>"),
+        rejected: (
+            400,
+            r#"{"errors":[{"message":"Authentication required, not authenticated","extensions":{"type":"authentication error","code":"AUTHENTICATION_ERROR","statusCode":401,"userPresentableMessage":"You need to authenticate to access this operation."}}]}"#,
+        ),
+        rejected_says: "Linear rejected the API key",
+        forbidden: None,
+    },
+    Case {
         id: "mailgun",
         fields: &[("api_host", "api.eu.mailgun.net")],
         base: "/{api_host}",
@@ -819,6 +836,41 @@ fn slack_bad_token_is_refused() {
     assert_nothing_stored(&env, c.id, Some(&key));
 }
 
+/// Linear's check is a GraphQL POST: the query goes as the body; a key
+/// answered with 401, or with HTTP 200 carrying only `errors` (no viewer),
+/// is refused and nothing is stored.
+#[test]
+fn linear_posts_the_viewer_query_and_reads_errors() {
+    let c = case("linear");
+    let env = TestEnv::new();
+    let server = Server::start(move |_| Reply::json(200, c.accepted));
+    let key = secret("linear");
+    add(&env, c, &server, &key).ok();
+    let seen = server.requests().remove(0);
+    assert_eq!(
+        String::from_utf8_lossy(&seen.body),
+        r#"{"query":"{ viewer { id name email } }"}"#
+    );
+    for (status, body) in [
+        (
+            401,
+            r#"{"errors":[{"message":"Authentication required, not authenticated","extensions":{"code":"AUTHENTICATION_ERROR"}}]}"#,
+        ),
+        (
+            200,
+            r#"{"data":null,"errors":[{"message":"Authentication required, not authenticated","extensions":{"code":"AUTHENTICATION_ERROR"}}]}"#,
+        ),
+    ] {
+        let env = TestEnv::new();
+        let server = Server::start(move |_| Reply::json(status, body));
+        let run = add(&env, c, &server, &key);
+        run.code(4);
+        assert_error_line(&run, c.rejected_says);
+        assert_no_leak(&run, &forms(c, &key));
+        assert_nothing_stored(&env, c.id, Some(&key));
+    }
+}
+
 macro_rules! cases {
     ($($id:ident),* $(,)?) => {
         $(
@@ -868,6 +920,7 @@ cases!(
     heroku,
     hubspot,
     jira,
+    linear,
     mailgun,
     netlify,
     notion,

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod data;
 pub mod definition;
 pub mod generic;
+pub mod missing;
 
 use std::collections::BTreeMap;
 
@@ -169,6 +170,9 @@ impl Field {
 pub enum ProviderConfig {
     Catalog(CatalogConfig),
     Generic(GenericConfig),
+    /// A provider id whose definition cannot be had (a deleted or broken
+    /// user file): the credential loads, and every use of it fails.
+    Missing(missing::MissingProvider),
 }
 
 impl ProviderConfig {
@@ -176,6 +180,15 @@ impl ProviderConfig {
         match self {
             ProviderConfig::Catalog(p) => p,
             ProviderConfig::Generic(p) => p,
+            ProviderConfig::Missing(p) => p,
+        }
+    }
+
+    /// Why the credential cannot be used, if its provider is missing.
+    pub fn missing(&self) -> Option<&missing::MissingProvider> {
+        match self {
+            ProviderConfig::Missing(m) => Some(m),
+            _ => None,
         }
     }
 
@@ -221,6 +234,15 @@ impl Serialize for ProviderConfig {
         use serde::ser::SerializeMap;
         match self {
             ProviderConfig::Generic(g) => TaggedGeneric::Generic(g).serialize(s),
+            ProviderConfig::Missing(m) => {
+                // Written back as it was read.
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry("provider", &m.id)?;
+                for (k, v) in &m.values {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
             ProviderConfig::Catalog(c) => {
                 let mut map = s.serialize_map(None)?;
                 map.serialize_entry("provider", &c.def.id)?;
@@ -251,24 +273,50 @@ impl<'de> Deserialize<'de> for ProviderConfig {
                 .map(ProviderConfig::Generic)
                 .map_err(|e| D::Error::custom(e.message()));
         }
-        let def = match catalog::lookup(&id) {
-            Ok(Some(def)) => def,
-            Ok(None) => {
-                let dir = catalog::user_dir()
-                    .map(|d| format!(" and no file {}", d.join(format!("{id}.toml")).display()))
-                    .unwrap_or_default();
-                return Err(D::Error::custom(format!(
-                    "unknown provider `{}`: cred has no built-in provider of that id{dir}",
+        // A definition that cannot be had makes this credential unusable,
+        // not the whole file: the others still work.
+        let why = match catalog::lookup(&id) {
+            Ok(Some(def)) => Ok(def),
+            Ok(None) => Err(match catalog::user_dir() {
+                Some(d) => format!(
+                    "provider definition missing: {}",
+                    d.join(format!("{}.toml", crate::escape::visible(&id)))
+                        .display()
+                ),
+                None => format!(
+                    "unknown provider `{}`: cred has no built-in provider of that id",
                     crate::escape::visible(&id)
-                )));
-            }
+                ),
+            }),
             Err(e) => {
-                let mut text = e.message.clone();
+                let mut text = format!("provider definition broken: {}", e.message);
                 for c in e.cause_lines() {
                     text.push_str(": ");
                     text.push_str(&c);
                 }
-                return Err(D::Error::custom(text));
+                Err(text)
+            }
+        };
+        let def = match why {
+            Ok(def) => def,
+            Err(why) => {
+                let mut values = toml::Table::new();
+                for (k, v) in table {
+                    if ![
+                        "store",
+                        "vault_mount",
+                        "description",
+                        "created",
+                        "last_check",
+                    ]
+                    .contains(&k.as_str())
+                    {
+                        values.insert(k, v);
+                    }
+                }
+                return Ok(ProviderConfig::Missing(missing::MissingProvider::new(
+                    id, why, values,
+                )));
             }
         };
         let mut values = BTreeMap::new();

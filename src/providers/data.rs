@@ -360,6 +360,11 @@ impl Provider for CatalogConfig {
         match self.def.pagination {
             PaginationStyle::LinkHeader => Pagination::LinkHeader,
             PaginationStyle::NextPageField => Pagination::NextPageField,
+            PaginationStyle::PageParam => Pagination::PageParam(crate::http::pages::PageNumbers {
+                param: self.def.page_param.as_deref().unwrap_or("page"),
+                per_page_param: self.def.per_page_param.as_deref(),
+                per_page: self.def.per_page,
+            }),
             PaginationStyle::None => Pagination::None,
         }
     }

@@ -29,6 +29,15 @@ pub struct Definition {
     pub example_path: String,
     #[serde(default)]
     pub pagination: PaginationStyle,
+    /// (page-param) The page number's query parameter [default: page].
+    #[serde(default)]
+    pub page_param: Option<String>,
+    /// (page-param) The page size's query parameter (`per_page`).
+    #[serde(default)]
+    pub per_page_param: Option<String>,
+    /// (page-param) The page size to ask for when the caller names none.
+    #[serde(default)]
+    pub per_page: Option<u32>,
     #[serde(default)]
     pub api_notes: Option<String>,
     /// Headers every request to the API carries (`anthropic-version`),
@@ -75,6 +84,7 @@ pub enum Origin {
 pub enum PaginationStyle {
     LinkHeader,
     NextPageField,
+    PageParam,
     #[default]
     None,
 }
@@ -84,6 +94,7 @@ impl PaginationStyle {
         match self {
             PaginationStyle::LinkHeader => "link-header",
             PaginationStyle::NextPageField => "next-page-field",
+            PaginationStyle::PageParam => "page-param",
             PaginationStyle::None => "none",
         }
     }
@@ -399,6 +410,7 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
         return Err(bad("example_path", "must start with `/`"));
     }
     line("example_path", &def.example_path)?;
+    validate_paging(def)?;
     validate_fields(def)?;
     let ids: Vec<String> = def.fields.iter().map(|f| f.id.clone()).collect();
     let known = |key: &str, template: &str, extra: &[&str]| -> Result<(), Invalid> {
@@ -459,6 +471,40 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
     }
     def.keys = def.fields.iter().map(|f| leak(&f.id)).collect();
     Ok(())
+}
+
+fn validate_paging(def: &Definition) -> Result<(), Invalid> {
+    let paged = def.pagination == PaginationStyle::PageParam;
+    for (key, set) in [
+        ("page_param", def.page_param.is_some()),
+        ("per_page_param", def.per_page_param.is_some()),
+        ("per_page", def.per_page.is_some()),
+    ] {
+        if set && !paged {
+            return Err(bad(key, "only for pagination = \"page-param\""));
+        }
+    }
+    for (key, p) in [
+        ("page_param", &def.page_param),
+        ("per_page_param", &def.per_page_param),
+    ] {
+        if let Some(p) = p
+            && (p.is_empty()
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.[]".contains(c)))
+        {
+            return Err(bad(key, format!("`{p}` is not a query parameter name")));
+        }
+    }
+    match (def.per_page, &def.per_page_param) {
+        (Some(0), _) => Err(bad("per_page", "must be at least 1")),
+        (Some(_), None) => Err(bad(
+            "per_page",
+            "needs per_page_param, the parameter it goes in",
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn fields_list(ids: &[String]) -> String {

@@ -347,6 +347,8 @@ pub enum Pagination {
     NextPageField,
     /// RFC 8288 `Link: <…>; rel="next"` headers.
     LinkHeader,
+    /// Page numbers: `?page=2`, then 3, … until a page is empty or short.
+    PageParam(crate::http::pages::PageNumbers),
     /// The API does not paginate (Paymo).
     None,
 }

@@ -394,6 +394,9 @@ impl Server {
                 .collect(),
         };
         let mut request = first;
+        if let Pagination::PageParam(p) = kind {
+            p.first(&mut request.url);
+        }
         let mut visited = std::collections::HashSet::new();
         let mut joined = Joined::default();
         loop {
@@ -462,6 +465,7 @@ impl Server {
         let next = match walk.kind {
             Pagination::NextPageField => page.next,
             Pagination::LinkHeader => answer.link_next,
+            Pagination::PageParam(p) => p.next(&request.url, page.items.len()),
             Pagination::None => None,
         };
         let Some(next) = next else { return Ok(None) };

@@ -8,6 +8,7 @@
 mod catalog;
 mod commands;
 mod headers;
+mod pages;
 mod user;
 
 use std::path::PathBuf;

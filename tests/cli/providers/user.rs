@@ -549,3 +549,27 @@ fn a_forgotten_provider_url_variable_is_named() {
     );
     assert_eq!(server.count(), 0);
 }
+
+/// `cred add` with a URL override over plain http to another host says
+/// why and what to do, as `cred call` does; nothing is sent or stored.
+#[test]
+fn add_with_an_http_override_gives_the_https_hint() {
+    let env = TestEnv::new();
+    let run = env.add(
+        &["github"],
+        &secret("github"),
+        &[(
+            "CRED_PROVIDER_URL_GITHUB",
+            "http://api.github.example".to_string(),
+        )],
+    );
+    run.code(1);
+    assert_error_line(&run, "the base URL `http://api.github.example`");
+    assert!(run.stderr.contains("cause: nothing was stored"), "{run}");
+    assert!(
+        run.stderr
+            .contains("hint: use https://, or http:// only for a loopback address"),
+        "{run}"
+    );
+    assert!(!env.config_path().exists());
+}

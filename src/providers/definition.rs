@@ -310,6 +310,11 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
             return Some(n + 1);
         }
     }
+    // A top-level table written as `[leaf]` (`[headers]`): its header.
+    if table.is_none() && header_line.is_none() {
+        let own = format!("[{leaf}]");
+        return text.lines().position(|l| l.trim() == own).map(|n| n + 1);
+    }
     header_line
 }
 
@@ -967,6 +972,16 @@ rejected_message = "X rejected the key"
                 16,
             ),
             (MINIMAL.replace("id = \"x\"", "id = \"y\""), "id", 1),
+            (
+                format!("{MINIMAL}\n[headers]\nAuthorization = \"x\"\n"),
+                "headers",
+                19,
+            ),
+            (
+                MINIMAL.replace("guide =", "headers = { X-Api-Key = \"{key}\" }\nguide ="),
+                "headers",
+                7,
+            ),
             (MINIMAL.replace("id = \"x\"", "id = \"generic\""), "id", 1),
         ];
         for (text, key, line) in cases {

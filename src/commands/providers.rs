@@ -227,6 +227,10 @@ fn definition_json(d: &Definition) -> serde_json::Value {
         "secret_label": d.secret_label,
         "example_path": d.example_path,
         "pagination": d.pagination.id(),
+        "page_param": d.page_param,
+        "per_page_param": d.per_page_param,
+        "per_page": d.per_page,
+        "headers": d.headers,
         "fields": d.fields.iter().map(|f| json!({
             "id": f.id,
             "flag": f.flag,
@@ -279,12 +283,28 @@ fn definition_text(d: &Definition) -> String {
     row("Base URL:", &base);
     row("Secret:", &d.secret_label);
     row("Auth:", &auth_text(&d.auth));
+    if !d.headers.is_empty() {
+        let h: Vec<String> = d.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        row("Headers:", &format!("{} (on every request)", h.join(", ")));
+    }
     let mut check = format!("{} {}", d.check.method, d.check.path);
     if let Some(i) = &d.check.identity {
         check.push_str(&format!(", names the caller: {i}"));
     }
     row("Check:", &check);
-    row("Pagination:", d.pagination.id());
+    let mut paging = d.pagination.id().to_string();
+    if d.pagination == crate::providers::definition::PaginationStyle::PageParam {
+        paging.push_str(&format!(
+            " ({}=1, 2, …{})",
+            d.page_param.as_deref().unwrap_or("page"),
+            match (&d.per_page_param, d.per_page) {
+                (Some(p), Some(n)) => format!("; {p}={n}"),
+                (Some(p), None) => format!("; size in {p}"),
+                _ => String::new(),
+            }
+        ));
+    }
+    row("Pagination:", &paging);
     if let Some(h) = d.rate_limit.as_ref().and_then(|r| r.hint.as_deref()) {
         row("Rate limit:", h);
     }

@@ -26,7 +26,8 @@ pub struct RemoveArgs {
 
 pub fn run(ctx: &Ctx, args: RemoveArgs) -> Result<Exit> {
     let name = &args.name;
-    let credential = ctx.config.get(name)?;
+    // Also a credential whose provider file is gone: removing it is the fix.
+    let credential = ctx.config.get_any(name)?;
     if !args.yes {
         let mut prompter = ctx.ui.prompter();
         if !prompter.can_prompt() {

@@ -175,7 +175,7 @@ impl Credential {
     /// What `list --json` shows of a credential (and `show --json` extends).
     pub fn summary_json(&self, name: &str) -> serde_json::Value {
         let p = self.provider.provider();
-        serde_json::json!({
+        let mut out = serde_json::json!({
             "name": name,
             "provider": p.kind().id(),
             "target": p.target(),
@@ -183,7 +183,11 @@ impl Credential {
             "vault_mount": self.vault_mount,
             "description": self.description,
             "last_check": self.last_check,
-        })
+        });
+        if let Some(m) = self.provider.missing() {
+            out["broken"] = serde_json::Value::String(m.why.clone());
+        }
+        out
     }
 }
 
@@ -298,8 +302,19 @@ impl ConfigStore {
         state::record(&self.identity(), &updates, false)
     }
 
-    /// Reads one credential or fails with "no credential named …".
+    /// Reads one credential to use, or fails with "no credential named
+    /// …", or with why its provider definition cannot be had.
     pub fn get(&self, name: &str) -> Result<Credential> {
+        let credential = self.get_any(name)?;
+        match credential.provider.missing() {
+            Some(m) => Err(m.error(name)),
+            None => Ok(credential),
+        }
+    }
+
+    /// Reads one credential, also one whose provider definition is
+    /// missing or broken (to show or remove it).
+    pub fn get_any(&self, name: &str) -> Result<Credential> {
         let config = self.load()?;
         config
             .credentials

@@ -1,5 +1,5 @@
-//! Pages of a list: Paligo's `next_page` field and RFC 8288 `Link:
-//! rel="next"` headers, read the same way by `cred call --paginate` and
+//! Pages of a list: Paligo's `next_page` field, RFC 8288 `Link:
+//! rel="next"` headers and page numbers (`?page=2`), read the same way by `cred call --paginate` and
 //! `cred mcp`'s `call` with `paginate`. Each item keeps its text as it came
 //! (numbers keep their digits); a page that is not a list is named by its
 //! shape.
@@ -23,6 +23,63 @@ pub fn keep_query(url: &mut url::Url, asked: &[(String, String)]) {
     let mut q = url.query_pairs_mut();
     for (k, v) in missing {
         q.append_pair(k, v);
+    }
+}
+
+/// Page numbers (`?page=N&per_page=M`): the page parameter, and the
+/// page-size parameter with the size to ask for, where the provider says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageNumbers {
+    pub param: &'static str,
+    pub per_page_param: Option<&'static str>,
+    pub per_page: Option<u32>,
+}
+
+impl PageNumbers {
+    /// The first page's URL: the page size asked for, unless the caller
+    /// gave one.
+    pub fn first(&self, url: &mut url::Url) {
+        if let (Some(p), Some(n)) = (self.per_page_param, self.per_page)
+            && !url.query_pairs().any(|(k, _)| k == p)
+        {
+            url.query_pairs_mut().append_pair(p, &n.to_string());
+        }
+    }
+
+    /// The next page after `url`, which answered `items` items: `None`
+    /// when that page was empty or shorter than the page size asked for.
+    pub fn next(&self, url: &url::Url, items: usize) -> Option<String> {
+        if items == 0 {
+            return None;
+        }
+        let size = self.per_page_param.and_then(|p| {
+            url.query_pairs()
+                .find(|(k, _)| k == p)
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+        });
+        if size.is_some_and(|size| items < size) {
+            return None;
+        }
+        let current = url
+            .query_pairs()
+            .find(|(k, _)| k == self.param)
+            .and_then(|(_, v)| v.parse::<u64>().ok())
+            .unwrap_or(1);
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| k != self.param)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut next = url.clone();
+        next.set_query(None);
+        {
+            let mut q = next.query_pairs_mut();
+            for (k, v) in &pairs {
+                q.append_pair(k, v);
+            }
+            q.append_pair(self.param, &(current + 1).to_string());
+        }
+        Some(next.to_string())
     }
 }
 
@@ -145,6 +202,44 @@ pub fn link_next(headers: &HeaderMap) -> Option<String> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+
+    #[test]
+    fn page_numbers_go_on_until_a_short_or_empty_page() {
+        let pages = PageNumbers {
+            param: "page",
+            per_page_param: Some("per_page"),
+            per_page: Some(3),
+        };
+        let mut url = url::Url::parse("https://api.example.com/v2/things?q=a").unwrap();
+        pages.first(&mut url);
+        assert_eq!(
+            url.as_str(),
+            "https://api.example.com/v2/things?q=a&per_page=3"
+        );
+        let next = pages.next(&url, 3).unwrap();
+        assert_eq!(
+            next,
+            "https://api.example.com/v2/things?q=a&per_page=3&page=2"
+        );
+        let url = url::Url::parse(&next).unwrap();
+        assert_eq!(
+            pages.next(&url, 3).as_deref(),
+            Some("https://api.example.com/v2/things?q=a&per_page=3&page=3")
+        );
+        assert_eq!(pages.next(&url, 2), None);
+        assert_eq!(pages.next(&url, 0), None);
+        // Without a known size, only an empty page ends the walk.
+        let bare = PageNumbers {
+            param: "page",
+            per_page_param: None,
+            per_page: None,
+        };
+        let url = url::Url::parse("https://api.example.com/things?page=7").unwrap();
+        assert_eq!(
+            bare.next(&url, 1).as_deref(),
+            Some("https://api.example.com/things?page=8")
+        );
+    }
 
     #[test]
     fn link_header_next() {

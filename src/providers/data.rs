@@ -107,15 +107,17 @@ impl CatalogConfig {
     }
 
     /// Whether a 2xx body says yes where the definition asks
-    /// (`ok_pointer`: the value there is `true`).
+    /// (`ok_pointer`: a value is there, and it is neither `false` nor
+    /// `null`: Slack's `"ok": true`, Linear's viewer id).
     fn ok(&self, body: &[u8]) -> bool {
         let Some(pointer) = self.def.check.ok_pointer.as_deref() else {
             return true;
         };
-        serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.pointer(pointer).cloned())
-            == Some(serde_json::Value::Bool(true))
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        !matches!(
+            json.as_ref().and_then(|v| v.pointer(pointer)),
+            None | Some(serde_json::Value::Null) | Some(serde_json::Value::Bool(false))
+        )
     }
 
     /// The identity from a 2xx body: the definition's template with each
@@ -307,7 +309,18 @@ impl Provider for CatalogConfig {
     }
 
     fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
-        self.def.check.header_pairs.clone()
+        let own = &self.def.check.header_pairs;
+        let mut out: Vec<(&'static str, &'static str)> = self
+            .headers()
+            .into_iter()
+            .filter(|(n, _)| !own.iter().any(|(o, _)| o.eq_ignore_ascii_case(n)))
+            .collect();
+        out.extend(own.iter().copied());
+        out
+    }
+
+    fn headers(&self) -> Vec<(&'static str, &'static str)> {
+        self.def.header_pairs.clone()
     }
 
     fn judge(&self, status: u16, body: &[u8]) -> Verdict {
@@ -347,6 +360,11 @@ impl Provider for CatalogConfig {
         match self.def.pagination {
             PaginationStyle::LinkHeader => Pagination::LinkHeader,
             PaginationStyle::NextPageField => Pagination::NextPageField,
+            PaginationStyle::PageParam => Pagination::PageParam(crate::http::pages::PageNumbers {
+                param: self.def.page_param.as_deref().unwrap_or("page"),
+                per_page_param: self.def.per_page_param.as_deref(),
+                per_page: self.def.per_page,
+            }),
             PaginationStyle::None => Pagination::None,
         }
     }
@@ -551,6 +569,12 @@ mod tests {
         ));
         assert!(matches!(p.judge(200, b"not json"), Verdict::Rejected(_)));
         assert!(matches!(p.judge(200, br#"{"ok":true}"#), Verdict::Valid(_)));
+        assert!(matches!(
+            p.judge(200, br#"{"ok":null}"#),
+            Verdict::Rejected(_)
+        ));
+        assert!(matches!(p.judge(200, br#"{}"#), Verdict::Rejected(_)));
+        assert!(matches!(p.judge(200, br#"{"ok":"u1"}"#), Verdict::Valid(_)));
     }
 
     #[test]

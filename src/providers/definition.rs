@@ -29,8 +29,21 @@ pub struct Definition {
     pub example_path: String,
     #[serde(default)]
     pub pagination: PaginationStyle,
+    /// (page-param) The page number's query parameter [default: page].
+    #[serde(default)]
+    pub page_param: Option<String>,
+    /// (page-param) The page size's query parameter (`per_page`).
+    #[serde(default)]
+    pub per_page_param: Option<String>,
+    /// (page-param) The page size to ask for when the caller names none.
+    #[serde(default)]
+    pub per_page: Option<u32>,
     #[serde(default)]
     pub api_notes: Option<String>,
+    /// Headers every request to the API carries (`anthropic-version`),
+    /// unless the request names the header itself.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     pub guide: String,
     #[serde(default)]
     pub fields: Vec<FieldDef>,
@@ -44,6 +57,9 @@ pub struct Definition {
     /// The field ids, for config.toml's known keys.
     #[serde(skip)]
     pub keys: Vec<&'static str>,
+    /// Leaked `(name, value)` pairs of [`Definition::headers`].
+    #[serde(skip)]
+    pub header_pairs: Vec<(&'static str, &'static str)>,
 }
 
 fn default_secret_label() -> String {
@@ -68,6 +84,7 @@ pub enum Origin {
 pub enum PaginationStyle {
     LinkHeader,
     NextPageField,
+    PageParam,
     #[default]
     None,
 }
@@ -77,6 +94,7 @@ impl PaginationStyle {
         match self {
             PaginationStyle::LinkHeader => "link-header",
             PaginationStyle::NextPageField => "next-page-field",
+            PaginationStyle::PageParam => "page-param",
             PaginationStyle::None => "none",
         }
     }
@@ -169,8 +187,9 @@ pub struct CheckDef {
     pub not_found: Vec<u16>,
     #[serde(default)]
     pub identity: Option<String>,
-    /// A JSON pointer that must be `true` in a 2xx answer, else the key
-    /// is rejected (Slack's `"ok": false`).
+    /// A JSON pointer that must find a value other than `false` and
+    /// `null` in a 2xx answer, else the key is rejected (Slack's `"ok":
+    /// false`, a GraphQL answer with `errors` and no viewer).
     #[serde(default)]
     pub ok_pointer: Option<String>,
     pub rejected_message: String,
@@ -291,6 +310,11 @@ fn line_of_key(text: &str, key: &str) -> Option<usize> {
             return Some(n + 1);
         }
     }
+    // A top-level table written as `[leaf]` (`[headers]`): its header.
+    if table.is_none() && header_line.is_none() {
+        let own = format!("[{leaf}]");
+        return text.lines().position(|l| l.trim() == own).map(|n| n + 1);
+    }
     header_line
 }
 
@@ -391,6 +415,7 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
         return Err(bad("example_path", "must start with `/`"));
     }
     line("example_path", &def.example_path)?;
+    validate_paging(def)?;
     validate_fields(def)?;
     let ids: Vec<String> = def.fields.iter().map(|f| f.id.clone()).collect();
     let known = |key: &str, template: &str, extra: &[&str]| -> Result<(), Invalid> {
@@ -432,6 +457,7 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
         return Err(bad("base_url", "must start with https://"));
     }
     validate_auth(def, &known)?;
+    def.header_pairs = plain_headers("headers", &def.headers, &def.auth)?;
     validate_check(def, &known)?;
     if let Some(r) = &def.rate_limit {
         if let Some(h) = &r.hint {
@@ -450,6 +476,40 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
     }
     def.keys = def.fields.iter().map(|f| leak(&f.id)).collect();
     Ok(())
+}
+
+fn validate_paging(def: &Definition) -> Result<(), Invalid> {
+    let paged = def.pagination == PaginationStyle::PageParam;
+    for (key, set) in [
+        ("page_param", def.page_param.is_some()),
+        ("per_page_param", def.per_page_param.is_some()),
+        ("per_page", def.per_page.is_some()),
+    ] {
+        if set && !paged {
+            return Err(bad(key, "only for pagination = \"page-param\""));
+        }
+    }
+    for (key, p) in [
+        ("page_param", &def.page_param),
+        ("per_page_param", &def.per_page_param),
+    ] {
+        if let Some(p) = p
+            && (p.is_empty()
+                || !p
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.[]".contains(c)))
+        {
+            return Err(bad(key, format!("`{p}` is not a query parameter name")));
+        }
+    }
+    match (def.per_page, &def.per_page_param) {
+        (Some(0), _) => Err(bad("per_page", "must be at least 1")),
+        (Some(_), None) => Err(bad(
+            "per_page",
+            "needs per_page_param, the parameter it goes in",
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn fields_list(ids: &[String]) -> String {
@@ -585,6 +645,54 @@ fn validate_auth(def: &Definition, known: &Known) -> Result<(), Invalid> {
     }
 }
 
+/// Headers a definition sends as they are: valid names, plain visible
+/// ASCII values without placeholders, and never the key's own header
+/// (`Authorization`, or the auth scheme's header): those are cred's.
+fn plain_headers(
+    key: &str,
+    headers: &BTreeMap<String, String>,
+    auth: &AuthDef,
+) -> Result<Vec<(&'static str, &'static str)>, Invalid> {
+    let auth_header = match auth {
+        AuthDef::Header { header, .. } => Some(header.as_str()),
+        _ => None,
+    };
+    let mut pairs = Vec::new();
+    for (name, value) in headers {
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return Err(bad(key, format!("`{name}` is not a header name")));
+        }
+        if name.eq_ignore_ascii_case("authorization")
+            || auth_header.is_some_and(|h| h.eq_ignore_ascii_case(name))
+        {
+            return Err(bad(
+                key,
+                format!("`{name}` carries the key: cred sets it from [auth]"),
+            ));
+        }
+        if [
+            "host",
+            "content-length",
+            "transfer-encoding",
+            "connection",
+            "cookie",
+        ]
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            return Err(bad(key, format!("`{name}` is set by cred itself")));
+        }
+        // Visible ASCII only: requests build it with `from_static`.
+        let visible = value.chars().all(|c| c == '\t' || (' '..='~').contains(&c));
+        if !visible || reqwest::header::HeaderValue::from_str(value).is_err() || value.contains('{')
+        {
+            return Err(bad(key, format!("`{value}` is not a plain header value")));
+        }
+        pairs.push((leak(name), leak(value)));
+    }
+    Ok(pairs)
+}
+
 fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
     let c = &mut def.check;
     if !["GET", "POST", "HEAD"].contains(&c.method.as_str()) {
@@ -595,26 +703,7 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
     }
     line("check.path", &c.path)?;
     known("check.path", &c.path, &[])?;
-    let mut pairs = Vec::new();
-    for (name, value) in &c.headers {
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-            return Err(bad(
-                "check.headers",
-                format!("`{name}` is not a header name"),
-            ));
-        }
-        // Visible ASCII only: the check builds it with `from_static`.
-        let visible = value.chars().all(|c| c == '\t' || (' '..='~').contains(&c));
-        if !visible || reqwest::header::HeaderValue::from_str(value).is_err() || value.contains('{')
-        {
-            return Err(bad(
-                "check.headers",
-                format!("`{value}` is not a plain header value"),
-            ));
-        }
-        pairs.push((leak(name), leak(value)));
-    }
-    c.header_pairs = pairs;
+    c.header_pairs = plain_headers("check.headers", &c.headers, &def.auth)?;
     if let Some(body) = &c.body {
         if c.method != "POST" {
             return Err(bad("check.body", "only a POST check sends a body"));
@@ -883,6 +972,16 @@ rejected_message = "X rejected the key"
                 16,
             ),
             (MINIMAL.replace("id = \"x\"", "id = \"y\""), "id", 1),
+            (
+                format!("{MINIMAL}\n[headers]\nAuthorization = \"x\"\n"),
+                "headers",
+                19,
+            ),
+            (
+                MINIMAL.replace("guide =", "headers = { X-Api-Key = \"{key}\" }\nguide ="),
+                "headers",
+                7,
+            ),
             (MINIMAL.replace("id = \"x\"", "id = \"generic\""), "id", 1),
         ];
         for (text, key, line) in cases {

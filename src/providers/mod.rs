@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod data;
 pub mod definition;
 pub mod generic;
+pub mod missing;
 
 use std::collections::BTreeMap;
 
@@ -156,6 +157,9 @@ impl Field {
 pub enum ProviderConfig {
     Catalog(CatalogConfig),
     Generic(GenericConfig),
+    /// A provider id whose definition cannot be had (a deleted or broken
+    /// user file): the credential loads, and every use of it fails.
+    Missing(missing::MissingProvider),
 }
 
 impl ProviderConfig {
@@ -163,6 +167,15 @@ impl ProviderConfig {
         match self {
             ProviderConfig::Catalog(p) => p,
             ProviderConfig::Generic(p) => p,
+            ProviderConfig::Missing(p) => p,
+        }
+    }
+
+    /// Why the credential cannot be used, if its provider is missing.
+    pub fn missing(&self) -> Option<&missing::MissingProvider> {
+        match self {
+            ProviderConfig::Missing(m) => Some(m),
+            _ => None,
         }
     }
 
@@ -209,6 +222,15 @@ impl Serialize for ProviderConfig {
         use serde::ser::SerializeMap;
         match self {
             ProviderConfig::Generic(g) => TaggedGeneric::Generic(g).serialize(s),
+            ProviderConfig::Missing(m) => {
+                // Written back as it was read.
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry("provider", &m.id)?;
+                for (k, v) in &m.values {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
             ProviderConfig::Catalog(c) => {
                 let mut map = s.serialize_map(None)?;
                 map.serialize_entry("provider", &c.def.id)?;
@@ -239,24 +261,50 @@ impl<'de> Deserialize<'de> for ProviderConfig {
                 .map(ProviderConfig::Generic)
                 .map_err(|e| D::Error::custom(e.message()));
         }
-        let def = match catalog::lookup(&id) {
-            Ok(Some(def)) => def,
-            Ok(None) => {
-                let dir = catalog::user_dir()
-                    .map(|d| format!(" and no file {}", d.join(format!("{id}.toml")).display()))
-                    .unwrap_or_default();
-                return Err(D::Error::custom(format!(
-                    "unknown provider `{}`: cred has no built-in provider of that id{dir}",
+        // A definition that cannot be had makes this credential unusable,
+        // not the whole file: the others still work.
+        let why = match catalog::lookup(&id) {
+            Ok(Some(def)) => Ok(def),
+            Ok(None) => Err(match catalog::user_dir() {
+                Some(d) => format!(
+                    "provider definition missing: {}",
+                    d.join(format!("{}.toml", crate::escape::visible(&id)))
+                        .display()
+                ),
+                None => format!(
+                    "unknown provider `{}`: cred has no built-in provider of that id",
                     crate::escape::visible(&id)
-                )));
-            }
+                ),
+            }),
             Err(e) => {
-                let mut text = e.message.clone();
+                let mut text = format!("provider definition broken: {}", e.message);
                 for c in e.cause_lines() {
                     text.push_str(": ");
                     text.push_str(&c);
                 }
-                return Err(D::Error::custom(text));
+                Err(text)
+            }
+        };
+        let def = match why {
+            Ok(def) => def,
+            Err(why) => {
+                let mut values = toml::Table::new();
+                for (k, v) in table {
+                    if ![
+                        "store",
+                        "vault_mount",
+                        "description",
+                        "created",
+                        "last_check",
+                    ]
+                    .contains(&k.as_str())
+                    {
+                        values.insert(k, v);
+                    }
+                }
+                return Ok(ProviderConfig::Missing(missing::MissingProvider::new(
+                    id, why, values,
+                )));
             }
         };
         let mut values = BTreeMap::new();
@@ -287,6 +335,8 @@ pub enum Pagination {
     NextPageField,
     /// RFC 8288 `Link: <…>; rel="next"` headers.
     LinkHeader,
+    /// Page numbers: `?page=2`, then 3, … until a page is empty or short.
+    PageParam(crate::http::pages::PageNumbers),
     /// The API does not paginate (Paymo).
     None,
 }
@@ -376,8 +426,17 @@ pub trait Provider {
         None
     }
 
-    /// Extra headers the check request needs.
+    /// Extra headers the check request needs: [`Provider::headers`],
+    /// with the check's own added or put in their place.
     fn check_headers(&self) -> Vec<(&'static str, &'static str)> {
+        self.headers()
+    }
+
+    /// Headers every request to the API carries (Anthropic's
+    /// `anthropic-version`), unless the request names the header itself:
+    /// `cred call` (a `-H` wins), the proxy (the client's wins), `cred
+    /// mcp`'s call tool and the check.
+    fn headers(&self) -> Vec<(&'static str, &'static str)> {
         Vec::new()
     }
 
@@ -400,6 +459,22 @@ pub trait Provider {
     /// provider's own rate-limit headers (`None`: cred backs off).
     fn rate_limit_wait(&self) -> Option<ProviderWait> {
         None
+    }
+}
+
+/// Adds a provider's [`Provider::headers`] (`defaults`) that `headers`
+/// does not hold yet (a header the request names itself wins).
+pub fn add_default_headers(
+    headers: &mut reqwest::header::HeaderMap,
+    defaults: &[(&'static str, &'static str)],
+) {
+    use reqwest::header::{HeaderName, HeaderValue};
+    for &(name, value) in defaults {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes())
+            && !headers.contains_key(&name)
+        {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
     }
 }
 

@@ -218,7 +218,12 @@ fn ask_and_check(
             || (matches!(outcome, check::Outcome::Network { slow: false, .. }) && wrong_address);
         let forbidden = matches!(outcome, check::Outcome::Forbidden(_));
         let slow = matches!(outcome, check::Outcome::Network { slow: true, .. });
-        let err = outcome.into_error(provider.provider());
+        // A base URL that cannot be used (an override over http://) is the
+        // check's error: its own words and hint, as `cred call` gives them.
+        let err = match (&outcome, provider.provider().base_url()) {
+            (check::Outcome::Error(_), Err(e)) => e,
+            _ => outcome.into_error(provider.provider()),
+        };
         if !key_is_typed {
             return Err(err.cause("nothing was stored"));
         }

@@ -25,7 +25,10 @@ const MAX_PAGE: u64 = 32 * 1024 * 1024;
 
 impl Caller<'_> {
     /// Follows the pages and prints all items as one JSON array.
-    pub(super) fn paginate(&self, first: Request, kind: Pagination) -> Result<Exit> {
+    pub(super) fn paginate(&self, mut first: Request, kind: Pagination) -> Result<Exit> {
+        if let Pagination::PageParam(p) = kind {
+            p.first(&mut first.url);
+        }
         let asked: Vec<(String, String)> = first
             .url
             .query_pairs()
@@ -109,6 +112,7 @@ impl Caller<'_> {
         let next = match kind {
             Pagination::NextPageField => page.next,
             Pagination::LinkHeader => link_next,
+            Pagination::PageParam(p) => p.next(&url, page.items.len()),
             Pagination::None => None,
         };
         Ok(Page {

@@ -79,6 +79,9 @@ pub fn plan(args: &CallArgs, provider: &dyn Provider) -> Result<Request> {
         }
         Some(Payload::Query(_)) | None => None,
     };
+    // The provider's own headers (Anthropic's version), where -H does
+    // not name them; then cred's default Accept.
+    crate::providers::add_default_headers(&mut headers, &provider.headers());
     if !headers.contains_key(ACCEPT) {
         headers.insert(
             ACCEPT,

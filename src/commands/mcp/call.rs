@@ -223,7 +223,13 @@ impl Server {
                 e.allow.rules().join(", ")
             ));
         }
-        let headers = self.headers(e, input.headers.as_ref())?;
+        let mut headers = self.headers(e, input.headers.as_ref())?;
+        // The provider's own headers (Anthropic's version), where the
+        // agent did not name them.
+        crate::providers::add_default_headers(
+            &mut headers,
+            &e.credential.provider.provider().headers(),
+        );
         with_body(
             Request {
                 method,
@@ -388,6 +394,9 @@ impl Server {
                 .collect(),
         };
         let mut request = first;
+        if let Pagination::PageParam(p) = kind {
+            p.first(&mut request.url);
+        }
         let mut visited = std::collections::HashSet::new();
         let mut joined = Joined::default();
         loop {
@@ -456,6 +465,7 @@ impl Server {
         let next = match walk.kind {
             Pagination::NextPageField => page.next,
             Pagination::LinkHeader => answer.link_next,
+            Pagination::PageParam(p) => p.next(&request.url, page.items.len()),
             Pagination::None => None,
         };
         let Some(next) = next else { return Ok(None) };

@@ -278,6 +278,7 @@ impl Server {
             "pagination": match p.pagination() {
                 Pagination::NextPageField => "next_page field in the answer (call with paginate: true to join pages)",
                 Pagination::LinkHeader => "Link: rel=\"next\" headers (call with paginate: true to join pages)",
+                Pagination::PageParam(_) => "page numbers in the query (call with paginate: true to join pages)",
                 Pagination::None => "none",
             },
             "example_path": p.example_path(),

@@ -39,6 +39,9 @@ pub struct Upstream {
     pub client: Client,
     pub auth: Auth,
     pub base: Url,
+    /// The provider's headers for every request (Anthropic's version),
+    /// added where the client did not send them.
+    pub headers: Vec<(&'static str, &'static str)>,
     /// Every form of the key and the access token (`Ui`'s set): masked in
     /// answers, their headers and the proxy's own ([`json_answer`]).
     pub secrets: Arc<Secrets>,
@@ -436,6 +439,7 @@ mod tests {
             secrets: Arc::new(Secrets::new(&key, &auth)),
             auth,
             base: Url::parse("https://api.example.com/v1").unwrap(),
+            headers: Vec::new(),
             timeout: Duration::from_secs(1),
             public: "http://127.0.0.1:9".into(),
             links: None,

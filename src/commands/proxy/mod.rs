@@ -154,6 +154,7 @@ pub fn run(ctx: &Ctx, args: ProxyArgs) -> Result<Exit> {
             client,
             auth,
             base: base.clone(),
+            headers: provider.headers(),
             secrets: ctx.ui.secrets(),
             timeout: TIMEOUT,
             links,

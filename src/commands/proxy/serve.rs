@@ -448,8 +448,9 @@ impl State {
     /// without the hop-by-hop ones and the token, its body streamed.
     fn upstream_request(&self, req: HyperRequest<Incoming>, url: url::Url) -> Request {
         let (parts, body) = req.into_parts();
-        let headers =
+        let mut headers =
             forward::upstream_headers(&parts.headers, &self.up.auth, self.token.as_deref());
+        crate::providers::add_default_headers(&mut headers, &self.up.headers);
         let len = parts
             .headers
             .get(header::CONTENT_LENGTH)

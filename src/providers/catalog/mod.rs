@@ -30,6 +30,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("heroku", include_str!("heroku.toml")),
     ("hubspot", include_str!("hubspot.toml")),
     ("jira", include_str!("jira.toml")),
+    ("linear", include_str!("linear.toml")),
     ("mailgun", include_str!("mailgun.toml")),
     ("netlify", include_str!("netlify.toml")),
     ("notion", include_str!("notion.toml")),

@@ -327,6 +327,23 @@ const CASES: &[Case] = &[
         )),
     },
     Case {
+        id: "linear",
+        fields: &[],
+        base: "",
+        method: "POST",
+        path: "/graphql",
+        carry: Carry::Header("Authorization", ""),
+        headers: &[("Content-Type", "application/json")],
+        accepted: r#"{"data":{"viewer":{"id":"9cfb482a-81e3-4154-b5b9-2c805e70a02d","name":"Ana Lima","email":"ana@example.com"}}}"#,
+        identity: Some("Authenticated as Ana Lima <ana@example.com>"),
+        rejected: (
+            400,
+            r#"{"errors":[{"message":"Authentication required, not authenticated","extensions":{"type":"authentication error","code":"AUTHENTICATION_ERROR","statusCode":401,"userPresentableMessage":"You need to authenticate to access this operation."}}]}"#,
+        ),
+        rejected_says: "Linear rejected the API key",
+        forbidden: None,
+    },
+    Case {
         id: "mailgun",
         fields: &[("api_host", "api.eu.mailgun.net")],
         base: "/{api_host}",
@@ -778,50 +795,12 @@ fn slack_server(good: &str) -> Server {
     })
 }
 
-/// Slack answers every token with HTTP 200, a bad one with `"ok": false`;
-/// the definition format judges statuses only, so cred cannot confirm a
-/// Slack token: it says so (Slack answers without any key too), stores
-/// nothing and never calls the key valid; `--no-verify` stores it.
+/// Slack answers every token with HTTP 200, a bad one with `"ok": false`
+/// (`ok_pointer = "/ok"`): a good token is stored with the bot and
+/// workspace it belongs to, sent as Slack expects; a bad one is refused
+/// with the definition's words and nothing is stored.
 #[test]
 fn slack() {
-    let c = case("slack");
-    for (key, good) in [(secret("slack"), true), (secret("slack"), false)] {
-        let env = TestEnv::new();
-        let server = slack_server(if good { &key } else { "another-token" });
-        let run = add(&env, c, &server, &key);
-        run.code(1);
-        assert!(run.stderr.contains("cannot confirm the key"), "{run}");
-        assert!(run.stderr.contains("without any key"), "{run}");
-        assert!(!run.all().contains("the key works"), "{run}");
-        assert_no_leak(&run, &forms(c, &key));
-        let keyed: Vec<Seen> = server
-            .requests()
-            .into_iter()
-            .filter(|s| s.header("authorization").is_some())
-            .collect();
-        assert_eq!(keyed.len(), 1, "{keyed:?}");
-        assert_carried(c, &keyed[0], &key);
-        assert_nothing_stored(&env, c.id, Some(&key));
-    }
-    let env = TestEnv::new();
-    let key = secret("slack");
-    let server = slack_server(&key);
-    let base = format!("{}{}", server.url(), c.base);
-    let run = env.add(
-        &["slack", "--no-verify"],
-        &key,
-        &[(&override_var(c.id), base)],
-    );
-    run.ok();
-    assert_eq!(stored_secret(&env, c.id), key);
-}
-
-/// What Slack's check should do once the format can read an answer's body
-/// (`"ok": false` is a refusal): store a good token with its identity and
-/// refuse a bad one.
-#[test]
-#[ignore = "the definition format cannot yet judge a 200 answer by its body (Slack's \"ok\": false)"]
-fn slack_bad_token_is_refused() {
     let c = case("slack");
     let env = TestEnv::new();
     let key = secret("slack");
@@ -829,12 +808,67 @@ fn slack_bad_token_is_refused() {
     let run = add(&env, c, &server, &key);
     run.ok();
     assert!(run.all().contains(c.identity.unwrap()), "{run}");
+    assert_no_leak(&run, &forms(c, &key));
+    let keyed: Vec<Seen> = server
+        .requests()
+        .into_iter()
+        .filter(|s| s.header("authorization").is_some())
+        .collect();
+    assert_eq!(keyed.len(), 1, "{keyed:?}");
+    assert_carried(c, &keyed[0], &key);
+    assert_eq!(stored_secret(&env, c.id), key);
+}
+
+/// A token Slack answers with `"ok": false` is refused (exit 4), nothing
+/// stored, the key never printed.
+#[test]
+fn slack_bad_token_is_refused() {
+    let c = case("slack");
     let env = TestEnv::new();
+    let key = secret("slack");
     let server = slack_server("another-token");
     let run = add(&env, c, &server, &key);
     run.code(4);
     assert_error_line(&run, c.rejected_says);
+    assert!(!run.all().contains("accepted"), "{run}");
+    assert_no_leak(&run, &forms(c, &key));
+    assert_carried(c, &server.only(), &key);
     assert_nothing_stored(&env, c.id, Some(&key));
+}
+
+/// Linear's check is a GraphQL POST: the query goes as the body; a key
+/// answered with 401, or with HTTP 200 carrying only `errors` (no viewer),
+/// is refused and nothing is stored.
+#[test]
+fn linear_posts_the_viewer_query_and_reads_errors() {
+    let c = case("linear");
+    let env = TestEnv::new();
+    let server = Server::start(move |_| Reply::json(200, c.accepted));
+    let key = secret("linear");
+    add(&env, c, &server, &key).ok();
+    let seen = server.requests().remove(0);
+    assert_eq!(
+        String::from_utf8_lossy(&seen.body),
+        r#"{"query":"{ viewer { id name email } }"}"#
+    );
+    for (status, body) in [
+        (
+            401,
+            r#"{"errors":[{"message":"Authentication required, not authenticated","extensions":{"code":"AUTHENTICATION_ERROR"}}]}"#,
+        ),
+        (
+            200,
+            r#"{"data":null,"errors":[{"message":"Authentication required, not authenticated","extensions":{"code":"AUTHENTICATION_ERROR"}}]}"#,
+        ),
+    ] {
+        let env = TestEnv::new();
+        let server = Server::start(move |_| Reply::json(status, body));
+        let run = add(&env, c, &server, &key);
+        run.code(4);
+        assert_error_line(&run, c.rejected_says);
+        assert_no_leak(&run, &forms(c, &key));
+        assert_nothing_stored(&env, c.id, Some(&key));
+    }
 }
 
 macro_rules! cases {
@@ -886,6 +920,7 @@ cases!(
     heroku,
     hubspot,
     jira,
+    linear,
     mailgun,
     netlify,
     notion,

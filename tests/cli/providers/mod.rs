@@ -7,6 +7,8 @@
 
 mod catalog;
 mod commands;
+mod headers;
+mod pages;
 mod user;
 
 use std::path::PathBuf;

@@ -384,8 +384,83 @@ rejected_message = "Graph rejected the key"
     );
 }
 
+/// A deleted provider file breaks only the credentials that name it:
+/// config.toml loads, `list` shows it as broken, every use of it fails
+/// with the file's path and a hint, other credentials work, `remove`
+/// removes it (secret and entry), and config.toml is never rewritten to
+/// drop it.
 #[test]
-fn a_credential_whose_provider_is_gone_names_the_id_and_the_folder() {
+fn a_credential_whose_provider_is_gone_is_broken_alone() {
+    let env = TestEnv::new();
+    let path = write_provider(&env, "acme.toml", ACME);
+    let server = acme_server("k3y-123");
+    let url = [acme_env(&server)];
+    env.add(
+        &["acme", "--field", "team=blue", "--no-verify"],
+        "k3y-123",
+        &[],
+    )
+    .ok();
+    env.add(&["paymo", "--no-verify"], "paymo-k3y", &[]).ok();
+    std::fs::remove_file(&path).unwrap();
+    let before = env.config_text();
+    let missing = format!("provider definition missing: {}", path.display());
+
+    let run = env.run(&["list"]);
+    run.ok();
+    let line = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("acme"))
+        .unwrap_or_else(|| panic!("{run}"));
+    assert!(line.contains("acme") && line.contains(&missing), "{run}");
+    assert!(run.stdout.lines().any(|l| l.starts_with("paymo")), "{run}");
+    let run = env.run(&["list", "--json"]);
+    run.ok();
+    let listed = json(&run);
+    let acme = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "acme")
+        .unwrap();
+    assert_eq!(acme["provider"], "acme", "{run}");
+    assert_eq!(acme["broken"], missing.as_str(), "{run}");
+
+    for args in [
+        vec!["call", "acme", "/things"],
+        vec!["exec", "acme", "--", "true"],
+        vec!["proxy", "acme"],
+        vec!["show", "acme"],
+    ] {
+        let run = run_env(&env, &args, &url);
+        run.code(1);
+        assert_one_error(&run, &format!("cannot use `acme`: {missing}"));
+        assert!(run.stderr.contains("cred remove acme"), "{args:?}: {run}");
+    }
+    let run = run_env(&env, &["verify", "acme"], &url);
+    assert_ne!(run.code, 0, "{run}");
+    assert!(run.all().contains(&missing), "{run}");
+    assert_eq!(server.count(), 0);
+    // The other credential works; config.toml is as it was.
+    run_env(&env, &["show", "paymo"], &[]).ok();
+    assert_eq!(env.config_text(), before);
+
+    let run = env.run(&["remove", "acme", "--yes"]);
+    run.ok();
+    assert!(!env.config_text().contains("[credentials.acme]"));
+    assert!(env.config_text().contains("paymo"));
+    assert!(
+        !env.run(&["list"]).stdout.contains("acme"),
+        "acme is listed after its removal"
+    );
+    assert_nothing_stored(&env, "acme", Some("k3y-123"));
+}
+
+/// A broken provider file breaks only its credentials too, with the file's
+/// own error.
+#[test]
+fn a_credential_whose_provider_file_is_broken_is_broken_alone() {
     let env = TestEnv::new();
     let path = write_provider(&env, "acme.toml", ACME);
     env.add(
@@ -394,15 +469,16 @@ fn a_credential_whose_provider_is_gone_names_the_id_and_the_folder() {
         &[],
     )
     .ok();
-    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, ACME.replace("summary", "sumary")).unwrap();
     let run = env.run(&["list"]);
+    run.ok();
+    assert!(run.stdout.contains("provider definition broken"), "{run}");
+    let run = env.run(&["call", "acme", "/things"]);
     run.code(1);
-    assert_one_error(
-        &run,
-        &format!("cannot parse {}", env.config_path().display()),
-    );
-    assert!(run.stderr.contains("unknown provider `acme`"), "{run}");
     assert!(run.stderr.contains(&path.display().to_string()), "{run}");
+    assert!(run.stderr.contains("line 3"), "{run}");
+    env.run(&["remove", "acme", "--yes"]).ok();
+    assert_nothing_stored(&env, "acme", Some("k3y-123"));
 }
 
 #[test]
@@ -472,4 +548,28 @@ fn a_forgotten_provider_url_variable_is_named() {
         "{run}"
     );
     assert_eq!(server.count(), 0);
+}
+
+/// `cred add` with a URL override over plain http to another host says
+/// why and what to do, as `cred call` does; nothing is sent or stored.
+#[test]
+fn add_with_an_http_override_gives_the_https_hint() {
+    let env = TestEnv::new();
+    let run = env.add(
+        &["github"],
+        &secret("github"),
+        &[(
+            "CRED_PROVIDER_URL_GITHUB",
+            "http://api.github.example".to_string(),
+        )],
+    );
+    run.code(1);
+    assert_error_line(&run, "the base URL `http://api.github.example`");
+    assert!(run.stderr.contains("cause: nothing was stored"), "{run}");
+    assert!(
+        run.stderr
+            .contains("hint: use https://, or http:// only for a loopback address"),
+        "{run}"
+    );
+    assert!(!env.config_path().exists());
 }

@@ -15,7 +15,6 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
 use zbus::Message;
-use zbus::message::Flags;
 use zbus::zvariant::serialized::{Context, Data};
 use zbus::zvariant::{DynamicDeserialize, DynamicType, Endian, OwnedValue, Signature, Value};
 
@@ -308,25 +307,6 @@ where
     Message::method_call(path, member)
         .and_then(|m| m.destination(destination))
         .and_then(|m| m.interface(interface))
-        .and_then(|m| m.build(body))
-        .map_err(|e| BusError::protocol(format_args!("cannot build a call to {member}: {e}")))
-}
-
-/// A call whose answer nobody reads.
-pub fn method_call_no_reply<B>(
-    destination: &str,
-    path: &str,
-    interface: &str,
-    member: &str,
-    body: &B,
-) -> Result<Message, BusError>
-where
-    B: serde::Serialize + DynamicType,
-{
-    Message::method_call(path, member)
-        .and_then(|m| m.destination(destination))
-        .and_then(|m| m.interface(interface))
-        .and_then(|m| m.with_flags(Flags::NoReplyExpected))
         .and_then(|m| m.build(body))
         .map_err(|e| BusError::protocol(format_args!("cannot build a call to {member}: {e}")))
 }

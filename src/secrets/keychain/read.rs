@@ -1,6 +1,6 @@
 //! The quick way to read one secret from the Secret Service (Linux, the
 //! BSDs): one connection, an encrypted session, one search, then the secret
-//! and the item's attributes, in three round trips on the bus and no
+//! and the item's attributes, in four round trips on the bus and no
 //! runtime. What the keyring crate does for a read costs a tokio runtime,
 //! a slower key exchange and two searches.
 //!
@@ -25,7 +25,6 @@ const DEST: &str = "org.freedesktop.secrets";
 const SERVICE_PATH: &str = "/org/freedesktop/secrets";
 const SERVICE_IFACE: &str = "org.freedesktop.Secret.Service";
 const ITEM_IFACE: &str = "org.freedesktop.Secret.Item";
-const SESSION_IFACE: &str = "org.freedesktop.Secret.Session";
 const PROPERTIES_IFACE: &str = "org.freedesktop.DBus.Properties";
 
 /// What the quick read found.
@@ -84,7 +83,12 @@ impl From<BusError> for Step {
 }
 
 fn read(bus: &mut Bus, keypair: &Keypair, attributes: &HashMap<&str, &str>) -> Result<Found, Step> {
-    // One round trip: the bus's Hello, the session and the search.
+    // The bus's Hello and the session go together. Nothing else goes to the
+    // service until the session's answer is in: gnome-keyring 42 sets up a
+    // new caller asynchronously, and a second call arriving meanwhile
+    // crashes it (`gkd_secret_service_get_pkcs11_session: assertion
+    // 'client' failed`, seen in a loop of cred secret). libsecret waits
+    // the same way.
     let open = dbus::method_call(
         DEST,
         SERVICE_PATH,
@@ -92,9 +96,7 @@ fn read(bus: &mut Bus, keypair: &Keypair, attributes: &HashMap<&str, &str>) -> R
         "OpenSession",
         &(session::ALGORITHM, Value::from(keypair.public().to_vec())),
     )?;
-    let search = dbus::method_call(DEST, SERVICE_PATH, SERVICE_IFACE, "SearchItems", attributes)?;
-    let serials = bus.send(&[&open, &search])?;
-
+    let serials = bus.send(&[&open])?;
     let opened = bus.reply(serials[0])?;
     let (output, session_path): (OwnedValue, OwnedObjectPath) = opened.body()?;
     let server_public: Vec<u8> = Vec::try_from(output)
@@ -103,16 +105,17 @@ fn read(bus: &mut Bus, keypair: &Keypair, attributes: &HashMap<&str, &str>) -> R
         .session_key(&server_public)
         .map_err(|e| Step::Unreadable(e.to_string()))?;
 
-    let found = bus.reply(serials[1])?;
+    let search = dbus::method_call(DEST, SERVICE_PATH, SERVICE_IFACE, "SearchItems", attributes)?;
+    let serials = bus.send(&[&search])?;
+    let found = bus.reply(serials[0])?;
     let (unlocked, locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) = found.body()?;
+    // The session ends with the connection (the service drops a caller's
+    // sessions when it leaves the bus): no Close is sent, so no call is
+    // in flight when cred exits.
     let item = match (unlocked.as_slice(), locked.as_slice()) {
-        ([], []) => {
-            close(bus, &session_path);
-            return Ok(Found::Nothing);
-        }
+        ([], []) => return Ok(Found::Nothing),
         ([item], []) => item.clone(),
         _ => {
-            close(bus, &session_path);
             return Ok(Found::Ask(format!(
                 "{} unlocked and {} locked items match",
                 unlocked.len(),
@@ -121,8 +124,8 @@ fn read(bus: &mut Bus, keypair: &Keypair, attributes: &HashMap<&str, &str>) -> R
         }
     };
 
-    // Second round trip: the secret and the item's attributes; the session
-    // is closed on the way (no answer awaited).
+    // The secret and the item's attributes, together: the service knows
+    // this caller by now.
     let get = dbus::method_call(DEST, item.as_str(), ITEM_IFACE, "GetSecret", &session_path)?;
     let props = dbus::method_call(
         DEST,
@@ -131,9 +134,7 @@ fn read(bus: &mut Bus, keypair: &Keypair, attributes: &HashMap<&str, &str>) -> R
         "Get",
         &(ITEM_IFACE, "Attributes"),
     )?;
-    let close_call =
-        dbus::method_call_no_reply(DEST, session_path.as_str(), SESSION_IFACE, "Close", &())?;
-    let serials = bus.send(&[&get, &props, &close_call])?;
+    let serials = bus.send(&[&get, &props])?;
 
     let secret = bus.reply(serials[0])?;
     let (for_session, iv, value, _content_type): (OwnedObjectPath, Vec<u8>, Vec<u8>, String) =
@@ -159,16 +160,6 @@ fn read(bus: &mut Bus, keypair: &Keypair, attributes: &HashMap<&str, &str>) -> R
         Step::Unreadable("the item's attributes are not a string dictionary".into())
     })?;
     Ok(Found::Secret { secret, attributes })
-}
-
-/// Closes the session without waiting for the answer.
-fn close(bus: &mut Bus, session: &OwnedObjectPath) {
-    if let Ok(call) =
-        dbus::method_call_no_reply(DEST, session.as_str(), SESSION_IFACE, "Close", &())
-    {
-        // The connection's end closes it too.
-        let _ = bus.send(&[&call]);
-    }
 }
 
 /// The plaintext as a secret string, copied once into an allocation of its

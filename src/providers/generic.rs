@@ -184,58 +184,96 @@ Lists may be paginated with RFC 8288 `Link: <…>; rel=\"next\"` headers."
 /// check path; the label only when more options are asked for.
 pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
     let mut allow_http = asker.switch("--allow-http");
-    let base_url = loop {
-        // On a terminal a plain-http address is offered as a choice, not
-        // refused with a flag to pass.
-        let offer = asker.interactive() && !allow_http;
-        // The note belongs to the answer as typed (a scheme added, plain
-        // http accepted): keep the one of the accepted answer.
-        let note = std::cell::RefCell::new(None);
-        let plain = std::cell::Cell::new(false);
-        let url = asker.text(Question {
-            flag: "--base-url",
-            prompt: "API base URL",
-            default: None,
-            example: "https://api.example.com/v1",
-            validate: &|s: &str| {
-                plain.set(false);
-                let (url, n) = match validate_base_url(s, allow_http) {
-                    Err(why) if offer => match validate_base_url(s, true) {
-                        Ok((url, _)) if url.starts_with("http://") => {
-                            plain.set(true);
-                            (url, None)
-                        }
-                        _ => return Err(why),
-                    },
-                    other => other?,
-                };
-                *note.borrow_mut() = n;
-                Ok(url)
-            },
-        })?;
-        if plain.get() {
-            let prompt =
-                format!("`{url}` is plain http://: the key would cross the network unencrypted.");
-            let choice = asker.choose(
-                "--allow-http",
-                &prompt,
-                &[
-                    ("no", "Enter another address (https://)"),
-                    ("yes", "Use this plain-http address anyway"),
-                ],
-            )?;
-            if choice != "yes" {
+    let base_url = ask_base_url(asker, &mut allow_http)?;
+    let placement = ask_placement(asker)?;
+    let key_name = ask_key_name(asker, placement)?;
+    let template = ask_template(asker, &key_name)?;
+    let check_path = ask_check_path(asker)?;
+    let label = ask_label(asker)?;
+    Ok(GenericConfig {
+        base_url,
+        placement,
+        key_name,
+        template,
+        label,
+        check_path,
+        allow_http,
+    })
+}
+
+/// The base URL, asked until accepted; on a terminal a plain-http address
+/// is offered as a choice (which sets `allow_http`).
+fn ask_base_url(asker: &mut dyn Asker, allow_http: &mut bool) -> Result<String> {
+    loop {
+        let (url, plain, note) = ask_base_url_once(asker, *allow_http)?;
+        if plain {
+            if !accept_plain_http(asker, &url)? {
                 asker.reask("--base-url");
                 continue;
             }
-            allow_http = true;
+            *allow_http = true;
             asker.warn("plain http:// accepted: the key crosses the network unencrypted");
         }
-        if let Some(note) = note.take() {
+        if let Some(note) = note {
             asker.warn(&note);
         }
-        break url;
-    };
+        return Ok(url);
+    }
+}
+
+/// One ask of the base URL: the URL, whether it is plain http offered as a
+/// choice, and the note of the accepted answer.
+fn ask_base_url_once(
+    asker: &mut dyn Asker,
+    allow_http: bool,
+) -> Result<(String, bool, Option<String>)> {
+    // On a terminal a plain-http address is offered as a choice, not
+    // refused with a flag to pass.
+    let offer = asker.interactive() && !allow_http;
+    // The note belongs to the answer as typed (a scheme added, plain
+    // http accepted): keep the one of the accepted answer.
+    let note = std::cell::RefCell::new(None);
+    let plain = std::cell::Cell::new(false);
+    let url = asker.text(Question {
+        flag: "--base-url",
+        prompt: "API base URL",
+        default: None,
+        example: "https://api.example.com/v1",
+        validate: &|s: &str| {
+            plain.set(false);
+            let (url, n) = match validate_base_url(s, allow_http) {
+                Err(why) if offer => match validate_base_url(s, true) {
+                    Ok((url, _)) if url.starts_with("http://") => {
+                        plain.set(true);
+                        (url, None)
+                    }
+                    _ => return Err(why),
+                },
+                other => other?,
+            };
+            *note.borrow_mut() = n;
+            Ok(url)
+        },
+    })?;
+    Ok((url, plain.get(), note.take()))
+}
+
+/// Whether the user takes the plain-http address anyway.
+fn accept_plain_http(asker: &mut dyn Asker, url: &str) -> Result<bool> {
+    let prompt = format!("`{url}` is plain http://: the key would cross the network unencrypted.");
+    let choice = asker.choose(
+        "--allow-http",
+        &prompt,
+        &[
+            ("no", "Enter another address (https://)"),
+            ("yes", "Use this plain-http address anyway"),
+        ],
+    )?;
+    Ok(choice == "yes")
+}
+
+/// Header or query parameter (the latter with a warning).
+fn ask_placement(asker: &mut dyn Asker) -> Result<Placement> {
     let placement = match asker.choose(
         "--placement",
         "Where does the key go?",
@@ -250,17 +288,26 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
     if placement == Placement::Query {
         asker.warn(QUERY_WARNING);
     }
+    Ok(placement)
+}
+
+/// The header or query parameter name.
+fn ask_key_name(asker: &mut dyn Asker, placement: Placement) -> Result<String> {
     let (key_prompt, key_example) = match placement {
         Placement::Header => ("Header name", "X-Api-Key"),
         Placement::Query => ("Query parameter name", "api_key"),
     };
-    let key_name = asker.text(Question {
+    asker.text(Question {
         flag: "--key-name",
         prompt: key_prompt,
         default: Some(placement.default_key_name()),
         example: key_example,
         validate: &|s: &str| validate_key_name(s, placement),
-    })?;
+    })
+}
+
+/// How the key is written, `${apiKey}` standing for it.
+fn ask_template(asker: &mut dyn Asker, key_name: &str) -> Result<String> {
     // The example fits where the key goes: a bearer token in Authorization,
     // the bare key elsewhere.
     let template_prompt = if key_name.eq_ignore_ascii_case("authorization") {
@@ -268,14 +315,18 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
     } else {
         "How the key is written, with ${apiKey} standing for it (usually just ${apiKey})"
     };
-    let template = asker.text(Question {
+    asker.text(Question {
         flag: "--template",
         prompt: template_prompt,
         default: Some(PLACEHOLDER),
         example: "'Bearer ${apiKey}'",
         validate: &validate_template,
-    })?;
-    let check_path = asker
+    })
+}
+
+/// The path that checks the key; empty means the base URL itself.
+fn ask_check_path(asker: &mut dyn Asker) -> Result<Option<String>> {
+    Ok(asker
         .optional(Question {
             flag: "--check-path",
             prompt: "Path to check the key with (empty: the base URL itself)",
@@ -283,8 +334,12 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
             example: "/me",
             validate: &validate_check_path,
         })?
-        .filter(|c| !c.is_empty());
-    let label = if asker.more(
+        .filter(|c| !c.is_empty()))
+}
+
+/// The key's label, asked only when more options are asked for.
+fn ask_label(asker: &mut dyn Asker) -> Result<String> {
+    if asker.more(
         &["--label"],
         "More options (what the prompts call the key)?",
     )? {
@@ -294,19 +349,10 @@ pub fn collect(asker: &mut dyn Asker) -> Result<GenericConfig> {
             default: Some(DEFAULT_LABEL),
             example: "'Access token'",
             validate: &validate_label,
-        })?
+        })
     } else {
-        DEFAULT_LABEL.to_string()
-    };
-    Ok(GenericConfig {
-        base_url,
-        placement,
-        key_name,
-        template,
-        label,
-        check_path,
-        allow_http,
-    })
+        Ok(DEFAULT_LABEL.to_string())
+    }
 }
 
 /// What prompts call the key unless told otherwise.

@@ -207,6 +207,61 @@ fn ask_and_check(
         if outcome.is_valid() {
             break (secret, Some(outcome.record()));
         }
+        let failure = Failure::of(outcome, &provider, wrong_address);
+        if !key_is_typed {
+            return Err(failure.err.cause("nothing was stored"));
+        }
+        match recovery_choice(args, wizard, ui, &provider, &failure)? {
+            menu::KEY => {}
+            menu::PATH => {
+                provider = other_check_path(wizard, &provider)?;
+                // The same key, against the new path.
+                kept = Some(secret);
+            }
+            choice @ (menu::KEEP | menu::ALL) => {
+                wizard.again();
+                (provider, wrong_address) = collect(args, wizard, ui, checking, false)?;
+                if choice == menu::KEEP {
+                    kept = Some(secret);
+                }
+            }
+            menu::UNCHECKED => break (secret, failure.unchecked),
+            _ => return Err(Error::new(failure.err.exit(), "nothing was stored")),
+        }
+    };
+
+    Ok((provider, secret, last_check))
+}
+
+/// The recovery menu's items.
+mod menu {
+    pub const KEY: &str = "Enter the key again";
+    pub const KEEP: &str = "Change the other answers and keep the key you typed";
+    pub const ALL: &str = "Change the other answers, then the key";
+    pub const PATH: &str =
+        "Check another path, one that needs the key (such as /user, /me or /account)";
+    pub const UNCHECKED: &str = "Store it unchecked (cred list shows it as unchecked)";
+    pub const QUIT: &str = "Quit without storing anything";
+}
+
+/// A failed check, as the recovery menu sees it.
+struct Failure {
+    /// The check's error, as shown and returned.
+    err: Error,
+    /// The record to store the key unchecked with, when that is allowed.
+    unchecked: Option<crate::config::CheckRecord>,
+    /// The check wants another path (one that needs the key).
+    other_path: bool,
+    /// A wrong instance or address: the key may be right.
+    address: bool,
+    /// The user may not use the API: a new key cannot help.
+    forbidden: bool,
+    /// The API was too slow to answer.
+    slow: bool,
+}
+
+impl Failure {
+    fn of(outcome: check::Outcome, provider: &ProviderConfig, wrong_address: bool) -> Failure {
         let other_path = outcome.needs_other_path();
         // Only a check that could not confirm (no answer, an unexpected
         // status) may end in storing the key anyway; a rejection may not.
@@ -224,73 +279,74 @@ fn ask_and_check(
             (check::Outcome::Error(_), Err(e)) => e,
             _ => outcome.into_error(provider.provider()),
         };
-        if !key_is_typed {
-            return Err(err.cause("nothing was stored"));
+        Failure {
+            err,
+            unchecked,
+            other_path,
+            address,
+            forbidden,
+            slow,
         }
-        let hint = if forbidden {
-            Some(provider.provider().forbidden_hint())
-        } else if slow {
-            Some("the API is slow: CRED_CHECK_TIMEOUT=SECONDS allows more time")
-        } else {
-            None
-        };
-        ui.error(&menu_error(&err, hint));
-        const KEY: &str = "Enter the key again";
-        const KEEP: &str = "Change the other answers and keep the key you typed";
-        const ALL: &str = "Change the other answers, then the key";
-        const PATH: &str =
-            "Check another path, one that needs the key (such as /user, /me or /account)";
-        const UNCHECKED: &str = "Store it unchecked (cred list shows it as unchecked)";
-        const QUIT: &str = "Quit without storing anything";
-        let mut items = if other_path { vec![PATH] } else { vec![KEY] };
-        if args.provider.has_answers() {
-            items.push(KEEP);
-            items.push(ALL);
-        }
-        if unchecked.is_some() {
-            items.push(UNCHECKED);
-        }
-        items.push(QUIT);
-        let preferred = if address {
-            KEEP
-        } else if forbidden {
-            ALL
-        } else {
-            items[0]
-        };
-        let default = items.iter().position(|i| *i == preferred).unwrap_or(0);
-        match items[wizard.prompter().select("What now?", &items, default)?] {
-            KEY => {}
-            PATH => {
-                let mut candidate = provider.clone();
-                let path = wizard.prompter().input(
-                    "Check path (relative to the base URL, answered only with a valid key)",
-                    Some("/user"),
-                    &|s: &str| {
-                        let mut c = candidate.clone();
-                        c.set_check_path(s).map(|()| s.trim().to_string())
-                    },
-                )?;
-                candidate
-                    .set_check_path(&path)
-                    .map_err(|why| Error::user(format!("invalid check path: {why}")))?;
-                provider = candidate;
-                // The same key, against the new path.
-                kept = Some(secret);
-            }
-            choice @ (KEEP | ALL) => {
-                wizard.again();
-                (provider, wrong_address) = collect(args, wizard, ui, checking, false)?;
-                if choice == KEEP {
-                    kept = Some(secret);
-                }
-            }
-            UNCHECKED => break (secret, unchecked),
-            _ => return Err(Error::new(err.exit(), "nothing was stored")),
-        }
-    };
+    }
+}
 
-    Ok((provider, secret, last_check))
+/// Shows the failed check's error and asks what now: one of the menu's
+/// items (see [`menu`]).
+fn recovery_choice(
+    args: &AddArgs,
+    wizard: &mut Wizard<'_>,
+    ui: &crate::ui::Ui,
+    provider: &ProviderConfig,
+    failure: &Failure,
+) -> Result<&'static str> {
+    use menu::{ALL, KEEP, KEY, PATH, QUIT, UNCHECKED};
+    let hint = if failure.forbidden {
+        Some(provider.provider().forbidden_hint())
+    } else if failure.slow {
+        Some("the API is slow: CRED_CHECK_TIMEOUT=SECONDS allows more time")
+    } else {
+        None
+    };
+    ui.error(&menu_error(&failure.err, hint));
+    let mut items = if failure.other_path {
+        vec![PATH]
+    } else {
+        vec![KEY]
+    };
+    if args.provider.has_answers() {
+        items.push(KEEP);
+        items.push(ALL);
+    }
+    if failure.unchecked.is_some() {
+        items.push(UNCHECKED);
+    }
+    items.push(QUIT);
+    let preferred = if failure.address {
+        KEEP
+    } else if failure.forbidden {
+        ALL
+    } else {
+        items[0]
+    };
+    let default = items.iter().position(|i| *i == preferred).unwrap_or(0);
+    Ok(items[wizard.prompter().select("What now?", &items, default)?])
+}
+
+/// Asks for another check path: the provider with it.
+fn other_check_path(wizard: &mut Wizard<'_>, provider: &ProviderConfig) -> Result<ProviderConfig> {
+    let mut candidate = provider.clone();
+    let path = wizard.prompter().input(
+        "Check path (relative to the base URL, answered only with a valid key)",
+        Some("/user"),
+        &|s: &str| {
+            let mut c = candidate.clone();
+            c.set_check_path(s).map(|()| s.trim().to_string())
+        },
+    )?;
+    candidate
+        .set_check_path(&path)
+        .map_err(|why| Error::user(format!("invalid check path: {why}")))?;
+    Ok(candidate)
 }
 
 /// `--description`, else asked on a terminal (optional), else none.

@@ -365,6 +365,36 @@ fn text(key: &str, value: &str) -> Result<(), Invalid> {
 }
 
 fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
+    validate_id(def, stem)?;
+    validate_texts(def)?;
+    validate_paging(def)?;
+    validate_fields(def)?;
+    let ids: Vec<String> = def.fields.iter().map(|f| f.id.clone()).collect();
+    let known = |key: &str, template: &str, extra: &[&str]| -> Result<(), Invalid> {
+        for p in placeholders(template) {
+            if !ids.iter().any(|i| i == p) && !extra.contains(&p) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "`{{{p}}}` names no field of this provider (fields: {})",
+                        fields_list(&ids)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    };
+    validate_base_url(def, &known)?;
+    validate_auth(def, &known)?;
+    def.header_pairs = plain_headers("headers", &def.headers, &def.auth)?;
+    validate_check(def, &known)?;
+    validate_rate_limit(def)?;
+    def.keys = def.fields.iter().map(|f| leak(&f.id)).collect();
+    Ok(())
+}
+
+/// The id: 1-40 of a-z, 0-9 and `-`, not `generic`, and the file's stem.
+fn validate_id(def: &Definition, stem: Option<&str>) -> Result<(), Invalid> {
     let id_ok = !def.id.is_empty()
         && def.id.len() <= 40
         && def
@@ -394,6 +424,12 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
             format!("the file is named {stem}.toml, so its id must be `{stem}`"),
         ));
     }
+    Ok(())
+}
+
+/// The one-line and multi-line texts: name, summary, label, keywords,
+/// docs, guide, API notes and example path.
+fn validate_texts(def: &Definition) -> Result<(), Invalid> {
     line("name", &def.name)?;
     line("summary", &def.summary)?;
     line("secret_label", &def.secret_label)?;
@@ -415,24 +451,12 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
         return Err(bad("example_path", "must start with `/`"));
     }
     line("example_path", &def.example_path)?;
-    validate_paging(def)?;
-    validate_fields(def)?;
-    let ids: Vec<String> = def.fields.iter().map(|f| f.id.clone()).collect();
-    let known = |key: &str, template: &str, extra: &[&str]| -> Result<(), Invalid> {
-        for p in placeholders(template) {
-            if !ids.iter().any(|i| i == p) && !extra.contains(&p) {
-                return Err(bad(
-                    key,
-                    format!(
-                        "`{{{p}}}` names no field of this provider (fields: {})",
-                        fields_list(&ids)
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    };
-    // The base URL, with every field at its example, is https (or http on loopback).
+    Ok(())
+}
+
+/// The base URL, with every field at its example, is https (or http on
+/// loopback).
+fn validate_base_url(def: &Definition, known: &Known) -> Result<(), Invalid> {
     line("base_url", &def.base_url)?;
     known("base_url", &def.base_url, &[])?;
     let mut sample = def.base_url.clone();
@@ -456,9 +480,11 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
     if !def.base_url.starts_with("https://") && !def.base_url.starts_with("http://") {
         return Err(bad("base_url", "must start with https://"));
     }
-    validate_auth(def, &known)?;
-    def.header_pairs = plain_headers("headers", &def.headers, &def.auth)?;
-    validate_check(def, &known)?;
+    Ok(())
+}
+
+/// The rate limit's hint and header names.
+fn validate_rate_limit(def: &Definition) -> Result<(), Invalid> {
     if let Some(r) = &def.rate_limit {
         if let Some(h) = &r.hint {
             line("rate_limit.hint", h)?;
@@ -474,7 +500,6 @@ fn validate(def: &mut Definition, stem: Option<&str>) -> Result<(), Invalid> {
             }
         }
     }
-    def.keys = def.fields.iter().map(|f| leak(&f.id)).collect();
     Ok(())
 }
 
@@ -695,6 +720,16 @@ fn plain_headers(
 
 fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
     let c = &mut def.check;
+    validate_check_request(c, known)?;
+    c.header_pairs = plain_headers("check.headers", &c.headers, &def.auth)?;
+    validate_check_body(c)?;
+    validate_statuses(c)?;
+    validate_check_texts(c, known)?;
+    Ok(())
+}
+
+/// The check's method and path.
+fn validate_check_request(c: &CheckDef, known: &Known) -> Result<(), Invalid> {
     if !["GET", "POST", "HEAD"].contains(&c.method.as_str()) {
         return Err(bad("check.method", "must be GET, POST or HEAD"));
     }
@@ -703,7 +738,11 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
     }
     line("check.path", &c.path)?;
     known("check.path", &c.path, &[])?;
-    c.header_pairs = plain_headers("check.headers", &c.headers, &def.auth)?;
+    Ok(())
+}
+
+/// A check body: POST only, and its type said in the check's headers.
+fn validate_check_body(c: &CheckDef) -> Result<(), Invalid> {
     if let Some(body) = &c.body {
         if c.method != "POST" {
             return Err(bad("check.body", "only a POST check sends a body"));
@@ -720,6 +759,12 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
             ));
         }
     }
+    Ok(())
+}
+
+/// The statuses of a wrong key, a forbidden user and a wrong address:
+/// 4xx or 5xx (not 429), each listed once.
+fn validate_statuses(c: &CheckDef) -> Result<(), Invalid> {
     if c.rejected.is_empty() {
         return Err(bad(
             "check.rejected",
@@ -745,6 +790,11 @@ fn validate_check(def: &mut Definition, known: &Known) -> Result<(), Invalid> {
             all.push(*s);
         }
     }
+    Ok(())
+}
+
+/// The check's messages and hints, OK pointer and identity.
+fn validate_check_texts(c: &CheckDef, known: &Known) -> Result<(), Invalid> {
     let messages = [
         ("check.rejected_message", Some(&c.rejected_message)),
         ("check.forbidden_message", c.forbidden_message.as_ref()),

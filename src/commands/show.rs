@@ -33,41 +33,101 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
             Err(e) if e.exit() == Exit::Store || e.exit() == Exit::Cancelled => (None, Some(e)),
             Err(e) => return Err(e),
         };
-    let masked = secret.as_ref().map(|s| mask(s.expose_secret()));
-    let p = credential.provider.provider();
-    // Where the secret is sent (Paligo's comes from its instance and
-    // CRED_PALIGO_URL), when the provider's fields do not say it.
-    let base_url = if p.fields().iter().any(|f| f.key == "base_url") {
+    let shown = Shown {
+        name: &args.name,
+        credential: &credential,
+        base_url: base_url(credential.provider.provider()),
+        masked: secret.as_ref().map(|s| mask(s.expose_secret())),
+        unread,
+        source,
+    };
+    if args.json {
+        ctx.ui.out_json(&shown.json())?;
+    } else {
+        ctx.ui.out(&shown.text())?;
+    }
+    if let Some(e) = shown.unread {
+        return Err(e);
+    }
+    if shown.masked.is_none() {
+        ctx.ui.warn(&format!(
+            "`{0}` has no secret in {1}; store one with `cred rotate {0}`",
+            args.name,
+            credential.store_kind().place()
+        ));
+        return Ok(Exit::Failure);
+    }
+    Ok(Exit::Success)
+}
+
+/// Where the secret is sent (Paligo's comes from its instance and
+/// CRED_PALIGO_URL), when the provider's fields do not say it.
+fn base_url(p: &dyn crate::providers::Provider) -> Option<String> {
+    if p.fields().iter().any(|f| f.key == "base_url") {
         None
     } else {
         Some(match p.base_url() {
             Ok(u) => crate::http::url::display_url(&u),
             Err(e) => format!("(cannot be used: {})", e.message),
         })
-    };
-    if args.json {
-        let mut v = credential.summary_json(&args.name);
+    }
+}
+
+/// What `cred show` prints of one credential.
+struct Shown<'a> {
+    name: &'a str,
+    credential: &'a crate::config::Credential,
+    /// The address the secret goes to, when no field says it.
+    base_url: Option<String>,
+    /// The secret, masked; `None` when missing or not read.
+    masked: Option<String>,
+    /// Why the store could not be read now.
+    unread: Option<Error>,
+    source: crate::secrets::Source,
+}
+
+impl Shown<'_> {
+    /// The `--json` object.
+    fn json(&self) -> serde_json::Value {
+        let credential = self.credential;
+        let p = credential.provider.provider();
+        let mut v = credential.summary_json(self.name);
         let fields: serde_json::Map<String, serde_json::Value> = p
             .fields()
             .into_iter()
             .map(|f| (f.key.to_string(), json!(f.value)))
             .collect();
         v["fields"] = serde_json::Value::Object(fields);
-        if let Some(url) = &base_url {
+        if let Some(url) = &self.base_url {
             v["base_url"] = json!(url);
         }
-        v["secret_error"] = json!(unread.as_ref().map(|e| e.message.clone()));
+        v["secret_error"] = json!(self.unread.as_ref().map(|e| e.message.clone()));
         v["created"] = json!(credential.created);
-        v["secret"] = json!(masked);
-        v["secret_source"] = json!(source.id());
-        ctx.ui.out_json(&v)?;
-    } else {
+        v["secret"] = json!(self.masked);
+        v["secret_source"] = json!(self.source.id());
+        v
+    }
+
+    /// The text: one `key  value` row a line, keys aligned.
+    fn text(&self) -> String {
+        let rows = self.rows();
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        let text: Vec<String> = rows
+            .iter()
+            .map(|(k, v)| format!("{k:<width$}  {v}").trim_end().to_string())
+            .collect();
+        text.join("\n")
+    }
+
+    fn rows(&self) -> Vec<(&str, String)> {
+        let credential = self.credential;
+        let p = credential.provider.provider();
         let mut rows: Vec<(&str, String)> = vec![
-            ("name", args.name.clone()),
+            ("name", self.name.to_string()),
             ("provider", p.kind().id().to_string()),
         ];
         rows.extend(p.fields().into_iter().map(|f| (f.label, f.value)));
-        if let Some(url) = &base_url {
+        if let Some(url) = &self.base_url {
             rows.push(("base URL", url.clone()));
         }
         rows.push((
@@ -90,38 +150,23 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> Result<Exit> {
         {
             rows.push(("check result", r.message.clone()));
         }
-        rows.push((
-            "secret",
-            match (&masked, &unread) {
-                (Some(m), _) => m.clone(),
-                (None, Some(e)) => format!("not read: {}", e.message),
-                (None, None) => format!(
-                    "MISSING from {}: run `cred rotate {}`",
-                    credential.store_kind().place(),
-                    args.name
-                ),
-            },
-        ));
-        rows.push(("source", source.describe()));
-        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-        let text: Vec<String> = rows
-            .iter()
-            .map(|(k, v)| format!("{k:<width$}  {v}").trim_end().to_string())
-            .collect();
-        ctx.ui.out(&text.join("\n"))?;
+        rows.push(("secret", self.secret_text()));
+        rows.push(("source", self.source.describe()));
+        rows
     }
-    if let Some(e) = unread {
-        return Err(e);
+
+    /// The secret row: masked, why it was not read, or missing.
+    fn secret_text(&self) -> String {
+        match (&self.masked, &self.unread) {
+            (Some(m), _) => m.clone(),
+            (None, Some(e)) => format!("not read: {}", e.message),
+            (None, None) => format!(
+                "MISSING from {}: run `cred rotate {}`",
+                self.credential.store_kind().place(),
+                self.name
+            ),
+        }
     }
-    if masked.is_none() {
-        ctx.ui.warn(&format!(
-            "`{0}` has no secret in {1}; store one with `cred rotate {0}`",
-            args.name,
-            credential.store_kind().place()
-        ));
-        return Ok(Exit::Failure);
-    }
-    Ok(Exit::Success)
 }
 
 /// At most the last 4 characters, and only of a key long enough that they

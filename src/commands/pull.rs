@@ -5,7 +5,7 @@
 //! checked before the config is written once, under the lock.
 
 use super::{Ctx, validate_name};
-use crate::config::{Credential, control_field};
+use crate::config::{Config, Credential, control_field};
 use crate::error::{Error, Exit, Result};
 use crate::providers::ProviderConfig;
 use crate::secrets::vault::{DEFAULT_MOUNT, parse_mount};
@@ -73,37 +73,8 @@ pub fn run(ctx: &Ctx, args: PullArgs) -> Result<Exit> {
     }
 
     let mut locked = ctx.config.lock()?;
-    for (name, _) in &pulled {
-        let Some(local) = locked.config.credentials.get(name) else {
-            continue;
-        };
-        let same_place = local.store == StoreKind::Vault && local.vault_mount == mount;
-        if !same_place && !args.force {
-            return Err(Error::user(format!(
-                "`{name}` already exists here and keeps its secret in {}",
-                local.store_kind().describe()
-            ))
-            .cause("nothing was pulled")
-            .hint(format!(
-                "pull it under the same name with --force (the local credential is replaced; its secret stays where it is), or remove it first: cred remove {name}"
-            )));
-        }
-    }
-    for (name, credential) in &pulled {
-        let previous = locked
-            .config
-            .credentials
-            .insert(name.clone(), credential.clone());
-        // What a teammate checked locally stays, if the credential did not change.
-        if let Some(prev) = previous
-            && prev.store == StoreKind::Vault
-            && prev.provider == credential.provider
-            && let Some(c) = locked.config.credentials.get_mut(name)
-        {
-            c.last_check = prev.last_check;
-            c.created = prev.created;
-        }
-    }
+    refuse_clashes(&locked.config, &pulled, &mount, args.force)?;
+    merge(&mut locked.config, &pulled);
     locked.save()?;
     for (name, c) in &pulled {
         let p = c.provider.provider();
@@ -118,6 +89,50 @@ pub fn run(ctx: &Ctx, args: PullArgs) -> Result<Exit> {
         names.first().map(String::as_str).unwrap_or("NAME")
     ));
     Ok(Exit::Success)
+}
+
+/// A local credential of the same name that keeps its secret elsewhere
+/// stops the pull (before anything is written), unless `--force`.
+fn refuse_clashes(
+    config: &Config,
+    pulled: &[(String, Credential)],
+    mount: &Option<String>,
+    force: bool,
+) -> Result<()> {
+    for (name, _) in pulled {
+        let Some(local) = config.credentials.get(name) else {
+            continue;
+        };
+        let same_place = local.store == StoreKind::Vault && local.vault_mount == *mount;
+        if !same_place && !force {
+            return Err(Error::user(format!(
+                "`{name}` already exists here and keeps its secret in {}",
+                local.store_kind().describe()
+            ))
+            .cause("nothing was pulled")
+            .hint(format!(
+                "pull it under the same name with --force (the local credential is replaced; its secret stays where it is), or remove it first: cred remove {name}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The pulled credentials into the config, each keeping what a teammate
+/// checked locally when it did not change.
+fn merge(config: &mut Config, pulled: &[(String, Credential)]) {
+    for (name, credential) in pulled {
+        let previous = config.credentials.insert(name.clone(), credential.clone());
+        // What a teammate checked locally stays, if the credential did not change.
+        if let Some(prev) = previous
+            && prev.store == StoreKind::Vault
+            && prev.provider == credential.provider
+            && let Some(c) = config.credentials.get_mut(name)
+        {
+            c.last_check = prev.last_check;
+            c.created = prev.created;
+        }
+    }
 }
 
 /// Reads one shared credential and checks it as cred checks its own

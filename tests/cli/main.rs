@@ -23,7 +23,6 @@ mod foundations;
 mod generated;
 mod honest;
 mod hostile;
-mod keychain_read;
 mod masking;
 mod mcp;
 mod providers;

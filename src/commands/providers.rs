@@ -142,12 +142,15 @@ fn search(ctx: &Ctx, word: &str, json: bool) -> Result<Exit> {
 }
 
 fn show(ctx: &Ctx, id: &str, json: bool) -> Result<Exit> {
-    let def = match ProviderKind::resolve(&id.trim().to_ascii_lowercase()).map_err(|mut e| {
-        e.kind = Exit::Failure.into();
-        e
-    })? {
-        ProviderKind::Catalog(d) => d,
-        _ => return show_generic(ctx, json),
+    let def = match ProviderKind::resolve(&id.trim().to_ascii_lowercase())
+        .map_err(|mut e| {
+            e.kind = Exit::Failure.into();
+            e
+        })?
+        .definition()
+    {
+        Some(d) => d,
+        None => return show_generic(ctx, json),
     };
     if json {
         ctx.ui.out_json(&definition_json(def))?;

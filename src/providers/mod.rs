@@ -69,6 +69,15 @@ impl PartialEq for ProviderKind {
 }
 
 impl ProviderKind {
+    /// The catalog definition behind it (`None`: the generic provider, or
+    /// an id not looked up yet), so commands need not match on the kind.
+    pub fn definition(self) -> Option<&'static Definition> {
+        match self {
+            ProviderKind::Catalog(d) => Some(d),
+            ProviderKind::Generic | ProviderKind::Named(_) => None,
+        }
+    }
+
     /// The provider of `id` (`generic`, or the catalog's), or an error
     /// naming the closest id (exit 2, as a usage error).
     pub fn resolve(id: &str) -> Result<ProviderKind> {

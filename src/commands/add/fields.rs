@@ -6,7 +6,6 @@
 
 use super::AddArgs;
 use crate::error::{Error, Exit, Result};
-use crate::providers::ProviderKind;
 
 /// The value `--field ID=VALUE` gives field `id` (the last one wins).
 pub fn value(args: &AddArgs, id: &str) -> Option<String> {
@@ -41,9 +40,9 @@ pub fn check_flags(args: &AddArgs) -> Result<()> {
         ("instance", args.instance.is_some()),
         ("username", args.username.is_some()),
     ];
-    let def = match kind {
-        ProviderKind::Catalog(d) => d,
-        _ => {
+    let def = match kind.definition() {
+        Some(d) => d,
+        None => {
             let given = named
                 .iter()
                 .find(|(_, g)| *g)

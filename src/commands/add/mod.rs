@@ -119,6 +119,7 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     if let Some(name) = &args.name {
         validate_name(name)?;
     }
+    let description = description(&args)?;
     let ui = ctx.ui;
     let existing = ctx.config.load()?;
     // The store must work before anyone answers a question for it.
@@ -151,7 +152,6 @@ pub fn run(ctx: &Ctx, args: AddArgs) -> Result<Exit> {
     let checking = client.as_ref().zip(limit);
     let mut wizard = Wizard::new(&args, p, ui);
     let (provider, secret, last_check) = ask_and_check(&args, &mut wizard, ui, checking)?;
-    let description = description(&args, wizard.prompter())?;
     let credential = Credential {
         provider,
         store: kind,
@@ -349,34 +349,19 @@ fn other_check_path(wizard: &mut Wizard<'_>, provider: &ProviderConfig) -> Resul
     Ok(candidate)
 }
 
-/// `--description`, else asked on a terminal (optional), else none.
-fn description(args: &AddArgs, p: &mut dyn crate::ui::Prompter) -> Result<Option<String>> {
-    Ok(match &args.description {
-        Some(d) => {
-            if let Some(shown) = crate::escape::control_in(d) {
-                return Err(Error::user(format!(
-                    "invalid --description: it holds a control character ({shown})"
-                ))
-                .hint("give a single line of plain text"));
-            }
-            Some(d.clone())
-        }
-        None if p.can_prompt() => {
-            let d =
-                p.input(
-                    "Description (optional)",
-                    None,
-                    &|s: &str| match crate::escape::control_in(s.trim()) {
-                        Some(shown) => Err(format!(
-                            "the description holds a control character ({shown})"
-                        )),
-                        None => Ok(s.trim().to_string()),
-                    },
-                )?;
-            Some(d).filter(|d| !d.is_empty())
-        }
-        None => None,
-    })
+/// `--description`, checked; never asked: a note is rarely wanted, and
+/// `gh auth login` does not ask one either.
+fn description(args: &AddArgs) -> Result<Option<String>> {
+    let Some(d) = &args.description else {
+        return Ok(None);
+    };
+    if let Some(shown) = crate::escape::control_in(d) {
+        return Err(Error::user(format!(
+            "invalid --description: it holds a control character ({shown})"
+        ))
+        .hint("give a single line of plain text"));
+    }
+    Ok(Some(d.clone()))
 }
 
 /// Where the credential goes: the store, its name, whether it replaces one.

@@ -12,14 +12,16 @@ use std::collections::{HashMap, HashSet};
 use super::AddArgs;
 use crate::commands::name_problem;
 use crate::error::{Error, Result};
-use crate::providers::{Asker, Question};
+use crate::providers::{Asker, ProviderKind, Question};
 use crate::ui::{Prompter, Ui};
 
 /// The credential's name, and whether it replaces one of that name:
-/// `--name`, else asked on a terminal (default: the provider's name, or the
-/// next free `NAME-2`), else the provider's name. A name in use is replaced
-/// with `--force`; on a terminal the person chooses to replace it or to
-/// pick another; otherwise it is an error.
+/// `--name`, else the provider's id (`cred add github` is `github`, as
+/// `gh auth login` asks nothing about names). Only `generic`, whose id says
+/// nothing about the API, asks for a name on a terminal (default: the next
+/// free `generic`, `generic-2`, …). A name in use is replaced with
+/// `--force`; on a terminal the person chooses to replace it or to pick
+/// another; otherwise it is an error.
 pub fn name(
     args: &AddArgs,
     p: &mut dyn Prompter,
@@ -28,7 +30,9 @@ pub fn name(
     let base = args.provider.id();
     let name = match &args.name {
         Some(n) => n.clone(),
-        None if p.can_prompt() => ask_name(p, base, taken)?,
+        None if p.can_prompt() && matches!(args.provider, ProviderKind::Generic) => {
+            ask_name(p, base, taken)?
+        }
         None => base.to_string(),
     };
     settle(args, p, taken, name)

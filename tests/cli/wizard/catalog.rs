@@ -44,23 +44,19 @@ fn a_provider_without_fields_asks_only_the_key_and_names_the_owner() {
     let url = [("CRED_PROVIDER_URL_TOKENCO", server.url())];
     let mut w = Wizard::start(&env, &["add", "tokenco"], &url);
     w.expect("TokenCo: you need a personal token.");
-    w.answer("Name for this credential", ""); // the default: tokenco
     w.answer_hidden("personal token", &key);
     w.expect("TokenCo accepted the key: Authenticated as ada");
-    w.answer("Description (optional)", "");
     w.expect("Stored `tokenco` (tokenco,");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
     assert!(!seen.contains(&key), "the key was echoed:\n{seen}");
-    // The questions: cred's name, the token, cred's description.
+    // One question after the guide: the token (the name is the id).
     let questions: Vec<&str> = seen
         .split(['\r', '\n'])
         .filter(|l| l.starts_with("? "))
         .collect();
-    assert_eq!(questions.len(), 3, "{questions:?}\n{seen}");
-    assert!(questions[0].starts_with("? Name for this credential"));
-    assert!(questions[1].starts_with("? personal token"));
-    assert!(questions[2].starts_with("? Description"));
+    assert_eq!(questions.len(), 1, "{questions:?}\n{seen}");
+    assert!(questions[0].starts_with("? personal token"));
     assert_eq!(env.run(&["secret", "tokenco"]).stdout, format!("{key}\n"));
 }
 
@@ -71,12 +67,10 @@ fn a_field_is_asked_from_the_definition_and_asked_again_when_refused() {
     let server = Server::start(|_| Reply::json(200, r#"{"login":"ada"}"#));
     let mut w = Wizard::start(&env, &["add", "acme", "--no-verify"], &[acme_env(&server)]);
     w.expect("Acme: make a team token");
-    w.answer("Name for this credential", "");
     w.answer("Team", "Blue Team");
     w.expect("does not look like blue");
     w.answer("Team", "blue");
     w.answer_hidden("team token", &secret("acme"));
-    w.answer("Description (optional)", "");
     w.expect("Stored `acme` (acme,");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -101,17 +95,17 @@ fn github_asks_the_token_checks_it_and_names_the_login() {
     let url = [("CRED_PROVIDER_URL_GITHUB", server.url())];
     let mut w = Wizard::start(&env, &["add", "github"], &url);
     w.expect("GitHub");
-    w.answer("Name for this credential", "");
     w.answer_hidden("fine-grained personal access token", &key);
     w.expect("Authenticated as octocat (The Octocat)");
-    w.answer("Description (optional)", "");
     w.expect("Stored `github` (github,");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
-    let questions = seen
+    // One question after the guide: the token.
+    let questions: Vec<&str> = seen
         .split(['\r', '\n'])
         .filter(|l| l.starts_with("? "))
-        .count();
-    assert_eq!(questions, 3, "name, token, description:\n{seen}");
+        .collect();
+    assert_eq!(questions.len(), 1, "{questions:?}\n{seen}");
+    assert!(questions[0].starts_with("? fine-grained personal access token"));
     assert_eq!(server.requests()[0].path(), "/user");
 }

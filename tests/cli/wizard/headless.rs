@@ -28,7 +28,6 @@ fn without_a_keychain_the_first_add_offers_the_file_store_and_remembers_it() {
     w.answer_hidden("New passphrase for the file store", PASS);
     w.answer_hidden("Repeat the passphrase", PASS);
     w.answer_hidden("API key", &key);
-    w.answer("Description (optional)", "");
     w.expect("Stored `paymo`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -47,7 +46,6 @@ fn without_a_keychain_the_first_add_offers_the_file_store_and_remembers_it() {
         &[no_bus()],
     );
     w.answer_hidden("API key", &other);
-    w.answer("Description (optional)", "");
     w.expect("Stored `second`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");

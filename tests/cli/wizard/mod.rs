@@ -219,10 +219,13 @@ fn paligo_wizard_guides_validates_and_stores() {
     let env = TestEnv::new();
     let server = Server::start(|_| Reply::json(200, r#"{"page":1,"folders":[]}"#));
     let key = secret("wizard");
-    let mut w = Wizard::start(&env, &["add", "paligo"], &[paligo_env(&server)]);
+    let mut w = Wizard::start(
+        &env,
+        &["add", "paligo", "--description", "docs team"],
+        &[paligo_env(&server)],
+    );
     w.expect("Only Paligo admins can use the API");
     w.expect("My Profile");
-    w.answer("Name for this credential", ""); // the default: paligo
     w.answer(
         "Paligo instance",
         "https://acme.paligoapp.com/document/edit/12",
@@ -233,7 +236,6 @@ fn paligo_wizard_guides_validates_and_stores() {
     w.answer("Username", "me@acme.com");
     w.answer_hidden("API key", &key);
     w.expect("Paligo accepted the key");
-    w.answer("Description (optional)", "docs team");
     w.expect("Stored `paligo` (paligo, acme)");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -279,7 +281,6 @@ fn generic_wizard_with_query_placement() {
     w.answer("What the API calls the key", "Access token");
     w.answer_hidden("Access token", &key);
     w.expect("accepted the key");
-    w.answer("Description (optional)", "");
     w.expect("Stored `api`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -332,7 +333,6 @@ fn rejected_key_can_be_typed_again() {
     w.send(ENTER);
     w.answer_hidden("API Key", &good);
     w.expect("accepted the key");
-    w.answer("Description (optional)", "");
     w.expect("Stored `generic`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -366,7 +366,6 @@ fn quitting_after_a_rejected_key_stores_nothing() {
     let key = secret("quit");
     let mut w = Wizard::start(&env, &["add", "paymo"], &[paymo_env(&server)]);
     w.expect("the My Account page");
-    w.answer("Name for this credential", "");
     w.answer_hidden("API key", &key);
     w.expect("Paymo rejected the API key");
     w.expect("Quit without storing anything");
@@ -384,14 +383,17 @@ fn an_existing_name_can_be_replaced_or_another_picked() {
     let env = TestEnv::new();
     let old = secret("old");
     env.add(&["paymo", "--no-verify"], &old, &[]).ok();
-    // The name prompt offers the next free name.
+    // The name is taken: storing it under another name is the default
+    // choice, and the name prompt offers the next free name.
     let new = secret("new");
     let mut w = Wizard::start(&env, &["add", "paymo", "--no-verify"], &[]);
+    w.expect("A credential named `paymo` exists.");
+    w.expect("Store this one under another name");
+    w.send(ENTER);
     w.expect("? Name for this credential");
     w.expect("paymo-2");
     w.send(ENTER);
     w.answer_hidden("API key", &new);
-    w.answer("Description (optional)", "");
     w.expect("Stored `paymo-2`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -410,7 +412,6 @@ fn an_existing_name_can_be_replaced_or_another_picked() {
     w.send(ENTER);
     w.answer("Name for this credential", "\x15work"); // Ctrl-U clears the default
     w.answer_hidden("API key", &third);
-    w.answer("Description (optional)", "");
     w.expect("Stored `work`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -428,7 +429,6 @@ fn an_existing_name_can_be_replaced_or_another_picked() {
     w.send(UP);
     w.send(ENTER);
     w.answer_hidden("API key", &fourth);
-    w.answer("Description (optional)", "");
     w.expect("Stored `paymo`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -466,7 +466,6 @@ fn a_check_that_cannot_confirm_offers_to_store_the_key_unchecked() {
     w.send(DOWN);
     w.send(DOWN);
     w.send(ENTER);
-    w.answer("Description (optional)", "");
     w.expect("Stored `api`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -553,7 +552,6 @@ fn changing_the_answers_offers_the_earlier_ones() {
     w.confirm("More options", ENTER);
     w.answer_hidden("API Key", &key);
     w.expect("accepted the key");
-    w.answer("Description (optional)", "");
     w.expect("Stored `generic`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -616,14 +614,10 @@ fn answers_with_bidi_or_zero_width_characters_are_asked_again() {
     w.expect("\\u{200b}, an invisible format character");
     w.answer("What the API calls the key", "API Key");
     w.answer_hidden("API Key", &key);
-    w.answer("Description (optional)", "invoice \u{202e}gnp.exe");
-    w.expect("\\u{202e}, a bidi control");
-    w.answer("Description (optional)", "invoice");
     w.expect("Stored `api`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
     let c = config(&env);
     let g = c["credentials"]["api"].as_table().unwrap();
     assert_eq!(g["label"].as_str(), Some("API Key"));
-    assert_eq!(g["description"].as_str(), Some("invoice"));
 }

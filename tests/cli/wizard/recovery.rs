@@ -32,7 +32,6 @@ fn a_user_who_may_not_use_the_api_is_offered_other_answers_first() {
     let key = secret("forbidden");
     let server = paligo_server(&key);
     let mut w = Wizard::start(&env, &["add", "paligo"], &[paligo_env(&server)]);
-    w.answer("Name for this credential", "");
     w.answer("Paligo instance", "acme");
     w.answer("Username", "me@acme.com");
     w.answer_hidden("API key", &key);
@@ -46,7 +45,6 @@ fn a_user_who_may_not_use_the_api_is_offered_other_answers_first() {
     w.answer("Username", "\x15admin@acme.com");
     w.answer_hidden("API key", &key);
     w.expect("Paligo accepted the key");
-    w.answer("Description (optional)", "");
     w.expect("Stored `paligo`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -63,7 +61,6 @@ fn other_answers_can_keep_the_key_typed() {
     let key = secret("once");
     let server = paligo_server(&key);
     let mut w = Wizard::start(&env, &["add", "paligo"], &[paligo_env(&server)]);
-    w.answer("Name for this credential", "");
     w.answer("Paligo instance", "acme");
     w.answer("Username", "admin@acme.co"); // the typo
     w.answer_hidden("API key", &key);
@@ -77,7 +74,6 @@ fn other_answers_can_keep_the_key_typed() {
     w.answer("Username", "\x15admin@acme.com");
     // No key prompt: the same key is checked with the new answers.
     w.expect("Paligo accepted the key");
-    w.answer("Description (optional)", "");
     w.expect("Stored `paligo`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -102,7 +98,6 @@ fn an_unknown_instance_is_reported_before_the_key_is_asked() {
     let key = secret("instance");
     let server = paligo_server(&key);
     let mut w = Wizard::start(&env, &["add", "paligo"], &[paligo_env(&server)]);
-    w.answer("Name for this credential", "");
     w.answer("Paligo instance", "acmee");
     w.answer("Username", "admin@acme.com");
     w.expect("no Paligo instance named `acmee`");
@@ -112,7 +107,6 @@ fn an_unknown_instance_is_reported_before_the_key_is_asked() {
     w.answer("Username", "");
     w.answer_hidden("API key", &key);
     w.expect("Paligo accepted the key");
-    w.answer("Description (optional)", "");
     w.expect("Stored `paligo`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -168,7 +162,6 @@ fn an_https_address_of_a_plain_http_server_is_changed_keeping_the_key() {
     w.answer("Path to check the key with", "");
     w.confirm("More options", ENTER);
     w.expect("accepted the key");
-    w.answer("Description (optional)", "");
     w.expect("Stored `api`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -207,7 +200,6 @@ fn plain_http_is_a_choice_not_a_flag_to_pass() {
     w.answer("Path to check the key with", "");
     w.confirm("More options", ENTER);
     w.answer_hidden("API Key", &key);
-    w.answer("Description (optional)", "");
     w.expect("Stored `api`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
@@ -242,6 +234,9 @@ fn a_name_taken_meanwhile_gets_the_replace_or_rename_menu() {
     env.add(&["paymo", "--no-verify"], &first, &[]).ok();
     let mine = secret("mine");
     let mut w = Wizard::start(&env, &["add", "paymo", "--no-verify"], &[]);
+    w.expect("A credential named `paymo` exists.");
+    w.expect("Store this one under another name");
+    w.send(ENTER);
     w.expect("? Name for this credential");
     w.expect("paymo-2");
     w.send(ENTER);
@@ -251,7 +246,6 @@ fn a_name_taken_meanwhile_gets_the_replace_or_rename_menu() {
     env.add(&["paymo", "--no-verify", "--name", "paymo-2"], &theirs, &[])
         .ok();
     w.send(&format!("{mine}{ENTER}"));
-    w.answer("Description (optional)", "");
     w.expect("A credential named `paymo-2` exists.");
     w.expect("Store this one under another name");
     w.send(ENTER);
@@ -283,7 +277,6 @@ fn the_label_is_asked_only_for_more_options() {
     w.answer("Path to check the key with", "");
     w.confirm("More options", ENTER);
     w.answer_hidden("API Key", &key);
-    w.answer("Description (optional)", "");
     w.expect("Stored `api`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");

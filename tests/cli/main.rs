@@ -23,6 +23,7 @@ mod foundations;
 mod generated;
 mod honest;
 mod hostile;
+mod keychain_read;
 mod masking;
 mod mcp;
 mod providers;

@@ -115,6 +115,10 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "XDG_CONFIG_HOME, XDG_DATA_HOME, XDG_STATE_HOME",
         "Where config.toml (XDG_CONFIG_HOME/cred), the file store (XDG_DATA_HOME/cred) and state.toml with the last check of each credential (XDG_STATE_HOME/cred) live; defaults ~/.config, ~/.local/share, ~/.local/state. On Windows APPDATA and LOCALAPPDATA.",
     ),
+    (
+        "DBUS_SESSION_BUS_ADDRESS",
+        "The session bus where the OS keychain (the Secret Service) is found on Linux and the BSDs, as every D\\-Bus client reads it.",
+    ),
     ("NO_COLOR", "When set and not empty, no colour is used."),
     (
         "COMPLETE",

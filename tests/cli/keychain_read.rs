@@ -213,7 +213,7 @@ enum Hostile {
 
 /// A fake session bus and Secret Service in one, on a Unix socket: it
 /// authenticates anyone and answers the quick read's calls in order
-/// (Hello, OpenSession, SearchItems, GetSecret, Get), wrongly as `hostile`
+/// (Hello, GetAll, OpenSession, SearchItems, GetSecret, Get), wrongly as `hostile`
 /// says. Returns the bus address.
 fn fake_service(dir: &std::path::Path, hostile: Hostile) -> String {
     let path = dir.join("fake-bus");
@@ -279,17 +279,25 @@ fn serve_fake(
         let answer = match calls {
             1 => reply(serial, "s", &":1.7"),
             2 => {
+                let collections = vec![
+                    ObjectPath::try_from("/org/freedesktop/secrets/collection/login").unwrap(),
+                ];
+                let props =
+                    std::collections::HashMap::from([("Collections", Value::from(collections))]);
+                reply(serial, "a{sv}", &props)
+            }
+            3 => {
                 let key: Vec<u8> = match hostile {
                     Hostile::WeakKey => vec![1],
                     _ => vec![2],
                 };
                 reply(serial, "vo", &(Value::from(key), &session))
             }
-            3 => match hostile {
+            4 => match hostile {
                 Hostile::WrongType => reply(serial, "s", &"no"),
                 _ => reply(serial, "aoao", &(vec![&item], Vec::<ObjectPath>::new())),
             },
-            4 => {
+            5 => {
                 let other = ObjectPath::try_from("/org/freedesktop/secrets/session/other").unwrap();
                 let (for_session, value) = match hostile {
                     Hostile::WrongSession => (&other, vec![0u8; 32]),
@@ -302,7 +310,7 @@ fn serve_fake(
                     &((for_session, vec![0u8; 16], value, "text/plain"),),
                 )
             }
-            5 => {
+            6 => {
                 let attrs = std::collections::HashMap::from([("service", "cred")]);
                 reply(serial, "v", &Value::from(attrs))
             }

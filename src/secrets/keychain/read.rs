@@ -14,6 +14,7 @@
 //! message over [`dbus::MAX_MESSAGE`]) is an error.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 
 use secrecy::SecretString;
 use zbus::zvariant::{OwnedObjectPath, OwnedValue, Value};
@@ -50,22 +51,44 @@ pub struct Unreadable(pub String);
 
 /// The secret of the one item with these attributes.
 pub fn lookup(attributes: &HashMap<&str, &str>) -> Result<Found, Unreadable> {
-    // Before connecting: the key pair needs nothing from the service.
-    let keypair = match Keypair::generate() {
-        Ok(k) => k,
-        Err(e) => return Ok(Found::Ask(e.to_string())),
-    };
     let mut bus = match Bus::session() {
         Ok(bus) => bus,
         Err(e) => return Ok(Found::Ask(e.to_string())),
     };
-    match read(&mut bus, &keypair, attributes) {
+    let warm = match warm_up(&mut bus) {
+        Ok(serial) => serial,
+        Err(e) => return Ok(Found::Ask(e.to_string())),
+    };
+    // Made while the service answers: the key pair needs nothing from it.
+    let keypair = match Keypair::generate() {
+        Ok(k) => k,
+        Err(e) => return Ok(Found::Ask(e.to_string())),
+    };
+    match read(&mut bus, warm, &keypair, attributes) {
         Ok(found) => Ok(found),
         // The bus or the service would not talk to us, or a call failed:
         // the keyring crate's path says why, in its words.
         Err(Step::Ask(e)) => Ok(Found::Ask(e.to_string())),
         Err(Step::Unreadable(what)) => Err(Unreadable(what)),
     }
+}
+
+/// Asks the service's properties, a call that needs no caller record;
+/// [`read`] waits for the answer before anything else is sent, as
+/// libsecret's proxy does. gnome-keyring 42 sets up a new caller
+/// asynchronously, and an OpenSession that overtakes that set-up crashes
+/// the daemon (`gkd_secret_service_get_pkcs11_session: assertion 'client'
+/// failed`). Without this call a loop of `cred secret` took the daemon down
+/// in 5 of 9 runs of 1,500 reads; with it, in none of 16 (24,000 reads).
+fn warm_up(bus: &mut Bus) -> Result<NonZeroU32, BusError> {
+    let warm = dbus::method_call(
+        DEST,
+        SERVICE_PATH,
+        PROPERTIES_IFACE,
+        "GetAll",
+        &(SERVICE_IFACE,),
+    )?;
+    Ok(bus.send(&[&warm])?[0])
 }
 
 enum Step {
@@ -83,23 +106,14 @@ impl From<BusError> for Step {
     }
 }
 
-fn read(bus: &mut Bus, keypair: &Keypair, attributes: &HashMap<&str, &str>) -> Result<Found, Step> {
-    // First a call that needs no caller record, answered before anything
-    // else is sent, as libsecret's proxy does with its properties:
-    // gnome-keyring 42 sets up a new caller asynchronously, and an
-    // OpenSession that overtakes that set-up crashes the daemon
-    // (`gkd_secret_service_get_pkcs11_session: assertion 'client' failed`).
-    // Without this call a loop of `cred secret` took the daemon down in 5
-    // of 9 runs of 1,500 reads; with it, in none of 16 (24,000 reads).
-    let warm = dbus::method_call(
-        DEST,
-        SERVICE_PATH,
-        PROPERTIES_IFACE,
-        "GetAll",
-        &(SERVICE_IFACE,),
-    )?;
-    let serials = bus.send(&[&warm])?;
-    bus.reply(serials[0])?;
+fn read(
+    bus: &mut Bus,
+    warm: NonZeroU32,
+    keypair: &Keypair,
+    attributes: &HashMap<&str, &str>,
+) -> Result<Found, Step> {
+    // The service knows this caller once its properties are answered.
+    bus.reply(warm)?;
     let open = dbus::method_call(
         DEST,
         SERVICE_PATH,

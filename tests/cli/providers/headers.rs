@@ -69,6 +69,22 @@ fn the_check_and_cred_call_send_the_providers_headers_and_h_wins() {
 }
 
 #[test]
+fn github_calls_carry_its_api_version_as_the_check_does() {
+    let env = TestEnv::new();
+    let server = Server::start(|s| match s.header("authorization") {
+        Some(_) => Reply::json(200, r#"{"login":"octocat"}"#),
+        None => Reply::json(401, r#"{"message":"Requires authentication"}"#),
+    });
+    let url = [("CRED_PROVIDER_URL_GITHUB", server.url())];
+    env.add(&["github"], &secret("github"), &url).ok();
+    run_env(&env, &["call", "github", "/user/repos"], &url).ok();
+    let seen = server.requests().pop().unwrap();
+    assert_eq!(seen.path(), "/user/repos");
+    assert_eq!(all(&seen, "x-github-api-version"), ["2022-11-28"]);
+    assert_eq!(all(&seen, "accept"), ["application/vnd.github+json"]);
+}
+
+#[test]
 fn a_providers_accept_replaces_creds_default() {
     let env = TestEnv::new();
     let server = Server::start(|_| Reply::json(200, r#"{"name":"Ana","email":"a@b.c"}"#));

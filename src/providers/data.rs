@@ -76,8 +76,18 @@ impl CatalogConfig {
             "fix it in config.toml, or add the credential again with `cred add {} --force`",
             self.def.id
         );
-        let plain = !v.is_empty()
-            && !v
+        // A port after a host name (`git.example.com:8443`) is the one `:`
+        // allowed; the definition's pattern says whether the field takes it.
+        let host = match v.rsplit_once(':') {
+            Some((host, port))
+                if (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                host
+            }
+            _ => v,
+        };
+        let plain = !host.is_empty()
+            && !host
                 .chars()
                 .any(|c| c.is_whitespace() || "/?#@:\\%[]{}".contains(c));
         match definition::normalize(f, &self.def.name, v) {

@@ -934,3 +934,43 @@ cases!(
     twilio,
     zendesk,
 );
+
+#[test]
+fn a_self_hosted_gitlab_or_sentry_may_name_a_port() {
+    let env = TestEnv::new();
+    for (id, host, path, url) in [
+        (
+            "gitlab",
+            "git.example.com:8443",
+            "/user",
+            "https://git.example.com:8443/api/v4/user",
+        ),
+        (
+            "sentry",
+            "sentry.example.com:9000",
+            "/api/0/",
+            "https://sentry.example.com:9000/api/0/",
+        ),
+    ] {
+        let field = format!("host={host}");
+        env.add(&[id, "--field", &field, "--no-verify"], &secret(id), &[])
+            .ok();
+        let run = env.run(&["call", id, path, "--dry-run"]);
+        run.ok();
+        assert!(run.stdout.contains(url), "{run}");
+    }
+    // Anything else after the host is still refused.
+    let run = env.add(
+        &[
+            "gitlab",
+            "--name",
+            "bad",
+            "--field",
+            "host=git.example.com/x",
+            "--no-verify",
+        ],
+        &secret("bad"),
+        &[],
+    );
+    run.code(1);
+}

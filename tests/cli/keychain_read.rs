@@ -17,32 +17,9 @@ use crate::common::*;
 const QUICK_ONLY: &str = "CRED_TEST_QUICK_READ_ONLY";
 
 fn store_as_another_client(account: &str, value: &str, extra: &[(&str, &str)]) {
-    let mut args = vec![
-        "store".to_string(),
-        "--label".into(),
-        "stored by secret-tool".into(),
-        "service".into(),
-        "cred".into(),
-        "username".into(),
-        account.into(),
-    ];
-    for (k, v) in extra {
-        args.push(k.to_string());
-        args.push(v.to_string());
-    }
-    let mut child = StdCommand::new("secret-tool")
-        .args(&args)
-        .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("secret-tool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(value.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let mut attributes = vec![("service", "cred"), ("username", account)];
+    attributes.extend_from_slice(extra);
+    secret_tool_store_with("stored by secret-tool", &attributes, value);
 }
 
 #[test]

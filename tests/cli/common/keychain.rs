@@ -64,18 +64,23 @@ pub fn keychain_clear(env: &TestEnv, name: &str) {
 pub fn secret_tool_store(service: &str, account: &str, value: &str) {
     // As Python's keyring library stores it: its own `application`
     // attribute, so the item sits beside cred's instead of replacing it.
+    let attributes = [
+        ("service", service),
+        ("username", account),
+        ("application", "Python keyring library"),
+    ];
+    secret_tool_store_with("test item", &attributes, value);
+}
+
+/// Stores `value` with `secret-tool store --label LABEL` and these
+/// attributes, the value on standard input.
+pub fn secret_tool_store_with(label: &str, attributes: &[(&str, &str)], value: &str) {
+    let mut args = vec!["store", "--label", label];
+    for (k, v) in attributes {
+        args.extend([*k, *v]);
+    }
     let mut child = Command::new("secret-tool")
-        .args([
-            "store",
-            "--label",
-            "test item",
-            "service",
-            service,
-            "username",
-            account,
-            "application",
-            "Python keyring library",
-        ])
+        .args(&args)
         .env("DBUS_SESSION_BUS_ADDRESS", bus_address())
         .stdin(Stdio::piped())
         .spawn()

@@ -209,9 +209,34 @@ fn out_str(out: &mut Vec<u8>) -> impl std::fmt::Write + '_ {
     Bytes(out)
 }
 
+/// `s` as one word for a POSIX shell: as it is when every character is
+/// plain (letters, digits, `/ . _ - : = , @ + %`), else in single quotes
+/// (`/v1/customers?limit=3` would be a glob to zsh).
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-:=,@+%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shell_word_is_quoted_only_where_a_shell_would_read_it_otherwise() {
+        assert_eq!(shell_word("/user/repos"), "/user/repos");
+        assert_eq!(
+            shell_word("/v1/customers?limit=3"),
+            "'/v1/customers?limit=3'"
+        );
+        assert_eq!(shell_word("/a b"), "'/a b'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+    }
 
     #[test]
     fn controls_are_shown_escaped() {

@@ -272,7 +272,9 @@ pub const API_KEY_ENV: &str = "CRED_API_KEY";
 impl KeySource {
     /// The secret from stdin, `CRED_API_KEY`, or a hidden prompt, in that
     /// order. Never from a flag's value (argv is visible to other users).
-    pub fn read(&self, ui: &Ui, label: &str) -> Result<SecretString> {
+    /// `command` (`cred add stripe`) is the example in the hint when
+    /// nothing supplies it.
+    pub fn read(&self, ui: &Ui, label: &str, command: &str) -> Result<SecretString> {
         let secret = if self.api_key_stdin {
             // Zeroed on drop, like every other copy of the key.
             let mut raw = zeroize::Zeroizing::new(String::new());
@@ -299,7 +301,7 @@ impl KeySource {
                 "no {label} given, and there is no terminal to ask for it"
             ))
             .hint(format!(
-                "pipe it in with --api-key-stdin, or set {API_KEY_ENV}"
+                "pipe it in, e.g. printf %s \"$KEY\" | {command} --api-key-stdin, or set {API_KEY_ENV}"
             )));
         };
         validate_secret(&secret)?;

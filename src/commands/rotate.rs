@@ -43,7 +43,9 @@ pub fn run(ctx: &Ctx, args: RotateArgs) -> Result<Exit> {
         true,
     )?;
     let label = format!("New {}", provider.provider().secret_label());
-    let secret = args.key.read(ctx.ui, &label)?;
+    let secret = args
+        .key
+        .read(ctx.ui, &label, &format!("cred rotate {name}"))?;
     let record = if args.no_verify {
         None
     } else {

@@ -311,9 +311,9 @@ fn ask_template(asker: &mut dyn Asker, key_name: &str) -> Result<String> {
     // The example fits where the key goes: a bearer token in Authorization,
     // the bare key elsewhere.
     let template_prompt = if key_name.eq_ignore_ascii_case("authorization") {
-        "How the key is written, with ${apiKey} standing for it (e.g. Bearer ${apiKey})"
+        "How the key is written, ${apiKey} for the key, e.g. Bearer ${apiKey}"
     } else {
-        "How the key is written, with ${apiKey} standing for it (usually just ${apiKey})"
+        "How the key is written, ${apiKey} for the key; usually the key alone"
     };
     asker.text(Question {
         flag: "--template",

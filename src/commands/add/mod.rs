@@ -198,7 +198,7 @@ fn ask_and_check(
         let label = provider.provider().secret_label();
         let secret = match kept.take() {
             Some(s) => s,
-            None => args.key.read(ui, &label)?,
+            None => args.key.read(ui, &label, &command_line(args))?,
         };
         let Some((client, limit)) = checking else {
             break (secret, None);
@@ -213,6 +213,7 @@ fn ask_and_check(
         }
         match recovery_choice(args, wizard, ui, &provider, &failure)? {
             menu::KEY => {}
+            menu::AGAIN => kept = Some(secret),
             menu::PATH => {
                 provider = other_check_path(wizard, &provider)?;
                 // The same key, against the new path.
@@ -240,6 +241,7 @@ mod menu {
     pub const ALL: &str = "Change the other answers, then the key";
     pub const PATH: &str =
         "Check another path, one that needs the key (such as /user, /me or /account)";
+    pub const AGAIN: &str = "Check again with the same key";
     pub const UNCHECKED: &str = "Store it unchecked (cred list shows it as unchecked)";
     pub const QUIT: &str = "Quit without storing anything";
 }
@@ -258,6 +260,9 @@ struct Failure {
     forbidden: bool,
     /// The API was too slow to answer.
     slow: bool,
+    /// No answer at all (a timeout, a refused or dropped connection): the
+    /// same key may pass a second try.
+    unanswered: bool,
 }
 
 impl Failure {
@@ -273,6 +278,7 @@ impl Failure {
             || (matches!(outcome, check::Outcome::Network { slow: false, .. }) && wrong_address);
         let forbidden = matches!(outcome, check::Outcome::Forbidden(_));
         let slow = matches!(outcome, check::Outcome::Network { slow: true, .. });
+        let unanswered = matches!(outcome, check::Outcome::Network { .. });
         // A base URL that cannot be used (an override over http://) is the
         // check's error: its own words and hint, as `cred call` gives them.
         let err = match (&outcome, provider.provider().base_url()) {
@@ -286,6 +292,7 @@ impl Failure {
             address,
             forbidden,
             slow,
+            unanswered,
         }
     }
 }
@@ -299,7 +306,7 @@ fn recovery_choice(
     provider: &ProviderConfig,
     failure: &Failure,
 ) -> Result<&'static str> {
-    use menu::{ALL, KEEP, KEY, PATH, QUIT, UNCHECKED};
+    use menu::{AGAIN, ALL, KEEP, KEY, PATH, QUIT, UNCHECKED};
     let hint = if failure.forbidden {
         Some(provider.provider().forbidden_hint())
     } else if failure.slow {
@@ -308,11 +315,12 @@ fn recovery_choice(
         None
     };
     ui.error(&menu_error(&failure.err, hint));
-    let mut items = if failure.other_path {
-        vec![PATH]
+    let mut items = if failure.unanswered {
+        vec![AGAIN]
     } else {
-        vec![KEY]
+        vec![]
     };
+    items.push(if failure.other_path { PATH } else { KEY });
     if args.provider.has_answers() {
         items.push(KEEP);
         items.push(ALL);
@@ -323,6 +331,8 @@ fn recovery_choice(
     items.push(QUIT);
     let preferred = if failure.address {
         KEEP
+    } else if failure.unanswered {
+        AGAIN
     } else if failure.forbidden {
         ALL
     } else {
@@ -347,6 +357,14 @@ fn other_check_path(wizard: &mut Wizard<'_>, provider: &ProviderConfig) -> Resul
         .set_check_path(&path)
         .map_err(|why| Error::user(format!("invalid check path: {why}")))?;
     Ok(candidate)
+}
+
+/// `cred add ID`, with `--name` when given: the start of an example.
+fn command_line(args: &AddArgs) -> String {
+    match &args.name {
+        Some(name) => format!("cred add {} --name {name}", args.provider.id()),
+        None => format!("cred add {}", args.provider.id()),
+    }
 }
 
 /// `--description`, checked; never asked: a note is rarely wanted, and
@@ -421,6 +439,7 @@ fn store_and_say(
     ui.success(&format!(
         "Stored `{name}` ({provider_id}, {target}); the key is in {place}."
     ));
+    let example = crate::escape::shell_word(&example);
     ui.status(&format!("Try it: cred call {name} GET {example}"));
     Ok(Exit::Success)
 }

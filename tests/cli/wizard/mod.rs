@@ -273,7 +273,7 @@ fn generic_wizard_with_query_placement() {
     w.expect("proxy and CDN logs");
     w.answer("Query parameter name", ""); // the default: api_key
     // The example fits a query parameter: the bare key.
-    w.expect("? How the key is written, with ${apiKey} standing for it (usually just ${apiKey})");
+    w.expect("? How the key is written, ${apiKey} for the key; usually the key alone (${apiKey})");
     w.send(ENTER); // the default: ${apiKey}
     w.answer("Path to check the key with", "/me");
     // The label is asked only for more options.

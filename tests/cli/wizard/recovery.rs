@@ -144,7 +144,7 @@ fn an_https_address_of_a_plain_http_server_is_changed_keeping_the_key() {
     w.answer("Header name", "");
     // The example fits the Authorization header.
     w.answer(
-        "How the key is written, with ${apiKey} standing for it (e.g. Bearer ${apiKey})",
+        "How the key is written, ${apiKey} for the key, e.g. Bearer ${apiKey}",
         "Bearer ${apiKey}",
     );
     w.answer("Path to check the key with", "/me");
@@ -272,7 +272,7 @@ fn the_label_is_asked_only_for_more_options() {
     w.expect("? Where does the key go?");
     w.send(ENTER);
     w.answer("Header name", "X-Api-Key");
-    w.expect("(usually just ${apiKey})");
+    w.expect("usually the key alone (${apiKey})");
     w.send(ENTER);
     w.answer("Path to check the key with", "");
     w.confirm("More options", ENTER);
@@ -283,4 +283,36 @@ fn the_label_is_asked_only_for_more_options() {
     assert!(!seen.contains("What the API calls the key"), "{seen}");
     let c = config(&env);
     assert_eq!(c["credentials"]["api"]["label"].as_str(), Some("API Key"));
+}
+
+#[test]
+fn a_check_that_timed_out_is_tried_again_with_the_same_key() {
+    let env = TestEnv::new();
+    let key = secret("slow");
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let server = Server::start(move |_| {
+        // The first answer comes after cred has given up; the next at once.
+        if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        Reply::json(
+            200,
+            r#"{"users":[{"name":"Ana","email":"ana@example.com"}]}"#,
+        )
+    });
+    let extra = [paymo_env(&server), ("CRED_CHECK_TIMEOUT", "1".into())];
+    let mut w = Wizard::start(&env, &["add", "paymo"], &extra);
+    w.answer_hidden("API key", &key);
+    w.expect("CRED_CHECK_TIMEOUT=SECONDS allows more time");
+    w.expect("Check again with the same key");
+    // Past the server's slow first answer.
+    std::thread::sleep(Duration::from_millis(1000));
+    w.send(ENTER);
+    w.expect("Paymo accepted the key");
+    w.expect("Stored `paymo`");
+    let (code, seen) = w.finish();
+    assert_eq!(code, 0, "{seen}");
+    assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*key));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

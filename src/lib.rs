@@ -76,7 +76,7 @@ fn run(cli: cli::Cli) -> Exit {
         // failure, and nothing to say.
         Err(err) if err.kind == ErrorKind::ClosedOutput => Exit::Success,
         Err(err) if err.exit() == Exit::Cancelled => {
-            ui.status(&format!("\n{}", signals::CANCELLED));
+            signals::say_cancelled();
             Exit::Cancelled
         }
         Err(err) => {

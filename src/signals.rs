@@ -27,6 +27,18 @@ use std::sync::{Mutex, Once};
 /// What cred prints when a person cancels at a prompt or spinner.
 pub const CANCELLED: &str = "cancelled: nothing stored";
 
+/// Whether [`say_cancelled`] has spoken: a Ctrl-C at a prompt can reach
+/// cred twice (the prompt reads the key and the terminal also sends
+/// SIGINT), and the line is said once.
+static CANCEL_SAID: AtomicBool = AtomicBool::new(false);
+
+/// Prints "cancelled: nothing stored" on stderr, once per process.
+pub fn say_cancelled() {
+    if !CANCEL_SAID.swap(true, Ordering::SeqCst) {
+        let _ = writeln!(std::io::stderr().lock(), "\n{CANCELLED}");
+    }
+}
+
 /// Sets the panic hook, and keeps keys out of core dumps: on Linux the
 /// process is made non-dumpable (no core file, no ptrace by other
 /// processes of the user) and its core size limit 0. Call once, first.
@@ -305,7 +317,7 @@ fn watch_signals() {
                     }
                     if guarded() {
                         restore_terminal();
-                        let _ = writeln!(std::io::stderr().lock(), "\n{CANCELLED}");
+                        say_cancelled();
                         std::process::exit(i32::from(crate::error::Exit::Cancelled.code()));
                     }
                     // Nobody is being asked anything: the signal's usual

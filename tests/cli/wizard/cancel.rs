@@ -92,5 +92,11 @@ fn ctrl_c_at_a_menu_shows_the_cursor_again() {
     let hidden = seen.rfind("\x1b[?25l").expect("the menu hid the cursor");
     let shown = seen.rfind("\x1b[?25h").unwrap_or(0);
     assert!(shown > hidden, "the cursor is still hidden:\n{seen:?}");
+    // The menu reads the ^C and the terminal also sends SIGINT: said once.
+    assert_eq!(
+        seen.matches("cancelled: nothing stored").count(),
+        1,
+        "{seen}"
+    );
     assert_nothing_stored(&env, "paymo", None);
 }

@@ -436,9 +436,13 @@ impl Prompter for TermPrompter {
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
         let _guard = TerminalGuard::new();
+        // y or n is taken with Enter, as a typed answer is: a keypress
+        // alone would answer at once, and the Enter typed after it would
+        // then answer the next question with its default.
         dialoguer::Confirm::with_theme(self.theme.as_ref())
             .with_prompt(prompt)
             .default(default)
+            .wait_for_newline(true)
             .interact()
             .map_err(prompt_error)
     }

@@ -58,7 +58,7 @@ fn declining_the_file_store_is_exit_7_with_the_hints() {
     let env = TestEnv::new();
     let mut w = Wizard::start(&env, &["add", "paymo", "--no-verify"], &[no_bus()]);
     w.expect(OFFER);
-    w.send("n");
+    w.send("n\r");
     let (code, seen) = w.finish();
     assert_eq!(code, 7, "{seen}");
     assert!(

@@ -277,7 +277,7 @@ fn generic_wizard_with_query_placement() {
     w.send(ENTER); // the default: ${apiKey}
     w.answer("Path to check the key with", "/me");
     // The label is asked only for more options.
-    w.confirm("More options", "y");
+    w.confirm("More options", "y\r");
     w.answer("What the API calls the key", "Access token");
     w.answer_hidden("Access token", &key);
     w.expect("accepted the key");
@@ -457,7 +457,7 @@ fn a_check_that_cannot_confirm_offers_to_store_the_key_unchecked() {
     w.answer("Header name", "");
     w.answer("How the key is written", "");
     w.answer("Path to check the key with", "");
-    w.confirm("More options", "n");
+    w.confirm("More options", "n\r");
     w.answer_hidden("API Key", &key);
     w.expect("could not confirm the key");
     w.expect("Store it unchecked");
@@ -492,7 +492,7 @@ fn a_check_that_cannot_confirm_offers_to_store_the_key_unchecked() {
     w.answer("Header name", "");
     w.answer("How the key is written", "");
     w.answer("Path to check the key with", "");
-    w.confirm("More options", "n");
+    w.confirm("More options", "n\r");
     w.answer_hidden("API Key", &key);
     w.expect("Quit without storing anything");
     assert!(!w.seen.contains("Store it unchecked"), "{}", w.seen);
@@ -609,7 +609,7 @@ fn answers_with_bidi_or_zero_width_characters_are_asked_again() {
         ],
         &[],
     );
-    w.confirm("More options", "y");
+    w.confirm("More options", "y\r");
     w.answer("What the API calls the key", "API\u{200b}Key");
     w.expect("\\u{200b}, an invisible format character");
     w.answer("What the API calls the key", "API Key");

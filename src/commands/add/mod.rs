@@ -436,8 +436,9 @@ fn store_and_say(
         Some(at) => format!("{} ({at})", kind.describe()),
         None => kind.describe().to_string(),
     };
+    let done = if replace { "Replaced" } else { "Stored" };
     ui.success(&format!(
-        "Stored `{name}` ({provider_id}, {target}); the key is in {place}."
+        "{done} `{name}` ({provider_id}, {target}); the key is in {place}."
     ));
     let example = crate::escape::shell_word(&example);
     ui.status(&format!("Try it: cred call {name} GET {example}"));

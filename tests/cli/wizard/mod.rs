@@ -429,7 +429,7 @@ fn an_existing_name_can_be_replaced_or_another_picked() {
     w.send(UP);
     w.send(ENTER);
     w.answer_hidden("API key", &fourth);
-    w.expect("Stored `paymo`");
+    w.expect("Replaced `paymo`");
     let (code, seen) = w.finish();
     assert_eq!(code, 0, "{seen}");
     assert_eq!(keychain_lookup(&env, "paymo").as_deref(), Some(&*fourth));

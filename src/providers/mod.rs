@@ -128,6 +128,12 @@ impl ProviderKind {
         })
     }
 
+    /// Whether the provider's id is a good name for its credential
+    /// (`github`); `generic` says nothing about the API, so the wizard asks.
+    pub fn id_names_the_api(self) -> bool {
+        !matches!(self, ProviderKind::Generic)
+    }
+
     /// Whether the wizard can usefully ask the other answers again after a
     /// failed check (a provider with no fields has none).
     pub fn has_answers(self) -> bool {

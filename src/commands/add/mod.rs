@@ -198,7 +198,7 @@ fn ask_and_check(
         let label = provider.provider().secret_label();
         let secret = match kept.take() {
             Some(s) => s,
-            None => args.key.read(ui, &label, &command_line(args))?,
+            None => args.key.read(ui, &label, &wizard::command_line(args))?,
         };
         let Some((client, limit)) = checking else {
             break (secret, None);
@@ -357,14 +357,6 @@ fn other_check_path(wizard: &mut Wizard<'_>, provider: &ProviderConfig) -> Resul
         .set_check_path(&path)
         .map_err(|why| Error::user(format!("invalid check path: {why}")))?;
     Ok(candidate)
-}
-
-/// `cred add ID`, with `--name` when given: the start of an example.
-fn command_line(args: &AddArgs) -> String {
-    match &args.name {
-        Some(name) => format!("cred add {} --name {name}", args.provider.id()),
-        None => format!("cred add {}", args.provider.id()),
-    }
 }
 
 /// `--description`, checked; never asked: a note is rarely wanted, and

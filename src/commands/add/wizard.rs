@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use super::AddArgs;
 use crate::commands::name_problem;
 use crate::error::{Error, Result};
-use crate::providers::{Asker, ProviderKind, Question};
+use crate::providers::{Asker, Question};
 use crate::ui::{Prompter, Ui};
 
 /// The credential's name, and whether it replaces one of that name:
@@ -30,9 +30,7 @@ pub fn name(
     let base = args.provider.id();
     let name = match &args.name {
         Some(n) => n.clone(),
-        None if p.can_prompt() && matches!(args.provider, ProviderKind::Generic) => {
-            ask_name(p, base, taken)?
-        }
+        None if p.can_prompt() && !args.provider.id_names_the_api() => ask_name(p, base, taken)?,
         None => base.to_string(),
     };
     settle(args, p, taken, name)
@@ -84,6 +82,14 @@ fn ask_name(p: &mut dyn Prompter, base: &str, taken: &dyn Fn(&str) -> bool) -> R
             None => Ok(s.to_string()),
         }
     })
+}
+
+/// `cred add ID`, with `--name` when given: the start of an example.
+pub fn command_line(args: &AddArgs) -> String {
+    match &args.name {
+        Some(name) => format!("cred add {} --name {name}", args.provider.id()),
+        None => format!("cred add {}", args.provider.id()),
+    }
 }
 
 pub fn already_exists(name: &str) -> Error {
@@ -150,10 +156,7 @@ impl<'a> Wizard<'a> {
             None => String::new(),
         };
         let them = if names.len() == 1 { "it" } else { "them" };
-        let mut example = format!("cred add {}", self.args.provider.id());
-        if let Some(n) = &self.args.name {
-            example.push_str(&format!(" --name {n}"));
-        }
+        let mut example = command_line(self.args);
         for (flag, value) in &self.missing {
             example.push_str(&format!(" {}", super::fields::example(flag, value)));
         }

@@ -200,18 +200,6 @@ pub(super) fn origin(base: &Url) -> String {
     base.origin().ascii_serialization()
 }
 
-/// The `Content-Encoding` of an answer the client did not decode, if any
-/// (other than `identity`), shown escaped.
-pub(super) fn unreadable_encoding(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(reqwest::header::CONTENT_ENCODING)?;
-    let text = String::from_utf8_lossy(value.as_bytes());
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("identity") {
-        return None;
-    }
-    Some(crate::escape::visible(text).into_owned())
-}
-
 /// At most `max` characters of a value the agent gave, escaped, for a
 /// message.
 pub(super) fn clip(text: &str, max: usize) -> String {

@@ -35,7 +35,7 @@ use crate::scrub::{REDACTED, Secrets};
 
 mod answer;
 
-use answer::{Answer, clip, origin, read_capped, shown_path, under_base, unreadable_encoding};
+use answer::{Answer, clip, origin, read_capped, shown_path, under_base};
 
 /// The `call` tool's arguments.
 #[derive(Deserialize)]
@@ -342,7 +342,7 @@ impl Server {
         if request.method == Method::HEAD {
             return Ok(answer);
         }
-        if let Some(encoding) = unreadable_encoding(response.headers()) {
+        if let Some(encoding) = http::pipeline::undecoded_encoding(response.headers()) {
             answer.notes.push(format!(
                 "the body is encoded with `{encoding}`, which cred cannot decode, so it cannot keep the key out of it: not shown"
             ));
